@@ -1,0 +1,40 @@
+"""User-facing errors.
+
+Anything a user can cause (a missing file, a corrupt video, a malformed record) is raised as a
+:class:`DfecError`. The CLI prints it as one line, ``dfec: error: <path>: <reason>``, and exits
+non-zero; it never shows a traceback for a user mistake.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DfecError(Exception):
+    """An error caused by the user's input, reported as one line.
+
+    Parameters
+    ----------
+    reason:
+        What is wrong, in a few words ("no video stream", "not valid JSON").
+    path:
+        The file (or record) the reason is about; printed first when given.
+    exit_code:
+        The process exit status the CLI uses (2 for bad input by default).
+    """
+
+    def __init__(self, reason: str, path: str | Path | None = None, exit_code: int = 2):
+        self.reason = str(reason).strip().replace("\n", " ")
+        self.path = None if path is None else str(path)
+        self.exit_code = exit_code
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class MissingDependencyError(DfecError):
+    """An optional package or a local weight folder that a feature needs is not there."""
+
+    def __init__(self, what: str, hint: str):
+        super().__init__(f"{what} is not available: {hint}", exit_code=3)

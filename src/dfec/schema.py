@@ -1,0 +1,203 @@
+"""The small typed records passed between pipeline stages.
+
+``Detection`` (faces/) -> ``Track`` and ``TrackingResult`` (tracking/) -> ``Event`` (dynamics/).
+Every record round-trips through plain JSON with ``to_json()`` / ``from_json()``; numpy arrays are
+stored as nested lists, and ``from_json`` gives them back as ``np.ndarray``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy values (recursively) to JSON-friendly Python values."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Detection:
+    """One face found in one frame.
+
+    ``box`` is ``(x1, y1, x2, y2)`` in pixels of the decoded frame; ``landmarks`` is the 68x2 array
+    P_t of the iBUG-68 points (x, y); ``embedding`` the identity vector (128-d for dlib ResNet) or
+    ``None`` when it was not computed for this detection.
+    """
+
+    frame: int
+    box: np.ndarray
+    score: float = 1.0
+    landmarks: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.box = np.asarray(self.box, dtype=np.float64).reshape(4)
+        if self.landmarks is not None:
+            self.landmarks = np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 2)
+        if self.embedding is not None:
+            self.embedding = np.asarray(self.embedding, dtype=np.float64).reshape(-1)
+
+    @property
+    def area(self) -> float:
+        x1, y1, x2, y2 = self.box
+        return float(max(0.0, x2 - x1) * max(0.0, y2 - y1))
+
+    def to_json(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Detection":
+        return cls(**{f.name: d.get(f.name) for f in fields(cls) if f.name in d})
+
+
+@dataclass
+class Track:
+    """One identity followed through the video (tracking module output).
+
+    Per-frame lists are aligned: ``frames[i]`` has ``boxes[i]``, ``landmarks[i]`` and ``scores[i]``.
+    ``interpolated[i]`` is True where the entry was filled by gap interpolation (no detection).
+    ``mean_area`` is A_k and ``mean_similarity`` is S_k of the paper's Eq. 3; ``is_main`` marks the
+    main-character track(s) chosen by the K-means step.
+    """
+
+    track_id: int
+    frames: list[int] = field(default_factory=list)
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    landmarks: np.ndarray = field(default_factory=lambda: np.zeros((0, 68, 2)))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros((0,)))
+    interpolated: list[bool] = field(default_factory=list)
+    mean_area: float = 0.0
+    mean_similarity: float = 0.0
+    is_main: bool = False
+
+    def __post_init__(self) -> None:
+        self.frames = [int(f) for f in self.frames]
+        self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        self.landmarks = np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 68, 2)
+        self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        if not self.interpolated:
+            self.interpolated = [False] * len(self.frames)
+        self.interpolated = [bool(v) for v in self.interpolated]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def index_of(self, frame: int) -> int | None:
+        """Position of ``frame`` in this track's lists, or None when the track is absent there."""
+        try:
+            return self.frames.index(int(frame))
+        except ValueError:
+            return None
+
+    def to_json(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Track":
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass
+class TrackingResult:
+    """Everything the face tracking module produces for one video.
+
+    ``fps`` is the analysis rate (16 in the paper) and frame indices count frames at that rate;
+    ``frame_size`` is ``(width, height)``. ``selected_frames`` are the N frames chosen by uniform
+    sampling with nearest-main-face replacement; ``selection_rule`` says which rule decided the
+    main character ("kmeans", "single-track", "no-tracks", ...). ``crops`` holds the paths of the
+    aligned face crops written for the selected frames (may be empty when none were written).
+    """
+
+    video: str
+    fps: float
+    n_frames: int
+    frame_size: tuple[int, int]
+    tracks: list[Track] = field(default_factory=list)
+    selected_frames: list[int] = field(default_factory=list)
+    selection_rule: str = ""
+    crops: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.n_frames / self.fps if self.fps else 0.0
+
+    @property
+    def main_tracks(self) -> list[Track]:
+        return [t for t in self.tracks if t.is_main]
+
+    @property
+    def main_track(self) -> Track | None:
+        """The longest main-character track, or None when no face was found."""
+        mains = self.main_tracks
+        return max(mains, key=len) if mains else None
+
+    def to_json(self) -> dict:
+        d = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "tracks"}
+        d["tracks"] = [t.to_json() for t in self.tracks]
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TrackingResult":
+        kw = {f.name: d[f.name] for f in fields(cls) if f.name in d and f.name != "tracks"}
+        kw["frame_size"] = tuple(kw.get("frame_size", (0, 0)))
+        return cls(tracks=[Track.from_json(t) for t in d.get("tracks", [])], **kw)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrackingResult":
+        from .errors import DfecError
+
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()))
+        except FileNotFoundError:
+            raise DfecError("no such file", path) from None
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise DfecError(f"not a tracks.json file ({exc})", path) from None
+
+
+@dataclass
+class Event:
+    """One measured facial event on the main character's face.
+
+    ``kind`` is a name from the dynamics event vocabulary ("blink", "smile", "head_turn_left", ...);
+    ``start``/``end`` are seconds from the video start; ``intensity`` is the peak normalised
+    deviation from the neutral frame; ``region`` is the face part ("eyes", "mouth", "brows",
+    "head", "gaze"); ``text`` is the caption clause describing it.
+    """
+
+    kind: str
+    start: float
+    end: float
+    intensity: float = 0.0
+    region: str = ""
+    text: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_json(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Event":
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
