@@ -95,7 +95,7 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS) -> Iterator[t
                     next_t += step
                     while next_t + 1e-6 < t:  # source slower than target: never repeat a frame
                         next_t += step
-                yield out_index, t, frame.to_ndarray(format="rgb24")
+                yield out_index, t, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
                 out_index += 1
         except av.error.FFmpegError as exc:
             if out_index == 0:
