@@ -1,0 +1,127 @@
+"""Event detection on synthetic landmark sequences whose truth is known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dfec.dynamics import synthetic as syn
+from dfec.dynamics.events import DynamicsConfig, detect_events, final_state, initial_state
+from dfec.dynamics.signals import track_signals
+
+CFG = DynamicsConfig()
+
+
+def events_of(tr, config=CFG):
+    return detect_events(track_signals(tr, config.signals), config)
+
+
+def kinds(evs):
+    return [e.kind for e in evs]
+
+
+def blink_at(t0, dur=0.12):
+    return lambda t: 1 - syn.bump(t, t0, t0 + dur, 0.06)
+
+
+def test_still_face_gives_no_event():
+    tr = syn.sequence(4.0, noise_px=0.3, seed=1)
+    assert events_of(tr) == []
+
+
+def test_single_blink():
+    tr = syn.sequence(4.0, noise_px=0.2, eyes=blink_at(1.5))
+    evs = events_of(tr)
+    assert kinds(evs) == ["blink"]
+    assert 1.3 <= evs[0].start <= 1.6 and 1.5 <= evs[0].end <= 1.9
+    assert evs[0].intensity > 0.5  # a full closure
+
+
+def test_two_blinks_in_order_and_a_long_closure():
+    eyes = lambda t: (1 - syn.bump(t, 0.8, 0.9, 0.06)) * (1 - syn.bump(t, 2.0, 2.1, 0.06)) * \
+        (1 - syn.bump(t, 3.2, 4.2, 0.1))
+    evs = events_of(syn.sequence(5.0, eyes=eyes))
+    assert kinds(evs) == ["blink", "blink", "eyes_close", "eyes_open"]
+    assert evs[0].start < 1.0 < evs[1].start < 2.2 < evs[2].start < evs[3].start
+    assert evs[2].start == pytest.approx(3.2, abs=0.25) and evs[3].start == pytest.approx(4.2, abs=0.25)
+
+
+def test_head_turn_right_then_back_left():
+    tr = syn.sequence(4.0, noise_px=0.2, yaw=lambda t: 25 * syn.bump(t, 1.2, 2.4, 0.3))
+    evs = events_of(tr)
+    assert kinds(evs) == ["head_turn_right", "head_turn_left"]
+    assert evs[0].start == pytest.approx(0.9, abs=0.25) and evs[0].intensity == pytest.approx(25, abs=3)
+    assert evs[1].start == pytest.approx(2.4, abs=0.25)
+
+
+def test_head_tilt_lift_and_nod():
+    tilt = syn.sequence(3.0, roll=lambda t: -12 * syn.bump(t, 1.0, 2.0, 0.25))
+    assert kinds(events_of(tilt)) == ["head_tilt_left", "head_tilt_right"]
+    lift = syn.sequence(3.0, pitch=lambda t: 15 * np.clip((t - 1.0) / 0.5, 0, 1))
+    assert kinds(events_of(lift)) == ["head_lift"]
+    nod = syn.sequence(3.0, pitch=lambda t: -9 * syn.bump(t, 1.2, 1.3, 0.2))
+    evs = events_of(nod)
+    assert kinds(evs) == ["head_nod"] and 0.8 < evs[0].start < 1.4
+
+
+def test_smile_onset_and_fade():
+    tr = syn.sequence(4.0, noise_px=0.2, smile=lambda t: 6 * syn.bump(t, 1.5, 2.8, 0.3))
+    evs = events_of(tr)
+    assert kinds(evs)[0] == "smile" and evs[0].start == pytest.approx(1.2, abs=0.3)
+    assert kinds(evs)[-1] in ("smile_fade", "corners_relax") and evs[-1].start > 2.5
+    assert "corners_down" not in kinds(evs)
+
+
+def test_corners_down_and_brows():
+    down = syn.sequence(3.0, corners_down=lambda t: 5 * np.clip((t - 1.0) / 0.4, 0, 1))
+    assert kinds(events_of(down)) == ["corners_down"]
+    raise_ = syn.sequence(3.0, brows=lambda t: 7 * np.clip((t - 1.0) / 0.4, 0, 1))
+    assert kinds(events_of(raise_)) == ["brows_raise"]
+    furrow = syn.sequence(3.0, furrow=lambda t: 4 * np.clip((t - 1.0) / 0.4, 0, 1))
+    assert kinds(events_of(furrow)) == ["brows_furrow"]
+
+
+def test_mouth_opens_then_closes_and_speaking():
+    tr = syn.sequence(4.0, mouth=lambda t: 14 * syn.bump(t, 1.0, 2.5, 0.2))
+    assert kinds(events_of(tr)) == ["mouth_open", "mouth_close"]
+    # syllables at ~4 Hz for 2 s: speaking, without a clause per syllable
+    speech = syn.sequence(4.0, mouth=lambda t: np.where((t > 1.0) & (t < 3.0), 5 + 5 * np.sin(2 * np.pi * 4 * t), 0))
+    evs = events_of(speech)
+    assert kinds(evs) == ["speaking", "speaking_stop"]
+    assert evs[0].start == pytest.approx(1.0, abs=0.3) and evs[0].end == pytest.approx(3.0, abs=0.3)
+
+
+def test_eyes_widen_is_not_a_blink():
+    tr = syn.sequence(4.0, eyes=lambda t: 1 + 0.5 * np.clip((t - 2.0) / 0.4, 0, 1))
+    evs = events_of(tr)
+    assert kinds(evs) == ["eyes_widen"] and evs[0].start == pytest.approx(1.9, abs=0.25)
+    assert [e.kind for e in final_state(track_signals(tr), CFG)] == ["eyes_stay_wide"]
+
+
+def test_combined_sequence_keeps_time_order():
+    tr = syn.sequence(
+        6.0, noise_px=0.2,
+        eyes=blink_at(0.8),
+        yaw=lambda t: -22 * np.clip((t - 2.0) / 0.5, 0, 1),
+        smile=lambda t: 6 * np.clip((t - 4.0) / 0.4, 0, 1),
+    )
+    evs = events_of(tr)
+    assert kinds(evs) == ["blink", "head_turn_left", "smile"]
+    assert evs[0].start < evs[1].start < evs[2].start
+
+
+def test_small_face_hides_details_but_not_head_pose():
+    small = DynamicsConfig(min_detail_px=1000.0)  # pretend the face is tiny
+    tr = syn.sequence(4.0, eyes=blink_at(1.0), yaw=lambda t: 25 * np.clip((t - 2.0) / 0.5, 0, 1))
+    assert kinds(events_of(tr, small)) == ["head_turn_right"]
+    assert initial_state(track_signals(tr), small) == []
+
+
+def test_initial_state():
+    tr = syn.sequence(2.0, mouth=lambda t: 0 * t)
+    assert [e.kind for e in initial_state(track_signals(tr), CFG)] == ["eyes_are_open", "mouth_is_closed"]
+    tr = syn.sequence(2.0, eyes=lambda t: 0.1 + 0 * t, mouth=lambda t: 12 + 0 * t)
+    assert [e.kind for e in initial_state(track_signals(tr), CFG)] == ["eyes_are_closed", "mouth_is_open"]
+
+
+def test_no_signals_no_events():
+    assert detect_events(None) == [] and initial_state(None) == [] and final_state(None) == []
