@@ -37,10 +37,13 @@ def _open(path: str | Path):
         raise DfecError("no such file", p)
     if p.is_dir():
         raise DfecError("is a directory, not a video file", p)
+    if p.stat().st_size == 0:
+        raise DfecError("empty file (0 bytes), not a video", p)
     try:
         container = av.open(str(p))
     except Exception as exc:  # PyAV raises several error classes for bad input
-        raise DfecError(f"not a readable video ({type(exc).__name__})", p) from None
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        raise DfecError(f"not a readable video ({why}; truncated, corrupt or not a video file)", p) from None
     if not container.streams.video:
         container.close()
         raise DfecError("no video stream", p)

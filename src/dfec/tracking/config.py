@@ -1,0 +1,95 @@
+"""One configuration dataclass for the whole face tracking module (paper, Sec. 3.1).
+
+Defaults follow the paper (16 fps decoding, N = 16 frames, K-means with 2 clusters for the main
+character) and StrongSORT (Du et al., 2023: EMA alpha 0.9, appearance/motion weight lambda 0.98,
+chi-square 95% gate on 4 dof, IoU stage with max IoU distance 0.7, max_age 30, n_init 3, GSI gap
+20). Values that the paper leaves open (detector downscaling, how often the 128-d embedding is
+recomputed, the cosine threshold for dlib's embedding space) are documented per field.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: 0.95 quantile of the chi-square distribution with 4 degrees of freedom (x, y, a, h)
+CHI2INV95_4DOF = 9.4877
+
+
+@dataclass
+class TrackConfig:
+    # decoding and output (paper: 16 fps, N = 16 frames)
+    fps: float = 16.0
+    n_frames: int = 16
+
+    # detection (dlib HOG by default; "cnn" = dlib MMOD)
+    detector: str = "hog"
+    detect_upsample: int = 0
+    #: frames larger than this (longest side, pixels) are shrunk before detection; None = never
+    detect_max_side: int | None = 640
+    #: run the detector on the whole frame every this many frames (and whenever no track is
+    #: alive); in between only around the tracks' last boxes. 1 = always the whole frame
+    detect_full_every: int = 4
+    roi_expand: float = 0.75           # region = box grown by this fraction on every side
+    roi_face_px: int = 100             # regions are shrunk so the face is about this tall
+
+    # identity embeddings (dlib ResNet, 128-d): recomputed for a track at most every
+    # ``embed_every`` frames when its match is unambiguous; always for new, unconfirmed or
+    # ambiguous (overlapping) tracks
+    embed_every: int = 4
+
+    # StrongSORT association
+    ema_alpha: float = 0.9             # EMA feature bank: f_t = alpha f_{t-1} + (1 - alpha) e_t
+    mc_lambda: float = 0.98            # cost = lambda * appearance + (1 - lambda) * motion
+    gating_threshold: float = CHI2INV95_4DOF
+    #: the combined cost above which a pair is not matched; dlib's embedding space is compact
+    #: (different people are ~0.12-0.2 apart in cosine distance) so this is tighter than ReID's
+    max_cosine_distance: float = 0.2
+    max_iou_distance: float = 0.7
+    max_age: int = 30
+    n_init: int = 3
+    nsa: bool = True                   # NSA Kalman: measurement noise scaled by (1 - confidence)
+    #: Kalman noise per unit box height. DeepSORT/StrongSORT use 1/20 and 1/160 for pedestrians
+    #: at 25-30 fps; faces at 16 fps move (and HOG boxes jump in size) several times more per
+    #: frame relative to their height, so the same face fell outside the chi-square gate in ~10%
+    #: of frames on the Hamilton clip; 1/10 and 1/40 keep the gate and lambda untouched
+    std_weight_position: float = 1.0 / 10
+    std_weight_velocity: float = 1.0 / 40
+
+    #: offline linking of tracklets of one face (a long occlusion, a cut and back): joined when
+    #: they never share a frame and their mean embeddings are within this cosine distance (dlib's
+    #: usual same-person threshold, Euclidean 0.6, is about 0.09 here); 0 disables
+    link_max_distance: float = 0.07
+
+    # GSI-style gap filling: linear interpolation of gaps up to ``gsi_max_gap`` frames, then a
+    # Gaussian smoother (``gsi_sigma`` frames) on the box trajectory; 0 disables smoothing
+    gsi_max_gap: int = 20
+    gsi_sigma: float = 1.5
+
+    # main character selection (paper Eq. 3): K-means, k = 2, on standardised (A_k, S_k)
+    kmeans_clusters: int = 2
+    seed: int = 0
+    #: at most this many embeddings per track enter S_k's pairwise mean
+    similarity_max_embeddings: int = 64
+
+    # crops and contact sheet; frames are kept in memory during tracking up to this many MB so
+    # the selected ones need no second decoding pass (above it, the video is decoded again)
+    frame_cache_mb: int = 512
+    crop_size: int = 224
+    crop_margin: float = 0.08
+    sheet_columns: int = 4
+    sheet_thumb_width: int = 320
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0:
+            raise ValueError("fps must be positive")
+        if self.n_frames < 1:
+            raise ValueError("n_frames must be at least 1")
+        if self.detect_full_every < 1:
+            raise ValueError("detect_full_every must be at least 1")
+        if self.embed_every < 1:
+            raise ValueError("embed_every must be at least 1")
+        if not 0.0 <= self.ema_alpha <= 1.0 or not 0.0 <= self.mc_lambda <= 1.0:
+            raise ValueError("ema_alpha and mc_lambda lie in [0, 1]")

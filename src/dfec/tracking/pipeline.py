@@ -1,0 +1,242 @@
+"""The Dynamic Video Face Tracking Module end to end (paper, Sec. 3.1).
+
+decode at 16 fps -> per frame: detect faces, fit 68 landmarks P_t, embed (lazily) -> StrongSORT
+-> appearance linking of tracklets -> GSI gap filling -> main character by K-means on
+(A_k, S_k) (Eq. 3) -> N uniformly sampled frames with nearest-main-face replacement -> aligned
+crops, contact sheet and ``tracks.json``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DfecError
+from ..schema import Detection, Track, TrackingResult
+from ..video.reader import iter_frames, probe
+from .config import TrackConfig
+from .gsi import gsi
+from .kalman import xyah_to_xyxy
+from .link import link_groups
+from .selection import mean_area, mean_pairwise_similarity, select_frames, select_main
+from .strongsort import StrongSort
+
+STAGES = ("decode", "detect", "landmarks", "embed", "track", "post")
+
+
+class FaceModels:
+    """The three per-frame backends (any objects following :mod:`dfec.faces.base`)."""
+
+    def __init__(self, detector=None, landmarks=None, embedder=None, config: TrackConfig | None = None):
+        cfg = config or TrackConfig()
+        if detector is None:
+            from ..faces.detector import make_detector
+
+            detector = make_detector(cfg.detector, cfg.detect_upsample, cfg.detect_max_side)
+        if landmarks is None:
+            from ..faces.landmarks import DlibLandmarks
+
+            landmarks = DlibLandmarks()
+        if embedder is None:
+            from ..faces.embedder import DlibResNetEmbedder
+
+            embedder = DlibResNetEmbedder()
+        self.detector, self.landmarks, self.embedder = detector, landmarks, embedder
+
+
+_MODEL_CACHE: dict[tuple, FaceModels] = {}
+
+
+def _default_models(cfg: TrackConfig) -> FaceModels:
+    key = (cfg.detector, cfg.detect_upsample, cfg.detect_max_side)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE[key] = FaceModels(config=cfg)
+    return _MODEL_CACHE[key]
+
+
+def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | None = 16,
+          out_dir: str | Path | None = None, progress: bool = False,
+          models: FaceModels | None = None, **overrides: Any) -> TrackingResult:
+    """Run the face tracking module on the video at ``path``.
+
+    ``config`` holds every parameter (:class:`TrackConfig`); keyword ``overrides`` replace single
+    fields (``track(p, detector="cnn")``). ``n_frames`` is N, the number of selected frames (None
+    keeps ``config.n_frames``). With ``out_dir``, writes ``tracks.json``, ``faces/*.png`` (aligned
+    crops of the main face at the selected frames) and ``contact_sheet.png``. A video without a
+    face is not an error: the result has no tracks. Raises :class:`DfecError` for unreadable input.
+    """
+    cfg = config or TrackConfig()
+    if overrides:
+        from dataclasses import replace
+
+        unknown = set(overrides) - set(cfg.to_json())
+        if unknown:
+            raise TypeError(f"unknown TrackConfig field(s): {', '.join(sorted(unknown))}")
+        cfg = replace(cfg, **overrides)
+    if n_frames is not None and n_frames != cfg.n_frames:
+        from dataclasses import replace
+
+        cfg = replace(cfg, n_frames=int(n_frames))
+
+    path = Path(path)
+    info = probe(path)  # DfecError for missing / non-video files
+    if out_dir is not None:
+        _make_dir(Path(out_dir))  # fail before the work, not after it
+    models = models or _default_models(cfg)
+    timings = {k: 0.0 for k in STAGES}
+    tracker = StrongSort(cfg)
+    expected = int(math.ceil(info.duration * cfg.fps)) if info.duration else None
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=expected, unit="frame", desc=f"track {path.name}", leave=False)
+    n_total = 0
+    size = (info.width, info.height)
+    cache: dict[int, np.ndarray] | None = {} if out_dir is not None and cfg.frame_cache_mb > 0 else None
+    cache_bytes = 0
+    try:
+        frames_iter = iter_frames(path, cfg.fps)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                idx, _, rgb = next(frames_iter)
+            except StopIteration:
+                break
+            t1 = time.perf_counter()
+            timings["decode"] += t1 - t0
+            n_total = idx + 1
+            if cache is not None:
+                cache_bytes += rgb.nbytes
+                if cache_bytes <= cfg.frame_cache_mb * 2**20:
+                    cache[idx] = rgb
+                else:
+                    cache = None  # too long to keep: decode the selected frames again at the end
+            size = (rgb.shape[1], rgb.shape[0])
+            found = _detect(models.detector, rgb, idx, tracker, cfg)
+            t2 = time.perf_counter()
+            timings["detect"] += t2 - t1
+            dets = [Detection(idx, box, score, landmarks=models.landmarks.predict(rgb, box)) for box, score in found]
+            t3 = time.perf_counter()
+            timings["landmarks"] += t3 - t2
+            embed_time = [0.0]
+
+            def embed(j: int, rgb=rgb, dets=dets) -> np.ndarray:
+                s = time.perf_counter()
+                e = models.embedder.embed(rgb, dets[j].box, dets[j].landmarks)
+                embed_time[0] += time.perf_counter() - s
+                return e
+
+            tracker.step(idx, dets, embed)
+            timings["embed"] += embed_time[0]
+            timings["track"] += time.perf_counter() - t3 - embed_time[0]
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    t_post = time.perf_counter()
+    tracks = finish_tracks(tracker, cfg)
+    mask, rule = select_main([t.mean_area for t in tracks], [t.mean_similarity for t in tracks],
+                             cfg.kmeans_clusters, cfg.seed)
+    for t, m in zip(tracks, mask):
+        t.is_main = bool(m)
+    # frames where a main face was actually detected (interpolated entries are occluded faces)
+    main_frames = {f for t in tracks if t.is_main for f, interp in zip(t.frames, t.interpolated) if not interp}
+    selected = select_frames(n_total, cfg.n_frames, main_frames)
+    timings["post"] = time.perf_counter() - t_post
+    timings["n_embedded"] = float(tracker.n_embedded)
+    timings["n_borrowed"] = float(tracker.n_borrowed)
+    result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
+                            selected_frames=selected, selection_rule=rule, timings=timings)
+    if out_dir is not None:
+        t_out = time.perf_counter()
+        write_outputs(result, out_dir, cfg, cache)
+        del cache
+        timings["write"] = time.perf_counter() - t_out
+        save_result(result, Path(out_dir) / "tracks.json", cfg)
+    return result
+
+
+def _detect(detector, rgb: np.ndarray, idx: int, tracker: StrongSort, cfg: TrackConfig):
+    """Whole-frame detection every ``detect_full_every`` frames or when no track was seen in the
+    last frame; otherwise only in regions around the recently seen tracks."""
+    # where each recently seen track should be now (one constant-velocity step ahead)
+    recent = [xyah_to_xyxy(t.mean[:4] + t.mean[4:]) for t in tracker.active if t.time_since_update <= 1]
+    if cfg.detect_full_every <= 1 or idx % cfg.detect_full_every == 0 or not recent:
+        return detector.detect(rgb)
+    from ..faces.detector import detect_in_regions
+
+    return detect_in_regions(detector, rgb, recent, cfg.roi_expand, cfg.roi_face_px)
+
+
+def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
+    """Export the confirmed tracklets as :class:`Track` records: tracklets of one face are linked
+    by appearance (:mod:`.link`), gaps are GSI-filled, and A_k and S_k of Eq. 3 are computed.
+    Ids are renumbered 1.. in order of first appearance."""
+    states = tracker.tracks(confirmed_only=True)
+    groups = link_groups([{d.frame for d in st.detections} for st in states],
+                         [st.embeddings for st in states], cfg.link_max_distance)
+    groups.sort(key=lambda g: min(states[k].detections[0].frame for k in g))
+    out = []
+    for k, group in enumerate(groups, start=1):
+        dets = sorted((d for i in group for d in states[i].detections), key=lambda d: d.frame)
+        embeddings = [e for i in group for e in states[i].embeddings]
+        t = Track(k, [d.frame for d in dets], np.array([d.box for d in dets]),
+                  np.array([d.landmarks for d in dets]), np.array([d.score for d in dets]))
+        t = gsi(t, cfg.gsi_max_gap, cfg.gsi_sigma)
+        t.mean_area = mean_area(t)
+        t.mean_similarity = mean_pairwise_similarity(embeddings, cfg.similarity_max_embeddings)
+        out.append(t)
+    return out
+
+
+def save_result(result: TrackingResult, path: str | Path, cfg: TrackConfig | None = None) -> Path:
+    """Write ``tracks.json``: the :class:`TrackingResult` (readable with ``TrackingResult.load``)
+    plus the configuration it was made with under ``"config"``."""
+    import json
+
+    d = result.to_json()
+    if cfg is not None:
+        d["config"] = cfg.to_json()
+    path = Path(path)
+    try:
+        path.write_text(json.dumps(d))
+    except OSError as exc:
+        raise DfecError(f"cannot write tracks.json ({exc.strerror})", path) from None
+    return path
+
+
+def _make_dir(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DfecError(f"cannot create output folder ({exc.strerror})", out) from None
+    return out
+
+
+def write_outputs(result: TrackingResult, out_dir: str | Path, cfg: TrackConfig,
+                  frames_cache: dict[int, np.ndarray] | None = None) -> None:
+    """Write the aligned crops and the contact sheet into ``out_dir``; the selected frames come
+    from ``frames_cache`` when it holds them, else the video is decoded again."""
+    from .render import contact_sheet, write_crops
+
+    out = _make_dir(Path(out_dir))
+    wanted = set(result.selected_frames)
+    frames: dict[int, np.ndarray] = {}
+    if frames_cache is not None and wanted <= set(frames_cache):
+        frames = {f: frames_cache[f] for f in wanted}
+    elif wanted:
+        last = max(wanted)
+        for idx, _, rgb in iter_frames(result.video, cfg.fps):
+            if idx in wanted:
+                frames[idx] = rgb
+            if idx >= last:
+                break
+    result.crops = write_crops(frames, result, out / "faces", cfg.crop_size, cfg.crop_margin)
+    contact_sheet(frames, result, out / "contact_sheet.png", cfg.sheet_columns, cfg.sheet_thumb_width)

@@ -1,0 +1,242 @@
+"""StrongSORT (Du et al., 2023) for faces, on numpy/scipy.
+
+Per frame: Kalman predict; stage 1 matches confirmed tracks to detections with the cost
+``lambda * d_app + (1 - lambda) * d_mot`` (cosine distance of the EMA feature to the detection's
+embedding, squared Mahalanobis distance of the box), infinite where the motion distance exceeds
+the chi-square gate, and rejects pairs whose cost exceeds ``max_cosine_distance``; stage 2 matches
+unconfirmed tracks and the confirmed tracks missed in stage 1 (lost for one frame) by IoU. Tracks
+are confirmed after ``n_init`` hits and dropped after ``max_age`` missed frames (tentative ones on
+their first miss). The appearance bank is an EMA, ``f_t = alpha f_{t-1} + (1 - alpha) e_t``.
+
+Embeddings are expensive (dlib ResNet, ~80 ms per face) so they are requested lazily through a
+callback: a detection that overlaps exactly one confirmed track (and that track no other
+detection) whose feature is fresher than ``embed_every`` frames borrows that track's feature;
+every other detection (new, unconfirmed, ambiguous, or due for a refresh) is embedded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..schema import Detection
+from .config import TrackConfig
+from .kalman import KalmanFilter, xyah_to_xyxy, xyxy_to_xyah
+
+INF_COST = 1e5
+TENTATIVE, CONFIRMED, DELETED = 1, 2, 3
+
+#: IoU above which a detection is counted as overlapping a predicted track box
+OVERLAP_IOU = 0.2
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of boxes ``a`` (N, 4) and ``b`` (M, 4) in (x1, y1, x2, y2)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
+
+
+def min_cost_matching(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Hungarian assignment on ``cost`` (rows x cols); pairs costing more than ``max_cost`` are
+    left unmatched. Returns ``(matches, unmatched_rows, unmatched_cols)``."""
+    n_rows, n_cols = cost.shape
+    if n_rows == 0 or n_cols == 0:
+        return [], list(range(n_rows)), list(range(n_cols))
+    c = np.where(cost > max_cost, max_cost + 1e-5, cost)
+    rows, cols = linear_sum_assignment(c)
+    matches = [(int(r), int(k)) for r, k in zip(rows, cols) if cost[r, k] <= max_cost]
+    mr = {r for r, _ in matches}
+    mc = {k for _, k in matches}
+    return matches, [r for r in range(n_rows) if r not in mr], [k for k in range(n_cols) if k not in mc]
+
+
+@dataclass
+class TrackState:
+    """One tracklet inside the tracker (internal; exported as :class:`dfec.schema.Track`)."""
+
+    track_id: int
+    mean: np.ndarray
+    cov: np.ndarray
+    feature: np.ndarray | None
+    state: int = TENTATIVE
+    hits: int = 1
+    age: int = 1
+    time_since_update: int = 0
+    feature_age: int = 0  # frames since the feature was last refreshed by a real embedding
+    detections: list[Detection] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)  # real (not borrowed) embeddings
+
+    @property
+    def box(self) -> np.ndarray:
+        return xyah_to_xyxy(self.mean)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.state == CONFIRMED
+
+
+class StrongSort:
+    """Online multi-face tracker; feed frames in order with :meth:`step`, then :meth:`tracks`."""
+
+    def __init__(self, config: TrackConfig | None = None):
+        self.cfg = config or TrackConfig()
+        self.kf = KalmanFilter(self.cfg.std_weight_position, self.cfg.std_weight_velocity, self.cfg.nsa)
+        self.active: list[TrackState] = []
+        self.finished: list[TrackState] = []
+        self._next_id = 1
+        self.n_embedded = 0
+        self.n_borrowed = 0
+
+    # -- association costs -------------------------------------------------------------------
+    def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
+        """Squared Mahalanobis distances (tracks x detections)."""
+        meas = np.array([xyxy_to_xyah(d.box) for d in dets]).reshape(-1, 4)
+        out = np.zeros((len(tracks), len(dets)))
+        for i, t in enumerate(tracks):
+            out[i] = self.kf.gating_distance(t.mean, t.cov, meas)
+        return out
+
+    def appearance_cost(self, tracks: list[TrackState], feats: list[np.ndarray]) -> np.ndarray:
+        """Cosine distances between the tracks' EMA features and detection embeddings."""
+        if not tracks or not feats:
+            return np.zeros((len(tracks), len(feats)))
+        a = np.array([_unit(t.feature) for t in tracks])
+        b = np.array([_unit(f) for f in feats])
+        return 1.0 - a @ b.T
+
+    def combined_cost(self, tracks: list[TrackState], dets: list[Detection], feats: list[np.ndarray]) -> np.ndarray:
+        """StrongSORT's stage-1 cost with chi-square gating (gated pairs cost INF_COST)."""
+        lam = self.cfg.mc_lambda
+        motion = self.motion_cost(tracks, dets)
+        cost = lam * self.appearance_cost(tracks, feats) + (1.0 - lam) * motion
+        cost[motion > self.cfg.gating_threshold] = INF_COST
+        return cost
+
+    # -- one frame ---------------------------------------------------------------------------
+    def step(self, frame: int, dets: list[Detection], embed: Callable[[int], np.ndarray]) -> None:
+        """Advance by one frame. ``embed(j)`` returns the embedding of ``dets[j]`` (called only
+        for detections that need a fresh one)."""
+        cfg = self.cfg
+        for t in self.active:
+            t.mean, t.cov = self.kf.predict(t.mean, t.cov)
+            t.age += 1
+            t.time_since_update += 1
+
+        feats, real = self._features(dets, embed)
+
+        confirmed = [i for i, t in enumerate(self.active) if t.confirmed]
+        unconfirmed = [i for i, t in enumerate(self.active) if not t.confirmed]
+
+        # stage 1: appearance + motion with gating, confirmed tracks
+        matches: list[tuple[int, int]] = []
+        unmatched_dets = list(range(len(dets)))
+        if confirmed and dets:
+            cost = self.combined_cost([self.active[i] for i in confirmed], dets, feats)
+            m, um_t, unmatched_dets = min_cost_matching(cost, cfg.max_cosine_distance)
+            matches += [(confirmed[r], c) for r, c in m]
+            unmatched_confirmed = [confirmed[r] for r in um_t]
+        else:
+            unmatched_confirmed = confirmed
+
+        # stage 2: IoU for unconfirmed tracks and confirmed ones lost only in this frame
+        iou_tracks = unconfirmed + [i for i in unmatched_confirmed if self.active[i].time_since_update == 1]
+        late = [i for i in unmatched_confirmed if self.active[i].time_since_update != 1]
+        if iou_tracks and unmatched_dets:
+            ious = iou_matrix(np.array([self.active[i].box for i in iou_tracks]),
+                              np.array([dets[j].box for j in unmatched_dets]))
+            m, um_t, um_d = min_cost_matching(1.0 - ious, cfg.max_iou_distance)
+            matches += [(iou_tracks[r], unmatched_dets[c]) for r, c in m]
+            unmatched_tracks = late + [iou_tracks[r] for r in um_t]
+            unmatched_dets = [unmatched_dets[c] for c in um_d]
+        else:
+            unmatched_tracks = late + iou_tracks
+
+        for ti, dj in matches:
+            self._update(self.active[ti], dets[dj], feats[dj], real[dj])
+        for ti in unmatched_tracks:
+            t = self.active[ti]
+            if t.state == TENTATIVE or t.time_since_update > cfg.max_age:
+                t.state = DELETED
+        for dj in unmatched_dets:
+            f = feats[dj] if real[dj] else self._embed(embed, dj)
+            self._start(dets[dj], f)
+
+        self.finished += [t for t in self.active if t.state == DELETED]
+        self.active = [t for t in self.active if t.state != DELETED]
+
+    def _embed(self, embed: Callable[[int], np.ndarray], j: int) -> np.ndarray:
+        self.n_embedded += 1
+        return np.asarray(embed(j), dtype=np.float64)
+
+    def _features(self, dets: list[Detection], embed) -> tuple[list[np.ndarray], list[bool]]:
+        """Embedding per detection: borrowed from an unambiguous, fresh confirmed track or
+        computed. Returns the features and whether each was computed."""
+        feats: list[np.ndarray | None] = [None] * len(dets)
+        real = [False] * len(dets)
+        if self.active and dets:
+            ious = iou_matrix(np.array([t.box for t in self.active]), np.array([d.box for d in dets]))
+            overlap = ious > OVERLAP_IOU
+            for j in range(len(dets)):
+                ts = np.flatnonzero(overlap[:, j])
+                if len(ts) != 1:
+                    continue
+                t = self.active[ts[0]]
+                if (t.confirmed and t.feature is not None and overlap[ts[0]].sum() == 1
+                        and t.feature_age + 1 < self.cfg.embed_every):
+                    feats[j] = t.feature
+                    self.n_borrowed += 1
+        for j in range(len(dets)):
+            if feats[j] is None:
+                feats[j] = self._embed(embed, j)
+                real[j] = True
+        return feats, real  # type: ignore[return-value]
+
+    def _update(self, t: TrackState, det: Detection, feat: np.ndarray, real: bool) -> None:
+        t.mean, t.cov = self.kf.update(t.mean, t.cov, xyxy_to_xyah(det.box), det.score)
+        t.hits += 1
+        t.time_since_update = 0
+        if real:
+            a = self.cfg.ema_alpha
+            t.feature = _unit(a * _unit(t.feature) + (1.0 - a) * _unit(feat)) if t.feature is not None else _unit(feat)
+            t.embeddings.append(np.asarray(feat, dtype=np.float64))
+            t.feature_age = 0
+            det.embedding = np.asarray(feat)
+        else:
+            t.feature_age += 1
+        t.detections.append(det)
+        if t.state == TENTATIVE and t.hits >= self.cfg.n_init:
+            t.state = CONFIRMED
+
+    def _start(self, det: Detection, feat: np.ndarray) -> None:
+        mean, cov = self.kf.initiate(xyxy_to_xyah(det.box))
+        det.embedding = np.asarray(feat)
+        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[det], embeddings=[np.asarray(feat)])
+        if self.cfg.n_init <= 1:
+            t.state = CONFIRMED
+        self._next_id += 1
+        self.active.append(t)
+
+    def tracks(self, confirmed_only: bool = True) -> list[TrackState]:
+        """All tracklets seen so far (finished and active), in order of creation; by default only
+        those that were ever confirmed (a deleted track keeps ``hits >= n_init``)."""
+        every = sorted(self.finished + self.active, key=lambda t: t.track_id)
+        if confirmed_only:
+            every = [t for t in every if t.hits >= self.cfg.n_init]
+        return every
