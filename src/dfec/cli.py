@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import DfecError
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dfec: interrupted; finished results are kept and a rerun resumes", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # output piped into `head` or similar: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _single_parser(name: str) -> argparse.ArgumentParser:
