@@ -1,0 +1,229 @@
+"""FaceTrack-MM inference: ``load_captioner(path).caption(video)`` and the resumable list captioner.
+
+Paper, Sec. 3: a video is captioned by (1) the face tracking module (main character, 16 selected
+frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with the instruction,
+(3) greedy decoding of the caption.
+
+``model_path`` may be any of these local folders (nothing is ever downloaded):
+
+* a full FaceTrack-MM checkpoint: ``config.json`` (``model_type: facetrack_mm``), ``*.safetensors``
+  and the tokenizer files (what ``save_pretrained`` / ``dfec train --merge`` write);
+* a ``dfec train`` output: ``adapter_config.json`` + ``adapter_model.safetensors`` (LoRA),
+  ``non_lora_trainables.safetensors`` and ``facetrack_base.json`` naming the base weights;
+* a components folder: ``vision_tower/`` (CLIP ViT-L/14-336), ``llm/`` (Mistral-7B-Instruct) and
+  optionally ``projector/`` (a VideoLLaMA2 checkpoint whose ``model.mm_projector.*`` is reused);
+  the face branch then starts untrained, so this layout is for starting a fine-tune, not for
+  good captions.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import DfecError
+
+HOW_TO_GET = {
+    "vision_tower": "get them with: huggingface-cli download openai/clip-vit-large-patch14-336 --local-dir {p}",
+    "llm": "get them with: huggingface-cli download mistralai/Mistral-7B-Instruct-v0.2 --local-dir {p}",
+    "projector": "get them with: huggingface-cli download DAMO-NLP-SG/VideoLLaMA2-7B-16F --local-dir {p}",
+    "model": "copy a FaceTrack-MM checkpoint there, or train one with `dfec train --config cfg.yaml` from base "
+             "weights (huggingface-cli download openai/clip-vit-large-patch14-336 --local-dir {p}/vision_tower; "
+             "huggingface-cli download mistralai/Mistral-7B-Instruct-v0.2 --local-dir {p}/llm)",
+}
+
+
+def _has_weights(p: Path) -> bool:
+    return p.is_dir() and (p / "config.json").is_file() and any(p.glob("*.safetensors"))
+
+
+def _missing(p: Path, what: str, key: str) -> DfecError:
+    return DfecError(f"missing {what} weights (config.json + *.safetensors); {HOW_TO_GET[key].format(p=p)}",
+                     p, exit_code=3)
+
+
+def resolve_layout(model_path: str | Path) -> dict:
+    """Which of the three layouts ``model_path`` holds; raises a one-line DfecError naming the gap."""
+    p = Path(model_path).expanduser()
+    if not p.exists():
+        raise _missing(p, "FaceTrack-MM", "model")
+    if not p.is_dir():
+        raise DfecError("--model must be a folder, not a file", p)
+    if (p / "adapter_config.json").is_file():
+        base_file = p / "facetrack_base.json"
+        if not base_file.is_file():
+            raise DfecError("LoRA adapter folder lacks facetrack_base.json (written by `dfec train`)", p)
+        base = json.loads(base_file.read_text())
+        for key in ("model", "vision_tower", "llm"):
+            if base.get(key) and not _has_weights(Path(base[key])):
+                raise _missing(Path(base[key]), {"model": "FaceTrack-MM base", "vision_tower": "CLIP ViT-L/14-336",
+                                                 "llm": "Mistral-7B-Instruct"}[key], key)
+        if not (p / "non_lora_trainables.safetensors").is_file():
+            raise DfecError("missing non_lora_trainables.safetensors (projector weights) next to the adapter", p)
+        return {"kind": "adapter", "path": p, "base": base}
+    cfg = p / "config.json"
+    if cfg.is_file():
+        try:
+            model_type = json.loads(cfg.read_text()).get("model_type")
+        except json.JSONDecodeError:
+            raise DfecError("config.json is not valid JSON", cfg) from None
+        if model_type != "facetrack_mm":
+            raise DfecError(f"config.json is a '{model_type}' model, not FaceTrack-MM (facetrack_mm); for base "
+                            "weights use a folder with vision_tower/ and llm/ sub-folders", p)
+        if not any(p.glob("*.safetensors")):
+            raise _missing(p, "FaceTrack-MM", "model")
+        return {"kind": "full", "path": p}
+    if (p / "vision_tower").exists() or (p / "llm").exists():
+        for key, what in (("vision_tower", "CLIP ViT-L/14-336"), ("llm", "Mistral-7B-Instruct")):
+            if not _has_weights(p / key):
+                raise _missing(p / key, what, key)
+        proj = p / "projector"
+        if proj.exists() and not (any(proj.glob("*.safetensors")) or (proj / "mm_projector.bin").is_file()):
+            raise _missing(proj, "VideoLLaMA2 projector", "projector")
+        return {"kind": "components", "path": p, "vision_tower": p / "vision_tower", "llm": p / "llm",
+                "projector": proj if proj.exists() else None}
+    raise _missing(p, "FaceTrack-MM", "model")
+
+
+def build_model(layout: dict, dtype=None):
+    """Instantiate the model (and its processor) for a :func:`resolve_layout` result."""
+    from .modeling_facetrack import FaceTrackForCausalLM
+    from .processor import FaceTrackProcessor, ProcessorConfig
+
+    kind = layout["kind"]
+    if kind == "full":
+        model = FaceTrackForCausalLM.from_pretrained(str(layout["path"]), local_files_only=True, dtype=dtype)
+        return model, FaceTrackProcessor.from_pretrained(layout["path"])
+    if kind == "components":
+        model = FaceTrackForCausalLM.from_components(layout["vision_tower"], layout["llm"], layout["projector"],
+                                                     dtype=dtype)
+        proc = FaceTrackProcessor.from_pretrained(layout["path"], tokenizer_path=layout["llm"])
+        proc.config = ProcessorConfig.from_model_config(model.config)
+        return model, proc
+    # adapter: rebuild the base, then apply LoRA and the saved projector weights
+    from ..train.trainer import load_base_model, load_trained
+
+    base = layout["base"]
+    model = load_base_model(base, dtype=dtype)
+    model = load_trained(model, layout["path"])
+    return model, FaceTrackProcessor.from_pretrained(layout["path"])
+
+
+class Captioner:
+    """A loaded FaceTrack-MM with its processor; :meth:`caption` runs tracking -> inputs -> generate."""
+
+    def __init__(self, model, processor, device=None):
+        self.model = model.eval()
+        self.processor = processor
+        self.device = device or next(model.parameters()).device
+
+    def caption(self, video_path, instruction: str | None = None, tracking=None, max_new_tokens: int = 256,
+                **generate_kwargs) -> str:
+        """Caption one video (tracking runs here unless ``tracking`` is given)."""
+        import torch
+
+        if tracking is None:
+            from ..tracking.pipeline import track
+
+            tracking = track(video_path, n_frames=self.processor.config.num_frames)
+        sample = self.processor(video_path, instruction, tracking=tracking)
+        batch = self.processor.collate([sample])
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        generate_kwargs.setdefault("do_sample", False)
+        with torch.inference_mode():
+            out = self.model.generate(**batch, max_new_tokens=max_new_tokens,
+                                      eos_token_id=self.processor.tokenizer.eos_token_id, **generate_kwargs)
+        return self.processor.tokenizer.decode(out[0], skip_special_tokens=True).strip()
+
+
+def load_captioner(model_path, device=None, dtype=None) -> Captioner:
+    """Load FaceTrack-MM from a local folder (see the module doc for the accepted layouts).
+
+    ``device`` defaults to CUDA when available; ``dtype`` to bfloat16 on CUDA and float32 on CPU.
+    Raises :class:`DfecError` (exit code 3) naming the missing folder and how to get its weights.
+    """
+    import torch
+
+    layout = resolve_layout(model_path)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype is None:
+        dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    elif isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    model, proc = build_model(layout, dtype=dtype)
+    model.to(device)
+    return Captioner(model, proc, torch.device(device))
+
+
+def read_video_list(list_file) -> list[tuple[str, str]]:
+    """``(id, path)`` per non-empty, non-# line; a line is ``path`` or ``id<TAB>path`` (id = file stem)."""
+    p = Path(list_file)
+    if not p.is_file():
+        raise DfecError("no such video list file", p)
+    out, seen = [], set()
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        vid, path = line.split("\t", 1) if "\t" in line else (Path(line).stem, line)
+        vid, path = vid.strip(), path.strip()
+        if vid in seen:
+            raise DfecError(f"line {n}: duplicate video id '{vid}' (use 'id<TAB>path' lines)", p)
+        seen.add(vid)
+        if not Path(path).is_absolute():
+            path = str((p.parent / path)) if not Path(path).exists() else path
+        out.append((vid, path))
+    return out
+
+
+def done_ids(out_jsonl) -> set[str]:
+    """Ids already captioned in ``out_jsonl`` (a torn last line from an interrupted run is ignored)."""
+    p = Path(out_jsonl)
+    ids = set()
+    if p.is_file():
+        for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if rec.get("caption") is not None:
+                ids.add(str(rec["id"]))
+    return ids
+
+
+def caption_list(list_file, model_path, out_jsonl, instruction: str | None = None, max_new_tokens: int = 256,
+                 device=None, dtype=None, captioner=None, progress: bool = True) -> dict:
+    """Caption every video of ``list_file`` into ``out_jsonl`` (one ``{"id","video","caption"}`` per line).
+
+    Resumable: ids already in ``out_jsonl`` are skipped and each caption is flushed as soon as it
+    is written. A video that fails (unreadable, ...) is reported on stderr and left for a rerun.
+    Returns ``{"n_total", "n_done_before", "n_written", "n_failed", "failed"}``.
+    """
+    from tqdm import tqdm
+
+    videos = read_video_list(list_file)
+    out = Path(out_jsonl)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    before = done_ids(out)
+    todo = [(i, v) for i, v in videos if i not in before]
+    written, failed = 0, []
+    if todo:
+        cap = captioner or load_captioner(model_path, device=device, dtype=dtype)
+        # repair a torn last line so appended records start on their own line
+        if out.is_file() and out.stat().st_size and not out.read_bytes().endswith(b"\n"):
+            with out.open("a", encoding="utf-8") as fh:
+                fh.write("\n")
+        with out.open("a", encoding="utf-8") as fh:
+            for vid, path in tqdm(todo, desc="captioning", disable=not progress, unit="video"):
+                try:
+                    text = cap.caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
+                except DfecError as exc:
+                    failed.append(vid)
+                    print(f"dfec: warning: {exc.message}", file=sys.stderr)
+                    continue
+                fh.write(json.dumps({"id": vid, "video": path, "caption": text}, ensure_ascii=False) + "\n")
+                fh.flush()
+                written += 1
+    return {"n_total": len(videos), "n_done_before": len(before & {i for i, _ in videos}), "n_written": written,
+            "n_failed": len(failed), "failed": failed}
