@@ -191,7 +191,7 @@ def test_merge_adapter_gives_same_logits(workdir, tmp_path):
     assert main(["train", "--config", str(_cfg(d, "tomerge", max_steps=2)), "--quiet"]) == 0
     assert main(["train", "--merge", str(d / "tomerge"), "--out", str(tmp_path / "merged")]) == 0
     assert json.loads((tmp_path / "merged" / "config.json").read_text())["model_type"] == "facetrack_mm"
-    a, m = load_captioner(d / "tomerge"), load_captioner(tmp_path / "merged")
+    a, m = load_captioner(d / "tomerge", device="cpu"), load_captioner(tmp_path / "merged", device="cpu")
     assert type(m.model).__name__ == "FaceTrackForCausalLM"
     proc = FaceTrackProcessor.from_pretrained(tmp_path / "merged")
     batch = proc.collate([proc(d / "a.mp4", "describe the face .", "he nods .", tracking=fake_tracking(d / "a.mp4"))])
