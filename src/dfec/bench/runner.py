@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import DfecError, MissingDependencyError
+from ..jsonl import JsonlWriter, read_jsonl
 from .adapters import AdapterOptions, check_adapter, load_adapter
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".flv", ".mpg", ".mpeg")
@@ -111,60 +112,6 @@ def resolve_video(videos_dir: str | Path, rec: dict) -> Path | None:
         if c.is_file():
             return c
     return None
-
-
-# --------------------------------------------------------------------------------------------
-# crash-safe JSONL
-# --------------------------------------------------------------------------------------------
-
-
-def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
-    """Read a JSONL file, skipping a torn (unterminated) last line; ``repair`` truncates it away."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    raw = p.read_bytes()
-    if raw and not raw.endswith(b"\n"):
-        cut = raw.rfind(b"\n") + 1
-        if repair:
-            with open(p, "r+b") as fh:
-                fh.truncate(cut)
-        raw = raw[:cut]
-    out = []
-    for n, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise DfecError(f"line {n} is not valid JSON", p) from None
-    return out
-
-
-class JsonlWriter:
-    """Append records one line at a time, flushed and fsync'ed so a kill loses at most nothing."""
-
-    def __init__(self, path: str | Path, mode: str = "a"):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, mode, encoding="utf-8")
-
-    def write(self, record: dict) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
-        try:
-            os.fsync(self._fh.fileno())
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def load_predictions(path: str | Path) -> dict[str, str]:

@@ -19,7 +19,6 @@ Only light packages are imported here; tracking, OpenCV and the model load insid
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -41,75 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def read_list(list_file) -> list[tuple[str, str]]:
-    """``(id, path)`` pairs of a video list: ``path`` (id = file stem) or ``id<TAB>path`` per line;
-    blank lines and ``#`` comments are skipped; relative paths are taken from the list's folder."""
-    p = Path(list_file)
-    if not p.is_file():
-        raise DfecError("no such video list file", p)
-    out, seen = [], set()
-    for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        vid, path = line.split("\t", 1) if "\t" in line else (Path(line).stem, line)
-        vid, path = vid.strip(), path.strip()
-        if not vid or not path:
-            raise DfecError(f"line {n}: expected 'path' or 'id<TAB>path'", p)
-        if vid in seen:
-            raise DfecError(f"line {n}: duplicate video id '{vid}' (use 'id<TAB>path' lines)", p)
-        seen.add(vid)
-        if not Path(path).is_absolute() and not Path(path).exists():
-            path = str(p.parent / path)
-        out.append((vid, path))
-    return out
-
-
-def done_ids(out_jsonl) -> set[str]:
-    """Ids already captioned in ``out_jsonl``; a torn last line from an interrupted run is ignored."""
-    p = Path(out_jsonl)
-    ids: set[str] = set()
-    if p.is_file():
-        for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and rec.get("caption") is not None and "id" in rec:
-                ids.add(str(rec["id"]))
-    return ids
-
-
 def caption_list_landmarks(list_file, out_jsonl, config=None, progress: bool = True) -> dict:
     """Resumable list captioning with the landmark captioner; returns a small summary dict."""
-    from tqdm import tqdm
-
+    from ..jsonl import caption_to_jsonl, read_video_list
     from .captioner import caption_video
 
-    videos = read_list(list_file)
-    out = Path(out_jsonl)
-    if out.is_dir():
-        raise DfecError("is a directory; --list needs a .jsonl file for --out", out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    before = done_ids(out)
-    todo = [(i, v) for i, v in videos if i not in before]
-    if out.is_file() and out.stat().st_size and not out.read_bytes().endswith(b"\n"):
-        with out.open("a", encoding="utf-8") as fh:  # repair a torn last line
-            fh.write("\n")
-    written, failed = 0, []
-    with out.open("a", encoding="utf-8") as fh:
-        for vid, path in tqdm(todo, desc="captioning", unit="video", disable=not progress):
-            try:
-                text = caption_video(path, config).caption
-            except DfecError as exc:
-                failed.append(vid)
-                print(f"dfec: warning: {exc.message}", file=sys.stderr)
-                continue
-            fh.write(json.dumps({"id": vid, "video": path, "caption": text}, ensure_ascii=False) + "\n")
-            fh.flush()
-            written += 1
-    return {"n_total": len(videos), "n_done_before": len(before & {i for i, _ in videos}),
-            "n_written": written, "n_failed": len(failed), "failed": failed}
+    return caption_to_jsonl(read_video_list(list_file), lambda path: caption_video(path, config).caption,
+                            out_jsonl, progress=progress)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,6 @@ frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with th
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from ..errors import DfecError
@@ -156,42 +155,6 @@ def load_captioner(model_path, device=None, dtype=None) -> Captioner:
     return Captioner(model, proc, torch.device(device))
 
 
-def read_video_list(list_file) -> list[tuple[str, str]]:
-    """``(id, path)`` per non-empty, non-# line; a line is ``path`` or ``id<TAB>path`` (id = file stem)."""
-    p = Path(list_file)
-    if not p.is_file():
-        raise DfecError("no such video list file", p)
-    out, seen = [], set()
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        vid, path = line.split("\t", 1) if "\t" in line else (Path(line).stem, line)
-        vid, path = vid.strip(), path.strip()
-        if vid in seen:
-            raise DfecError(f"line {n}: duplicate video id '{vid}' (use 'id<TAB>path' lines)", p)
-        seen.add(vid)
-        if not Path(path).is_absolute():
-            path = str((p.parent / path)) if not Path(path).exists() else path
-        out.append((vid, path))
-    return out
-
-
-def done_ids(out_jsonl) -> set[str]:
-    """Ids already captioned in ``out_jsonl`` (a torn last line from an interrupted run is ignored)."""
-    p = Path(out_jsonl)
-    ids = set()
-    if p.is_file():
-        for line in p.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if rec.get("caption") is not None:
-                ids.add(str(rec["id"]))
-    return ids
-
-
 def caption_list(list_file, model_path, out_jsonl, instruction: str | None = None, max_new_tokens: int = 256,
                  device=None, dtype=None, captioner=None, progress: bool = True) -> dict:
     """Caption every video of ``list_file`` into ``out_jsonl`` (one ``{"id","video","caption"}`` per line).
@@ -200,30 +163,13 @@ def caption_list(list_file, model_path, out_jsonl, instruction: str | None = Non
     is written. A video that fails (unreadable, ...) is reported on stderr and left for a rerun.
     Returns ``{"n_total", "n_done_before", "n_written", "n_failed", "failed"}``.
     """
-    from tqdm import tqdm
+    from ..jsonl import caption_to_jsonl, read_video_list
 
-    videos = read_video_list(list_file)
-    out = Path(out_jsonl)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    before = done_ids(out)
-    todo = [(i, v) for i, v in videos if i not in before]
-    written, failed = 0, []
-    if todo:
-        cap = captioner or load_captioner(model_path, device=device, dtype=dtype)
-        # repair a torn last line so appended records start on their own line
-        if out.is_file() and out.stat().st_size and not out.read_bytes().endswith(b"\n"):
-            with out.open("a", encoding="utf-8") as fh:
-                fh.write("\n")
-        with out.open("a", encoding="utf-8") as fh:
-            for vid, path in tqdm(todo, desc="captioning", disable=not progress, unit="video"):
-                try:
-                    text = cap.caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
-                except DfecError as exc:
-                    failed.append(vid)
-                    print(f"dfec: warning: {exc.message}", file=sys.stderr)
-                    continue
-                fh.write(json.dumps({"id": vid, "video": path, "caption": text}, ensure_ascii=False) + "\n")
-                fh.flush()
-                written += 1
-    return {"n_total": len(videos), "n_done_before": len(before & {i for i, _ in videos}), "n_written": written,
-            "n_failed": len(failed), "failed": failed}
+    loaded = []
+
+    def caption(path: str) -> str:
+        if not loaded:  # load the model only when some video is left to caption
+            loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
+        return loaded[0].caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
+
+    return caption_to_jsonl(read_video_list(list_file), caption, out_jsonl, progress=progress)

@@ -1,0 +1,128 @@
+"""Crash-safe, resumable JSONL outputs shared by every long run.
+
+Predictions of ``dfec caption --list``, ``dfec bench run`` and ``dfec.model.inference.caption_list``
+are JSONL files appended one record at a time (flushed and fsync'ed), so a crash or Ctrl-C loses
+nothing; a rerun reads the file back, drops a torn last line left by a hard kill, and skips every
+id already there.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import DfecError
+
+
+def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
+    """Read a JSONL file, skipping a torn (unterminated) last line; ``repair`` truncates it away.
+
+    A missing file reads as empty; any other line that is not JSON is a :class:`DfecError`
+    naming the file and the line.
+    """
+    p = Path(path)
+    if not p.exists():
+        return []
+    if p.is_dir():
+        raise DfecError("is a directory, expected a JSONL file", p)
+    raw = p.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        cut = raw.rfind(b"\n") + 1
+        if repair:
+            with open(p, "r+b") as fh:
+                fh.truncate(cut)
+        raw = raw[:cut]
+    out = []
+    for n, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise DfecError(f"line {n} is not valid JSON", p) from None
+    return out
+
+
+class JsonlWriter:
+    """Append records one line at a time, flushed and fsync'ed so a kill loses at most nothing."""
+
+    def __init__(self, path: str | Path, mode: str = "a"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, mode, encoding="utf-8")
+
+    def write(self, record: dict) -> None:
+        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._fh.flush()
+        try:
+            os.fsync(self._fh.fileno())
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_video_list(list_file) -> list[tuple[str, str]]:
+    """``(id, path)`` pairs of a video list: ``path`` (id = file stem) or ``id<TAB>path`` per line;
+    blank lines and ``#`` comments are skipped; relative paths are taken from the list's folder."""
+    p = Path(list_file)
+    if not p.is_file():
+        raise DfecError("no such video list file", p)
+    out, seen = [], set()
+    for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        vid, path = line.split("\t", 1) if "\t" in line else (Path(line).stem, line)
+        vid, path = vid.strip(), path.strip()
+        if not vid or not path:
+            raise DfecError(f"line {n}: expected 'path' or 'id<TAB>path'", p)
+        if vid in seen:
+            raise DfecError(f"line {n}: duplicate video id '{vid}' (use 'id<TAB>path' lines)", p)
+        seen.add(vid)
+        if not Path(path).is_absolute() and not Path(path).exists():
+            path = str(p.parent / path)
+        out.append((vid, path))
+    return out
+
+
+def caption_to_jsonl(videos: Iterable[tuple[str, str]], caption: Callable[[str], str], out_jsonl,
+                     progress: bool = True) -> dict:
+    """Caption ``(id, path)`` pairs into ``out_jsonl`` as ``{"id", "video", "caption"}`` lines.
+
+    Resumable: ids already captioned in the file are skipped (``caption`` is not called at all when
+    nothing is left). A video whose captioning raises :class:`DfecError` is reported on stderr and
+    left for a rerun. Returns ``{"n_total", "n_done_before", "n_written", "n_failed", "failed"}``.
+    """
+    from tqdm import tqdm
+
+    videos = list(videos)
+    out = Path(out_jsonl)
+    if out.is_dir():
+        raise DfecError("is a directory; the predictions need a .jsonl file", out)
+    before = {str(r["id"]) for r in read_jsonl(out, repair=True)
+              if isinstance(r, dict) and "id" in r and r.get("caption") is not None}
+    todo = [(i, v) for i, v in videos if i not in before]
+    written, failed = 0, []
+    if todo:
+        with JsonlWriter(out, "a") as fh:
+            for vid, path in tqdm(todo, desc="captioning", unit="video", disable=not progress):
+                try:
+                    text = caption(path)
+                except DfecError as exc:
+                    failed.append(vid)
+                    print(f"dfec: warning: {exc.message}", file=sys.stderr)
+                    continue
+                fh.write({"id": vid, "video": path, "caption": text})
+                written += 1
+    return {"n_total": len(videos), "n_done_before": len(before & {i for i, _ in videos}),
+            "n_written": written, "n_failed": len(failed), "failed": failed}
