@@ -29,6 +29,7 @@ from typing import Iterable, Iterator
 
 from ..errors import DfecError, MissingDependencyError
 from ..jsonl import JsonlWriter, read_jsonl
+from ..metrics.references import load_references
 from .adapters import AdapterOptions, check_adapter, load_adapter
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".flv", ".mpg", ".mpeg")
@@ -64,37 +65,6 @@ class BenchConfig:
 # --------------------------------------------------------------------------------------------
 # references and videos
 # --------------------------------------------------------------------------------------------
-
-
-def load_references(path: str | Path) -> list[dict]:
-    """Read ``[{id, video, caption}, ...]`` (JSON list, a ``{id: {...}}`` mapping, or JSONL)."""
-    p = Path(path)
-    if not p.is_file():
-        raise DfecError("no such reference file", p)
-    text = p.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            data = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except json.JSONDecodeError as exc:
-            raise DfecError(f"not valid JSON or JSONL (line {exc.lineno})", p) from None
-    if isinstance(data, dict):
-        data = [{"id": k, **v} if isinstance(v, dict) else {"id": k, "caption": v} for k, v in data.items()]
-    if not isinstance(data, list):
-        raise DfecError("expected a list of {id, video, caption} records", p)
-    refs, seen = [], set()
-    for i, rec in enumerate(data):
-        if not isinstance(rec, dict) or "id" not in rec or "caption" not in rec:
-            raise DfecError(f"record {i} needs 'id' and 'caption' fields", p)
-        rid = str(rec["id"])
-        if rid in seen:
-            raise DfecError(f"duplicate id '{rid}' (record {i})", p)
-        seen.add(rid)
-        refs.append({"id": rid, "video": str(rec.get("video") or rid), "caption": str(rec["caption"])})
-    if not refs:
-        raise DfecError("no reference records", p)
-    return refs
 
 
 def resolve_video(videos_dir: str | Path, rec: dict) -> Path | None:

@@ -46,31 +46,10 @@ def configure(parser) -> None:
 
 
 def load_references(path) -> dict[str, str]:
-    """FEC-Bench references ``[{id, video, caption}]`` (also accepts ``{id: caption}``) -> {id: caption}."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DfecError("no such file", p) from None
-    except IsADirectoryError:
-        raise DfecError("is a directory, expected a JSON file", p) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DfecError(f"not valid JSON ({exc})", p) from None
-    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
-        return {str(k): v for k, v in data.items()}
-    if not isinstance(data, list):
-        raise DfecError("expected a JSON list of {id, video, caption} records", p)
-    refs: dict[str, str] = {}
-    for i, rec in enumerate(data):
-        if not isinstance(rec, dict) or "id" not in rec or not isinstance(rec.get("caption"), str):
-            raise DfecError(f"record {i} lacks an id or a caption string", p)
-        rid = str(rec["id"])
-        if rid in refs:
-            raise DfecError(f"duplicate reference id {rid!r} (record {i})", p)
-        refs[rid] = rec["caption"]
-    if not refs:
-        raise DfecError("no references in the file", p)
-    return refs
+    """FEC-Bench references ``[{id, video, caption}]`` (also ``{id: caption}`` or JSONL) -> {id: caption}."""
+    from .references import load_references as load_records
+
+    return {r["id"]: r["caption"] for r in load_records(path)}
 
 
 def load_predictions(path) -> dict[str, str]:
