@@ -29,7 +29,8 @@ def demo_sequence():
     return syn.sequence(
         8.0, noise_px=0.2,
         eyes=lambda t: 1 - syn.bump(t, 0.8, 0.9, 0.06),
-        yaw=lambda t: -22 * np.clip((t - 2.5) / 0.5, 0, 1),
+        # the face turns towards the image right: the person's own left (the default convention)
+        yaw=lambda t: 22 * np.clip((t - 2.5) / 0.5, 0, 1),
         smile=lambda t: 6 * np.clip((t - 4.4) / 0.4, 0, 1),
         brows=lambda t: 7 * syn.bump(t, 6.6, 7.4, 0.2),
     )

@@ -8,7 +8,9 @@ from dfec.dynamics import synthetic as syn
 from dfec.dynamics.events import DynamicsConfig, detect_events, final_state, initial_state
 from dfec.dynamics.signals import track_signals
 
-CFG = DynamicsConfig()
+#: these tests name head turns and tilts by the image side (the default is the person's own side,
+#: see tests/test_dynamics_review.py)
+CFG = DynamicsConfig(left_right="viewer")
 
 
 def events_of(tr, config=CFG):
@@ -110,7 +112,7 @@ def test_combined_sequence_keeps_time_order():
 
 
 def test_small_face_hides_details_but_not_head_pose():
-    small = DynamicsConfig(min_detail_px=1000.0)  # pretend the face is tiny
+    small = DynamicsConfig(min_detail_px=1000.0, left_right="viewer")  # pretend the face is tiny
     tr = syn.sequence(4.0, eyes=blink_at(1.0), yaw=lambda t: 25 * np.clip((t - 2.0) / 0.5, 0, 1))
     assert kinds(events_of(tr, small)) == ["head_turn_right"]
     assert initial_state(track_signals(tr), small) == []

@@ -62,12 +62,20 @@ def test_rerun_reuses_tracks(ravdess, monkeypatch):
 
 
 def test_hamilton_head_turns(shared_data, tmp_path):
-    r = caption_video(shared_data / HAMILTON, out_dir=tmp_path)
+    from dfec.dynamics.events import DynamicsConfig
+
+    subject = caption_video(shared_data / HAMILTON, out_dir=tmp_path)
+    r = caption_video(shared_data / HAMILTON, config=DynamicsConfig(left_right="viewer"), tracking=subject.tracking)
     main = r.tracking.main_track
     assert main is not None
-    # by eye: the performer's face is turned to the right at 2.74 s, turns left by 3.9 s, back
-    # right at ~5.0 s, and left again at ~6.1-6.9 s
+    # by eye, in image directions: the performer's face is turned to the image right at 2.74 s,
+    # turns to the image left by 3.9 s, back right at ~5.0 s, and left again at ~6.1-6.9 s
     assert _between(r.timeline, "head_turn_left", 2.7, 4.0)
     assert _between(r.timeline, "head_turn_right", 4.3, 5.5)
     assert _between(r.timeline, "head_turn_left", 5.5, 7.0)
     assert "their head turns to the left" in r.caption
+    # the default caption names the person's own side: the mirror image
+    assert _between(subject.timeline, "head_turn_right", 2.7, 4.0)
+    assert _between(subject.timeline, "head_turn_left", 4.3, 5.5)
+    assert _between(subject.timeline, "head_turn_right", 5.5, 7.0)
+    assert "their head turns to the right" in subject.caption

@@ -10,6 +10,9 @@ writes one clause per event, in time order, grouped into the four phases FEC-Ben
 
 The caption states only what was measured: no appearance attributes (hair, age, clothing) and no
 emotion words. Phrasing follows the benchmark's references, with "their" for the person.
+"Left" and "right" are the person's own (``DynamicsConfig.left_right``, default "subject", as in
+FEC-Bench's references): "their head turns to the left" means the face turns towards the image's
+right.
 """
 from __future__ import annotations
 
@@ -51,6 +54,8 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "brows_stay_furrowed": ("their eyebrows stay furrowed",) * 3,
     "mouth_stays_open": ("their mouth stays open",) * 3,
     "smile_stays": ("the corners of their mouth stay lifted",) * 3,
+    "face_appears": ("their face comes into view",) * 3,
+    "face_leaves": ("their face is no longer visible",) * 3,
     "blink": ("the person blinks",) * 3,
     "eyes_close": ("their eyes close",) * 3,
     "eyes_open": ("their eyes open again",) * 3,
@@ -98,7 +103,7 @@ _THRESHOLD_OF = {
     "head_tilt_left": "roll_deg", "head_tilt_right": "roll_deg", "head_nod": "nod_deg",
     "head_lift": "pitch_deg", "head_lower": "pitch_deg",
 }
-_STATE_KINDS = {"eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
+_STATE_KINDS = {"face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
                 "corners_are_lifted"}
 _ALWAYS_KEEP = {"speaking", "speaking_stop"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
@@ -203,14 +208,19 @@ def _join(clauses: list[str]) -> str:
     return ", ".join(clauses[:-1]) + ", and " + clauses[-1]
 
 
-def compose(phases: list[list[Event]], visible: list[bool]) -> tuple[str, list[Event]]:
-    """Caption text (intro + four phases in FEC-Bench layout) and the events in caption order."""
+def compose(phases: list[list[Event]], visible: list[bool], seen_s: list[float] | None = None,
+            min_still_s: float = 0.0) -> tuple[str, list[Event]]:
+    """Caption text (intro + four phases in FEC-Bench layout) and the events in caption order.
+
+    A phase without events says there is no obvious change only when the face was measured in it
+    for at least ``min_still_s`` seconds (``seen_s``: measured seconds per phase); a glimpse of a
+    few frames is no evidence that nothing changed."""
     sentences, used = [], []
     for k, evs in enumerate(phases):
         if evs:
             sentences.append(f"{SEGMENT_PHRASES[k]}, {_join([e.text for e in evs])}.")
             used.extend(evs)
-        elif visible[k] and k > 0:
+        elif visible[k] and k > 0 and (seen_s is None or seen_s[k] >= min_still_s):
             sentences.append(f"{SEGMENT_PHRASES[k]}, {NO_CHANGE}.")
         else:
             sentences.append("")
@@ -219,9 +229,22 @@ def compose(phases: list[list[Event]], visible: list[bool]) -> tuple[str, list[E
     return "\n".join(p for p in paras if p), used
 
 
-def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None
-             ) -> tuple[str, list[Event], list[Event]]:
-    """``(caption, caption_events, timeline)`` for one track's signals over a video of ``duration`` s."""
+def _span(signals: FaceSignals) -> tuple[float | None, float | None]:
+    ok = signals.valid if signals.valid is not None else np.ones(len(signals), bool)
+    if not np.any(ok):
+        return None, None
+    ts = signals.times[np.asarray(ok, bool)]
+    return float(ts[0]), float(ts[-1])
+
+
+def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None,
+             presence: tuple[float, float] | None = None) -> tuple[str, list[Event], list[Event]]:
+    """``(caption, caption_events, timeline)`` for one track's signals over a video of ``duration`` s.
+
+    ``presence`` is ``(first, last)`` time (s) the main character's face was detected (default:
+    the measured frames of ``signals``); a face that comes into view or leaves at least
+    ``face_absent_s`` from the start / end of the video gets a clause saying so (a measured fact:
+    the tracker did not find it there), and its last state is then not described as the end."""
     cfg = config or DynamicsConfig()
     if signals is None or len(signals) == 0:
         return NO_FACE, [], []
@@ -231,14 +254,28 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
     states = initial_state(signals, cfg) if cfg.describe_states else []
     states += _initial_smile(signals, cfg) if cfg.describe_states else []
     finals = final_state(signals, cfg) if cfg.describe_states else []
+    first, last = presence if presence is not None else _span(signals)
+    step = 1.0 / max(signals.fps, 1e-6)
+    presence_events = []
+    if first is not None and first >= cfg.face_absent_s:
+        presence_events.append(Event("face_appears", first, first, 1.0, "face"))
+    if last is not None and duration - (last + step) >= cfg.face_absent_s:
+        # the face is gone for the end of the video: its last state is not "the end"
+        finals = []
+        presence_events.append(Event("face_leaves", last + step, last + step, 1.0, "face"))
     if finals and segment_of(finals[0].start, duration, cfg.segments) != len(SEGMENT_PHRASES) - 1:
-        finals = []  # the face leaves early: its last state is not "the end"
-    phases = group_events(states + timeline + finals, duration, cfg)
+        finals = []
+    for e in presence_events:
+        e.text = clause(e, cfg)
+    phases = group_events(presence_events + states + timeline + finals, duration, cfg)
     visible = [False] * len(SEGMENT_PHRASES)
+    seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):
         if ok:
-            visible[segment_of(float(t), duration, cfg.segments)] = True
-    text, used = compose(phases, visible)
+            k = segment_of(float(t), duration, cfg.segments)
+            visible[k] = True
+            seen[k] += 1.0 / signals.fps
+    text, used = compose(phases, visible, seen, cfg.min_still_s)
     return text, used, timeline
 
 
@@ -261,17 +298,44 @@ def _same_video(tracking: TrackingResult, path: str | Path) -> bool:
         return False
 
 
+def _cache_problem(tr: TrackingResult, path: str | Path) -> str | None:
+    """Why a loaded ``tracks.json`` cannot be used for ``path`` (None when it can)."""
+    if not _same_video(tr, path):
+        return f"it was written for {tr.video or 'another video'}"
+    for t in tr.tracks:
+        lm = np.asarray(t.landmarks if t.landmarks is not None else [], dtype=float)
+        if len(t.frames) and lm.size != len(t.frames) * 136:
+            return f"track {t.track_id} has no 68-point landmarks (older or foreign format)"
+    if not tr.fps or tr.fps <= 0:
+        return "it has no frame rate"
+    try:  # the same path may now hold another video: compare durations when the file decodes
+        from ..video.reader import probe
+
+        info = probe(path)
+    except Exception:  # undecodable here; the tracker (if it runs) reports it in one line
+        return None
+    if info.duration > 0 and abs(info.duration - tr.duration) > max(0.5, 0.05 * info.duration):
+        return f"it covers {tr.duration:.1f} s but the video lasts {info.duration:.1f} s"
+    return None
+
+
 def load_or_track(path: str | Path, out_dir: str | Path | None = None, progress: bool = False) -> TrackingResult:
-    """Reuse ``out_dir/tracks.json`` when it was written for ``path``; otherwise run the tracker."""
+    """Reuse ``out_dir/tracks.json`` when it was written for ``path`` (same path, 68-point
+    landmarks, duration matching the video); otherwise run the tracker, which overwrites it. A
+    ``tracks.json`` that is not reused is named in a one-line note on stderr."""
+    import sys
+
     if out_dir is not None:
         cached = Path(out_dir) / "tracks.json"
         if cached.is_file():
             try:
                 tr = TrackingResult.load(cached)
-            except DfecError:
-                tr = None
-            if tr is not None and _same_video(tr, path):
+                why = _cache_problem(tr, path)
+            except DfecError as exc:
+                tr, why = None, exc.reason
+            if tr is not None and why is None:
                 return tr
+            print(f"dfec: note: {cached}: not reused ({why}); tracking {path} again", file=sys.stderr)
     from ..tracking.pipeline import track
 
     return track(path, out_dir=out_dir, progress=progress)
@@ -295,7 +359,10 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
         tracking = load_or_track(p, out_dir, progress)
     sig = track_signals(tracking, cfg.signals)
     duration = tracking.duration or (float(sig.times[-1]) + 1.0 / sig.fps if sig is not None and len(sig) else 0.0)
-    text, used, timeline = describe(sig, duration, cfg)
+    present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
+    fps = tracking.fps or 16.0
+    presence = (present[0] / fps, present[-1] / fps) if present and sig is not None else None
+    text, used, timeline = describe(sig, duration, cfg, presence)
     result = CaptionResult(caption=text, events=used, tracking=tracking, timeline=timeline, signals=sig)
     if out_dir is not None:
         write_outputs(result, out_dir, cfg)

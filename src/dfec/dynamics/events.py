@@ -22,8 +22,10 @@ Every event is a *measured change* of one signal, never an inferred emotion. Thr
    mouth swings inside a speaking run are not reported separately. A nod is a pitch swing down
    of at least ``nod_deg`` followed, within ``nod_max_s`` of its onset, by a swing back up.
 
-Left/right are the viewer's (image) left/right. Thresholds live in :class:`DynamicsConfig`; how the
-defaults were chosen is documented there.
+Left/right in event kinds and captions are the *person's own* left/right by default (FEC-Bench's
+convention; ``DynamicsConfig.left_right = "viewer"`` switches to the image's); the signals use
+image directions. Thresholds live in :class:`DynamicsConfig`; how the defaults were chosen is
+documented there.
 """
 from __future__ import annotations
 
@@ -72,6 +74,29 @@ class DynamicsConfig:
       RAVDESS clip the head stays still by eye while the PnP pitch drifts by up to 9 degrees as the
       eyes widen and the mouth opens (the eye-corner and nose points shift), hence 10 degrees.
       ``nod_deg`` 5 for each half of a quick down-up movement.
+    * ``noise_k`` 5: the thresholds above hold for the landmark jitter of these two clips. A face
+      that is smaller, blurrier or partly hidden jitters more, so each threshold is raised, per
+      video, to ``noise_k`` times the noise std of its signal (:func:`effective_thresholds`; the
+      std comes from :func:`~dfec.dynamics.signals.estimate_noise`: rigid-point jitter propagated
+      through the measurement). A swing is the difference of two noisy samples (std sqrt(2) sigma)
+      and the zigzag takes the largest one over a few dozen correlated samples, so 3 sigma still
+      fires on a still face; 5 was chosen on synthetic still and single-event sequences with 0.5-
+      1.5 px of added jitter at inter-ocular distances of 48 and 96 px (false events per
+      sequence 7.7 -> 0.2; k 3: 3.2, k 4: 1.6, see ``benchmarks/caption_quality.py --noise``),
+      not on the by-eye clips. ``noise_k_speech`` 3 applies to ``speak_prominence``: speaking
+      needs ``speak_min_peaks`` peaks of the unsmoothed gap in a row, which already guards
+      against single noise peaks (5 lost all synthetic speech at 1 px on a 48 px face).
+    * ``turn_masks_horizontal``: furrows and lip rounding are read from horizontal distances
+      (inner-brow gap, mouth width), which a head turn changes by itself; in the Hamilton close-up
+      the inner-brow gap follows yaw (r = 0.42; it shrinks by 30 % while the head turns 27 degrees
+      to frontal at 2.75-3.1 s, read as "eyebrows furrow tightly" next to a real brow raise). Such
+      an event lying mostly (>= 50 %) inside a measured head turn is dropped.
+    * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
+      the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
+      like true ones, so a duration floor does not separate them; the noise floor above does.
+    * ``min_still_s`` 0.5 / ``face_absent_s`` 1.0: a phase is called unchanged only after 0.5 s of
+      measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
+      view" / "is no longer visible") and no end state is claimed for a face that left.
     * ``min_detail_px`` 30: below this inter-ocular distance (e.g. the Hamilton wide shot, 24 px)
       eye, brow and mouth details are not measured; head pose still is.
     """
@@ -101,6 +126,10 @@ class DynamicsConfig:
     roll_deg: float = 7.0
     nod_deg: float = 5.0
     nod_max_s: float = 1.2
+    # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
+    noise_k: float = 5.0
+    noise_k_speech: float = 3.0
+    turn_masks_horizontal: bool = True
     # general
     min_event_s: float = 0.1
     min_detail_px: float = 30.0
@@ -109,7 +138,17 @@ class DynamicsConfig:
     # and "towards the end" start (paper's FEC-Bench captions use these four phases)
     segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
     max_clauses_per_segment: int = 5
+    #: a phase without events is called unchanged only after this many seconds of measured face
+    min_still_s: float = 0.5
+    #: the face missing for at least this long at the start / end of the video is said in the caption
+    face_absent_s: float = 1.0
     describe_states: bool = True  # first-frame and last-frame states of eyes, mouth, brows
+    #: whose left/right the head-turn and tilt events (kinds and caption) use: "subject" (the
+    #: person's own left, FEC-Bench's convention: its references say "his right hand" 7 times and
+    #: never "his left hand", as expected of mostly right-handed people only in the person's own
+    #: frame, and write "to the left of the screen" when they mean the image side) or "viewer"
+    #: (the image's left). Signals (yaw, roll, ear_left ...) always use image directions.
+    left_right: str = "subject"
 
 
 def load_config(path) -> DynamicsConfig:
@@ -136,12 +175,20 @@ def load_config(path) -> DynamicsConfig:
     kw = {}
     for key, value in data.items():
         if key not in known:
-            raise DfecError(f"unknown setting '{key}' (known: {', '.join(sorted(known))})", p)
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(known), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(known))}"
+            raise DfecError(f"unknown setting '{key}' ({hint})", p)
         if key == "signals":
             if not isinstance(value, dict) or set(value) - sig_known:
                 bad = sorted(set(value) - sig_known) if isinstance(value, dict) else value
                 raise DfecError(f"bad 'signals' settings {bad} (known: {', '.join(sorted(sig_known))})", p)
             kw[key] = SignalConfig(**value)
+        elif key == "left_right":
+            if value not in ("subject", "viewer"):
+                raise DfecError("'left_right' must be 'subject' or 'viewer'", p)
+            kw[key] = value
         elif key == "segments":
             if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
                     and 0 < value[0] < value[1] < value[2] < 1):
@@ -160,6 +207,33 @@ def load_config(path) -> DynamicsConfig:
                 raise DfecError(f"'{key}' must be a {kind}", p)
             kw[key] = type(default)(value)
     return DynamicsConfig(**kw)
+
+
+#: which signal's noise limits each threshold (and whether the unsmoothed signal is meant)
+NOISE_OF = {
+    "blink_depth": ("eye_open", False), "eye_deg": ("eye_open", False),
+    "mouth_open": ("mouth_open", False), "speak_prominence": ("mouth_open", True),
+    "smile_lift": ("corner_lift", False), "smile_width": ("mouth_width", False),
+    "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
+    "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
+    "roll_deg": ("roll", False), "nod_deg": ("pitch", False),
+}
+
+
+def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:
+    """A copy of ``cfg`` whose event thresholds are at least ``noise_k`` times the per-video noise
+    std of their signal (deviation units, see :meth:`FaceSignals.noise_level`). The configured
+    values stay the floor; a clean video keeps them unchanged."""
+    from dataclasses import replace
+
+    if sig is None or cfg.noise_k <= 0:
+        return cfg
+    kw = {}
+    for attr, (name, raw) in NOISE_OF.items():
+        floor = (cfg.noise_k_speech if attr == "speak_prominence" else cfg.noise_k) * sig.noise_level(name, raw)
+        if floor > getattr(cfg, attr):
+            kw[attr] = float(floor)
+    return replace(cfg, **kw) if kw else cfg
 
 
 # --------------------------------------------------------------------------------- primitives
@@ -383,6 +457,19 @@ def _detail_mask(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
     return np.nan_to_num(iod, nan=0.0) >= cfg.min_detail_px
 
 
+#: events measured from horizontal distances only (see ``DynamicsConfig.turn_masks_horizontal``)
+_HORIZONTAL = {"brows_furrow", "brows_unfurrow", "lips_round", "lips_pucker"}
+
+
+def _share(a: Event, b: Event) -> float:
+    """The fraction of ``a``'s span that ``b`` covers (a zero-length ``a`` counts as covered when
+    it lies inside ``b``)."""
+    lo, hi = max(a.start, b.start), min(a.end, b.end)
+    if a.end <= a.start:
+        return 1.0 if b.start <= a.start <= b.end else 0.0
+    return max(0.0, hi - lo) / (a.end - a.start)
+
+
 def _overlap(a: Event, b: Event, slack: float = 0.1) -> bool:
     return a.start < b.end + slack and a.end > b.start - slack
 
@@ -392,6 +479,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     cfg = config or DynamicsConfig()
     if sig is None or len(sig) < 2:
         return []
+    cfg = effective_thresholds(sig, cfg)
     t = sig.times
     detail = _detail_mask(sig, cfg)
     events: list[Event] = []
@@ -496,12 +584,18 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         or (e.kind == "brows_lower" and any(_overlap(e, f) for f in furrows)))]
 
     # head: turns (yaw), tilts (roll), lifts / lowers and nods (pitch)
+    # yaw / roll > 0 move the face towards the image right, which is the person's own left
+    to_image_right = "right" if cfg.left_right == "viewer" else "left"
+    to_image_left = "left" if cfg.left_right == "viewer" else "right"
     yaw = sig.deviation("yaw")
-    for s in swings(yaw, t, cfg.yaw_deg, "yaw"):
-        events.append(Event("head_turn_right" if s.amplitude > 0 else "head_turn_left", s.t0, s.t1, abs(s.amplitude), "head"))
+    yaw_sw = swings(yaw, t, cfg.yaw_deg, "yaw")
+    for s in yaw_sw:
+        side = to_image_right if s.amplitude > 0 else to_image_left
+        events.append(Event(f"head_turn_{side}", s.t0, s.t1, abs(s.amplitude), "head"))
     roll = sig.deviation("roll")
     for s in swings(roll, t, cfg.roll_deg, "roll"):
-        events.append(Event("head_tilt_right" if s.amplitude > 0 else "head_tilt_left", s.t0, s.t1, abs(s.amplitude), "head"))
+        side = to_image_right if s.amplitude > 0 else to_image_left
+        events.append(Event(f"head_tilt_{side}", s.t0, s.t1, abs(s.amplitude), "head"))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
@@ -518,6 +612,13 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
 
+    if cfg.turn_masks_horizontal:
+        # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
+        # landmark fit of a turned face): an inner-brow or mouth-width change that happens mostly
+        # during a measured turn is not reported as a furrow or a lip rounding
+        # (the whole swing of yaw, pivot to pivot, not just its 10-90 % onset/offset span)
+        turns = [Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head") for s in yaw_sw]
+        events = [e for e in events if not (e.kind in _HORIZONTAL and any(_share(e, u) >= 0.5 for u in turns))]
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
@@ -555,7 +656,7 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
 def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
     """States held on the last 0.3 s of the track that differ from the neutral frame by at least
     the event thresholds (eyes wide / narrowed, mouth open, brows raised / furrowed, smiling)."""
-    cfg = config or DynamicsConfig()
+    cfg = effective_thresholds(sig, config or DynamicsConfig())
     if sig is None or len(sig) < 2:
         return []
     detail = _detail_mask(sig, cfg)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 
 _PANELS = (
-    ("eyes", "eye openness (EAR)", (("ear_left", "left eye", False), ("ear_right", "right eye", False))),
+    ("eyes", "eye openness (EAR)", (("ear_left", "image-left eye", False), ("ear_right", "image-right eye", False))),
     ("mouth", "mouth (dev. from neutral)", (("mouth_open", "opening", True), ("mouth_width", "width (rel.)", True),
                                              ("corner_lift", "corner lift", True))),
     ("brows", "brows (rel. dev.)", (("brow_height", "height", True), ("brow_inner", "inner distance", True))),
-    ("head", "head pose (deg)", (("yaw", "yaw (+ right)", False), ("pitch", "pitch (+ up)", False),
-                                 ("roll", "roll (+ right)", False))),
+    ("head", "head pose (deg)", (("yaw", "yaw (+ face to image right)", False), ("pitch", "pitch (+ up)", False),
+                                 ("roll", "roll (+ to image right)", False))),
 )
 _COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "head": "#8172b3", "gaze": "#937860"}
 

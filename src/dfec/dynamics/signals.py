@@ -23,7 +23,9 @@ signal            measurement                                                   
 ``roll``          head roll; > 0 when the head tilts towards the image right           degrees
 ================  ==================================================================  ============
 
-"Left" and "right" are the viewer's (image) left and right throughout the dynamics package.
+"Left" and "right" in signal names and signs are the viewer's (image) left and right; event kinds
+and captions name the person's own left and right unless ``DynamicsConfig.left_right`` is
+"viewer" (see :mod:`dfec.dynamics.events`).
 
 The *face scale* is the outer-eye-corner distance |p36-p45| divided by cos(yaw) (clipped), so it
 stays near the frontal inter-ocular distance while the head turns; vertical measures are taken in
@@ -79,6 +81,12 @@ class SignalConfig:
     ``smooth_frames`` (5 frames ~ 310 ms) steadies the slower mouth, brow and head signals;
     ``max_gap_s`` is the longest run of missing frames filled by linear interpolation.
     ``focal_scale`` sets the pinhole focal length to ``focal_scale * max(width, height)``.
+
+    Per-video noise estimate (:func:`estimate_noise`): the landmark jitter ``jitter_px`` is measured
+    on the rigid points (eye corners, nose) from their frame-to-frame second differences, then
+    propagated to every signal by re-measuring ``noise_reps`` copies of the track (at most
+    ``noise_max_frames`` frames, seed ``noise_seed``) with that much Gaussian jitter added.
+    ``noise_reps`` 0 switches the estimate off (every noise level is then 0).
     """
 
     eye_smooth_frames: int = 3
@@ -86,6 +94,9 @@ class SignalConfig:
     max_gap_s: float = 0.5
     focal_scale: float = 1.0
     min_cos: float = 0.5
+    noise_reps: int = 8
+    noise_max_frames: int = 256
+    noise_seed: int = 0
 
 
 @dataclass
@@ -98,6 +109,11 @@ class FaceSignals:
     valid: np.ndarray | None = None
     raw: dict[str, np.ndarray] = field(default_factory=dict)
     iod_px: np.ndarray | None = None
+    #: estimated landmark jitter (px, rigid points) and its effect on each signal: the noise std of
+    #: the smoothed signal (``noise``) and of the unsmoothed one (``noise_raw``), in signal units
+    jitter_px: float = 0.0
+    noise: dict[str, float] = field(default_factory=dict)
+    noise_raw: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(len(self.times))
@@ -120,6 +136,16 @@ class FaceSignals:
             return (v - m) / max(abs(m), 1e-6)
         return v - m
 
+    def noise_level(self, name: str, raw: bool = False) -> float:
+        """Noise std of a signal in the units of :meth:`deviation` (0 when not estimated)."""
+        sd = (self.noise_raw if raw else self.noise).get(name, 0.0)
+        if not np.isfinite(sd):
+            return 0.0
+        if NORMALISATION[name] == "relative":
+            m = self.neutral(name)
+            return float(sd / max(abs(m), 1e-6)) if np.isfinite(m) else 0.0
+        return float(sd)
+
     def to_json(self) -> dict:
         def plain(a):
             return [None if not np.isfinite(x) else round(float(x), 5) for x in a]
@@ -129,6 +155,8 @@ class FaceSignals:
             "times": [round(float(t), 4) for t in self.times],
             "neutral": {k: (None if not np.isfinite(self.neutral(k)) else round(self.neutral(k), 5)) for k in self.values},
             "values": {k: plain(v) for k, v in self.values.items()},
+            "jitter_px": round(float(self.jitter_px), 4),
+            "noise": {k: round(float(v), 6) for k, v in self.noise.items()},
         }
 
 
@@ -274,11 +302,103 @@ def smooth(x: np.ndarray, k: int) -> np.ndarray:
     fin = np.isfinite(x)
     xv = np.where(fin, x, 0.0)
     ker = np.ones(k)
-    num = np.convolve(xv, ker, mode="same")
-    den = np.convolve(fin.astype(float), ker, mode="same")
+    # "full" then the centred slice: unlike mode="same" this keeps len(x) when len(x) < k
+    # (a track of 2-4 frames)
+    h = k // 2
+    num = np.convolve(xv, ker, mode="full")[h:h + len(x)]
+    den = np.convolve(fin.astype(float), ker, mode="full")[h:h + len(x)]
     out = num / np.maximum(den, 1e-9)
     out[~fin] = np.nan
     return out
+
+
+def landmark_jitter(landmarks: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Robust per-video landmark jitter (px): the std of white noise on the rigid points.
+
+    For each coordinate of the rigid points (:data:`PNP_POINTS`: eye corners and nose, which
+    expressions barely move), after removing the frame's similarity motion, the second difference x[t+1] - 2 x[t] + x[t-1] of three consecutive
+    measured frames is taken; smooth head motion nearly cancels there while white jitter of std
+    sigma gives a variance of 6 sigma^2. sigma = 1.4826 * median|d2| / sqrt(6) (median absolute
+    value, robust to the few frames of fast motion). 0 when fewer than 3 consecutive frames exist.
+    """
+    lm = np.asarray(landmarks, dtype=np.float64)[:, list(PNP_POINTS)]
+    if len(lm) < 3:
+        return 0.0
+    ok = np.isfinite(lm).all(axis=(1, 2))
+    if valid is not None:
+        ok &= np.asarray(valid, bool)
+    both = ok[:-2] & ok[1:-1] & ok[2:]
+    if not both.any():
+        return 0.0
+    # remove each frame's similarity motion (translation, rotation, scale) first: the shape
+    # signals are invariant to it, and a moving head or camera would otherwise read as jitter.
+    # A least-squares similarity fit of 11 points uses 4 of their 22 degrees of freedom, hence
+    # the sqrt(22 / 18) correction of the residual std.
+    ref = np.nanmedian(lm[ok], axis=0)
+    ref = ref - ref.mean(axis=0)
+    zr = ref[:, 0] + 1j * ref[:, 1]
+    res = np.full(lm.shape, np.nan)
+    for t in np.nonzero(ok)[0]:
+        z = lm[t, :, 0] + 1j * lm[t, :, 1]
+        z = z - z.mean()
+        a = np.vdot(z, zr) / max(np.vdot(z, z).real, 1e-12)  # z * a ~ zr (scale + rotation)
+        r = z * a - zr
+        res[t] = np.stack([r.real, r.imag], axis=-1) / max(abs(a), 1e-12)  # back in frame pixels
+    d2 = (res[2:] - 2 * res[1:-1] + res[:-2])[both]
+    return float(1.4826 * np.median(np.abs(d2)) / np.sqrt(6.0) * np.sqrt(22.0 / 18.0))
+
+
+def _smoothed(raw: dict[str, np.ndarray], cfg: SignalConfig) -> dict[str, np.ndarray]:
+    out = {}
+    for name in SIGNAL_NAMES:
+        k = cfg.eye_smooth_frames if name.startswith(("ear", "eye")) else cfg.smooth_frames
+        out[name] = smooth(raw[name], k)
+    return out
+
+
+def estimate_noise(full: np.ndarray, valid: np.ndarray, frame_size, cfg: SignalConfig,
+                   raw: dict[str, np.ndarray], values: dict[str, np.ndarray]
+                   ) -> tuple[float, dict[str, float], dict[str, float]]:
+    """``(jitter_px, noise, noise_raw)``: the landmark jitter of :func:`landmark_jitter` propagated
+    to every signal by simulation (Monte Carlo): ``cfg.noise_reps`` copies of the measured
+    landmarks get that much extra Gaussian jitter and are measured again (head pose included);
+    the RMS change of each smoothed (``noise``) and unsmoothed (``noise_raw``) signal over the
+    copies is its noise std. The propagation goes through the same geometry (solvePnP, cos
+    corrections, face scale) as the measurement, so a small face or a turned head, which amplify
+    jitter, get larger noise levels."""
+    jit = landmark_jitter(full, valid)
+    zero = {k: 0.0 for k in SIGNAL_NAMES}
+    if cfg.noise_reps <= 0 or jit <= 0 or len(full) < 2:
+        return jit, dict(zero), dict(zero)
+    idx = np.nonzero(np.asarray(valid, bool))[0]
+    if len(idx) < 2:
+        return jit, dict(zero), dict(zero)
+    if len(idx) > cfg.noise_max_frames:  # a contiguous block keeps the smoothing meaningful
+        start = (len(idx) - cfg.noise_max_frames) // 2
+        idx = idx[start:start + cfg.noise_max_frames]
+    lo, hi = int(idx[0]), int(idx[-1]) + 1
+    base = full[lo:hi]
+    rng = np.random.default_rng(cfg.noise_seed)
+    sq = {k: 0.0 for k in SIGNAL_NAMES}
+    sq_raw = {k: 0.0 for k in SIGNAL_NAMES}
+    cnt = {k: 0 for k in SIGNAL_NAMES}
+    cnt_raw = {k: 0 for k in SIGNAL_NAMES}
+    for _ in range(cfg.noise_reps):
+        noisy = base + rng.normal(0.0, jit, base.shape)
+        r = raw_signals(noisy, head_pose(noisy, frame_size, cfg.focal_scale), cfg.min_cos)
+        v = _smoothed(r, cfg)
+        for k in SIGNAL_NAMES:
+            d = v[k] - values[k][lo:hi]
+            d = d[np.isfinite(d)]
+            sq[k] += float((d ** 2).sum())
+            cnt[k] += len(d)
+            d = r[k] - raw[k][lo:hi]
+            d = d[np.isfinite(d)]
+            sq_raw[k] += float((d ** 2).sum())
+            cnt_raw[k] += len(d)
+    noise = {k: float(np.sqrt(sq[k] / cnt[k])) if cnt[k] else 0.0 for k in SIGNAL_NAMES}
+    noise_raw = {k: float(np.sqrt(sq_raw[k] / cnt_raw[k])) if cnt_raw[k] else 0.0 for k in SIGNAL_NAMES}
+    return jit, noise, noise_raw
 
 
 def compute_signals(
@@ -315,18 +435,34 @@ def compute_signals(
     pose = head_pose(full, frame_size, cfg.focal_scale)
     # unwrap-free: pose angles of a visible face stay well inside +-90 degrees
     raw = raw_signals(full, pose, cfg.min_cos)
-    values = {}
-    for name in SIGNAL_NAMES:
-        k = cfg.eye_smooth_frames if name.startswith(("ear", "eye")) else cfg.smooth_frames
-        values[name] = smooth(raw[name], k)
+    values = _smoothed(raw, cfg)
     iod = _d(full[:, 36], full[:, 45])
-    return FaceSignals(times=grid / float(fps), fps=float(fps), values=values, valid=valid, raw=raw, iod_px=iod)
+    jit, noise, noise_raw = estimate_noise(full, valid, frame_size, cfg, raw, values)
+    return FaceSignals(times=grid / float(fps), fps=float(fps), values=values, valid=valid, raw=raw, iod_px=iod,
+                       jitter_px=jit, noise=noise, noise_raw=noise_raw)
 
 
 def track_signals(tracking, config: SignalConfig | None = None) -> FaceSignals | None:
     """Signals of ``tracking.main_track`` (a :class:`~dfec.schema.TrackingResult`), or None when
-    the video has no main face."""
+    the video has no main face.
+
+    Entries the tracker filled in (``Track.interpolated``: the face was not detected there, e.g.
+    a hand in front of it) are treated as missing, not measured: gaps up to ``max_gap_s`` are
+    bridged again by :func:`fill_gaps` (so a change across the gap is still seen) but they do not
+    count as valid frames and do not enter the noise estimate. Raises a one-line
+    :class:`~dfec.errors.DfecError` when the track's landmarks are not 68 (x, y) points per frame.
+    """
+    from ..errors import DfecError
+
     track = tracking.main_track
     if track is None or len(track) == 0:
         return None
-    return compute_signals(track.landmarks, track.frames, tracking.fps or 16.0, tracking.frame_size, config)
+    lm = np.asarray(track.landmarks, dtype=np.float64) if track.landmarks is not None else np.zeros(0)
+    if lm.size != len(track.frames) * 136:
+        raise DfecError(f"main track {track.track_id}: landmarks are not 68 (x, y) points for each of its "
+                        f"{len(track.frames)} frames (shape {lm.shape})", tracking.video)
+    lm = lm.reshape(-1, 68, 2).copy()
+    interp = np.asarray(getattr(track, "interpolated", None) or [False] * len(lm), bool)
+    if len(interp) == len(lm) and interp.any() and not interp.all():
+        lm[interp] = np.nan
+    return compute_signals(lm, track.frames, tracking.fps or 16.0, tracking.frame_size, config)
