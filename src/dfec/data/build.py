@@ -60,7 +60,9 @@ def resolve_video(video: str, root: str | Path) -> tuple[Path, str]:
 
     Raises ValueError when the path escapes the root (``..`` above it, or an absolute path
     elsewhere). The check is lexical (``..`` and absolute paths), so a symlinked data folder
-    inside the root stays usable.
+    inside the root (``root/DFEW -> /mnt/big/DFEW``, made by whoever owns the root) stays usable;
+    but a path with a ``..`` component must also stay inside the root once symlinks are followed
+    (``link/../x`` climbs from the link's *target*, not from the root).
     """
     root_abs = Path(os.path.abspath(root))
     raw = video.replace("\\", "/")
@@ -70,6 +72,10 @@ def resolve_video(video: str, root: str | Path) -> tuple[Path, str]:
         rel = resolved.relative_to(root_abs)
     except ValueError:
         raise ValueError(f"path {video!r} escapes the data root {str(root_abs)!r}") from None
+    if ".." in PurePosixPath(raw).parts:
+        real, real_root = os.path.realpath(candidate), os.path.realpath(root_abs)
+        if os.path.commonpath([real, real_root]) != real_root:
+            raise ValueError(f"path {video!r} escapes the data root {str(root_abs)!r} through a symlink") from None
     if str(rel) in ("", "."):
         raise ValueError(f"path {video!r} is the data root itself, not a video file")
     return resolved, PurePosixPath(*rel.parts).as_posix()
@@ -110,11 +116,16 @@ def split_ids(ids: list[str], test_size: float = 1000, salt: str = BuildConfig.s
 # --------------------------------------------------------------------------------------------
 # build
 # --------------------------------------------------------------------------------------------
-def conversation(record: FDARecord, video_path: str, config: BuildConfig) -> dict:
-    """One VideoLLaMA2-style sample for ``record``."""
+#: optional per-record face inputs passed through to the training data (paths under the data root):
+#: ``tracks`` = a ``tracks.json`` written by ``dfec track --out``; ``faces`` = a list of face crop images
+FACE_FIELDS = ("tracks", "faces")
+
+
+def conversation(record: FDARecord, video_path: str, config: BuildConfig, extra: dict | None = None) -> dict:
+    """One VideoLLaMA2-style sample for ``record`` (``extra``: resolved ``tracks``/``faces`` paths)."""
     instruction = choose_template(record.id, config.seed, INSTRUCTIONS)
     caption = record.caption(strip=config.strip_inferences, with_summary=config.include_summary)
-    return {
+    sample = {
         "id": record.id,
         "video": video_path,
         "conversations": [
@@ -122,6 +133,32 @@ def conversation(record: FDARecord, video_path: str, config: BuildConfig) -> dic
             {"from": "gpt", "value": caption},
         ],
     }
+    sample.update(extra or {})
+    return sample
+
+
+def _face_inputs(rec: FDARecord, root: Path, cfg: BuildConfig) -> tuple[dict, tuple[str, str] | None]:
+    """The record's ``tracks``/``faces`` resolved under ``root``: ``(fields, (field, problem) or None)``."""
+    out: dict = {}
+    for name in FACE_FIELDS:
+        value = rec.extra.get(name)
+        if value in (None, "", []):
+            continue
+        items = [value] if name == "tracks" else value
+        if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+            kind = "a path string" if name == "tracks" else "a list of image path strings"
+            return {}, (name, f"must be {kind}")
+        paths = []
+        for v in items:
+            try:
+                abs_path, rel = resolve_video(v, root)
+            except ValueError as exc:
+                return {}, (name, str(exc))
+            if cfg.check_videos and not abs_path.is_file():
+                return {}, (name, f"no such file under the data root: {rel}")
+            paths.append(str(abs_path) if cfg.absolute_paths else rel)
+        out[name] = paths[0] if name == "tracks" else paths
+    return out, None
 
 
 def build(annotations: str | Path, root: str | Path, out_dir: str | Path | None = None,
@@ -151,17 +188,21 @@ def build(annotations: str | Path, root: str | Path, out_dir: str | Path | None 
         if cfg.check_videos and not abs_path.is_file():
             errors.append(RecordError(str(annotations), idx, rec.id, "video", f"no such video file under the data root: {rel}", is_line))
             continue
-        kept.append((rec, str(abs_path) if cfg.absolute_paths else rel))
+        face, problem = _face_inputs(rec, root_p, cfg)
+        if problem:
+            errors.append(RecordError(str(annotations), idx, rec.id, problem[0], problem[1], is_line))
+            continue
+        kept.append((rec, str(abs_path) if cfg.absolute_paths else rel, face))
     if not kept:
         raise DfecError(f"no valid record to build from ({len(errors)} problems; first: {errors[0].message if errors else 'empty file'})", annotations)
     try:
-        train_ids, test_ids = split_ids([r.id for r, _ in kept], cfg.test_size, cfg.split_salt)
+        train_ids, test_ids = split_ids([r.id for r, _, _ in kept], cfg.test_size, cfg.split_salt)
     except ValueError as exc:
         raise DfecError(str(exc), annotations) from None
     test_set = set(test_ids)
     train, test = [], []
-    for rec, path in kept:
-        (test if rec.id in test_set else train).append(conversation(rec, path, cfg))
+    for rec, path, face in kept:
+        (test if rec.id in test_set else train).append(conversation(rec, path, cfg, face))
     files: dict[str, str] = {}
     if out_dir is not None:
         out = Path(out_dir)
@@ -171,7 +212,7 @@ def build(annotations: str | Path, root: str | Path, out_dir: str | Path | None 
         _write_json(out / "test.json", test)
         _write_json(out / "test_refs.json", [{"id": s["id"], "video": s["video"], "caption": s["conversations"][1]["value"]} for s in test])
         (out / "errors.txt").write_text("".join(e.message + "\n" for e in errors), encoding="utf-8")
-        summary = {"annotations": str(annotations), "data_root": str(root_p), "n_input": n_input,
+        summary = {"annotations": str(annotations), "data_root": os.path.abspath(root_p), "n_input": n_input,
                    "n_valid": len(kept), "n_train": len(train), "n_test": len(test),
                    "n_errors": len(errors), "config": asdict(cfg)}
         _write_json(out / "build_summary.json", summary)

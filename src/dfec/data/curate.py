@@ -353,6 +353,11 @@ def curate(video_dir: str | Path, out_dir: str | Path, config: CurateConfig | No
     workers = cfg.workers or min(4, os.cpu_count() or 1)
     workers = max(1, min(workers, len(todo) or 1))
     bar = tqdm(total=len(clips), initial=len(rows), desc="curate", unit="clip", disable=not progress)
+    if jsonl.is_file() and jsonl.stat().st_size:
+        with open(jsonl, "rb+") as fh:  # a line torn by an interruption must not swallow the next row
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
     with open(jsonl, "a", encoding="utf-8") as sink:
         def record(row: dict) -> None:
             rows[row["clip"]] = row

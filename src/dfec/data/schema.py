@@ -83,17 +83,50 @@ def find_inferences(text: str) -> list[str]:
 
 
 def _tidy(text: str) -> str:
-    """Repair spacing and punctuation left behind where a span was cut out."""
+    """Spacing around spans put back in place of their tags (:func:`unmark_inferences`)."""
     t = re.sub(r"[ \t]+", " ", text)
     t = re.sub(r" *\n *", "\n", t)
-    t = re.sub(r"\(\s*\)", "", t)                       # an emptied parenthesis
-    t = re.sub(r"\s+([,.;:!?])", r"\1", t)              # no space before punctuation
-    t = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", t)       # ", ," -> ","
-    t = re.sub(r"[,;:]\s*([.!?])", r"\1", t)            # ", ." -> "."
-    t = re.sub(r"([.!?])(?:\s*[.])+", r"\1", t)         # ". ." -> "."
-    t = re.sub(r"(^|\n|[.!?] )\s*[,;:]\s*", r"\1", t)   # a sentence that now starts with ","
-    t = re.sub(r"([,;:.!?])(?=[A-Za-z])", r"\1 ", t)    # keep one space after punctuation
-    t = re.sub(r"[ \t]+", " ", t)
+    t = re.sub(r" +([,.;:!?)])", r"\1", t)
+    return t.strip()
+
+
+_CUT = "\x00"
+
+
+def _close_cuts(text: str) -> str:
+    """Repair the text around each cut (``_CUT``) and nowhere else, so that abbreviations ("e.g."),
+    ellipses and spacing elsewhere stay as written::
+
+        "smiles <cut>, and nods"  -> "smiles, and nods"     "blinks <cut>. <cut> She" -> "blinks. She"
+        "Smiles.<cut>Then"        -> "Smiles. Then"         "(or so <cut>) tired"     -> "(or so) tired"
+        "said: <cut> no."         -> "said: no."            "smiles, <cut>."          -> "smiles."
+    """
+    t = re.sub(r"\([ \t]*" + _CUT + r"[ \t" + _CUT + r"]*\)", _CUT, text)   # an emptied parenthesis
+    while _CUT in t:
+        i = t.index(_CUT)
+        left, right = t[:i].rstrip(" \t"), t[i + 1:].lstrip(" \t")
+        if right.startswith(_CUT):                       # two tags in a row: one cut
+            t = left + " " + right if left else right
+            continue
+        if not left or left.endswith("\n"):              # the line now starts here: no leading ", ; :"
+            t = left + re.sub(r"^[,;:][ \t]*", "", right)
+        elif not right or right.startswith("\n"):
+            t = left + right
+        elif right[0] in ",;:":
+            if left[-1] in ".!?,;:":                     # "nods. <cut>, then" / "nods, <cut>, then"
+                t = left + (" " + right[1:].lstrip(" \t") if right[1:].strip(" \t") else right[1:])
+            else:
+                t = left + right
+        elif right[0] in ".!?":
+            if left[-1] in ",;:":                        # "smiles, <cut>." -> "smiles."
+                left = left[:-1].rstrip(" \t")
+            if left and left[-1] in ".!?" and right[0] == ".":  # "blinks. <cut>." -> "blinks."
+                right = right[1:]
+            t = left + right
+        elif right[0] in ")]}":
+            t = left + right
+        else:
+            t = left + " " + right
     return t.strip()
 
 
@@ -107,7 +140,7 @@ def strip_inferences(text: str) -> str:
         raise ValueError(problem)
     if not INFERENCE_TAG.search(text):
         return text.strip()  # nothing marked: the text is left exactly as written
-    return _tidy(INFERENCE_TAG.sub(" ", text))
+    return _close_cuts(INFERENCE_TAG.sub(_CUT, text.replace(_CUT, "")))
 
 
 def unmark_inferences(text: str) -> str:

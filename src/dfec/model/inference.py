@@ -26,6 +26,9 @@ HOW_TO_GET = {
     "vision_tower": "get them with: huggingface-cli download openai/clip-vit-large-patch14-336 --local-dir {p}",
     "llm": "get them with: huggingface-cli download mistralai/Mistral-7B-Instruct-v0.2 --local-dir {p}",
     "projector": "get them with: huggingface-cli download DAMO-NLP-SG/VideoLLaMA2-7B-16F --local-dir {p}",
+    "face_backbone": "get the FaceXFormer checkpoint with: huggingface-cli download kartiknarayan/facexformer "
+                     "ckpts/model.pt --local-dir {p}.d (then point face_backbone at {p}.d/ckpts/model.pt), "
+                     "or set face_backbone: null to start the face encoder from random weights",
     "model": "copy a FaceTrack-MM checkpoint there, or train one with `dfec train --config cfg.yaml` from base "
              "weights (huggingface-cli download openai/clip-vit-large-patch14-336 --local-dir {p}/vision_tower; "
              "huggingface-cli download mistralai/Mistral-7B-Instruct-v0.2 --local-dir {p}/llm)",
@@ -57,6 +60,9 @@ def resolve_layout(model_path: str | Path) -> dict:
             if base.get(key) and not _has_weights(Path(base[key])):
                 raise _missing(Path(base[key]), {"model": "FaceTrack-MM base", "vision_tower": "CLIP ViT-L/14-336",
                                                  "llm": "Mistral-7B-Instruct"}[key], key)
+        if not (p / "adapter_model.safetensors").is_file():  # never a pickled adapter_model.bin, never the hub
+            raise DfecError("missing adapter_model.safetensors (the LoRA weights `dfec train` writes) next to "
+                            "adapter_config.json", p)
         if not (p / "non_lora_trainables.safetensors").is_file():
             raise DfecError("missing non_lora_trainables.safetensors (projector weights) next to the adapter", p)
         return {"kind": "adapter", "path": p, "base": base}
@@ -91,7 +97,8 @@ def build_model(layout: dict, dtype=None):
 
     kind = layout["kind"]
     if kind == "full":
-        model = FaceTrackForCausalLM.from_pretrained(str(layout["path"]), local_files_only=True, dtype=dtype)
+        model = FaceTrackForCausalLM.from_pretrained(str(layout["path"]), local_files_only=True, use_safetensors=True,
+                                                     dtype=dtype)
         return model, FaceTrackProcessor.from_pretrained(layout["path"])
     if kind == "components":
         model = FaceTrackForCausalLM.from_components(layout["vision_tower"], layout["llm"], layout["projector"],
@@ -165,6 +172,8 @@ def caption_list(list_file, model_path, out_jsonl, instruction: str | None = Non
     """
     from ..jsonl import caption_to_jsonl, read_video_list
 
+    if captioner is None:
+        resolve_layout(model_path)  # missing weights: one error for the run, not one per video
     loaded = []
 
     def caption(path: str) -> str:

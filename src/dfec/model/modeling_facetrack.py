@@ -218,8 +218,9 @@ class FaceTrackForCausalLM(FaceTrackPreTrainedModel):
 
         vcfg = AutoConfig.from_pretrained(vision_path, local_files_only=True)
         vcfg = getattr(vcfg, "vision_config", vcfg)
-        vision = CLIPVisionModel.from_pretrained(vision_path, config=vcfg, local_files_only=True, dtype=dtype)
-        llm = MistralForCausalLM.from_pretrained(llm_path, local_files_only=True, dtype=dtype)
+        vision = CLIPVisionModel.from_pretrained(vision_path, config=vcfg, local_files_only=True, use_safetensors=True,
+                                                 dtype=dtype)
+        llm = MistralForCausalLM.from_pretrained(llm_path, local_files_only=True, use_safetensors=True, dtype=dtype)
         config = FaceTrackConfig(vision_config=vision.config.to_dict(), text_config=llm.config.to_dict(),
                                  **config_overrides)
         model = cls(config, vision_tower=vision, language_model=llm)
@@ -242,7 +243,7 @@ class FaceTrackForCausalLM(FaceTrackPreTrainedModel):
                 from transformers import SwinBackbone
 
                 enc.backbone = SwinBackbone.from_pretrained(
-                    str(face_backbone_path), local_files_only=True, dtype=dtype,
+                    str(face_backbone_path), local_files_only=True, use_safetensors=True, dtype=dtype,
                     out_features=list(config.face_backbone_config.out_features))
                 enc.identity_stage_norms()
         return model

@@ -59,6 +59,12 @@ class ProcessorConfig:
                    face_size=config.face_image_size)
 
 
+def pad_fill(mean) -> tuple[int, int, int]:
+    """The 0-255 colour frames are padded with: the CLIP mean truncated as VideoLLaMA2 does
+    (``int(m * 255)`` in its ``expand2square`` call: (122, 116, 104), not rounded (123, 117, 104))."""
+    return tuple(int(m * 255) for m in mean)
+
+
 def pad_to_square(rgb: np.ndarray, fill) -> np.ndarray:
     """Pad an HxWx3 uint8 image to a centred square filled with ``fill`` (0-255 RGB)."""
     h, w = rgb.shape[:2]
@@ -189,7 +195,7 @@ class FaceTrackProcessor:
 
     # -- pixels -------------------------------------------------------------------------------------
     def _frame(self, rgb: np.ndarray) -> np.ndarray:
-        fill = tuple(int(round(m * 255)) for m in self.config.image_mean)
+        fill = pad_fill(self.config.image_mean)
         return resize(pad_to_square(rgb, fill), self.config.image_size)
 
     def _face(self, rgb: np.ndarray, track, i: int) -> np.ndarray:

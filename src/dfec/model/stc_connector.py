@@ -170,7 +170,13 @@ def read_videollama2_projector(path: str | Path) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for f in files:
         if f.suffix == ".bin":
-            sd = torch.load(f, map_location="cpu", weights_only=True)
+            try:
+                sd = torch.load(f, map_location="cpu", weights_only=True)
+            except Exception as exc:  # a pickle with code in it is refused, never run
+                raise DfecError(f"not a weights-only torch file ({type(exc).__name__}); "
+                                "use the safetensors release of the checkpoint", f) from None
+            if not isinstance(sd, dict):
+                raise DfecError("expected a dict of tensors", f)
             items = sd.items()
         else:
             with safe_open(str(f), framework="pt") as fh:

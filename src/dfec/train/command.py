@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if key not in known:
             raise DfecError(f"unknown setting '{key}' in --set")
         setattr(cfg, key, yaml.safe_load(value))
+    cfg.validate("--set" if args.set else args.config)
     if args.print_config:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         return 0

@@ -39,7 +39,7 @@ class TrainConfig:
 
     data: str = ""                          # VideoLLaMA2-style JSON/JSONL (dfec data build's train.json)
     output_dir: str = "runs/facetrack-lora"
-    video_root: str | None = None           # prefix for relative "video" paths (default: the data file's folder)
+    video_root: str | None = None           # prefix for relative "video" paths (default: see data_root_for)
     # base weights: a FaceTrack-MM checkpoint folder, or the components below
     model: str | None = None
     vision_tower: str | None = None         # CLIP ViT-L/14-336 folder
@@ -94,6 +94,7 @@ class TrainConfig:
         if unknown:
             raise DfecError(f"unknown setting(s): {', '.join(unknown)}", p)
         cfg = cls(**d)
+        cfg.validate(p)
         base = p.parent
         for key in ("data", "output_dir", "video_root", "model", "vision_tower", "llm", "projector", "face_backbone"):
             v = getattr(cfg, key)
@@ -101,13 +102,55 @@ class TrainConfig:
                 setattr(cfg, key, str((base / v).resolve()))
         return cfg
 
+    def validate(self, where="config") -> None:
+        """One-line DfecError naming the first setting whose value has the wrong type or range."""
+        for f in fields(self):
+            v = getattr(self, f.name)
+            kind_name = str(f.type).replace(" ", "")
+            if v is None:
+                if kind_name.endswith("|None"):
+                    continue
+                raise DfecError(f"setting '{f.name}' must not be empty (default {f.default!r})", where)
+            base = kind_name.split("|")[0]
+            if base == "bool":
+                ok, kind = isinstance(v, bool), "true or false"
+            elif base == "int":
+                ok, kind = isinstance(v, int) and not isinstance(v, bool), "an integer"
+            elif base == "float":
+                if isinstance(v, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
+                    try:
+                        v = float(v)
+                        setattr(self, f.name, v)
+                    except ValueError:
+                        pass
+                ok, kind = isinstance(v, (int, float)) and not isinstance(v, bool), "a number"
+            else:
+                ok, kind = isinstance(v, str), "a string"
+            if not ok:
+                raise DfecError(f"setting '{f.name}' must be {kind}, got {v!r}", where)
+        positive = ("lora_r", "lora_alpha", "global_batch_size", "per_device_batch_size", "num_frames",
+                    "num_epochs", "logging_steps")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise DfecError(f"setting '{name}' must be positive, got {getattr(self, name)!r}", where)
+        for name in ("learning_rate", "projector_lr", "weight_decay", "max_grad_norm", "num_workers", "save_steps"):
+            if getattr(self, name) < 0:
+                raise DfecError(f"setting '{name}' must not be negative, got {getattr(self, name)!r}", where)
+        if not 0 <= self.lora_dropout < 1 or not 0 <= self.warmup_ratio < 1:
+            bad = "lora_dropout" if not 0 <= self.lora_dropout < 1 else "warmup_ratio"
+            raise DfecError(f"setting '{bad}' must be in [0, 1), got {getattr(self, bad)!r}", where)
+
     def base_spec(self) -> dict:
+        """The base weights as absolute paths (written to ``facetrack_base.json``, read from anywhere)."""
+        def a(v):
+            return os.path.abspath(os.path.expanduser(v)) if v else v
+
         if self.model:
-            return {"model": self.model}
+            return {"model": a(self.model)}
         if not (self.vision_tower and self.llm):
             raise DfecError("set `model` (a FaceTrack-MM checkpoint) or both `vision_tower` and `llm`", "config")
-        return {"vision_tower": self.vision_tower, "llm": self.llm, "projector": self.projector,
-                "face_backbone": self.face_backbone, "use_face_branch": self.use_face_branch,
+        return {"vision_tower": a(self.vision_tower), "llm": a(self.llm), "projector": a(self.projector),
+                "face_backbone": a(self.face_backbone), "use_face_branch": self.use_face_branch,
                 "num_frames": self.num_frames}
 
 
@@ -123,10 +166,18 @@ def load_base_model(base: dict, dtype=None):
         p = Path(base["model"])
         if not _has_weights(p):
             raise _missing(p, "FaceTrack-MM base", "model")
-        return FaceTrackForCausalLM.from_pretrained(str(p), local_files_only=True, dtype=dtype)
+        return FaceTrackForCausalLM.from_pretrained(str(p), local_files_only=True, use_safetensors=True, dtype=dtype)
     for key, what in (("vision_tower", "CLIP ViT-L/14-336"), ("llm", "Mistral-7B-Instruct")):
         if not _has_weights(Path(base[key])):
             raise _missing(Path(base[key]), what, key)
+    # the optional parts are checked before the 7B weights load, so a typo costs seconds, not minutes
+    proj = base.get("projector")
+    if proj and not (Path(proj).is_file() or any(Path(proj).glob("*.safetensors"))
+                     or (Path(proj) / "mm_projector.bin").is_file()):
+        raise _missing(Path(proj), "VideoLLaMA2 projector", "projector")
+    face = base.get("face_backbone")
+    if face and base.get("use_face_branch", True) and not (Path(face).is_file() or _has_weights(Path(face))):
+        raise _missing(Path(face), "FaceXFormer / Swin face backbone", "face_backbone")
     kw = {k: base[k] for k in ("use_face_branch", "num_frames") if k in base}
     return FaceTrackForCausalLM.from_components(base["vision_tower"], base["llm"], base.get("projector"),
                                                 base.get("face_backbone"), dtype=dtype, **kw)
@@ -228,61 +279,192 @@ def merge_adapter(adapter_dir, out_dir, dtype=None):
 # ------------------------------------------------------------------------------------------------
 # data
 # ------------------------------------------------------------------------------------------------
-def load_samples(path, video_root=None) -> list[dict]:
+def data_root_for(path, video_root=None) -> Path:
+    """The folder relative ``video`` paths of the training file ``path`` are taken from.
+
+    ``video_root`` when given; else the ``data_root`` that ``dfec data build`` recorded in the
+    ``build_summary.json`` next to the file (its train.json holds root-relative paths, VideoLLaMA2's
+    ``data_folder`` convention); else the data file's own folder.
+    """
+    p = Path(path)
+    if video_root:
+        return Path(video_root).expanduser()
+    summary = p.parent / "build_summary.json"
+    if summary.is_file():
+        try:
+            root = json.loads(summary.read_text(encoding="utf-8")).get("data_root")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            root = None
+        if isinstance(root, str) and root:
+            r = Path(root).expanduser()
+            return r if r.is_absolute() else (p.parent / r)
+    return p.parent
+
+
+def _turns(conv) -> tuple[str | None, str | None, str | None]:
+    """``(human, gpt, problem)`` of a VideoLLaMA2 ``conversations`` list (its first exchange)."""
+    if not isinstance(conv, list) or not conv:
+        return None, None, "must be a non-empty list of {from, value} turns"
+    for k, c in enumerate(conv):
+        if not isinstance(c, dict) or not isinstance(c.get("from"), str) or not isinstance(c.get("value"), str):
+            return None, None, f"turn {k} must be an object with string 'from' and 'value'"
+    human = next((c["value"] for c in conv if c["from"] in ("human", "user")), None)
+    gpt = next((c["value"] for c in conv if c["from"] in ("gpt", "assistant")), None)
+    return human, gpt, None
+
+
+def load_samples(path, video_root=None, check_files: bool = True) -> list[dict]:
     """Read VideoLLaMA2-style conversation records (or ``{video, instruction, caption}``) from JSON/JSONL.
 
     Each sample becomes ``{id, video, instruction, answer, tracks?, faces?}``; ``tracks`` is a
-    ``tracks.json`` from ``dfec track --out`` and ``faces`` a list of crop images.
+    ``tracks.json`` from ``dfec track --out`` and ``faces`` a list of crop images. Relative paths
+    are taken from :func:`data_root_for` (``dfec data build``'s data root for its train.json).
+    Every record is checked before training starts; a malformed one (or, with ``check_files``, one
+    whose video / tracks / face files are missing) raises one DfecError naming the record (index
+    and id) and the field, with the count of further bad records.
     """
     p = Path(path)
     if not p.is_file():
         raise DfecError("no such training data file", p)
-    text = p.read_text(encoding="utf-8")
     try:
-        recs = json.loads(text) if text.lstrip().startswith("[") else [json.loads(l) for l in text.splitlines() if l.strip()]
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DfecError("not UTF-8 text", p) from None
+    try:
+        if text.lstrip().startswith("["):
+            recs = json.loads(text)
+        else:
+            recs = []
+            for n, line in enumerate(text.splitlines(), 1):
+                if line.strip():
+                    try:
+                        recs.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise DfecError(f"line {n} is not valid JSON ({exc.msg})", p) from None
     except json.JSONDecodeError as exc:
         raise DfecError(f"not valid JSON/JSONL ({exc.msg} at line {exc.lineno})", p) from None
-    root = Path(video_root) if video_root else p.parent
-    out = []
+    if isinstance(recs, dict):
+        raise DfecError("expected a JSON list (or JSONL) of training records, got an object", p)
+    root = data_root_for(p, video_root)
+    out, problems = [], []
+
+    def _abs(x) -> Path:
+        x = Path(x).expanduser()
+        return x if x.is_absolute() else root / x
+
     for i, r in enumerate(recs):
-        if not isinstance(r, dict) or "video" not in r:
-            raise DfecError(f"record {i} has no 'video'", p)
+        rid = r.get("id", i) if isinstance(r, dict) else i
+
+        def bad(fld, why):
+            problems.append(f"record {i} (id {str(rid)!r}): field '{fld}': {why}")
+
+        if not isinstance(r, dict):
+            bad("-", "not a JSON object")
+            continue
+        if not isinstance(r.get("video"), str) or not r["video"].strip():
+            bad("video", "missing or not a non-empty string")
+            continue
         if "conversations" in r:
-            conv = r["conversations"]
-            human = next((c["value"] for c in conv if c.get("from") in ("human", "user")), None)
-            gpt = next((c["value"] for c in conv if c.get("from") in ("gpt", "assistant")), None)
+            human, gpt, why = _turns(r["conversations"])
+            if why:
+                bad("conversations", why)
+                continue
+            if not (gpt or "").strip():
+                bad("conversations", "no non-empty 'gpt' turn (the target caption)")
+                continue
         else:
             human, gpt = r.get("instruction"), r.get("caption") or r.get("answer")
-        if not gpt:
-            raise DfecError(f"record {i} ({r.get('id', '?')}) has no answer/caption", p)
+            if not isinstance(gpt, str) or not gpt.strip():
+                if "facial_changes" in r or "attributes" in r:
+                    bad("conversations", "missing: this is an FDA annotation record; turn the file into "
+                                         "training data with `dfec data build ANNOTATIONS --root DATA_ROOT --out DIR`")
+                else:
+                    bad("caption", "missing or empty (give 'conversations' or 'caption')")
+                continue
+            if human is not None and not isinstance(human, str):
+                bad("instruction", "not a string")
+                continue
         instr = (human or "").replace("<video>", "").strip() or None
-        video = Path(r["video"])
-        video = video if video.is_absolute() else root / video
-
-        def _rel(x):
-            return str(x if Path(x).is_absolute() else root / x)
-
-        s = {"id": str(r.get("id", i)), "video": str(video), "instruction": instr, "answer": gpt}
+        video = _abs(r["video"])
+        if check_files and not video.is_file():
+            bad("video", f"no such file {video}")
+            continue
+        s = {"id": str(rid), "video": str(video), "instruction": instr, "answer": gpt}
         if r.get("tracks"):
-            s["tracks"] = _rel(r["tracks"])
+            if not isinstance(r["tracks"], str):
+                bad("tracks", "not a path string")
+                continue
+            s["tracks"] = str(_abs(r["tracks"]))
+            if check_files and not Path(s["tracks"]).is_file():
+                bad("tracks", f"no such file {s['tracks']}")
+                continue
         if r.get("faces"):
-            s["faces"] = [_rel(f) for f in r["faces"]]
+            faces = r["faces"]
+            if not isinstance(faces, list) or not all(isinstance(f, str) for f in faces):
+                bad("faces", "not a list of image paths")
+                continue
+            s["faces"] = [str(_abs(f)) for f in faces]
+            gone = [f for f in s["faces"] if check_files and not Path(f).is_file()]
+            if gone:
+                bad("faces", f"no such file {gone[0]}")
+                continue
         out.append(s)
+    if problems:
+        more = f" (and {len(problems) - 1} more bad record(s))" if len(problems) > 1 else ""
+        raise DfecError(problems[0] + more, p)
     if not out:
         raise DfecError("no training records", p)
     return out
 
 
 class FaceTrackDataset:
-    """Map-style dataset: sample dict -> processor outputs (decodes the video on access)."""
+    """Map-style dataset: sample dict -> processor outputs (decodes the video on access).
 
-    def __init__(self, samples: list[dict], processor, track_on_the_fly: bool = True):
+    A record with neither ``tracks`` nor ``faces`` is tracked on the fly (paper, Sec. 3.1: the face
+    tracking module picks the main character and its crops); with ``cache_dir`` the result is kept
+    as ``<cache_dir>/<hash of the video path>.json`` so later epochs (and a resumed run) reuse it
+    instead of tracking every clip again.
+    """
+
+    def __init__(self, samples: list[dict], processor, track_on_the_fly: bool = True, cache_dir=None):
         self.samples = samples
         self.processor = processor
         self.track_on_the_fly = track_on_the_fly
+        self.cache_dir = Path(cache_dir) if cache_dir else None
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def _track(self, video: str):
+        import hashlib
+
+        from ..schema import TrackingResult
+        from ..tracking import pipeline
+
+        n = self.processor.config.num_frames
+        cached = None
+        if self.cache_dir is not None:
+            try:
+                st = os.stat(video)
+                stamp = f"{st.st_size}|{st.st_mtime_ns}"    # an edited clip is tracked again
+            except OSError:
+                stamp = ""
+            key = hashlib.sha1(f"{os.path.abspath(video)}|{n}|{stamp}".encode("utf-8")).hexdigest()[:20]
+            cached = self.cache_dir / f"{key}.json"
+            if cached.is_file():
+                try:
+                    tr = TrackingResult.load(cached)
+                    tr.video = video
+                    return tr
+                except (ValueError, KeyError, TypeError, OSError):
+                    pass  # a torn or stale file: track again
+        tr = pipeline.track(video, n_frames=n)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            tr.save(tmp)
+            os.replace(tmp, cached)
+        return tr
 
     def __getitem__(self, i: int) -> dict:
         from ..schema import TrackingResult
@@ -293,15 +475,31 @@ class FaceTrackDataset:
             tracking = TrackingResult.load(s["tracks"])
             tracking.video = s["video"]
         elif not s.get("faces") and self.track_on_the_fly:
-            from ..tracking.pipeline import track
-
-            tracking = track(s["video"], n_frames=self.processor.config.num_frames)
+            tracking = self._track(s["video"])
         return self.processor(s["video"], s["instruction"], s["answer"], tracking=tracking, face_images=s.get("faces"))
 
 
 # ------------------------------------------------------------------------------------------------
 # the loop
 # ------------------------------------------------------------------------------------------------
+def _truncate_log(log_path: Path, step: int) -> None:
+    """Keep the log lines up to ``step`` (0 on a fresh start): the steps after the checkpoint a run
+    resumes from are trained (and logged) again, so they must not appear twice."""
+    if not log_path.is_file():
+        return
+    keep = []
+    for line in log_path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by the interruption
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
+            keep.append(line)
+    tmp = log_path.with_name(log_path.name + ".tmp")
+    tmp.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
+    os.replace(tmp, log_path)
+
+
 def _latest_checkpoint(out_dir: Path) -> Path | None:
     cks = [p for p in out_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
     return max(cks, key=lambda p: int(p.name.split("-")[1])) if cks else None
@@ -349,6 +547,21 @@ def _load_checkpoint(accelerator, model, optimizer, scheduler, ckpt: Path) -> di
     return json.loads((ckpt / "trainer_state.json").read_text())
 
 
+def make_scheduler(cfg: TrainConfig, optimizer, total_steps: int, num_processes: int = 1):
+    """The learning-rate schedule over ``total_steps`` optimiser steps, for accelerate.
+
+    accelerate's prepared scheduler advances ``num_processes`` times per optimiser step (it
+    assumes a schedule written for one process), so the schedule is laid out over
+    ``total_steps * num_processes`` scheduler steps; else warm-up and cosine decay would end after
+    ``1 / num_processes`` of the run on several GPUs.
+    """
+    from transformers import get_scheduler
+
+    n = max(1, int(num_processes))
+    return get_scheduler(cfg.lr_scheduler, optimizer, num_warmup_steps=int(cfg.warmup_ratio * total_steps) * n,
+                         num_training_steps=total_steps * n)
+
+
 def train(cfg: TrainConfig, model=None, processor=None, progress: bool = True) -> dict:
     """Run LoRA instruction tuning; returns ``{"global_step", "final_loss", "output_dir", ...}``.
 
@@ -359,7 +572,6 @@ def train(cfg: TrainConfig, model=None, processor=None, progress: bool = True) -
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm import tqdm
-    from transformers import get_scheduler
 
     from ..model.processor import FaceTrackProcessor, ProcessorConfig
 
@@ -405,12 +617,11 @@ def train(cfg: TrainConfig, model=None, processor=None, progress: bool = True) -
         {"params": other_params, "lr": cfg.projector_lr, "weight_decay": cfg.weight_decay},
     ], lr=cfg.learning_rate)
 
-    dataset = FaceTrackDataset(samples, processor, cfg.track_on_the_fly)
+    dataset = FaceTrackDataset(samples, processor, cfg.track_on_the_fly, cache_dir=out / "tracks_cache")
     batches_per_epoch = math.ceil(len(dataset) / (cfg.per_device_batch_size * world))
     steps_per_epoch = max(1, math.ceil(batches_per_epoch / accum))
     total_steps = cfg.max_steps if cfg.max_steps > 0 else int(math.ceil(steps_per_epoch * cfg.num_epochs))
-    scheduler = get_scheduler(cfg.lr_scheduler, optimizer, num_warmup_steps=int(cfg.warmup_ratio * total_steps),
-                              num_training_steps=total_steps)
+    scheduler = make_scheduler(cfg, optimizer, total_steps, accelerator.num_processes)
 
     def loader(epoch: int):
         g = torch.Generator().manual_seed(cfg.seed + epoch)  # a fixed order per epoch, so a resume is exact
@@ -430,10 +641,11 @@ def train(cfg: TrainConfig, model=None, processor=None, progress: bool = True) -
         state = _load_checkpoint(accelerator, model, optimizer, scheduler, ckpt)
         accelerator.print(f"resuming from {ckpt} at step {state['global_step']}")
 
+    log_path = out / "train_log.jsonl"
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    log_path = out / "train_log.jsonl"
+        _truncate_log(log_path, state["global_step"])
     model.train()
     bar = tqdm(total=total_steps, initial=state["global_step"], desc="train", disable=not (progress and accelerator.is_main_process))
     losses: list[float] = []
