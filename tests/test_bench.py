@@ -515,3 +515,29 @@ def test_check_flag_lists_needs_and_entry_points_resolve(tmp_path, monkeypatch):
 
     monkeypatch.setattr(md, "entry_points", lambda group=None: [EP()] if group == "dfec.bench.adapters" else [])
     assert load_adapter("my-captioner").name == "landmark"
+
+
+def test_subset_run_scores_cider_on_the_whole_benchmark_idf(fake_env, tmp_path):
+    """--limit / --ids pick videos to run; CIDEr-D's document frequencies still come from the whole
+    reference file (as `dfec score` does), so a subset's CIDEr is comparable with a full run's."""
+    from dfec.metrics.caption_metrics import cider_d
+
+    e = fake_env
+    caps = ["The eyebrows rise and the mouth opens.", "The person looks ahead, then the eyebrows rise.",
+            "The mouth opens wide.", "The eyebrows rise.", "The person looks ahead and the mouth opens.",
+            "The eyes close."]
+    refs = [{**r, "caption": c} for r, c in zip(e["refs"], caps)]
+    ref = tmp_path / "ref.json"
+    ref.write_text(json.dumps(refs))
+    out = tmp_path / "sub"
+    summary = run_bench(BenchConfig(model="benchfake_mod:SlowCounter", videos=str(e["videos"]), ref=str(ref),
+                                    out=str(out), limit=2, progress=False))
+    res = summary["results"]
+    preds = load_predictions(out / "predictions.jsonl")
+    assert set(preds) == {"0", "1"} and res["n_scored"] == 2 and res["n_missing"] == 0
+    _, full_idf = cider_d(preds, {r["id"]: r["caption"] for r in refs})
+    _, subset_idf = cider_d(preds, {r["id"]: r["caption"] for r in refs[:2]})
+    assert full_idf != pytest.approx(subset_idf)  # the example is sensitive to the idf
+    for rid in preds:
+        assert res["per_sample"][rid]["cider"] == pytest.approx(full_idf[rid])
+    assert res["n_cider_df_references"] == 6

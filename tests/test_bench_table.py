@@ -96,3 +96,27 @@ def test_table_errors(tmp_path):
         build_table([bad], None)
     with pytest.raises(DfecError, match="no run folders"):
         build_table([], None)
+
+
+def test_same_model_twice_and_secondary_source_rows_are_told_apart(tmp_path):
+    """Two runs of one model (say offline vs API judge) must not share a label; the published rows
+    come from a secondary source and the table, CSV and charts say so."""
+    runs = tmp_path / "runs"
+    _write_run(runs / "landmark_offline", "landmark", {"cider": 0.1, "rouge_l": 0.2, "autodq": 0.3, "tem": 0.3})
+    _write_run(runs / "landmark_api", "landmark", {"correctness": 4.0, "cider": 0.1, "rouge_l": 0.2, "autodq": 0.1,
+                                                   "tem": 0.1})
+    md, rows = build_table([runs / "landmark_offline", runs / "landmark_api"], tmp_path / "t", paper=True)
+    labels = [r.label for r in rows if r.source == "run"]
+    assert labels == ["landmark [landmark_offline]", "landmark [landmark_api]"]
+    _, meta = load_paper_rows()
+    assert meta["secondary_source"] is True and "secondary source" in meta["note"]
+    lines = md.splitlines()
+    sep = [i for i, line in enumerate(lines) if "secondary source" in line and line.startswith("| *")]
+    first_paper = next(i for i, line in enumerate(lines) if "(paper) |" in line)
+    assert sep and sep[0] == first_paper - 1  # a labelled divider right above the published rows
+    with open(tmp_path / "t" / "table.csv", newline="") as fh:
+        data = list(csv.reader(fh))
+    assert {row[1] for row in data[1:]} == {"run", "paper (secondary source)"}
+    # a single run keeps its plain model name
+    _, rows1 = build_table([runs / "landmark_api"], None)
+    assert rows1[0].label == "landmark"

@@ -63,6 +63,12 @@ class FakeLLM:
             return 200, self._content(body), 1.5
         if fault == "malformed":
             return 200, self._wrap("Sure! Here are the events: blink, smile"), 0
+        if fault == "400":
+            return 400, json.dumps({"error": {"message": "context length exceeded", "type": "invalid_request"}}), 0
+        if fault == "chatty":  # the right JSON with prose and stray braces around it
+            inner = json.loads(self._content(body))["choices"][0]["message"]["content"]
+            inner = inner.replace("```json", "").replace("```", "").strip()
+            return 200, self._wrap(f"Sure, here you go: {inner}\nNote: I used {{S, O, N}} as asked."), 0
         return 200, self._content(body), 0
 
     def _wrap(self, content: str) -> str:
@@ -86,9 +92,14 @@ class FakeLLM:
             g = re.findall(r"^G\d+\. (.*)$", user, re.M)
             r = re.findall(r"^R\d+\. (.*)$", user, re.M)
             rel = [["S" if a == b else "N" for b in r] for a in g]
+            if "BADSHAPE" in user:  # one row short: the matrix does not match the event lists
+                rel = rel[:-1]
             return self._wrap(json.dumps({"relations": rel, "pred_entailed": [a in r for a in g],
                                           "ref_entailed": [b in g for b in r]}))
         if "Video-ChatGPT" in user:
+            if "FRACTIONAL" in user:  # a judge that answers with decimals, as Video-ChatGPT's example does
+                return self._wrap(json.dumps({"correctness": 4.8, "detail": "3.5", "context": 5, "temporal": 0.9,
+                                              "consistency": 2.2}))
             return self._wrap(json.dumps({"correctness": 4, "detail": 3, "context": 5, "temporal": 4,
                                           "consistency": 5}))
         return self._wrap("{}")

@@ -17,7 +17,9 @@ from .errors import DfecError
 
 
 def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
-    """Read a JSONL file, skipping a torn (unterminated) last line; ``repair`` truncates it away.
+    """Read a JSONL file, skipping a torn (unterminated, not JSON) last line; ``repair`` truncates it
+    away. An unterminated last line that *is* a complete JSON record is kept (``repair`` adds the
+    missing newline).
 
     A missing file reads as empty; any other line that is not JSON is a :class:`DfecError`
     naming the file and the line.
@@ -30,10 +32,21 @@ def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
     raw = p.read_bytes()
     if raw and not raw.endswith(b"\n"):
         cut = raw.rfind(b"\n") + 1
-        if repair:
-            with open(p, "r+b") as fh:
-                fh.truncate(cut)
-        raw = raw[:cut]
+        tail = raw[cut:]
+        try:  # a complete record without a final newline (a hand-written file) is kept
+            json.loads(tail.decode("utf-8", errors="replace"))
+            complete = bool(tail.strip())
+        except json.JSONDecodeError:
+            complete = not tail.strip()
+        if complete:
+            if repair:  # terminate it, so the next appended record starts on its own line
+                with open(p, "ab") as fh:
+                    fh.write(b"\n")
+        else:  # a torn line left by a hard kill
+            if repair:
+                with open(p, "r+b") as fh:
+                    fh.truncate(cut)
+            raw = raw[:cut]
     out = []
     for n, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
         if not line.strip():

@@ -157,6 +157,10 @@ class _RayWorker:
         sys.path[:0] = [p for p in options.extra.get("_sys_path", []) if p not in sys.path]
         self.adapter = load_adapter(spec, options)
 
+    def ready(self) -> bool:
+        """Returns once the actor is placed and its adapter loaded (the runner waits on it)."""
+        return True
+
     def caption(self, item: dict) -> dict:
         return caption_one(self.adapter, item)
 
@@ -196,8 +200,26 @@ def _iter_local(cfg: BenchConfig, items: list[dict], adapter) -> Iterator[dict]:
         ex.shutdown(wait=True)
 
 
+def _ray_room(ray, gpus_per_worker: float) -> int | None:
+    """How many workers (1 CPU + ``gpus_per_worker`` GPUs each) the cluster's nodes hold now (None: unknown)."""
+    try:
+        res = ray.cluster_resources()
+    except Exception:
+        return None
+    cpu, gpu = float(res.get("CPU", 0) or 0), float(res.get("GPU", 0) or 0)
+    room = int(cpu)
+    if gpus_per_worker > 0:
+        room = min(room, int(gpu / gpus_per_worker + 1e-9))
+    return room
+
+
 def _iter_ray(cfg: BenchConfig, items: list[dict]) -> Iterator[dict]:
     """Spread items over a Ray cluster: ``workers`` actors, Ray schedules them; results stream back.
+
+    Items are handed only to actors that have *started* (their ``ready`` call returned): an actor
+    Ray cannot place yet (more ``--workers`` than the cluster has CPUs/GPUs) simply gets no work,
+    instead of holding items that would never run. Actors still waiting at the end are killed. A
+    cluster with no room for even one worker is a one-line error, not a hang.
 
     Resuming works exactly as locally because the parent writes the same predictions JSONL.
     """
@@ -206,37 +228,75 @@ def _iter_ray(cfg: BenchConfig, items: list[dict]) -> Iterator[dict]:
     except ImportError:
         raise MissingDependencyError("Ray (--ray)", "pip install ray  (or pip install 'dfec[ray]'), or drop --ray") from None
     import sys
+    from collections import deque
 
     if not ray.is_initialized():  # an existing cluster (--ray-address / RAY_ADDRESS) or a local one
         ray.init(address=cfg.ray_address or os.environ.get("RAY_ADDRESS") or None, ignore_reinit_error=True)
     import dataclasses
 
+    gpus = float(cfg.ray_gpus_per_worker or 0)
+    room = _ray_room(ray, gpus)
+    if room is not None and room < 1:
+        have = ray.cluster_resources()
+        raise DfecError(f"the Ray cluster has no room for one worker (each needs 1 CPU{f' + {gpus:g} GPU' if gpus else ''}; "
+                        f"the cluster has {have.get('CPU', 0):g} CPU, {have.get('GPU', 0):g} GPU); lower --ray-gpus",
+                        cfg.ray_address or "ray")
     # actors import custom adapters (module:Class) from the same paths as this process
     opts = dataclasses.replace(cfg.options, extra={**cfg.options.extra, "_sys_path": [p for p in sys.path if p]})
     n = min(max(1, cfg.workers), len(items))
-    actor_cls = ray.remote(num_cpus=1, num_gpus=cfg.ray_gpus_per_worker or 0)(_RayWorker)
-    free = [actor_cls.remote(cfg.model, opts) for _ in range(n)]
-    queue = list(items)
-    pending: dict = {}  # object ref -> (actor, item)
-    while queue or pending:
-        while queue and free:  # one item in flight per actor; Ray places the actors on the cluster
-            actor, item = free.pop(), queue.pop(0)
-            pending[actor.caption.remote(item)] = (actor, item)
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        for ref in ready:
-            actor, item = pending.pop(ref)
+    actor_cls = ray.remote(num_cpus=1, num_gpus=gpus)(_RayWorker)
+
+    def start():
+        a = actor_cls.remote(cfg.model, opts)
+        starting[a.ready.remote()] = a
+
+    starting: dict = {}  # ready() reference -> actor not yet known to run
+    free: list = []  # started actors without work
+    pending: dict = {}  # caption reference -> (actor, item)
+    queue = deque(items)
+    last_death = ""
+    for _ in range(n):
+        start()
+    try:
+        while queue or pending:
+            while queue and free:  # one item in flight per started actor
+                actor, item = free.pop(), queue.popleft()
+                pending[actor.caption.remote(item)] = (actor, item)
+            if not pending and not starting:  # every actor died while starting
+                while queue:
+                    item = queue.popleft()
+                    yield {"id": item["id"], "video": item["video"], "ok": False,
+                           "reason": f"no Ray worker could start: {last_death[:200]}", "error": "RayActorError"}
+                break
+            ready, _ = ray.wait(list(pending) + (list(starting) if queue else []), num_returns=1)
+            for ref in ready:
+                if ref in starting:
+                    actor = starting.pop(ref)
+                    try:
+                        ray.get(ref)
+                        free.append(actor)
+                    except Exception as exc:  # the adapter failed to load in this actor
+                        last_death = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                    continue
+                actor, item = pending.pop(ref)
+                try:
+                    res = ray.get(ref)
+                    free.append(actor)
+                except ray.exceptions.RayActorError as exc:  # the actor died: replace it, record the video
+                    start()
+                    res = {"id": item["id"], "video": item["video"], "ok": False,
+                           "reason": f"ray actor died: {str(exc)[:200]}", "error": type(exc).__name__}
+                except Exception as exc:
+                    free.append(actor)
+                    res = {"id": item["id"], "video": item["video"], "ok": False,
+                           "reason": f"ray task failed: {str(exc)[:200]}", "error": type(exc).__name__}
+                yield res
+    finally:
+        for actor in list(starting.values()):  # never placed (or still loading): free their reservation
             try:
-                res = ray.get(ref)
-                free.append(actor)
-            except ray.exceptions.RayActorError as exc:  # the actor died: replace it, record the video
-                free.append(actor_cls.remote(cfg.model, opts))
-                res = {"id": item["id"], "video": item["video"], "ok": False,
-                       "reason": f"ray actor died: {str(exc)[:200]}", "error": type(exc).__name__}
-            except Exception as exc:
-                free.append(actor)
-                res = {"id": item["id"], "video": item["video"], "ok": False,
-                       "reason": f"ray task failed: {str(exc)[:200]}", "error": type(exc).__name__}
-            yield res
+                ray.kill(actor)
+            except Exception:
+                pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +306,7 @@ def _iter_ray(cfg: BenchConfig, items: list[dict]) -> Iterator[dict]:
 
 def run_bench(cfg: BenchConfig) -> dict:
     """Caption every reference video not yet predicted, then score; returns a summary dict."""
-    refs = load_references(cfg.ref)
+    refs = all_refs = load_references(cfg.ref)
     if cfg.ids:
         wanted = set(map(str, cfg.ids))
         refs = [r for r in refs if r["id"] in wanted]
@@ -321,7 +381,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     summary = {"model": model_name, "out": str(out), "n_refs": len(refs), "n_predicted": len(predictions),
                "n_new": n_ok, "n_failed": n_fail, "n_skipped": len(done & {r["id"] for r in refs})}
     if cfg.score and predictions:
-        summary["results"] = score_run(cfg, refs, predictions, model_name, summary)
+        summary["results"] = score_run(cfg, refs, predictions, model_name, summary, all_refs=all_refs)
     return summary
 
 
@@ -339,8 +399,13 @@ def _check_same_model(out: Path, spec: str, model_name: str) -> None:
                         f"not '{model_name}'; use another --out", out)
 
 
-def score_run(cfg: BenchConfig, refs: list[dict], predictions: dict[str, str], model_name: str, summary: dict) -> dict:
-    """Score the predictions with the metrics module and write ``OUT/results.json`` (+ Markdown)."""
+def score_run(cfg: BenchConfig, refs: list[dict], predictions: dict[str, str], model_name: str, summary: dict,
+              all_refs: list[dict] | None = None) -> dict:
+    """Score the predictions with the metrics module and write ``OUT/results.json`` (+ Markdown).
+
+    ``all_refs`` (the whole reference file, when --limit / --ids picked a subset) feed only CIDEr-D's
+    document frequencies, so a subset run's CIDEr is on the benchmark's idf, not the subset's.
+    """
     try:
         from dfec.metrics.report import write_results
         from dfec.metrics.scorer import score
@@ -352,7 +417,9 @@ def score_run(cfg: BenchConfig, refs: list[dict], predictions: dict[str, str], m
     judge_kw = dict(cfg.judge_options)
     if cfg.judge == "openai":
         judge_kw.setdefault("cache_path", str(Path(cfg.out) / "judge_cache.sqlite"))
-    results = score(predictions, references, judge=cfg.judge, progress=cfg.progress, name=model_name, **judge_kw)
+    df_refs = {r["id"]: r["caption"] for r in (all_refs or []) if r["id"] not in references}
+    results = score(predictions, references, judge=cfg.judge, progress=cfg.progress, name=model_name,
+                    df_references=df_refs or None, **judge_kw)
     results = dict(results)
     results["bench"] = {
         "model": model_name,

@@ -78,11 +78,32 @@ def load_paper_rows(path: str | Path = PAPER_TABLE) -> tuple[list[Row], dict]:
     if not p.is_file():
         raise DfecError("no such paper table file", p)
     data = json.loads(p.read_text(encoding="utf-8"))
+    meta = {k: v for k, v in data.items() if k != "rows"}
+    secondary = bool(meta.get("secondary_source"))
     rows = []
     for r in data.get("rows", []):
         vals = {k: _num(r.get(k)) for _, k in COLUMNS}
-        rows.append(Row(f"{r['model']} (paper)", vals, "paper", extra={"group": r.get("group")}))
-    return rows, {k: v for k, v in data.items() if k != "rows"}
+        rows.append(Row(f"{r['model']} (paper)", vals, "paper",
+                        extra={"group": r.get("group"), "secondary_source": secondary}))
+    return rows, meta
+
+
+def _paper_heading(rows: list[Row]) -> str:
+    """How the reference rows are introduced: published numbers, and from where."""
+    if any(r.extra.get("secondary_source") for r in rows if r.source == "paper"):
+        return "published numbers, taken from a secondary source (see note)"
+    return "published numbers (paper Table 1)"
+
+
+def _unique_labels(rows: list[Row]) -> None:
+    """Two runs with the same model name (e.g. two judges) get their folder name added."""
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r.label] = seen.get(r.label, 0) + 1
+    for r in rows:
+        if r.source == "run" and seen[r.label] > 1 and r.path:
+            f = Path(r.path)
+            r.label = f"{r.label} [{(f.parent if f.name == 'results.json' else f).name}]"
 
 
 def fmt(key: str, v: float | None) -> str:
@@ -96,7 +117,10 @@ def to_markdown(rows: list[Row]) -> str:
     sep = "|---|" + "|".join("---:" for _ in COLUMNS) + "|"
     best = _best(rows)
     lines = [head, sep]
-    for r in rows:
+    first_paper = next((i for i, r in enumerate(rows) if r.source == "paper"), None)
+    for i, r in enumerate(rows):
+        if i == first_paper:  # the reference rows are set apart and say where they come from
+            lines.append(f"| *{_paper_heading(rows)}* |" + " |" * len(COLUMNS))
         cells = []
         for _, k in COLUMNS:
             s = fmt(k, r.values.get(k))
@@ -121,7 +145,8 @@ def write_csv(rows: list[Row], path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(["model", "source"] + [t for t, _ in COLUMNS] + ["n_videos"])
         for r in rows:
-            w.writerow([r.label, r.source] + ["" if r.values.get(k) is None else f"{r.values[k]:.4f}" for _, k in COLUMNS]
+            source = "paper (secondary source)" if r.extra.get("secondary_source") else r.source
+            w.writerow([r.label, source] + ["" if r.values.get(k) is None else f"{r.values[k]:.4f}" for _, k in COLUMNS]
                        + ["" if r.n is None else r.n])
 
 
@@ -154,6 +179,9 @@ def plot_charts(rows: list[Row], out_dir: Path) -> list[Path]:
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
             ax.set_yticks([])
         ax.set_title(f"FEC-Bench: {title}")
+        if any(d[2] == "paper" for d in data):  # say what the grey bars are, on the chart itself
+            src = "published, secondary source" if any(r.extra.get("secondary_source") for r in rows) else "published"
+            ax.set_title(f"FEC-Bench: {title}\n(blue: runs; grey: {src})", fontsize=9)
         ax.set_xlabel(title + (" (judge, 0-5)" if k in JUDGE_KEYS else ""))
         fig.tight_layout()
         fig.savefig(path, dpi=110)
@@ -168,6 +196,7 @@ def build_table(run_paths: list[str | Path], out_dir: str | Path | None = None, 
     if not run_paths and not paper:
         raise DfecError("no run folders given (e.g. dfec bench table runs/*)")
     rows = [load_run(p) for p in run_paths]
+    _unique_labels(rows)
     note = ""
     if paper:
         prow, meta = load_paper_rows(paper_file)

@@ -25,12 +25,16 @@ def f_measure(p: float, r: float) -> float:
 
 
 def precision_recall_from_flags(entailed_g: Sequence[bool], entailed_r: Sequence[bool]) -> tuple[float, float]:
-    """P and R from per-event entailment flags; empty lists follow TEM's convention."""
+    """P and R from per-event entailment flags.
+
+    An empty event list scores 1.0 on its side, as Tarsier's evaluation does
+    (``evaluate_one_sample``: no events -> score 1.0): a prediction with no events has P = 1 (and
+    R from the reference events, usually 0, so its F is 0), a reference with no events gives R = 1.
+    This matters for the corpus AutoDQ, which is the F of the *mean* P and R.
+    """
     n_g, n_r = len(entailed_g), len(entailed_r)
-    if n_g == 0 and n_r == 0:
-        return 1.0, 1.0
-    p = sum(bool(x) for x in entailed_g) / n_g if n_g else 0.0
-    r = sum(bool(x) for x in entailed_r) / n_r if n_r else 0.0
+    p = sum(bool(x) for x in entailed_g) / n_g if n_g else 1.0
+    r = sum(bool(x) for x in entailed_r) / n_r if n_r else 1.0
     return p, r
 
 

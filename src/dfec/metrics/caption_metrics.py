@@ -88,16 +88,20 @@ def ptb_tokenize(text: str) -> str:
     return " ".join(mapped)
 
 
-def cider_d(predictions: Mapping[str, str], references: Mapping[str, str | list[str]]) -> tuple[float, dict[str, float]]:
+def cider_d(predictions: Mapping[str, str], references: Mapping[str, str | list[str]],
+            df_references: Mapping[str, str | list[str]] | None = None) -> tuple[float, dict[str, float]]:
     """CIDEr-D of every id in ``predictions`` (all must be in ``references``).
 
     Document frequencies and the log corpus size come from *all* references (the whole benchmark),
-    so a partial prediction file is scored on the same idf as a full one. Returns (mean over the
-    predicted ids, per-id scores).
+    so a partial prediction file is scored on the same idf as a full one. ``df_references`` adds
+    references that only count for the document frequencies (the rest of the benchmark when just
+    a subset is scored). Returns (mean over the predicted ids, per-id scores).
     """
     from pycocoevalcap.cider.cider_scorer import CiderScorer
 
     scorer = CiderScorer(n=4, sigma=6.0)
+    if df_references:
+        references = {**{str(k): v for k, v in df_references.items()}, **references}
     ids = list(references)
     for rid in ids:
         refs = references[rid]

@@ -134,7 +134,9 @@ def _narrative(sentences: list[str]) -> list[str]:
     if first_time == len(sentences):  # no time marker at all: keep every non-appearance sentence
         before = [s for s in sentences if not _INTRO_RE.search(s) and not _STATIC_RE.search(s)]
     kept = before + [s for s in sentences[first_time:] if not _INTRO_RE.search(s)]
-    return kept or [s for s in sentences if not _INTRO_RE.search(s)] or sentences
+    # a caption that only introduces / describes the person has no events (never its appearance
+    # sentences as events: they would be matched against the reference's facial actions)
+    return kept or [s for s in sentences if not _INTRO_RE.search(s)]
 
 
 def _split_and(clause: str) -> list[str]:

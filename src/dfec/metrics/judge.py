@@ -162,7 +162,9 @@ class JudgeCache:
 
     @staticmethod
     def key(model: str, version: str, inputs: str) -> str:
-        return hashlib.sha256(json.dumps([model, version, inputs], ensure_ascii=False).encode()).hexdigest()
+        # surrogatepass: a lone surrogate in a caption must not crash the key (same bytes otherwise)
+        return hashlib.sha256(
+            json.dumps([model, version, inputs], ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
 
     def get(self, key: str) -> dict | None:
         with self._lock:
@@ -228,10 +230,21 @@ def parse_json_reply(text: str):
     try:
         return json.loads(t)
     except json.JSONDecodeError:
-        start, end = t.find("{"), t.rfind("}")
-        if start >= 0 and end > start:
-            return json.loads(t[start:end + 1])
-        raise ValueError("reply is not JSON") from None
+        pass
+    # the first complete JSON object in the text, whatever stands before or after it (prose,
+    # a second object, stray braces): decode from each "{" until one parses
+    decoder = json.JSONDecoder()
+    start = t.find("{")
+    while start >= 0:
+        try:
+            obj, _ = decoder.raw_decode(t, start)
+        except json.JSONDecodeError:
+            start = t.find("{", start + 1)
+            continue
+        if isinstance(obj, dict):
+            return obj
+        start = t.find("{", start + 1)
+    raise ValueError("reply is not JSON")
 
 
 def _as_str_list(v, what: str) -> list[str]:
@@ -336,6 +349,11 @@ class OpenAIJudge:
                 if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
                     last = exc
                     wait = self._backoff(attempt, exc)
+                elif exc.status_code in (400, 413, 422):
+                    # this request was refused (e.g. too long for the model's context): the sample
+                    # fails and is counted; the run goes on. Auth / URL / model errors still stop it.
+                    msg = str(getattr(exc, "message", exc)).splitlines()[0][:200]
+                    raise JudgeFailure(f"the judge endpoint rejected this sample (HTTP {exc.status_code}: {msg})") from None
                 else:
                     msg = str(getattr(exc, "message", exc)).splitlines()[0][:200]
                     raise DfecError(f"the judge endpoint refused the request (HTTP {exc.status_code}: {msg})",
@@ -457,7 +475,8 @@ class OpenAIJudge:
                         val = float(p[k])
                         if not 0 <= val <= 5:
                             raise ValueError(f"{k} score {val} is outside 0-5")
-                        s[k] = val
+                        # Video-ChatGPT's evaluation scripts average int(score): a reply of 4.8 counts 4
+                        s[k] = float(int(val))
                     return s
 
                 out.scores = self.call(

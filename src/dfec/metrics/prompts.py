@@ -12,6 +12,14 @@ reused for a different question. Three calls per sample at most (reference extra
 
 ``REF_EVENTS`` extracts the reference's events once per reference text and judge model, and the
 result is reused for every model scored against it.
+
+Against Video-ChatGPT's quantitative evaluation (``evaluate_benchmark_{1..5}_*.py``: one GPT call per
+criterion, question + correct answer + predicted answer, an integer score 0-5 averaged as
+``int(score)``): the five criteria are asked in one call here (the issue's budget of three calls per
+sample), scores are truncated to integers as there, and there is no question (a caption, not a QA
+pair). Video-ChatGPT's Consistency compares the answers to two paraphrased questions; a caption
+benchmark has one answer per video, so ``consistency`` here asks for internal coherence and
+agreement with the reference throughout, and it is not a column of the paper's Table 1.
 """
 from __future__ import annotations
 

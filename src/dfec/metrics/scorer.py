@@ -38,6 +38,16 @@ def _mean(values) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def _clean_text(text: str) -> str:
+    """Text that can be sent and stored: a lone UTF-16 surrogate (valid in a JSON string such as
+    ``"\\ud800"``, invalid UTF-8) becomes "?"; everything else is kept as is."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _progress(iterable, total: int, desc: str, enabled: bool):
     if not enabled:
         return iterable
@@ -54,6 +64,7 @@ def score(
     *,
     progress: bool = False,
     name: str | None = None,
+    df_references: Mapping[str, str] | None = None,
     **judge_kw,
 ) -> dict:
     """Score ``predictions`` ({id: caption}) against ``references`` ({id: caption}).
@@ -61,20 +72,24 @@ def score(
     ``judge`` is "offline", "openai" (settings such as ``model``, ``base_url``, ``api_key``,
     ``cache_path``, ``format_conversion``, ``concurrency`` go in ``judge_kw``), or any object
     following :class:`dfec.metrics.judge.Judge`. With ``out_path`` the results JSON and its
-    Markdown table are written (see :func:`dfec.metrics.report.write_results`).
+    Markdown table are written (see :func:`dfec.metrics.report.write_results`). ``df_references``
+    ({id: caption}) only feed CIDEr-D's document frequencies (the full benchmark when ``references``
+    is a subset of it); they are not scored and not reported as missing.
     """
     from .judge import make_judge
 
     t0 = time.perf_counter()
-    predictions = {str(k): ("" if v is None else str(v)) for k, v in predictions.items()}
-    references = {str(k): str(v) for k, v in references.items()}
+    predictions = {str(k): _clean_text("" if v is None else str(v)) for k, v in predictions.items()}
+    references = {str(k): _clean_text(str(v)) for k, v in references.items()}
     missing = [rid for rid in references if rid not in predictions]
     extra = [pid for pid in predictions if pid not in references]
     ids = [rid for rid in references if rid in predictions]
     preds = {rid: predictions[rid] for rid in ids}
 
-    # CIDEr-D (idf over the whole reference set) and ROUGE-L.
-    cider_mean, cider_per = cider_d(preds, references) if ids else (None, {})
+    # CIDEr-D (idf over the whole reference set, plus ``df_references`` when only a subset of the
+    # benchmark is being scored, so a partial run is scored on the same idf as a full one)
+    df_refs = {str(k): _clean_text(str(v)) for k, v in (df_references or {}).items()}
+    cider_mean, cider_per = cider_d(preds, references, df_refs) if ids else (None, {})
     rouge_mean, rouge_per = rouge_l(preds, references) if ids else (None, {})
 
     jd = make_judge(judge, **judge_kw)
@@ -169,6 +184,7 @@ def score(
             "autodq_sample_mean": _mean(r["autodq"] for r in ok),
         },
         "n_references": len(references),
+        "n_cider_df_references": len({**df_refs, **references}),
         "n_predictions": len(predictions),
         "n_scored": len(ok),
         "n_failed": len(failed_ids),
@@ -182,7 +198,8 @@ def score(
             "tem": "TEM = (LCS/|E_G| + AutoDQ F)/2 (Algorithm 1; G = generated caption, R = reference); "
                    "corpus TEM uses the mean LCS and the corpus AutoDQ F.",
             "lcs_ref": "variant normalised by |E_R| (reference events) instead of |E_G|; not the paper's.",
-            "autodq": "Tarsier AutoDQ: F from the mean precision and mean recall over scored samples.",
+            "autodq": "Tarsier AutoDQ: F from the mean precision and mean recall over scored samples; "
+                      "as in Tarsier's code an empty event list scores 1.0 on its side.",
             "cider": "CIDEr-D (pycocoevalcap), document frequencies over all references, pure-Python PTB-like tokens.",
             "rouge_l": "ROUGE-L F, beta 1.2 (pycocoevalcap).",
             "failed": "samples the judge could not judge are excluded from judge-based means and counted in n_failed; "

@@ -11,7 +11,9 @@ E_R, and the relation matrix M (|E_G| x |E_R|, each entry Same / Opposite / No r
 3. F: the AutoDQ F-measure of the same sample (:mod:`dfec.metrics.autodq`).
 4. TEM = (LCS score + F) / 2.
 
-Conventions for empty lists: two empty lists agree perfectly (1.0); one empty list gives 0.0.
+Conventions for empty lists (LCS): two empty lists agree perfectly (1.0); one empty list gives 0.0.
+AutoDQ's P and R follow Tarsier instead (an empty side scores 1.0, see :mod:`dfec.metrics.autodq`);
+with one side empty the per-sample F is still 0 whenever the other side's score is 0.
 """
 from __future__ import annotations
 
