@@ -87,14 +87,29 @@ def bx(i):
     return 80 + (560 - 80) * i / (N - 1)
 
 
-@pytest.fixture(scope="module")
-def crossing_video(tmp_path_factory, shared_data, astronaut_big):
-    """Face B (a real photo from two_people.jpg, smaller) walks across in front of face A (the
-    astronaut, larger and steady), hiding it for about a dozen frames."""
-    import skimage.io
+def grace_hopper():
+    """matplotlib's bundled portrait of Grace Hopper (600x512): a second real face that needs
+    nothing outside the installed packages."""
+    import matplotlib.cbook
+    from PIL import Image
 
-    b_sprite = face_sprite(skimage.io.imread(shared_data / "two_people.jpg"), (778, 57, 964, 242), 95)
-    return render(tmp_path_factory.mktemp("cross") / "cross.mp4",
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.fixture(scope="module", params=["two_people", "grace_hopper"])
+def crossing_video(request, tmp_path_factory, astronaut_big):
+    """Face B (a real photo, smaller: from ../shared/data/two_people.jpg, or matplotlib's Grace
+    Hopper so the test also runs without the shared media) walks across in front of face A (the
+    astronaut, larger and steady), hiding it for about a dozen frames."""
+    if request.param == "two_people":
+        import skimage.io
+
+        shared_data = request.getfixturevalue("shared_data")
+        b_sprite = face_sprite(skimage.io.imread(shared_data / "two_people.jpg"), (778, 57, 964, 242), 95)
+    else:
+        b_sprite = face_sprite(grace_hopper(), (161, 137, 377, 353), 95)
+    return render(tmp_path_factory.mktemp("cross") / f"cross_{request.param}.mp4",
                   lambda i: [(astronaut_big, 320 + 2 * np.sin(i), 170), (b_sprite, bx(i), 200)])
 
 

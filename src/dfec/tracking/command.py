@@ -43,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
         raise DfecError("--fps must be positive")
     if args.embed_every < 1:
         raise DfecError("--embed-every must be at least 1")
+    if args.max_side < 0:
+        raise DfecError("--max-side must be 0 (never shrink) or a positive number of pixels")
+    if not 0 <= args.upsample <= 3:
+        # each step doubles the image side: 4 steps on a 640 px frame is a 10,000 px image
+        raise DfecError("--upsample must be between 0 and 3")
     cfg = TrackConfig(fps=args.fps, n_frames=args.frames, detector=args.detector,
                       detect_max_side=args.max_side or None, detect_upsample=max(0, args.upsample),
                       embed_every=args.embed_every, max_age=max(1, args.max_age), n_init=max(1, args.n_init))
@@ -53,16 +58,20 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         print(json.dumps(result.to_json()))
-    _summary(result, args.out, sys.stdout if not args.json else sys.stderr)
+    _summary(result, args.out, sys.stdout if not args.json else sys.stderr, cfg.detect_max_side)
     return 0
 
 
-def _summary(result, out_dir, stream) -> None:
+def _summary(result, out_dir, stream, max_side: int | None = None) -> None:
     n = result.n_frames
     head = f"{result.video}: {n} frames at {result.fps:g} fps ({result.duration:.1f} s), {len(result.tracks)} track(s)"
     main = result.main_track
     if main is None:
-        print(f"{head}; no face found: empty result", file=stream)
+        hint = ""
+        w, h = result.frame_size
+        if max_side and max(w, h) > max_side:  # detection ran on a shrunk copy: faces under ~80 px there are missed
+            hint = " (small faces in large frames: try --max-side 0 or --upsample 1)"
+        print(f"{head}; no face found: empty result{hint}", file=stream)
     else:
         ids = ", ".join(str(t.track_id) for t in result.main_tracks)
         frames = {f for t in result.main_tracks for f in t.frames}

@@ -87,6 +87,10 @@ class TrackConfig:
             raise ValueError("fps must be positive")
         if self.n_frames < 1:
             raise ValueError("n_frames must be at least 1")
+        if self.detect_max_side is not None and self.detect_max_side <= 0:
+            raise ValueError("detect_max_side must be None (never shrink) or positive")
+        if self.detect_upsample < 0:
+            raise ValueError("detect_upsample must be 0 or more")
         if self.detect_full_every < 1:
             raise ValueError("detect_full_every must be at least 1")
         if self.embed_every < 1:

@@ -99,8 +99,11 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     size = (info.width, info.height)
     cache: dict[int, np.ndarray] | None = {} if out_dir is not None and cfg.frame_cache_mb > 0 else None
     cache_bytes = 0
+    prev_rgb, prev_dets = None, []
     try:
-        frames_iter = iter_frames(path, cfg.fps)
+        # fill=True: a slow or variable-rate source repeats a frame, so index k is always the
+        # picture at k / fps seconds (the frame indices' meaning in TrackingResult)
+        frames_iter = iter_frames(path, cfg.fps, fill=True)
         while True:
             t0 = time.perf_counter()
             try:
@@ -110,19 +113,25 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             t1 = time.perf_counter()
             timings["decode"] += t1 - t0
             n_total = idx + 1
+            repeated = rgb is prev_rgb  # the same source frame again: same faces
             if cache is not None:
-                cache_bytes += rgb.nbytes
+                cache_bytes += 0 if repeated else rgb.nbytes
                 if cache_bytes <= cfg.frame_cache_mb * 2**20:
                     cache[idx] = rgb
                 else:
                     cache = None  # too long to keep: decode the selected frames again at the end
             size = (rgb.shape[1], rgb.shape[0])
-            found = _detect(models.detector, rgb, idx, tracker, cfg)
-            t2 = time.perf_counter()
-            timings["detect"] += t2 - t1
-            dets = [Detection(idx, box, score, landmarks=models.landmarks.predict(rgb, box)) for box, score in found]
-            t3 = time.perf_counter()
-            timings["landmarks"] += t3 - t2
+            if repeated:
+                dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks) for d in prev_dets]
+                t3 = time.perf_counter()
+            else:
+                found = _detect(models.detector, rgb, idx, tracker, cfg)
+                t2 = time.perf_counter()
+                timings["detect"] += t2 - t1
+                dets = [Detection(idx, box, score, landmarks=models.landmarks.predict(rgb, box)) for box, score in found]
+                t3 = time.perf_counter()
+                timings["landmarks"] += t3 - t2
+            prev_rgb, prev_dets = rgb, dets
             embed_time = [0.0]
 
             def embed(j: int, rgb=rgb, dets=dets) -> np.ndarray:
@@ -165,13 +174,22 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
 def _detect(detector, rgb: np.ndarray, idx: int, tracker: StrongSort, cfg: TrackConfig):
     """Whole-frame detection every ``detect_full_every`` frames or when no track was seen in the
-    last frame; otherwise only in regions around the recently seen tracks."""
+    last frame; otherwise only in regions around the recently seen tracks.
+
+    A whole-frame pass on a large frame runs on a copy shrunk to ``detect_max_side``, where a face
+    that is small in a 1080p/4K frame falls below the detector's window; so a whole-frame pass on a
+    shrunk frame also searches the regions of the recently seen tracks at full resolution
+    (cheap), and a face once found is not lost every ``detect_full_every`` frames."""
+    from ..faces.detector import detect_in_regions, nms
+
     # where each recently seen track should be now (one constant-velocity step ahead)
     recent = [xyah_to_xyxy(t.mean[:4] + t.mean[4:]) for t in tracker.active if t.time_since_update <= 1]
     if cfg.detect_full_every <= 1 or idx % cfg.detect_full_every == 0 or not recent:
-        return detector.detect(rgb)
-    from ..faces.detector import detect_in_regions
-
+        found = detector.detect(rgb)
+        shrunk = cfg.detect_max_side and max(rgb.shape[:2]) > cfg.detect_max_side
+        if recent and shrunk:
+            found = nms(list(found) + detect_in_regions(detector, rgb, recent, cfg.roi_expand, cfg.roi_face_px))
+        return found
     return detect_in_regions(detector, rgb, recent, cfg.roi_expand, cfg.roi_face_px)
 
 
@@ -213,6 +231,8 @@ def save_result(result: TrackingResult, path: str | Path, cfg: TrackConfig | Non
 
 
 def _make_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise DfecError("output folder (--out) exists and is not a folder", out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -233,7 +253,7 @@ def write_outputs(result: TrackingResult, out_dir: str | Path, cfg: TrackConfig,
         frames = {f: frames_cache[f] for f in wanted}
     elif wanted:
         last = max(wanted)
-        for idx, _, rgb in iter_frames(result.video, cfg.fps):
+        for idx, _, rgb in iter_frames(result.video, cfg.fps, fill=True):
             if idx in wanted:
                 frames[idx] = rgb
             if idx >= last:

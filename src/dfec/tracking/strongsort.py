@@ -103,6 +103,7 @@ class StrongSort:
         self._next_id = 1
         self.n_embedded = 0
         self.n_borrowed = 0
+        self.n_steps = 0
 
     # -- association costs -------------------------------------------------------------------
     def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
@@ -134,6 +135,7 @@ class StrongSort:
         """Advance by one frame. ``embed(j)`` returns the embedding of ``dets[j]`` (called only
         for detections that need a fresh one)."""
         cfg = self.cfg
+        self.n_steps += 1
         for t in self.active:
             t.mean, t.cov = self.kf.predict(t.mean, t.cov)
             t.age += 1
@@ -235,8 +237,11 @@ class StrongSort:
 
     def tracks(self, confirmed_only: bool = True) -> list[TrackState]:
         """All tracklets seen so far (finished and active), in order of creation; by default only
-        those that were ever confirmed (a deleted track keeps ``hits >= n_init``)."""
+        those that were ever confirmed (a deleted track keeps ``hits >= n_init``). A video shorter
+        than ``n_init`` frames cannot confirm anything, so there a track detected in every frame
+        counts as confirmed (a 1-3 frame clip, a still image)."""
         every = sorted(self.finished + self.active, key=lambda t: t.track_id)
         if confirmed_only:
-            every = [t for t in every if t.hits >= self.cfg.n_init]
+            need = max(1, min(self.cfg.n_init, self.n_steps))
+            every = [t for t in every if t.hits >= need]
         return every

@@ -1,12 +1,22 @@
-"""Video decoding with PyAV, resampled to the analysis frame rate.
+"""Video decoding with PyAV, resampled to the analysis frame rate, in display orientation.
 
-Paper, Sec. 3.1 (face tracking module): the video is first decoded at 16 fps. Frames are picked by
-presentation time, so a 30 fps source gives the frames nearest to t = 0, 1/16, 2/16, ... seconds;
-sources slower than the target rate are not upsampled (each source frame is used once).
+Paper, Sec. 3.1 (face tracking module): the video is first decoded at 16 fps. Output slot k stands
+for time t = k / fps (measured from the first video frame, whatever the container's start time or
+an audio stream before it): it gets the source frame nearest to t (the earlier one on a tie).
+``fill=False`` (the default) yields each chosen source frame once, so a source slower than the
+target is not upsampled; ``fill=True`` repeats a frame for every slot it covers (a slow or
+variable-rate source, a freeze), so that output index k always is the picture at k / fps, which
+is what the tracker's frame indices mean. A clip of duration D gives about round(D * fps) slots
+(as FFmpeg's ``fps`` filter does).
+
+Frames come out as they are displayed: the container's display matrix (phone videos shot in
+portrait carry a 90-degree rotation; front cameras may add a mirror) is applied, and anamorphic
+video (sample aspect ratio other than 1:1) is resized to square pixels, as players do.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
@@ -19,7 +29,12 @@ DEFAULT_FPS = 16.0
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about the video stream."""
+    """What the container says about the video stream.
+
+    ``width`` and ``height`` are the displayed size (after rotation and the sample aspect ratio,
+    i.e. the size of the arrays :func:`iter_frames` yields); ``rotation`` is the counter-clockwise
+    display rotation in degrees (0, 90, 180 or 270) read from the first frame's display matrix.
+    """
 
     path: str
     width: int
@@ -27,6 +42,7 @@ class VideoInfo:
     fps: float          # the source's average frame rate
     duration: float     # seconds (0.0 when the container does not say)
     n_frames: int       # source frames (0 when the container does not say)
+    rotation: int = 0
 
 
 def _open(path: str | Path):
@@ -50,11 +66,122 @@ def _open(path: str | Path):
     return container
 
 
+def video_stream(container):
+    """The container's main video stream: cover art and thumbnails (attached pictures) are
+    skipped, and among the rest the largest picture wins (the first on a tie)."""
+    import av
+
+    streams = list(container.streams.video)
+    skip = 0
+    for name in ("attached_pic", "timed_thumbnails", "still_image"):
+        skip |= int(getattr(av.stream.Disposition, name, 0))
+    real = [s for s in streams if not (int(s.disposition or 0) & skip)] or streams
+
+    def size(s) -> int:
+        cc = s.codec_context
+        return int(cc.width or 0) * int(cc.height or 0)
+
+    return max(real, key=lambda s: (size(s), -s.index))
+
+
+# --------------------------------------------------------------------------- display geometry
+def display_transform(matrix) -> tuple[bool, bool, bool]:
+    """``(transpose, flip_x, flip_y)`` that turn a decoded image into the displayed one, for an
+    FFmpeg display matrix (9 int32 values, ``AV_FRAME_DATA_DISPLAYMATRIX`` layout; None = identity).
+
+    FFmpeg maps a source pixel (p, q) to the displayed (a p + c q, b p + d q) + offset with
+    a, b, c, d = m[0], m[1], m[3], m[4] (image coordinates, y down). Only the axis-aligned part is
+    kept: the eight orientations of EXIF and of phones (other angles are rounded to the nearest).
+    Applied as: transpose first (when set), then mirror the columns / rows.
+    """
+    if matrix is None:
+        return False, False, False
+    m = np.asarray(matrix, dtype=np.float64).reshape(-1)
+    if m.size < 5:
+        return False, False, False
+    a, b, c, d = m[0], m[1], m[3], m[4]
+    if abs(a) + abs(d) >= abs(b) + abs(c):     # x' = a p, y' = d q
+        return False, bool(a < 0), bool(d < 0)
+    return True, bool(c < 0), bool(b < 0)       # x' = c q, y' = b p
+
+
+def _rotation_degrees(transform: tuple[bool, bool, bool]) -> int:
+    """Counter-clockwise display rotation of a transform (mirrors ignored), for :class:`VideoInfo`."""
+    tr, fx, fy = transform
+    if not tr:
+        return 180 if (fx and fy) else 0
+    return 90 if fy else 270  # transpose + row flip = np.rot90; + column flip = clockwise
+
+
+def _matrix_of(frame, stream=None):
+    """The display matrix of ``frame`` (frame side data; else the stream's legacy ``rotate``
+    metadata, clockwise degrees), or None."""
+    try:
+        from av.sidedata.sidedata import Type
+
+        sd = frame.side_data.get(Type.DISPLAYMATRIX)
+        if sd is not None:
+            raw = bytes(sd)
+            if len(raw) >= 36:
+                return tuple(int(v) for v in np.frombuffer(raw[:36], dtype="<i4"))
+    except Exception:  # an older PyAV without side data access: fall back below
+        pass
+    rot = None
+    try:
+        rot = int(getattr(frame, "rotation", 0) or 0)  # counter-clockwise degrees
+    except Exception:
+        rot = None
+    if not rot and stream is not None:
+        try:
+            rot = -int(float(stream.metadata.get("rotate", 0)))  # legacy tag: clockwise
+        except (TypeError, ValueError):
+            rot = 0
+    if not rot:
+        return None
+    th = np.deg2rad(rot)
+    c, s = int(round(np.cos(th))), int(round(np.sin(th)))
+    return (c, -s, 0, s, c, 0, 0, 0, 1)   # av_display_rotation_set layout (unit scale)
+
+
+def _sar(stream) -> Fraction | None:
+    for obj in (stream, getattr(stream, "codec_context", None)):
+        try:
+            sar = obj.sample_aspect_ratio if obj is not None else None
+        except Exception:
+            sar = None
+        if sar and float(sar) > 0 and abs(float(sar) - 1.0) > 1e-3:
+            return Fraction(sar)
+    return None
+
+
+def to_display(rgb: np.ndarray, transform: tuple[bool, bool, bool], sar: Fraction | None = None) -> np.ndarray:
+    """Apply the sample aspect ratio (to square pixels) and the display transform to a decoded
+    HxWx3 image; returns a C-contiguous array."""
+    if sar is not None:
+        import cv2
+
+        h, w = rgb.shape[:2]
+        if sar > 1:
+            size = (max(1, int(round(w * sar))), h)
+        else:
+            size = (w, max(1, int(round(h / sar))))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if sar < 1 else cv2.INTER_LINEAR)
+    tr, fx, fy = transform
+    if tr:
+        rgb = rgb.transpose(1, 0, 2)
+    if fx:
+        rgb = rgb[:, ::-1]
+    if fy:
+        rgb = rgb[::-1]
+    return np.ascontiguousarray(rgb)
+
+
+# --------------------------------------------------------------------------- probing
 def probe(path: str | Path) -> VideoInfo:
-    """Read the stream header of ``path`` without decoding frames."""
+    """Read the stream header of ``path`` and decode its first frame (for the display matrix)."""
     container = _open(path)
     try:
-        s = container.streams.video[0]
+        s = video_stream(container)
         fps = float(s.average_rate) if s.average_rate else 0.0
         if s.duration is not None and s.time_base is not None:
             duration = float(s.duration * s.time_base)
@@ -62,63 +189,126 @@ def probe(path: str | Path) -> VideoInfo:
             duration = container.duration / 1_000_000
         else:
             duration = 0.0
-        return VideoInfo(str(path), s.codec_context.width, s.codec_context.height, fps, duration, int(s.frames or 0))
+        w, h = s.codec_context.width, s.codec_context.height
+        transform = (False, False, False)
+        try:
+            for frame in container.decode(s):
+                transform = display_transform(_matrix_of(frame, s))
+                w, h = frame.width, frame.height
+                break
+        except Exception:  # a corrupt first frame: iter_frames reports it
+            pass
+        sar = _sar(s)
+        if sar is not None:
+            w, h = (int(round(w * sar)), h) if sar > 1 else (w, int(round(h / sar)))
+        if transform[0]:
+            w, h = h, w
+        return VideoInfo(str(path), int(w), int(h), fps, duration, int(s.frames or 0), _rotation_degrees(transform))
     finally:
         container.close()
 
 
-def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Yield ``(index, time_s, rgb)`` for frames resampled to ``fps`` (None keeps every frame).
-
-    ``index`` counts output frames from 0; ``rgb`` is an HxWx3 uint8 array. Raises
-    :class:`DfecError` when the file cannot be opened, has no video stream, is corrupt before any
-    frame decodes, or holds no frame at all.
-    """
+# --------------------------------------------------------------------------- decoding
+def _source_frames(container, stream, path) -> Iterator[tuple[float, float, object]]:
+    """``(t, duration, frame)`` of every decodable source frame in presentation order; ``t`` in
+    seconds from the first frame. Timestamps that are missing or go backwards are replaced by the
+    previous one plus one source frame. A decoding error ends the stream (a truncated tail) or,
+    before any frame, raises :class:`DfecError`."""
     import av
 
-    container = _open(path)
-    out_index = 0
-    next_t = 0.0
-    step = None if not fps else 1.0 / float(fps)
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    src_step = 1.0 / float(rate) if rate else 1.0 / 25.0
+    t0 = None
+    prev = None
+    n = 0
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        t0 = None
-        try:
-            for frame in container.decode(stream):
-                t = float(frame.time) if frame.time is not None else out_index * (step or 1 / 30)
+        for frame in container.decode(stream):
+            t = float(frame.time) if frame.time is not None else None
+            if t is not None:
                 if t0 is None:
                     t0 = t
                 t -= t0
-                if step is not None:
-                    # half a source-frame tolerance: each output slot k*step takes the first
-                    # source frame at or just before it, so 30 -> 16 fps keeps the nearest frames
-                    if t + 1e-6 < next_t - 0.5 * _src_step(stream):
-                        continue
-                    next_t += step
-                    while next_t + 1e-6 < t:  # source slower than target: never repeat a frame
-                        next_t += step
-                yield out_index, t, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+            if t is None or (prev is not None and t <= prev + 1e-9):
+                t = 0.0 if prev is None else prev + src_step
+                if t0 is None:
+                    t0 = 0.0
+            dur = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else src_step
+            prev = t
+            n += 1
+            yield t, dur, frame
+    except av.error.FFmpegError as exc:
+        if n == 0:
+            raise DfecError(f"corrupt video: no frame could be decoded ({exc.strerror or type(exc).__name__})", path) from None
+        # a truncated tail: keep what decoded
+
+
+def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS,
+                fill: bool = False) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Yield ``(index, time_s, rgb)`` for frames resampled to ``fps`` (None keeps every frame).
+
+    ``index`` counts output frames from 0; ``time_s`` is the chosen source frame's time from the
+    first frame; ``rgb`` is an HxWx3 uint8 array in display orientation. With ``fill`` a source
+    frame is repeated (the same array object) for every slot it is nearest to, so ``index`` is
+    always the slot at ``index / fps`` seconds. Raises :class:`DfecError` when the file cannot be
+    opened, has no video stream, is corrupt before any frame decodes, or holds no frame at all.
+    """
+    container = _open(path)
+    out_index = 0
+    try:
+        stream = video_stream(container)
+        stream.thread_type = "AUTO"
+        sar = _sar(stream)
+        transforms: dict = {}
+        converted: dict[int, np.ndarray] = {}  # id(frame) -> rgb, for the last frame only
+
+        def rgb_of(frame) -> np.ndarray:
+            key = id(frame)
+            if key not in converted:
+                m = _matrix_of(frame, stream)
+                tf = transforms.setdefault(m, display_transform(m))
+                converted.clear()
+                converted[key] = to_display(frame.to_ndarray(format="rgb24"), tf, sar)
+            return converted[key]
+
+        if not fps:
+            for t, _, frame in _source_frames(container, stream, path):
+                yield out_index, t, rgb_of(frame)
                 out_index += 1
-        except av.error.FFmpegError as exc:
-            if out_index == 0:
-                raise DfecError(f"corrupt video: no frame could be decoded ({exc.strerror or type(exc).__name__})", path) from None
-            # a truncated tail: keep what decoded
+        else:
+            step = 1.0 / float(fps)
+            eps = 1e-6
+            k = 0
+            prev = None          # (t, dur, frame) of the previous source frame
+            last_emitted = None  # the source frame yielded last
+            for cur in _source_frames(container, stream, path):
+                t = cur[0]
+                while k * step <= t + eps:
+                    s = k * step
+                    chosen = prev if prev is not None and s - prev[0] <= t - s + eps else cur
+                    if fill or chosen[2] is not last_emitted:
+                        yield (k if fill else out_index), chosen[0], rgb_of(chosen[2])
+                        out_index += 1
+                        last_emitted = chosen[2]
+                    k += 1
+                prev = cur
+            if prev is not None:  # the slots the last frame still covers, up to round(duration * fps)
+                n_slots = int(np.floor((prev[0] + max(prev[1], 0.0)) / step + 0.5))
+                while k < n_slots:
+                    if fill or prev[2] is not last_emitted:
+                        yield (k if fill else out_index), prev[0], rgb_of(prev[2])
+                        out_index += 1
+                        last_emitted = prev[2]
+                    k += 1
         if out_index == 0:
             raise DfecError("video has no frames", path)
     finally:
         container.close()
 
 
-def _src_step(stream) -> float:
-    rate = stream.average_rate or stream.base_rate
-    return 1.0 / float(rate) if rate else 0.0
-
-
-def read_frames(path: str | Path, fps: float | None = DEFAULT_FPS) -> tuple[np.ndarray, list[float]]:
+def read_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = False) -> tuple[np.ndarray, list[float]]:
     """Decode the whole video at ``fps``; returns ``(frames[T,H,W,3] uint8, times)``."""
     frames, times = [], []
-    for _, t, rgb in iter_frames(path, fps):
+    for _, t, rgb in iter_frames(path, fps, fill=fill):
         frames.append(rgb)
         times.append(t)
     return np.stack(frames), times
