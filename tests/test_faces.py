@@ -81,18 +81,28 @@ def test_region_detection_matches_full_frame(backends, astronaut):
     assert [s for _, s in kept] == [0.9, 0.7]
 
 
-def test_embeddings_separate_identities(backends, astronaut, shared_data):
-    """Same face (shifted and rescaled) is far closer than a different person's face."""
+@pytest.mark.parametrize("other_face", ["two_people", "grace_hopper"])
+def test_embeddings_separate_identities(backends, astronaut, request, other_face):
+    """Same face (shifted and rescaled) is far closer than a different person's face (from
+    ../shared/data/two_people.jpg, or matplotlib's bundled Grace Hopper portrait, which needs no
+    shared media)."""
     import skimage.io
     import skimage.transform
 
     det, lm, emb = backends
+    if other_face == "two_people":
+        other = skimage.io.imread(request.getfixturevalue("shared_data") / "two_people.jpg")[0:300, 700:1040]
+    else:
+        import matplotlib.cbook
+        from PIL import Image
+
+        with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+            other = np.asarray(im.convert("RGB"))
 
     def one(img):
         box = max(det.detect(img), key=lambda bs: bs[1])[0]
         return emb.embed(img, box, lm.predict(img, box))
 
-    other = skimage.io.imread(shared_data / "two_people.jpg")[0:300, 700:1040]
     a = one(astronaut)
     a2 = one((skimage.transform.rescale(astronaut, 0.8, channel_axis=2) * 255).astype(np.uint8))
     b = one(np.ascontiguousarray(other))

@@ -144,7 +144,8 @@ def test_crossing_faces_keep_identity_and_the_steady_one_is_main(tmp_path, cross
     assert len(res.crops) == 16 and all(p.endswith(".png") for p in res.crops)
     from PIL import Image
 
-    assert Image.open(res.crops[0]).size == (224, 224)
+    assert res.crops[0].startswith("faces/")  # relative to the folder holding tracks.json
+    assert Image.open(out / res.crops[0]).size == (224, 224)
     sheet = Image.open(out / "contact_sheet.png")
     assert sheet.size[0] == 4 * 320 and sheet.size[1] > 0
 

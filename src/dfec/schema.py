@@ -121,7 +121,8 @@ class TrackingResult:
     ``frame_size`` is ``(width, height)``. ``selected_frames`` are the N frames chosen by uniform
     sampling with nearest-main-face replacement; ``selection_rule`` says which rule decided the
     main character ("kmeans", "single-track", "no-tracks", ...). ``crops`` holds the paths of the
-    aligned face crops written for the selected frames (may be empty when none were written).
+    aligned face crops written for the selected frames, relative to the folder holding
+    ``tracks.json`` (empty when none were written).
     """
 
     video: str

@@ -258,5 +258,8 @@ def write_outputs(result: TrackingResult, out_dir: str | Path, cfg: TrackConfig,
                 frames[idx] = rgb
             if idx >= last:
                 break
-    result.crops = write_crops(frames, result, out / "faces", cfg.crop_size, cfg.crop_margin)
+    # crop paths are stored relative to the output folder (where tracks.json lives), so a run
+    # folder stays valid when it is moved or read from another working directory
+    result.crops = [str(Path(p).relative_to(out)) for p in
+                    write_crops(frames, result, out / "faces", cfg.crop_size, cfg.crop_margin)]
     contact_sheet(frames, result, out / "contact_sheet.png", cfg.sheet_columns, cfg.sheet_thumb_width)
