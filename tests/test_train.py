@@ -163,7 +163,7 @@ def test_bad_configs_give_one_line_errors(workdir, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: x.json\nlora_rank: 8\n")
     assert main(["train", "--config", str(bad)]) == 2
-    assert "unknown setting(s): lora_rank" in capsys.readouterr().err
+    assert "unknown setting 'lora_rank' (did you mean 'lora_r'?)" in capsys.readouterr().err
     nodata = _cfg(workdir, "nodata", data="missing.json")
     assert main(["train", "--config", str(nodata)]) == 2
     assert "no such training data file" in capsys.readouterr().err

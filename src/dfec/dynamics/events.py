@@ -157,29 +157,16 @@ def load_config(path) -> DynamicsConfig:
     one-line :class:`~dfec.errors.DfecError`."""
     from dataclasses import fields as dc_fields
 
-    import yaml
-
+    from ..configfile import check_known, read_mapping
     from ..errors import DfecError
 
     p = Path(path)
-    if not p.is_file():
-        raise DfecError("no such config file", p)
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise DfecError(f"not valid YAML/JSON ({str(exc).splitlines()[0]})", p) from None
-    if not isinstance(data, dict):
-        raise DfecError("expected a mapping of DynamicsConfig fields", p)
+    data = read_mapping(p, "DynamicsConfig fields")
     known = {f.name: f for f in dc_fields(DynamicsConfig)}
     sig_known = {f.name for f in dc_fields(SignalConfig)}
     kw = {}
     for key, value in data.items():
-        if key not in known:
-            import difflib
-
-            close = difflib.get_close_matches(str(key), list(known), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(known))}"
-            raise DfecError(f"unknown setting '{key}' ({hint})", p)
+        check_known([key], known, p)
         if key == "signals":
             if not isinstance(value, dict) or set(value) - sig_known:
                 bad = sorted(set(value) - sig_known) if isinstance(value, dict) else value

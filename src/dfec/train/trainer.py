@@ -78,21 +78,11 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path) -> "TrainConfig":
-        import yaml
+        from ..configfile import check_known, read_mapping
 
         p = Path(path)
-        if not p.is_file():
-            raise DfecError("no such training config file", p)
-        try:
-            d = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise DfecError(f"not valid YAML ({str(exc).splitlines()[0]})", p) from None
-        if not isinstance(d, dict):
-            raise DfecError("the training config must be a mapping of settings", p)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise DfecError(f"unknown setting(s): {', '.join(unknown)}", p)
+        d = read_mapping(p, "training settings")
+        check_known(d, [f.name for f in fields(cls)], p)
         cfg = cls(**d)
         cfg.validate(p)
         base = p.parent
