@@ -1,4 +1,4 @@
-"""FDA data tooling (paper Sec. 3): annotation schema and validation, instruction-data building,
+"""FDA data tooling (paper): annotation schema and validation, instruction-data building,
 clip curation and the Figure 2 statistics. Heavy packages are imported inside the tools.
 
 - :mod:`dfec.data.schema`: :class:`FDARecord`, :func:`load_records`, the ``[inference: ...]``

@@ -1,6 +1,6 @@
 """``dfec data build``: FDA annotations -> VideoLLaMA2-style instruction-tuning data.
 
-Paper, Sec. 3 (FDA) and Sec. 5.1: the marked subjective inferences are removed, the external
+Paper (FDA data and training recipe): the marked subjective inferences are removed, the external
 attributes and the time-ordered facial changes are joined into the target caption, each video is
 paired with one of 20 instructions (chosen at random with a fixed seed), and 1,000 clips are held
 out as the test split. The output follows VideoLLaMA2's conversation JSON::

@@ -1,6 +1,6 @@
 """``dfec data curate VIDEO_DIR``: the paper's clip filters, each switchable and reported per clip.
 
-Paper, Sec. 3 (FDA data collection): candidate clips are kept only when
+Paper (FDA data collection): candidate clips are kept only when
 
 1. **duration**: the clip lasts at most 20 s;
 2. **face**: at least one face covers more than 5 % of the frame (found by the face tracking

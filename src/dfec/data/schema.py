@@ -1,6 +1,6 @@
 """FDA-style annotation records: the schema, the inference marking syntax, loading and validation.
 
-Paper, Sec. 3 (FDA data set): every clip is annotated by hand with three parts:
+Paper (FDA data set): every clip is annotated by hand with three parts:
 
 1. **external attributes** of the main character (age, gender, hair, glasses, ...);
 2. **facial changes**: what the face does, in time order (blinks, frowns, raises the eyebrows, ...);
@@ -185,7 +185,7 @@ class FDARecord:
     def caption(self, strip: bool = True, with_summary: bool = False) -> str:
         """The target caption: attributes + facial changes (+ summary), inferences stripped.
 
-        Paper, Sec. 3: the marked subjective inferences are removed for training and FEC-Bench;
+        Paper: the marked subjective inferences are removed for training and FEC-Bench;
         the caption opens with the external attributes and follows with the time-ordered changes.
         """
         parts = [self.attributes.strip(), self.facial_changes_text()]

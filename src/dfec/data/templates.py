@@ -1,6 +1,6 @@
 """The 20 instruction templates paired with FDA videos for instruction tuning.
 
-Paper, Sec. 3 (instruction data): each video-caption pair is turned into a conversation whose human
+Paper (instruction data): each video-caption pair is turned into a conversation whose human
 turn is one of 20 instructions asking for a description of the facial dynamics, chosen at random.
 These 20 are written for this toolkit (the paper does not list its own); all ask for the same
 thing (appearance first, then the changes of the main character's face in time order, without

@@ -1,6 +1,6 @@
 """The training-free landmark captioner: a FEC-Bench-style caption from measured facial events.
 
-Pipeline for one video: (1) the face tracking module (paper, Sec. 3.1) finds the main character's
+Pipeline for one video: (1) the face tracking module (paper) finds the main character's
 track (``dfec.tracking.pipeline.track``; a ``tracks.json`` already written for the same video is
 reused); (2) :mod:`.signals` measures eyes, mouth, brows and head pose on every 16-fps frame of
 that track; (3) :mod:`.events` detects onsets, offsets and intensities of changes; (4) this module

@@ -1,6 +1,6 @@
 """Per-frame facial signals from the main character's 68 landmarks.
 
-The face tracking module (paper, Sec. 3.1) gives the main track's iBUG-68 landmarks P_t at 16 fps.
+The face tracking module (paper) gives the main track's iBUG-68 landmarks P_t at 16 fps.
 This module turns them into a small set of interpretable per-frame measurements, the input of the
 training-free landmark captioner (the offline counterpart of FaceTrack-MM's dynamic description):
 

@@ -1,4 +1,4 @@
-"""Per-frame face models (paper, Sec. 3.1): detection, 68-point landmarks, identity embeddings,
+"""Per-frame face models (paper): detection, 68-point landmarks, identity embeddings,
 and aligned crops. Backends sit behind the protocols in :mod:`dfec.faces.base`; dlib is imported
 only when a backend is built."""
 from .align import align_face, alignment_matrix

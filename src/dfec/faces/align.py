@@ -1,4 +1,4 @@
-"""Aligned face crops for the selected frames (paper, Sec. 3.1: the main character's face is
+"""Aligned face crops for the selected frames (paper: the main character's face is
 cropped from each of the N selected frames and fed to the model).
 
 The crop is a similarity transform of the frame: rotated so the two eye centres are level, scaled

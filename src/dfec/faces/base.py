@@ -1,6 +1,6 @@
 """Small protocols for the three per-frame face models, so other backends can be plugged in.
 
-Paper, Sec. 3.1: for every decoded frame the tracking module detects faces, fits the 68-point
+Paper: for every decoded frame the tracking module detects faces, fits the 68-point
 landmarks P_t and computes an identity embedding used for association and for S_k (Eq. 3).
 Any object with the right method works; the dlib implementations live next to this file.
 """

@@ -1,4 +1,4 @@
-"""FaceTrack-MM: the video + face multimodal captioner (paper, Sec. 3.2).
+"""FaceTrack-MM: the video + face multimodal captioner (paper).
 
 Light to import: the torch/transformers modules load on first attribute access.
 

@@ -1,6 +1,6 @@
 """FaceTrack-MM configuration (registered with ``AutoConfig`` as ``facetrack_mm``).
 
-Paper, Sec. 3.2: FaceTrack-MM = CLIP ViT-L/14-336 vision tower (penultimate layer, patch tokens,
+Paper: FaceTrack-MM = CLIP ViT-L/14-336 vision tower (penultimate layer, patch tokens,
 frozen) + VideoLLaMA2's STC connector + a FaceXFormer face branch on the main-face crops + the
 Mistral-7B-Instruct LLM. The defaults of :class:`FaceTrackConfig` are those of the paper's 7B model;
 :func:`paper_config` returns the same explicitly.

@@ -1,6 +1,6 @@
 """The FaceXFormer face encoder of FaceTrack-MM's face branch, and the face-token pooler.
 
-Paper, Sec. 3.2: the aligned main-face crops of the selected frames are encoded by FaceXFormer
+Paper: the aligned main-face crops of the selected frames are encoded by FaceXFormer
 (Narayan et al., 2024). FaceXFormer is
 
 1. a Swin-B backbone; the outputs of its four stages (strides 4/8/16/32, before patch merging,

@@ -1,6 +1,6 @@
 """FaceTrack-MM inference: ``load_captioner(path).caption(video)`` and the resumable list captioner.
 
-Paper, Sec. 3: a video is captioned by (1) the face tracking module (main character, 16 selected
+Paper: a video is captioned by (1) the face tracking module (main character, 16 selected
 frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with the instruction,
 (3) greedy decoding of the caption.
 

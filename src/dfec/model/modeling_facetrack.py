@@ -1,6 +1,6 @@
 """FaceTrack-MM: CLIP video tokens (STC connector) + FaceXFormer face tokens spliced into Mistral.
 
-Paper, Sec. 3.2 and Fig. 2. For one video with prompt ``[INST] <video>\\n{instruction} [/INST]``:
+Paper: for one video with prompt ``[INST] <video>\\n{instruction} [/INST]``:
 
 1. the T = 16 frames (padded to square, 336 px) go through the frozen CLIP ViT-L/14-336; the
    penultimate layer's 24x24 patch tokens form ``[T, 576, 1024]``;

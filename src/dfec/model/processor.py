@@ -1,6 +1,6 @@
 """Turn (video or TrackingResult, instruction[, answer]) into FaceTrack-MM inputs.
 
-Paper, Sec. 3.1-3.2: the video is decoded at 16 fps and N = 16 frames are used: the frames the
+Paper: the video is decoded at 16 fps and N = 16 frames are used: the frames the
 tracking module selected (uniform sampling with nearest-main-face replacement) when a
 :class:`~dfec.schema.TrackingResult` is given, else 16 uniformly spaced frames. Each frame is padded
 to a square with the CLIP mean colour and resized to 336 px (VideoLLaMA2's ``pad`` aspect mode),

@@ -1,6 +1,6 @@
 """The Spatial-Temporal Convolution (STC) connector of VideoLLaMA2, written without timm.
 
-FaceTrack-MM (paper, Sec. 3.2) keeps VideoLLaMA2's video branch: CLIP patch tokens of T frames go
+FaceTrack-MM (paper) keeps VideoLLaMA2's video branch: CLIP patch tokens of T frames go
 through ``s1`` (a RegNet stage of depth 4), ``sampler`` (a Conv3d with kernel = stride = 2x2x2 and
 padding 1, then SiLU), ``s2`` (another RegNet stage of depth 4) and ``readout`` (a 2-layer GELU MLP).
 

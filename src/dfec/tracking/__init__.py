@@ -1,4 +1,4 @@
-"""The Dynamic Video Face Tracking Module (paper, Sec. 3.1): StrongSORT on dlib faces, GSI gap
+"""The Dynamic Video Face Tracking Module (paper): StrongSORT on dlib faces, GSI gap
 filling, main-character selection (Eq. 3) and frame selection. Entry point: :func:`track`."""
 from .config import TrackConfig
 

@@ -1,4 +1,4 @@
-"""One configuration dataclass for the whole face tracking module (paper, Sec. 3.1).
+"""One configuration dataclass for the whole face tracking module (paper).
 
 Defaults follow the paper (16 fps decoding, N = 16 frames, K-means with 2 clusters for the main
 character) and StrongSORT (Du et al., 2023: EMA alpha 0.9, appearance/motion weight lambda 0.98,

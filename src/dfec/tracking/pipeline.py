@@ -1,4 +1,4 @@
-"""The Dynamic Video Face Tracking Module end to end (paper, Sec. 3.1).
+"""The Dynamic Video Face Tracking Module end to end (paper).
 
 decode at 16 fps -> per frame: detect faces, fit 68 landmarks P_t, embed (lazily) -> StrongSORT
 -> appearance linking of tracklets -> GSI gap filling -> main character by K-means on

@@ -1,4 +1,4 @@
-"""Main-character selection (paper, Eq. 3) and frame selection (paper, Sec. 3.1).
+"""Main-character selection (paper, Eq. 3) and frame selection (paper).
 
 For every track k the paper computes the mean face area A_k and the mean pairwise cosine
 similarity of its identity embeddings S_k, standardises the (A_k, S_k) pairs over the tracks of

@@ -1,6 +1,6 @@
 """Instruction tuning of FaceTrack-MM with LoRA (``dfec train --config cfg.yaml``).
 
-Paper, Sec. 5.1 (implementation details): starting from the VideoLLaMA2-style model, the LLM is
+Paper (implementation details): starting from the VideoLLaMA2-style model, the LLM is
 tuned with LoRA (rank 64, alpha 128, dropout 0.05, on every linear layer of Mistral's attention and
 MLP), the connectors (STC connector, face projector) are trained fully with their own learning
 rate, the CLIP tower and the FaceXFormer encoder stay frozen; bf16, gradient checkpointing, a
@@ -410,7 +410,7 @@ def load_samples(path, video_root=None, check_files: bool = True) -> list[dict]:
 class FaceTrackDataset:
     """Map-style dataset: sample dict -> processor outputs (decodes the video on access).
 
-    A record with neither ``tracks`` nor ``faces`` is tracked on the fly (paper, Sec. 3.1: the face
+    A record with neither ``tracks`` nor ``faces`` is tracked on the fly (paper: the face
     tracking module picks the main character and its crops); with ``cache_dir`` the result is kept
     as ``<cache_dir>/<hash of the video path>.json`` so later epochs (and a resumed run) reuse it
     instead of tracking every clip again.

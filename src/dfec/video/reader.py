@@ -1,6 +1,6 @@
 """Video decoding with PyAV, resampled to the analysis frame rate, in display orientation.
 
-Paper, Sec. 3.1 (face tracking module): the video is first decoded at 16 fps. Output slot k stands
+Paper (face tracking module): the video is first decoded at 16 fps. Output slot k stands
 for time t = k / fps (measured from the first video frame, whatever the container's start time or
 an audio stream before it): it gets the source frame nearest to t (the earlier one on a tie).
 ``fill=False`` (the default) yields each chosen source frame once, so a source slower than the
