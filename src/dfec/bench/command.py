@@ -67,10 +67,9 @@ def _icl_captions(path: str | None) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise DfecError("no such in-context example file", p)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DfecError(f"not valid JSON (line {exc.lineno})", p) from None
+    from ..userfiles import read_json
+
+    data = read_json(p)
     if isinstance(data, dict):
         data = list(data.values())
     out = []

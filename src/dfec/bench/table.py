@@ -9,12 +9,12 @@ reference rows. Writes ``table.md``, ``table.csv`` and one PNG bar chart per met
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DfecError
+from ..userfiles import read_json
 
 #: (column title, key under results["metrics"]) in the order of the paper's Table 1
 COLUMNS: list[tuple[str, str]] = [
@@ -57,10 +57,7 @@ def load_run(path: str | Path) -> Row:
     f = p / "results.json" if p.is_dir() else p
     if not f.is_file():
         raise DfecError("no results.json (run `dfec bench run` to completion first)", p)
-    try:
-        res = json.loads(f.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DfecError(f"not valid JSON (line {exc.lineno})", f) from None
+    res = read_json(f)
     if not isinstance(res, dict) or not isinstance(res.get("metrics"), dict):
         raise DfecError("no 'metrics' object in results", f)
     bench = res.get("bench") or {}
@@ -77,7 +74,7 @@ def load_paper_rows(path: str | Path = PAPER_TABLE) -> tuple[list[Row], dict]:
     p = Path(path)
     if not p.is_file():
         raise DfecError("no such paper table file", p)
-    data = json.loads(p.read_text(encoding="utf-8"))
+    data = read_json(p)
     meta = {k: v for k, v in data.items() if k != "rows"}
     secondary = bool(meta.get("secondary_source"))
     rows = []

@@ -296,14 +296,9 @@ def validate_record(raw: Any) -> tuple[FDARecord | None, list[tuple[str | None, 
 
 def _raw_items(path: Path) -> Iterable[tuple[int, bool, Any, str | None]]:
     """Yield ``(index, is_line, raw, parse_error)`` for every record in a JSON or JSONL file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DfecError("no such file", path) from None
-    except IsADirectoryError:
-        raise DfecError("is a directory, not an annotation file", path) from None
-    except UnicodeDecodeError:
-        raise DfecError("not UTF-8 text", path) from None
+    from ..userfiles import read_text
+
+    text = read_text(path, "an annotation file")
     stripped = text.lstrip()
     if not stripped:
         raise DfecError("empty annotation file", path)

@@ -157,7 +157,7 @@ def load_config(path) -> DynamicsConfig:
     one-line :class:`~dfec.errors.DfecError`."""
     from dataclasses import fields as dc_fields
 
-    from ..configfile import check_known, read_mapping
+    from ..userfiles import check_known, read_mapping
     from ..errors import DfecError
 
     p = Path(path)

@@ -55,14 +55,9 @@ def load_references(path) -> dict[str, str]:
 def load_predictions(path) -> dict[str, str]:
     """Predictions JSONL ``{"id", "caption"}`` per line -> {id: caption}; bad lines name their number."""
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DfecError("no such file", p) from None
-    except IsADirectoryError:
-        raise DfecError("is a directory, expected a JSONL file", p) from None
-    except UnicodeDecodeError:
-        raise DfecError("not a UTF-8 text file", p) from None
+    from ..userfiles import read_text
+
+    lines = read_text(p, "a JSONL file").splitlines()
     preds: dict[str, str] = {}
     for n, line in enumerate(lines, 1):
         if not line.strip():

@@ -10,19 +10,13 @@ import json
 from pathlib import Path
 
 from ..errors import DfecError
+from ..userfiles import read_text
 
 
 def load_references(path: str | Path) -> list[dict]:
     """Read ``[{id, video, caption}, ...]`` (JSON list, a ``{id: {...}}`` mapping, or JSONL)."""
     p = Path(path)
-    if p.is_dir():
-        raise DfecError("is a directory, expected a JSON file", p)
-    if not p.is_file():
-        raise DfecError("no such file", p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DfecError("not a UTF-8 text file", p) from None
+    text = read_text(p, "a JSON file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError:

@@ -78,7 +78,7 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path) -> "TrainConfig":
-        from ..configfile import check_known, read_mapping
+        from ..userfiles import check_known, read_mapping
 
         p = Path(path)
         d = read_mapping(p, "training settings")
