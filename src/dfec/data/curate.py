@@ -370,7 +370,11 @@ def curate(video_dir: str | Path, out_dir: str | Path, config: CurateConfig | No
             for item in todo:
                 record(_work(item))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # spawn, not fork: forking a process that already runs OpenMP/BLAS or torch threads
+            # (a notebook, a test session) can kill the child ("process terminated abruptly")
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
                 futures = [pool.submit(_work, item) for item in todo]
                 for fut in as_completed(futures):
                     record(fut.result())
