@@ -110,13 +110,19 @@ def _fake_video(tmp_path: Path) -> Path:
     return v
 
 
-def test_cli_reuses_tracks_json_and_writes_outputs(tmp_path, capsys):
+def _video_with_cached_tracks(tmp_path: Path) -> tuple[Path, Path]:
+    """A fake video and an output folder holding the demo sequence's tracks.json for it."""
     video = _fake_video(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     tr = demo_sequence()
     tr.video = str(video)
     tr.save(out / "tracks.json")
+    return video, out
+
+
+def test_cli_reuses_tracks_json_and_writes_outputs(tmp_path, capsys):
+    video, out = _video_with_cached_tracks(tmp_path)
     assert main(["caption", str(video), "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "At the beginning of the video" in printed
@@ -273,12 +279,7 @@ def test_config_file_overrides_and_errors(tmp_path, capsys):
         bad.write_text(text)
         with pytest.raises(DfecError, match=re.escape(msg)):
             load_config(bad)
-    video = _fake_video(tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    tr = demo_sequence()
-    tr.video = str(video)
-    tr.save(out / "tracks.json")
+    video, out = _video_with_cached_tracks(tmp_path)
     assert main(["caption", str(video), "--out", str(out), "--config", str(good), "--quiet"]) == 0
     assert json.loads((out / "events.json").read_text())["config"]["blink_depth"] == 0.2
     assert main(["caption", str(video), "--out", str(out), "--config", str(tmp_path / "nope.yaml")]) == 2
