@@ -7,7 +7,6 @@ send nothing to the endpoint (predictions resumed, every judge reply from the ru
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import pytest

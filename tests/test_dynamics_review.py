@@ -14,7 +14,7 @@ from dfec.dynamics.captioner import NO_FACE, caption_video, describe
 from dfec.dynamics.events import DynamicsConfig, detect_events, load_config
 from dfec.dynamics.signals import landmark_jitter, smooth, track_signals
 from dfec.errors import DfecError
-from dfec.schema import Track, TrackingResult
+from dfec.schema import TrackingResult
 
 
 def kinds(tr, cfg=None):

@@ -120,7 +120,6 @@ def test_strongsort_keeps_identity_through_crossing_with_occlusion():
     tracks = tr.tracks()
     assert len(tracks) == 2
     for t in tracks:
-        xs = [0.5 * (d.box[0] + d.box[2]) for d in t.detections]
         widths = {round(d.box[2] - d.box[0]) for d in t.detections}
         assert len(widths) == 1  # never swapped onto the other face (widths 80 vs 60)
     a = next(t for t in tracks if round(t.detections[0].box[2] - t.detections[0].box[0]) == 80)
