@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("dfec.data.command", "build, curate and describe FDA-style data"),
     "train": ("dfec.train.command", "instruction-tune FaceTrack-MM with LoRA"),
     "bench": ("dfec.bench.command", "run captioners over FEC-Bench and render the leaderboard"),
+    "report": ("dfec.report.command", "write an interactive report.html for a track/caption output folder"),
+    "demo": ("dfec.report.demo", "run the local Gradio demo app (needs the 'demo' extra)"),
 }
 
 

@@ -53,6 +53,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--paper", action="store_true", help="add the paper's published rows as labelled reference rows")
     t.add_argument("--paper-file", help="an alternative published-results JSON (format of paper_table1.json)")
     t.add_argument("--no-charts", action="store_true")
+    t.add_argument("--html", action="store_true",
+                   help="also write table.html: sortable leaderboard, per-metric charts, per-sample captions vs references")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,4 +154,8 @@ def _table(args) -> int:
                            charts=not args.no_charts)
     sys.stdout.write(md)
     print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png"))
+    if getattr(args, "html", False):
+        from ..report.bench_html import write_bench_html
+
+        print(f"wrote {write_bench_html(rows, Path(out) / 'table.html')}")
     return 0

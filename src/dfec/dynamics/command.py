@@ -38,6 +38,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="YAML/JSON overrides of the landmark captioner's DynamicsConfig thresholds")
     parser.add_argument("--instruction", default=None, help="instruction for the model (with --model)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--html", action="store_true",
+                        help="also write the interactive report.html into the output folder (see `dfec report`)")
 
 
 def caption_list_landmarks(list_file, out_jsonl, config=None, progress: bool = True) -> dict:
@@ -63,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
             raise DfecError("give either a VIDEO or --list, not both")
         if not args.out:
             raise DfecError("--list needs --out preds.jsonl")
+        if getattr(args, "html", False):
+            raise DfecError("--html writes one report per VIDEO; run `dfec report DIR` on each output folder")
         if args.model:
             from ..model.inference import caption_list
 
@@ -90,11 +94,20 @@ def run(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "caption.txt").write_text(text + "\n")
         print(text)
-        return 0
+        return _html(args, out_dir, video)
     from .captioner import caption_video
 
     result = caption_video(video, config=config, out_dir=out_dir, progress=progress)
     print(result.caption)
     print(f"\n{len(result.timeline)} event(s), {len(result.events)} described -> "
           f"{out_dir / 'events.json'}, {out_dir / 'caption.txt'}, {out_dir / 'timeline.png'}", file=sys.stderr)
+    return _html(args, out_dir, video)
+
+
+def _html(args: argparse.Namespace, out_dir: Path, video: Path) -> int:
+    """``--html``: the interactive report of the folder just written (dfec.report)."""
+    if getattr(args, "html", False):
+        from ..report import write_report
+
+        print(f"report: {write_report(out_dir, video=video)}", file=sys.stderr)
     return 0
