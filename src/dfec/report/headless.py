@@ -180,9 +180,11 @@ class Page:
                                                    "clickCount": 0 if kind == "mouseMoved" else 1})
 
     def click_element(self, selector: str) -> None:
-        """Scroll the first element matching ``selector`` into view and click its centre."""
+        """Scroll the first element matching ``selector`` into view and click its centre (the centre
+        of its first line, for text that wraps)."""
         box = self.eval(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
-            if (!e) return null; e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
+            if (!e) return null; e.scrollIntoView({{block: 'center'}});
+            const r = e.getClientRects()[0] || e.getBoundingClientRect();  // first line of wrapped text
             return [r.left + r.width / 2, r.top + r.height / 2]; }})()""")
         if not box:
             raise BrowserError(f"no element matches {selector}")
