@@ -68,6 +68,7 @@ def test_bench_table_html_command(tmp_path):
     assert [c["title"] for c in data["columns"]] == ["Correctness", "Detail", "Context", "Temporal", "CIDEr",
                                                      "ROUGE-L", "AutoDQ", "TEM"]
     assert data["rows"][0]["has_samples"] and not data["rows"][-1]["has_samples"]
+    assert "Rows marked (paper) are published numbers" in html
     assert len(data["samples"]["r0"]) == 2
 
 

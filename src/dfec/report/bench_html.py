@@ -105,6 +105,10 @@ def write_bench_html(rows, path: str | Path, ref_file: str | Path | None = None,
     import html
 
     data = build_page_data(rows, ref_file)
+    if any(r.source == "paper" for r in rows):
+        secondary = any(r.extra.get("secondary_source") for r in rows if r.source == "paper")
+        note = (note + " " if note else "") + ("Rows marked (paper) are published numbers" +
+                                               (", taken from a secondary source." if secondary else " (paper Table 1)."))
     css = (ASSETS / "bench.css").read_text(encoding="utf-8")
     js = (ASSETS / "bench.js").read_text(encoding="utf-8")
     blob = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
