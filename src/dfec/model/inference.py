@@ -17,6 +17,7 @@ frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with th
 """
 from __future__ import annotations
 
+from ..errors import DfecError
 from .loading import (BASE_FILE, HOW_TO_GET, NON_LORA_FILE, _has_weights, _missing, build_model,  # noqa: F401
                       load_base_model, load_trained, resolve_layout)
 
@@ -73,17 +74,23 @@ def caption_list(list_file, model_path, out_jsonl, instruction: str | None = Non
 
     Resumable: ids already in ``out_jsonl`` are skipped and each caption is flushed as soon as it
     is written. A video that fails (unreadable, ...) is reported on stderr and left for a rerun.
+    Runs in this process (``dfec caption --list --workers N`` spreads the same work over processes).
     Returns ``{"n_total", "n_done_before", "n_written", "n_failed", "failed"}``.
     """
-    from ..jsonl import caption_to_jsonl, read_video_list
+    from ..batch import caption_to_jsonl
+    from ..jsonl import read_video_list
 
     if captioner is None:
         resolve_layout(model_path)  # missing weights: one error for the run, not one per video
     loaded = []
 
-    def caption(path: str) -> str:
+    def handle(item: dict) -> dict:
         if not loaded:  # load the model only when some video is left to caption
             loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
-        return loaded[0].caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
+        try:
+            text = loaded[0].caption(item["path"], instruction=instruction, max_new_tokens=max_new_tokens)
+        except DfecError as exc:
+            return {"id": item["id"], "video": item["video"], "ok": False, "reason": exc.message}
+        return {"id": item["id"], "video": item["video"], "ok": True, "caption": text}
 
-    return caption_to_jsonl(read_video_list(list_file), caption, out_jsonl, progress=progress)
+    return caption_to_jsonl(read_video_list(list_file), out_jsonl, setup=None, handler=handle, progress=progress)
