@@ -46,6 +46,22 @@ class Parallel:
         return self
 
 
+def add_batch_options(parser, workers_default: int = 1, workers_help: str | None = None) -> None:
+    """``--workers``, ``--ray``, ``--ray-address``, ``--ray-gpus`` on an argparse parser."""
+    parser.add_argument("--workers", type=int, default=workers_default,
+                        help=workers_help or "parallel worker processes (or Ray actors with --ray)")
+    parser.add_argument("--ray", action="store_true", help="spread the work over a Ray cluster (needs `pip install ray`)")
+    parser.add_argument("--ray-address", help="Ray cluster address, e.g. ray://head:10001 (default: RAY_ADDRESS, "
+                                              "else a local Ray)")
+    parser.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray worker")
+
+
+def parallel_from_args(args, workers: int | None = None) -> Parallel:
+    """The :class:`Parallel` of parsed :func:`add_batch_options` (``workers`` overrides ``args.workers``)."""
+    return Parallel(workers=args.workers if workers is None else workers, ray=args.ray,
+                    ray_address=args.ray_address, ray_gpus=args.ray_gpus).validate()
+
+
 def failure(item: Any, reason: str, error: str) -> dict:
     """The result record of an item whose worker failed (``id``/``video`` copied when the item has them)."""
     rec = {k: item[k] for k in ("id", "video") if isinstance(item, dict) and k in item}

@@ -5,8 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..captioners.cli import (add_batch_options, add_captioner_options, icl_captions, key_values,
-                              options_from_args, parallel_from_args)
+from ..batch import add_batch_options, parallel_from_args
+from ..captioners.cli import add_captioner_options, icl_captions, key_values, options_from_args
 from ..errors import DfecError
 
 

@@ -1,5 +1,5 @@
-"""Command-line options every captioner shares (``dfec caption`` and ``dfec bench run``), and the
-batch options (``--workers``, ``--ray``) of every command built on :mod:`dfec.batch`."""
+"""Command-line options every captioner shares (``dfec caption`` and ``dfec bench run``); the batch
+options (``--workers``, ``--ray``) come from :mod:`dfec.batch`."""
 from __future__ import annotations
 
 import argparse
@@ -26,23 +26,6 @@ def add_captioner_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--icl-file", help="JSON of example captions ([{caption}] or [str]); use training captions, not test ones")
     g.add_argument("--max-retries", type=int, default=3, help="API retries per video")
     g.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="extra option for a custom captioner")
-
-
-def add_batch_options(parser: argparse.ArgumentParser, workers_default: int = 1, workers_help: str | None = None) -> None:
-    """``--workers``, ``--ray``, ``--ray-address``, ``--ray-gpus`` (see :class:`dfec.batch.Parallel`)."""
-    parser.add_argument("--workers", type=int, default=workers_default,
-                        help=workers_help or "parallel worker processes (or Ray actors with --ray)")
-    parser.add_argument("--ray", action="store_true", help="spread the work over a Ray cluster (needs `pip install ray`)")
-    parser.add_argument("--ray-address", help="Ray cluster address, e.g. ray://head:10001 (default: RAY_ADDRESS, "
-                                              "else a local Ray)")
-    parser.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray worker")
-
-
-def parallel_from_args(args: argparse.Namespace):
-    from ..batch import Parallel
-
-    return Parallel(workers=args.workers, ray=args.ray, ray_address=args.ray_address,
-                    ray_gpus=args.ray_gpus).validate()
 
 
 def icl_captions(path: str | None) -> list[str]:

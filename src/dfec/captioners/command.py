@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 
 from ..errors import DfecError
-from .cli import add_batch_options, add_captioner_options, options_from_args, parallel_from_args
+from ..batch import add_batch_options, parallel_from_args
+from .cli import add_captioner_options, options_from_args
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
