@@ -97,11 +97,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace, spec: str, progress: bool) -> int:
-    from ..batch import caption_to_jsonl
+    from ..batch import caption_to_jsonl, require_ray
     from ..jsonl import read_video_list
     from . import registry
 
     parallel = parallel_from_args(args)
+    if parallel.ray:  # fail fast, before any model loads
+        require_ray()
     videos = read_video_list(args.list_file)
     options = options_from_args(args, args.model, dynamics_config=args.config)
     captioner = registry.load(spec, options)

@@ -99,7 +99,7 @@ def _build(args) -> int:
 
 
 def _curate(args) -> int:
-    from ..batch import parallel_from_args
+    from ..batch import parallel_from_args, require_ray
     from .curate import curate
 
     cfg = CurateConfig(max_duration=args.max_duration, min_face_area=args.min_face_area, min_motion=args.min_motion,
@@ -111,6 +111,8 @@ def _curate(args) -> int:
     if args.workers < 0:
         raise DfecError(f"--workers must be 0 (automatic) or more, got {args.workers}")
     parallel = parallel_from_args(args, workers=args.workers or min(4, os.cpu_count() or 1))
+    if parallel.ray:  # fail fast, before any clip is read
+        require_ray()
     res = curate(args.video_dir, args.out, cfg, progress=not args.no_progress, resume=not args.no_resume,
                  parallel=parallel)
     if len(res.rows) <= 50:  # a short table on the terminal; the CSV/JSONL always hold every clip
