@@ -53,3 +53,22 @@ def page_data(html: str) -> dict:
     """The JSON a report page carries in its #dfec-data script."""
     start = html.index('<script id="dfec-data" type="application/json">') + len('<script id="dfec-data" type="application/json">')
     return json.loads(html[start:html.index("</script>", start)])
+
+
+class TrackingEchoCaptioner:
+    """A registry plug-in (``report_helpers:TrackingEchoCaptioner``) whose caption says what it was given."""
+
+    name = "echo"
+
+    def __init__(self, options=None):
+        self.options = options
+
+    def check(self) -> None:
+        from dfec.errors import MissingDependencyError
+
+        if not (self.options and self.options.extra.get("ready")):
+            raise MissingDependencyError("the echo captioner's 'ready' option", "pass --opt ready=true")
+
+    def caption(self, video, tracking=None):
+        main = tracking.main_track if tracking is not None else None
+        return f"Echo of {Path(video).name}: main track {main.track_id if main else None}, {getattr(tracking, 'n_frames', 0)} frames."

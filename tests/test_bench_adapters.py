@@ -100,7 +100,7 @@ def test_openai_adapter_frames_temperature_retry(tmp_path):
         ad = load_adapter("openai", AdapterOptions(api_base=srv.url, api_key="sk-test", api_model="fake-vlm",
                                                    n_frames=6, max_retries=2))
         ad.check()
-        text = ad.caption(clip)
+        text = ad.caption(clip).text  # the one interface returns a Caption
     assert text == "At the beginning the eyebrows rise (6 frames); then the mouth opens."
     assert len(srv.requests) == 2  # one 500, one retry
     req = srv.requests[-1]
@@ -271,6 +271,6 @@ def test_hf_video_model_adapters_run_offline(tmp_path, monkeypatch, spec, build)
         toks = caption.replace(".", " . ").replace(",", " , ").split()
         assert toks and set(toks) <= vocab
     again = load_adapter(spec, opts)
-    assert again.caption(vids / "s.mp4") == preds["s"]
+    assert again.caption(vids / "s.mp4").text == preds["s"]
     # the processor's video path with torchvision, frames as an image sequence without it
     assert again._use_video == (importlib.util.find_spec("torchvision") is not None)

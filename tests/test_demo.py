@@ -46,9 +46,49 @@ def test_event_rows_are_time_ordered_with_caption_flag():
                               [2.0, 3.0, "smile", "mouth", "yes", "the person smiles"]]
 
 
-def test_captioner_picker():
+def test_captioner_picker_comes_from_the_registry():
+    from dfec.captioners.facetrack import FaceTrackCaptioner
+    from dfec.captioners.openai_chat import OpenAICaptioner
+
     assert list(available_captioners()) == ["landmark"]
-    assert list(available_captioners("/weights/facetrack")) == ["landmark", "facetrack"]
+    picker = available_captioners("/weights/facetrack")  # --model alone: facetrack, as in dfec caption
+    assert list(picker) == ["landmark", "facetrack"] and picker["landmark"] is None
+    assert isinstance(picker["facetrack"].captioner, FaceTrackCaptioner)
+    assert picker["facetrack"].captioner.options.model_path == "/weights/facetrack"
+    picker = available_captioners(names=["openai", "landmark", "report_helpers:TrackingEchoCaptioner"])
+    assert list(picker) == ["landmark", "openai", "report_helpers:TrackingEchoCaptioner"]
+    assert isinstance(picker["openai"].captioner, OpenAICaptioner)
+    with pytest.raises(DfecError, match="unknown captioner"):
+        available_captioners(names=["no-such-captioner"])
+
+
+def test_demo_checks_its_captioners_before_starting(capsys):
+    from dfec.cli import main
+
+    assert main(["demo", "--captioner", "report_helpers:TrackingEchoCaptioner"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dfec: error: ") and "--opt ready=true" in err and "\n" not in err
+
+
+def test_analyse_with_a_registry_captioner_gets_the_tracking(shared_data, tmp_path):
+    from dfec.captioners import CaptionerOptions
+    from dfec.report.demo import analyse, check_captioners
+
+    picker = available_captioners(names=["report_helpers:TrackingEchoCaptioner"],
+                                  options=CaptionerOptions(extra={"ready": True}))
+    check_captioners(picker)
+    clip = shared_data / "01-01-08-02-01-01-19.mp4"
+    name = "report_helpers:TrackingEchoCaptioner"
+    r = analyse(clip, name, tmp_path / "work", captioners=picker)
+    from dfec.schema import TrackingResult
+
+    tr = TrackingResult.from_json(json.loads((tmp_path / "work" / r["folder"].rsplit("/", 1)[-1] / "tracks.json").read_text()))
+    assert tr.main_track is not None and tr.n_frames > 0
+    assert r["caption"] == f"Echo of {clip.name}: main track {tr.main_track.track_id}, {tr.n_frames} frames."
+    assert (tmp_path / "work" / r["folder"].rsplit("/", 1)[-1] / "caption.txt").read_text().strip() == r["caption"]
+    assert ":" not in r["folder"].rsplit("/", 1)[-1]
+    assert r["events"]  # the measured events stay beside another captioner's caption
+    assert "Echo of" in open(r["report"], encoding="utf-8").read()
 
 
 def _free_port() -> int:

@@ -154,3 +154,14 @@ def test_report_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(DfecError, match="events.json"):
         write_report(tmp_path)
     assert main(["caption", "--list", "x.txt", "--out", "p.jsonl", "--html"]) == 2
+
+
+def test_caption_command_with_html_imports_light():
+    """`dfec caption` now runs through dfec.report.caption: it must stay as light as the registry's command."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dfec.report.caption; "
+            "print(sorted(m for m in ('torch', 'cv2', 'dlib', 'transformers', 'matplotlib', 'gradio') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -4,8 +4,10 @@ Usage::
 
     pip install -e '.[demo]'
     dfec demo [--port 7860] [--records dfec_demo/records.jsonl] [--work dfec_demo/work] [--model PATH]
+    dfec demo --captioner qwen2-vl --model /weights/Qwen2-VL-7B-Instruct [--captioner openai --api-model gpt-4o]
 
-Drop in a video, pick a captioner, and get the tracked video (main face box and landmarks drawn),
+Drop in a video, pick a captioner (``landmark``, then any of the captioner registry,
+:mod:`dfec.captioners`, named on the command line), and get the tracked video (main face box and landmarks drawn),
 the signal timeline, the measured events, the caption and a downloadable ``report.html``. The
 caption can be edited and saved as an FDA-style record (``dfec.data.schema``: id, video,
 attributes, facial_changes, summary) into the records JSONL file; ``[inference: ...]`` marks are
@@ -20,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -29,28 +32,54 @@ EVENT_HEADERS = ["start (s)", "end (s)", "event", "region", "in caption", "claus
 
 
 # ------------------------------------------------------------------------------ captioners
-def available_captioners(model_path: str | None = None) -> dict[str, Callable[[str], str] | None]:
-    """Captioner name -> ``caption(video) -> str``; None means the landmark captioner, whose full
-    outputs (events, clauses) :func:`analyse` writes itself.
+#: ``caption(video, tracking) -> str``; the tracking is the landmark pass's, so a captioner that
+#: works from the face tracking module's output (facetrack) does not track the video again
+CaptionFn = Callable[[str, object], str]
 
-    INTEGRATION POINT: when ``dfec.captioners`` (the captioner registry) lands, return its named
-    captioners here (keeping "landmark" first); nothing else in the demo needs to change.
+
+def available_captioners(model_path: str | None = None, names: list[str] | tuple[str, ...] | None = None,
+                         options=None) -> dict[str, CaptionFn | None]:
+    """The picker: captioner name -> ``caption(video, tracking) -> str``, from the captioner
+    registry (:mod:`dfec.captioners`), ``landmark`` first. ``landmark`` maps to None: :func:`analyse`
+    runs it itself, since it also writes the events and clauses the page links.
+
+    ``names``: registry names or ``package.module:Class`` to offer besides ``landmark`` (default, as
+    in ``dfec caption``: ``facetrack`` when ``model_path`` is given, else none). They are loaded
+    with ``options`` (:class:`~dfec.captioners.CaptionerOptions`; default: only ``model_path``);
+    loading is cheap (weights load on first use); :func:`check_captioners` checks their needs.
     """
-    out: dict[str, Callable[[str], str] | None] = {"landmark": None}
-    if model_path:
-        def facetrack(video: str) -> str:
-            from ..model.inference import load_captioner
+    from ..captioners import CaptionerOptions, call_captioner, load
 
-            return load_captioner(model_path).caption(str(video))
+    if names is None:
+        names = ["facetrack"] if model_path else []
+    options = options or CaptionerOptions(model_path=model_path)
+    out: dict[str, CaptionFn | None] = {"landmark": None}
+    for name in names:
+        if name in out:
+            continue
+        captioner = load(name, options)
 
-        out["facetrack"] = facetrack
+        def fn(video: str, tracking=None, _c=captioner) -> str:
+            return call_captioner(_c, video, tracking=tracking).text
+
+        fn.captioner = captioner  # for check_captioners
+        out[name] = fn
     return out
+
+
+def check_captioners(captioners: dict[str, CaptionFn | None]) -> None:
+    """Each picked captioner's ``check()`` (a missing weight folder, package or key: one line)."""
+    from ..captioners import check
+
+    for fn in captioners.values():
+        if fn is not None:
+            check(fn.captioner)
 
 
 # ------------------------------------------------------------------------------ analysis
 def _work_folder(work_dir: Path, video: Path, captioner: str) -> Path:
     h = hashlib.sha1(f"{video.resolve()}:{video.stat().st_size}:{video.stat().st_mtime_ns}".encode()).hexdigest()[:10]
-    return work_dir / f"{video.stem}-{captioner}-{h}"
+    return work_dir / f"{video.stem}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', captioner)}-{h}"  # module:Class names too
 
 
 def render_tracked_video(video: Path, tracking, dest: Path) -> Path:
@@ -73,15 +102,17 @@ def event_rows(events_json: dict) -> list[list]:
 
 
 def analyse(video: str | Path, captioner: str = "landmark", work_dir: str | Path = "dfec_demo/work",
-            model_path: str | None = None) -> dict:
+            model_path: str | None = None, captioners: dict[str, CaptionFn | None] | None = None) -> dict:
     """Track, measure and caption ``video``; returns paths and values for the app's outputs:
-    ``{"folder", "tracked_video", "timeline", "events" (rows), "caption", "report"}``."""
+    ``{"folder", "tracked_video", "timeline", "events" (rows), "caption", "report"}``.
+    ``captioners``: the picker (:func:`available_captioners`; default: from ``model_path``)."""
     from ..dynamics.captioner import caption_video
 
     p = Path(video)
     if not p.is_file():
         raise DfecError("no such video file", p)
-    captioners = available_captioners(model_path)
+    if captioners is None:
+        captioners = available_captioners(model_path)
     if captioner not in captioners:
         raise DfecError(f"unknown captioner '{captioner}' (choose from {', '.join(captioners)})")
     folder = _work_folder(Path(work_dir), p, captioner)
@@ -90,7 +121,9 @@ def analyse(video: str | Path, captioner: str = "landmark", work_dir: str | Path
     text = result.caption
     fn = captioners[captioner]
     if fn is not None:
-        text = fn(str(p)).strip()
+        text = fn(str(p), result.tracking).strip()
+        if not text:
+            raise DfecError(f"captioner '{captioner}' returned an empty caption", p)
         events = json.loads((folder / "events.json").read_text())
         events["caption"] = text  # the measured events stay; the caption is the chosen captioner's
         events.pop("clauses", None)
@@ -150,16 +183,19 @@ def _gradio():
 
 
 def build_app(records: str | Path = "dfec_demo/records.jsonl", work_dir: str | Path = "dfec_demo/work",
-              model_path: str | None = None):
-    """The Gradio Blocks app (API names: ``/analyse``, ``/save``)."""
+              model_path: str | None = None, captioners: dict[str, CaptionFn | None] | None = None):
+    """The Gradio Blocks app (API names: ``/analyse``, ``/save``); ``captioners``: the picker
+    (:func:`available_captioners`; default: from ``model_path``), loaded once for the app."""
     gr = _gradio()
-    names = list(available_captioners(model_path))
+    if captioners is None:
+        captioners = available_captioners(model_path)
+    names = list(captioners)
 
     def on_analyse(video, captioner):
         if not video:
             raise gr.Error("drop a video first")
         try:
-            r = analyse(video, captioner, work_dir, model_path)
+            r = analyse(video, captioner, work_dir, model_path, captioners=captioners)
         except DfecError as exc:
             raise gr.Error(exc.message) from None
         return (r["tracked_video"], r["timeline"], r["events"], r["caption"], r["report"],
@@ -204,11 +240,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--records", default="dfec_demo/records.jsonl", help="JSONL file the saved records go to")
     parser.add_argument("--work", default="dfec_demo/work", help="folder for the per-video outputs")
-    parser.add_argument("--model", default=None, help="local FaceTrack-MM checkpoint: adds the 'facetrack' captioner")
+    parser.add_argument("--captioner", action="append", default=None, metavar="NAME",
+                        help="offer this registry captioner besides landmark (repeatable): facetrack | openai | "
+                             "qwen2-vl | llava-onevision | package.module:ClassName (default: facetrack with --model)")
+    parser.add_argument("--model", "--model-path", dest="model", default=None,
+                        help="local weight folder of the --captioner models (alone: adds 'facetrack', FaceTrack-MM)")
+    from ..captioners.cli import add_captioner_options
+
+    add_captioner_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    app = build_app(args.records, args.work, args.model)
+    from ..captioners.cli import options_from_args
+
+    captioners = available_captioners(args.model, args.captioner, options_from_args(args, args.model))
+    check_captioners(captioners)  # a missing weight folder or key: one line before the app starts
+    app = build_app(args.records, args.work, args.model, captioners=captioners)
     allowed = [str(Path(args.work).resolve())]
     app.launch(server_name="127.0.0.1", server_port=args.port or None, share=False, allowed_paths=allowed)
     return 0
