@@ -149,7 +149,7 @@ def _init_worker(setup: Callable, setup_args: tuple, threads: int, parent_pid: i
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it stops the workers
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)  # share the cores instead of each worker using all of them
+        os.environ.setdefault(var, str(threads))  # share the cores instead of each worker using all of them
     with counter.get_lock():
         _INDEX = counter.value
         counter.value += 1
