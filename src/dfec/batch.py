@@ -328,6 +328,22 @@ def run_items(items: Iterable, setup: Callable, setup_args: tuple = (), parallel
     yield from _iter_pool(items, setup, setup_args, min(par.workers, len(items)), fail)
 
 
+def text_handler(caption: Callable[[str], str]) -> Callable[[dict], dict]:
+    """An in-process handler for :func:`caption_to_jsonl` around a plain ``caption(path) -> str``.
+
+    A :class:`DfecError` (an unreadable video, ...) becomes a failure record; anything else is a bug
+    and propagates.
+    """
+    def handle(item: dict) -> dict:
+        try:
+            text = caption(item["path"])
+        except DfecError as exc:
+            return {"id": item["id"], "video": item["video"], "ok": False, "reason": exc.message}
+        return {"id": item["id"], "video": item["video"], "ok": True, "caption": text}
+
+    return handle
+
+
 def caption_to_jsonl(videos: Iterable[tuple[str, str]], out_jsonl, setup: Callable, setup_args: tuple = (),
                      parallel: Parallel | None = None, handler: Callable | None = None,
                      progress: bool = True) -> dict:
