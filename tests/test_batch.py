@@ -381,3 +381,23 @@ def test_ray_path_skips_cleanly_without_ray(mods, tmp_path, capsys):
     assert main(["caption", "--list", str(lst), "--out", str(tmp_path / "p.jsonl"), "--captioner",
                  "batchfake_mod:Digest", "--ray", "--quiet"]) == 3
     assert "Ray (--ray) is not available" in capsys.readouterr().err
+
+
+def test_plain_caption_function_keeps_the_old_jsonl_entry_point(tmp_path):
+    """dfec.jsonl.caption_to_jsonl(videos, caption_fn, out): same runner, same lock, old signature."""
+    from dfec.jsonl import caption_to_jsonl as old_entry
+
+    def caption(path):
+        if path.endswith("bad.mp4"):
+            raise DfecError("not a readable video", path)
+        return f"caption of {Path(path).name}"
+
+    out = tmp_path / "p.jsonl"
+    videos = [("a", "a.mp4"), ("bad", "bad.mp4")]
+    s = old_entry(videos, caption, out, progress=False)
+    assert (s["n_written"], s["n_failed"], s["failed"]) == (1, 1, ["bad"])
+    assert _records(out) == {"a": {"id": "a", "video": "a.mp4", "caption": "caption of a.mp4"}}
+    with output_lock(out), pytest.raises(DfecError, match="another dfec process"):
+        old_entry(videos, caption, out, progress=False)
+    with pytest.raises(ZeroDivisionError):  # a bug is not a per-video failure
+        old_entry([("z", "z.mp4")], lambda p: 1 / 0, out, progress=False)

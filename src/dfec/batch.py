@@ -149,7 +149,7 @@ def _init_worker(setup: Callable, setup_args: tuple, threads: int, parent_pid: i
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it stops the workers
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)  # share the cores instead of each worker using all of them
+        os.environ.setdefault(var, str(threads))  # share the cores instead of each worker using all of them
     with counter.get_lock():
         _INDEX = counter.value
         counter.value += 1
@@ -326,6 +326,22 @@ def run_items(items: Iterable, setup: Callable, setup_args: tuple = (), parallel
             yield h(item)
         return
     yield from _iter_pool(items, setup, setup_args, min(par.workers, len(items)), fail)
+
+
+def text_handler(caption: Callable[[str], str]) -> Callable[[dict], dict]:
+    """An in-process handler for :func:`caption_to_jsonl` around a plain ``caption(path) -> str``.
+
+    A :class:`DfecError` (an unreadable video, ...) becomes a failure record; anything else is a bug
+    and propagates.
+    """
+    def handle(item: dict) -> dict:
+        try:
+            text = caption(item["path"])
+        except DfecError as exc:
+            return {"id": item["id"], "video": item["video"], "ok": False, "reason": exc.message}
+        return {"id": item["id"], "video": item["video"], "ok": True, "caption": text}
+
+    return handle
 
 
 def caption_to_jsonl(videos: Iterable[tuple[str, str]], out_jsonl, setup: Callable, setup_args: tuple = (),

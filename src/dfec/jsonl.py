@@ -104,3 +104,11 @@ def read_video_list(list_file) -> list[tuple[str, str]]:
             path = str(p.parent / path)
         out.append((vid, path))
     return out
+
+
+def caption_to_jsonl(videos, caption, out_jsonl, progress: bool = True) -> dict:
+    """Caption ``(id, path)`` pairs with a plain ``caption(path) -> str`` function, in this process,
+    into a resumable JSONL file: :func:`dfec.batch.caption_to_jsonl` (kept here for older callers)."""
+    from .batch import caption_to_jsonl as run, text_handler
+
+    return run(videos, out_jsonl, setup=None, handler=text_handler(caption), progress=progress)

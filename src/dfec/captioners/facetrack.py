@@ -27,13 +27,15 @@ class FaceTrackCaptioner:
         return ["a local FaceTrack-MM weight folder (--model-path / dfec caption --model)", "torch", "transformers"]
 
     def check(self) -> None:
-        need_dir(self.options.model_path, "the FaceTrack-MM weight folder")
+        if not self.options.model_path:
+            need_dir(None, "the FaceTrack-MM weight folder")
         need_module("torch", "install torch")
         try:
             from ..model.loading import resolve_layout
         except ImportError as exc:
             raise MissingDependencyError("FaceTrack-MM inference (dfec.model)", f"import failed: {exc}") from None
-        resolve_layout(self.options.model_path)  # safetensors + config present, or one DfecError
+        # safetensors + config present, or one DfecError naming the folder and how to get its weights
+        resolve_layout(self.options.model_path)
 
     def _load(self):
         if self._model is None:

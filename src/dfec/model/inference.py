@@ -17,7 +17,6 @@ frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with th
 """
 from __future__ import annotations
 
-from ..errors import DfecError
 from .loading import (BASE_FILE, HOW_TO_GET, NON_LORA_FILE, _has_weights, _missing, build_model,  # noqa: F401
                       load_base_model, load_trained, resolve_layout)
 
@@ -77,20 +76,17 @@ def caption_list(list_file, model_path, out_jsonl, instruction: str | None = Non
     Runs in this process (``dfec caption --list --workers N`` spreads the same work over processes).
     Returns ``{"n_total", "n_done_before", "n_written", "n_failed", "failed"}``.
     """
-    from ..batch import caption_to_jsonl
+    from ..batch import caption_to_jsonl, text_handler
     from ..jsonl import read_video_list
 
     if captioner is None:
         resolve_layout(model_path)  # missing weights: one error for the run, not one per video
     loaded = []
 
-    def handle(item: dict) -> dict:
+    def caption(path: str) -> str:
         if not loaded:  # load the model only when some video is left to caption
             loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
-        try:
-            text = loaded[0].caption(item["path"], instruction=instruction, max_new_tokens=max_new_tokens)
-        except DfecError as exc:
-            return {"id": item["id"], "video": item["video"], "ok": False, "reason": exc.message}
-        return {"id": item["id"], "video": item["video"], "ok": True, "caption": text}
+        return loaded[0].caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
 
-    return caption_to_jsonl(read_video_list(list_file), out_jsonl, setup=None, handler=handle, progress=progress)
+    return caption_to_jsonl(read_video_list(list_file), out_jsonl, setup=None, handler=text_handler(caption),
+                            progress=progress)
