@@ -1,0 +1,587 @@
+"""A canonical form for a facial event, and a parser from caption text to it (TEM, Algorithm 1, step 2).
+
+The offline judge decides Same / Opposite / No relation between two events by comparing what each
+says about the face, not their words. ``parse_event("she smiles")`` and ``parse_event("the corners of
+her mouth turn upwards")`` both give ``corners: lift`` (FACS AU12), so they are Same although they
+share no word; ``"he raises his eyebrows"`` (brows ``vertical +1``, AU1+2) and ``"his brows furrow"``
+(brows ``vertical -1, tension +1``, AU4) are Opposite.
+
+One event is a list of :class:`Action` s (the first one is the main action; "eyes half-closed looking
+downwards" holds an eyelid action and a gaze action). An action holds
+
+* ``region``: the face part (``brows``, ``forehead``, ``eyes``, ``gaze``, ``head``, ``mouth``,
+  ``corners`` of the mouth, ``upper_lip``, ``cheeks``, ``nose``, ``face``) and its FACS action unit(s);
+* ``axes``: the movement as signed directions along the region's axes (``aperture`` +1 open / -1
+  close, ``vertical`` +1 up / -1 down, ``lateral`` +1 the subject's left / -1 right, ``yaw`` /
+  ``roll`` / ``pitch`` of the head, ``tension``, ``wrinkle``) or a named movement with sign +1
+  (``blink``, ``speak``, ``nod``, ``shake``, ``pout``, ...); ``center`` for "looks straight ahead";
+* ``side``: left / right (the subject's), for one of a pair of parts;
+* ``intensity`` (1 slight, 2 plain, 3 strong) and ``count`` (how often: "twice" -> 2);
+* ``state``: True for a state ("eyes are open", "mouth slightly open"), False for a change ("opens");
+* ``negated``: "does not blink", "stops speaking", "head remains still", "wrinkles disappear" (a
+  negated action's axes are flipped, so a negated state is the opposite of the state).
+
+Relation rule (:func:`relate`), on the main actions and the other actions of both events:
+
+* the same region and movement, all shared axes in the same direction: **Same** (each event's main
+  action must agree with some action of the other event);
+* a shared axis in the reverse direction, or a negated action against the action: **Opposite**;
+* a different region or movement (no shared axis): **No relation**;
+* intensity, count and state vs change are ignored (a slight smile is a smile; "eyes are open" is
+  Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
+  right part are different regions (No relation);
+* a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
+  embeddings (:mod:`dfec.metrics.relations`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["Action", "parse_event", "relate", "describe", "AU"]
+
+#: FACS action units of each region / axis (for display)
+AU = {
+    ("brows", "vertical", 1): "AU1+2", ("brows", "vertical", -1): "AU4", ("brows", "tension", 1): "AU4",
+    ("eyes", "aperture", 1): "AU5", ("eyes", "aperture", -1): "AU43/AU7", ("eyes", "blink", 1): "AU45",
+    ("corners", "vertical", 1): "AU12", ("corners", "vertical", -1): "AU15", ("upper_lip", "vertical", 1): "AU10",
+    ("mouth", "aperture", 1): "AU25/26", ("mouth", "aperture", -1): "AU23/24", ("cheeks", "vertical", 1): "AU6",
+    ("nose", "wrinkle", 1): "AU9", ("forehead", "wrinkle", 1): "AU1+2", ("mouth", "pout", 1): "AU18/22",
+    ("head", "yaw", 1): "AU51", ("head", "yaw", -1): "AU52", ("head", "pitch", 1): "AU53", ("head", "pitch", -1): "AU54",
+    ("head", "roll", 1): "AU55", ("head", "roll", -1): "AU56", ("gaze", "lateral", 1): "AU61", ("gaze", "lateral", -1): "AU62",
+    ("gaze", "vertical", 1): "AU63", ("gaze", "vertical", -1): "AU64",
+}
+
+
+@dataclass
+class Action:
+    """One facial action of an event in canonical form (see the module doc)."""
+
+    region: str
+    axes: dict[str, int] = field(default_factory=dict)
+    side: str | None = None
+    intensity: int = 2
+    count: int | None = None
+    state: bool = False
+    negated: bool = False
+
+    def signed(self) -> dict[str, int]:
+        """The axes with negation applied (a negated action points the other way)."""
+        return {k: -v for k, v in self.axes.items()} if self.negated else dict(self.axes)
+
+    def __str__(self) -> str:
+        return describe_action(self)
+
+
+# --------------------------------------------------------------------------------------------
+# Lexicon (words of the 800 FEC-Bench references, by region and movement)
+# --------------------------------------------------------------------------------------------
+def _forms(*stems: str) -> set[str]:
+    """Inflections of verbs: "raise" -> raise, raises, raised, raising."""
+    out = set()
+    for s in stems:
+        out |= {s, s + "s", s + "es", s + "ed", s + "d", s + "ing"}
+        if s.endswith("e"):
+            out |= {s[:-1] + "ing", s + "d"}
+        if re.search(r"[^aeiou][aeiou][pgtb]$", s):
+            out |= {s + s[-1] + "ed", s + s[-1] + "ing"}
+    return out
+
+
+# nouns naming a region; "eye"/"eyes" default to the eyelids, turned into gaze by a gaze verb
+_REGION_NOUNS = {
+    "brows": {"eyebrow", "eyebrows", "brow", "brows", "glabella"},
+    "forehead": {"forehead"},
+    "eyes": {"eye", "eyes", "eyelid", "eyelids", "lid", "lids"},
+    "gaze": {"gaze", "eyeball", "eyeballs", "sight", "pupils", "pupil", "balls"},
+    "head": {"head", "chin", "neck"},
+    "mouth": {"mouth", "lips", "lip", "jaw", "teeth", "tooth", "tongue"},
+    "corners": {"corners", "corner"},
+    "cheeks": {"cheek", "cheeks"},
+    "nose": {"nose", "nostrils", "nostril"},
+    "face": {"face", "expression", "muscles", "features"},
+}
+_NOUN_REGION = {w: r for r, ws in _REGION_NOUNS.items() for w in ws}
+
+_UP = {"up", "upward", "upwards", "upper", "above", "top", "higher", "skyward"}
+_DOWN = {"down", "downward", "downwards", "below", "bottom", "lower", "low", "floor"}
+_LEFT = {"left", "leftward", "leftwards"}
+_RIGHT = {"right", "rightward", "rightwards"}
+_CENTER = {"ahead", "forward", "forwards", "straight", "front", "center", "centre", "camera"}
+
+# verbs/adjectives -> (default region, axis, sign); region None = the part named in the phrase
+_MOVES: dict[str, tuple[str | None, str, int]] = {}
+
+
+def _add(words, region, axis, sign):
+    for w in words:
+        _MOVES[w] = (region, axis, sign)
+
+
+_add(_forms("raise", "lift", "arch", "rise", "elevate") | {"rose", "risen", "upturned", "upturn", "upturns"},
+     None, "vertical", 1)
+_add(_forms("lower", "drop", "droop", "sag", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
+                                                                          "downturns", "droopy", "fallen"},
+     None, "vertical", -1)
+_add(_forms("open", "widen", "part", "enlarge") | {"ajar", "apart", "agape", "wide", "wider", "widely",
+                                                    "gaping", "gap", "larger"}, None, "aperture", 1)
+_add(_forms("squint"), "eyes", "aperture", -1)
+_add(_forms("close", "shut", "narrow", "compress", "seal") | {"shut", "slit", "half-closed",
+     "half-close", "half-closes", "half-open", "half-opened", "half-opens", "narrower", "smaller"},
+     None, "aperture", -1)
+_add(_forms("tighten", "tense", "clench", "stiffen", "contract") | {"tight", "tighter", "tense", "gritted", "grit"},
+     None, "tension", 1)
+_add(_forms("relax", "loosen", "soften", "ease", "smooth", "unfurrow", "straighten") | {"relaxed", "calm", "flat",
+                                                                                      "neutral", "smooth"},
+     None, "tension", -1)
+_add(_forms("furrow", "frown", "knit", "scowl", "crease") | {"knitted", "furrows", "frowns"}, "brows", "furrow", 1)
+_add(_forms("purse", "press", "pucker") | {"pressed", "pursed", "puckered"}, "mouth", "press", 1)
+_add(_forms("pout", "protrude", "jut", "stick") | {"stuck"}, "mouth", "pout", 1)
+_add(_forms("smile", "grin", "beam", "laugh") | {"smile", "smiles", "smiling", "grin", "grins", "grinning", "grinned", "laughter"},
+     "corners", "vertical", 1)
+_add(_forms("blink", "wink", "flutter") | {"blinks", "blinking"}, "eyes", "blink", 1)
+_add(_forms("speak", "talk", "say", "sing", "chat", "chatter", "converse", "utter", "mutter", "shout", "call", "scream",
+            "yell", "whisper", "murmur")
+     | {"spoke", "spoken", "said", "sang", "speech", "words", "word", "conversation"}, "mouth", "speak", 1)
+_add(_forms("nod") | {"nods", "nodding", "nodded"}, "head", "nod", 1)
+_add(_forms("shake", "sway", "wobble", "swing") | {"shook", "shaking", "swaying"}, "head", "shake", 1)
+_add(_forms("tremble", "quiver", "twitch", "flicker", "shiver") | {"trembles", "twitches"}, None, "tremble", 1)
+_add(_forms("wrinkle") | {"wrinkles", "wrinkled", "lines", "line", "creases", "folds", "fold"}, "forehead", "wrinkle", 1)
+_add(_forms("pull", "tug", "stretch", "spread", "draw") | {"drawn", "sideways", "sides"}, None, "stretch", 1)
+_add(_forms("dilate", "expand") | {"outward", "outwards"}, None, "expand", 1)
+_add(_forms("deepen") | {"deeper", "deep", "prominent", "pronounced", "visible", "noticeable", "obvious",
+                         "evident", "clear", "appear", "appears", "appeared", "appearing", "form", "forms",
+                         "forming", "emerge", "emerges"}, None, "more", 1)
+_add({"together", "closer"}, None, "together", 1)
+_add(_forms("puff", "bulge", "swell", "inflate") | {"puffed", "bulging"}, None, "puff", 1)
+_add(_forms("flare"), "nose", "flare", 1)
+_add(_forms("reveal", "show", "expose", "display", "bare") | {"showing", "revealing", "shows", "visible"},
+     None, "reveal", 1)
+_add(_forms("retract", "withdraw"), None, "retract", 1)
+# gaze verbs: they make "eyes" mean the gaze
+_GAZE_VERBS = _forms("look", "gaze", "stare", "glance", "peer", "focus", "watch", "fix", "roll", "follow") | {
+    "looked", "stares", "staring", "focused", "fixed", "focuses"}
+# head motion verbs: which head axis a left/right goes to
+_YAW = _forms("turn", "rotate", "shift", "move", "swivel", "face") | {"moved", "turned"}
+_ROLL = _forms("tilt", "lean", "incline", "tip", "cock") | {"leaned", "leant", "tilted"}
+_PITCH_UP = {"back", "backward", "backwards"}
+_PITCH_DOWN = {"forward", "forwards"}
+_NEG_BEFORE = {"not", "no", "never", "without", "stop", "stops", "stopped", "stopping", "cease", "ceases", "ceased",
+               "pause", "pauses", "paused", "pausing", "hardly", "barely", "neither", "nor", "longer"}
+_NEG_BEFORE_ING = {"end", "ends", "ended", "finish", "finishes", "finished", "quit", "quits"}
+_NEG_AFTER = {"disappear", "disappears", "disappeared", "disappearing", "vanish", "vanishes", "vanished", "fade",
+              "fades", "faded", "fading", "lighten", "lightens", "lessen", "lessens", "diminish", "diminishes",
+              "subside", "subsides", "recede", "recedes", "gone", "less"}
+_STILL = {"still", "steady", "stable", "motionless", "stationary", "static", "unchanged", "unmoving"}
+_STATE_VERBS = {"is", "are", "was", "were", "remain", "remains", "remained", "stay", "stays", "stayed", "keep",
+                "keeps", "kept", "hold", "holds", "maintain", "maintains", "maintaining", "with", "still"}
+_SLIGHT = {"slightly", "slight", "a bit", "bit", "little", "lightly", "gently", "gentle", "subtle", "subtly",
+           "faint", "faintly", "somewhat", "partially", "partly", "mild", "mildly", "hint", "glimpse", "small"}
+_STRONG = {"wide", "widely", "tightly", "fully", "completely", "noticeably", "deeply", "deep", "firmly",
+           "forcefully", "significantly", "very", "greatly", "strongly", "prominent", "pronounced", "obvious",
+           "large", "larger", "big", "intense", "further", "even", "most"}
+_COUNTS = {"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "several": 3, "few": 3,
+           "repeatedly": 3, "multiple": 3, "continuously": 3, "again": None}
+_SIDED = {"eye", "eyes", "eyebrow", "eyebrows", "brow", "brows", "eyelid", "eyelids", "corner", "corners", "cheek",
+          "cheeks", "lid", "lids", "side", "nostril"}
+_TOKEN_RE = re.compile(r"[a-z]+(?:-[a-z]+)*")
+_PHRASES = [
+    (re.compile(r"\b(?:from )?side[- ]to[- ]side\b|\bleft and right\b|\bright and left\b"), " shake "),
+    (re.compile(r"\bup and down\b|\bdown and up\b|\bback[- ]and[- ]forth\b"), " nod "),
+    (re.compile(r"\bcrow'?s feet\b"), " eye wrinkles "),
+    (re.compile(r"\bnasolabial folds?\b"), " cheeks folds "),
+    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between "
+                r"(?:his |her |their |the )?(?:eye)?brows\b|\bfrown lines\b|\bbetween (?:his |her |the )?(?:eye)?brows\b"),
+     " brows furrow "),
+    (re.compile(r"\bbetween them\b|\bin between\b"), " furrow "),
+    (re.compile(r"\bline of sight\b"), " gaze "),
+    (re.compile(r"\bfrom (?:the )?(?:left|right|upper|lower|top|bottom|front)(?: side)?\b(?! to\b)"), " "),
+    (re.compile(r"\bwide[- ]open\b"), " wide open "),
+    (re.compile(r"\bhalf[- ](open(?:ed|s)?|clos(?:ed|es|e))\b"), r" half-\1 "),
+    (re.compile(r"\bn't\b"), " not"),
+    (re.compile(r"\b(?:stands?|stood|standing|sits?|sat|sitting|gets?) (?:up|down)\b"), " body "),
+    (re.compile(r"\breturns? to (?:the )?(?:center|centre|normal|neutral|original|front|middle)(?: position)?\b"), " returns "),
+    (re.compile(r"\b(?:a|the|small|some|large|most|upper|lower) part of\b"), " some of "),
+    (re.compile(r"\b(?:the|its|her|his) (?:opening|movement|movements|extent)\b"), " the "),
+    (re.compile(r"\bno longer\b"), " stops "),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+# --------------------------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    t = " " + str(text).lower().replace("\u2019", "'") + " "
+    t = re.sub(r"(\w)n't\b", r"\1 not", t)
+    for rx, rep in _PHRASES:
+        t = rx.sub(rep, t)
+    return t
+
+
+def parse_event(text: str) -> list[Action]:
+    """The canonical actions of one event phrase (main action first); [] when nothing is readable."""
+    toks = _TOKEN_RE.findall(_norm(text))
+    p = _Parse(toks)
+    for i, tok in enumerate(toks):
+        p.step(i, tok)
+    p.flush(None, default=True)
+    return p.finish()
+
+
+_SIDED_REGIONS = {"brows", "eyes", "corners", "cheeks"}
+_ADJ_NEXT = {"lip", "lips", "eyelid", "eyelids", "lid", "lids", "teeth", "jaw", "part", "half", "and", "row", "rows",
+             "side", "face", "body", "corner", "corners", "eye", "eyes", "eyebrow", "eyebrows", "cheek"}
+
+
+class _Parse:
+    """Left-to-right reading of one phrase: parts set the region, movement words add signed axes."""
+
+    def __init__(self, toks: list[str]):
+        self.toks = toks
+        self.actions: list[Action] = []
+        self.region: str | None = None
+        self.side: str | None = None
+        self.pending: list[tuple] = []  # movement / direction words seen before any part
+        self.negate_next = False
+        self.still = False
+        eye_noun = any(t in {"eye", "eyes"} for t in toks)
+        self.gaze_phrase = any(t in _GAZE_VERBS for t in toks) or (
+            eye_noun and any(t in _YAW for t in toks) and not _has_lid_move(toks))
+        self.head_kind: str | None = None
+        self.intensity, self.count = 2, None
+        self.mouth_moves = False
+
+    # -- building actions -------------------------------------------------------------------
+    def action(self, reg: str) -> Action:
+        side = self.side if reg in _SIDED_REGIONS else None
+        for a in reversed(self.actions):
+            if a.region == reg and (side is None or a.side in (None, side)):
+                return a
+        a = Action(reg, side=side)
+        self.actions.append(a)
+        return a
+
+    def put(self, reg: str | None, axis: str, sign: int) -> None:
+        for reg2, axis2, sign2 in _route(reg, axis, sign, self.toks):
+            if reg2 is None:
+                continue
+            a = self.action(reg2)
+            if self.negate_next and not a.axes:
+                a.negated = True
+                self.negate_next = False
+            if a.axes.get(axis2, sign2) != sign2:
+                _reverse(a, axis2)  # "the furrow relaxes", "the opening narrows": the reverse change
+            else:
+                a.axes.setdefault(axis2, sign2)
+
+    def direction(self, tok: str) -> None:
+        """left/right/up/down/ahead: the direction of the gaze, the head, or the part's movement."""
+        reg = self.region if self.region is not None else ("gaze" if self.gaze_phrase else "head")
+        if reg == "eyes" and self.gaze_phrase:
+            reg = "gaze"
+        if reg == "gaze":
+            if tok in _LEFT | _RIGHT:
+                self.put("gaze", "lateral", 1 if tok in _LEFT else -1)
+            elif tok in _UP | _DOWN:
+                self.put("gaze", "vertical", 1 if tok in _UP else -1)
+            elif tok in _CENTER:
+                self.put("gaze", "center", 1)
+        elif reg == "head":
+            if tok in _LEFT | _RIGHT:
+                self.put("head", self.head_kind or "yaw", 1 if tok in _LEFT else -1)
+            elif tok in _UP or tok in _PITCH_UP:
+                self.put("head", "pitch", 1)
+            elif tok in _DOWN or (tok in _PITCH_DOWN and self.head_kind == "roll"):
+                self.put("head", "pitch", -1)
+        elif tok in _UP | _DOWN:
+            self.put(reg, "vertical", 1 if tok in _UP else -1)
+
+    def flush(self, region: str | None, default: bool = False) -> None:
+        """Give the movement words seen before any part to the part found now (at the end: defaults)."""
+        pending, self.pending = self.pending, []
+        for dflt, axis, sign in pending:
+            if dflt == "dir":
+                self.direction(axis)
+                continue
+            reg = region if region is not None else dflt
+            if reg is None and default and axis == "vertical":
+                reg = "head"  # "rise again", "lowers it": the head
+            if reg is not None:
+                self.put(reg, axis, sign)
+
+    def set_region(self, reg: str) -> None:
+        self.region = reg
+        self.flush(reg)
+
+    # -- one token ----------------------------------------------------------------------------
+    def step(self, i: int, tok: str) -> None:
+        toks = self.toks
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        nxt2 = toks[i + 2] if i + 2 < len(toks) else ""
+        prev = toks[i - 1] if i else ""
+        if tok in _NEG_BEFORE or (tok in _NEG_BEFORE_ING and nxt.endswith("ing")):
+            self.negate_next = True
+            return
+        if tok in _STILL and tok != "still" or (
+                tok == "still" and prev in _STATE_VERBS | {"head", "it"} and (not nxt or nxt in {"and", "with", "for"})):
+            self.still = True
+            return
+        if tok in _SLIGHT:
+            self.intensity = 1
+        elif tok in _STRONG and self.intensity == 2:
+            self.intensity = 3
+        if _COUNTS.get(tok):
+            self.count = _COUNTS[tok]
+        # the subject's left/right part ("her left eyebrow", "the left side of his mouth")
+        if tok in _LEFT | _RIGHT and (nxt in _SIDED - {"side"} or (nxt == "side" and nxt2 == "of")
+                                      or (nxt == "one" and prev != "to")):
+            self.side = "left" if tok in _LEFT else "right"
+            return
+        if tok in {"upper", "lower", "bottom", "top"} and nxt in _ADJ_NEXT:
+            if nxt in {"lip", "lips"}:
+                self.set_region("upper_lip" if tok in {"upper", "top"} else "lower_lip")
+            elif nxt in {"eyelid", "eyelids", "lid", "lids"}:
+                self.set_region("eyes" if tok == "upper" else "lower_lid")
+            return
+        if tok in _NEG_AFTER:
+            if self.actions:
+                _reverse(self.actions[-1], None)
+            else:
+                self.negate_next = True
+            return
+        reg = _NOUN_REGION.get(tok)
+        if reg is not None:
+            if prev in {"upper", "lower", "bottom", "top"} and tok in {"lip", "lips", "eyelid", "eyelids", "lid", "lids"}:
+                return
+            if reg == "eyes" and tok in {"eye", "eyes"} and self.gaze_phrase:
+                reg = "gaze"
+            if tok == "face" and prev not in {"his", "her", "their", "the", "facial", "whole", "entire"}:
+                return  # "faces forward": a verb
+            if tok in {"corner", "corners"} and any(t in {"eye", "eyes"} for t in toks[i + 1:i + 4]):
+                reg = "eyes"  # "the corners of her eyes"
+            self.set_region(reg)
+            return
+        if tok in _YAW:
+            self.head_kind = "yaw"
+        elif tok in _ROLL:
+            self.head_kind = "roll"
+        if tok in _GAZE_VERBS and self.region in {None, "eyes", "gaze"}:
+            self.set_region("gaze")
+            return
+        if tok in _LEFT | _RIGHT | _UP | _DOWN | _CENTER | _PITCH_UP | _PITCH_DOWN:
+            if tok == "front" and nxt in _LEFT | _RIGHT:
+                return
+            if self.region is None and not self.gaze_phrase:
+                self.pending.append(("dir", tok, 0))
+            elif self.region in {"gaze", "head", "eyes"} or tok in _UP | _DOWN:
+                self.direction(tok)
+            return
+        if tok in _YAW | _ROLL:
+            if self.region is None and not self.gaze_phrase:
+                self.pending.append(("head", "move", 1))
+            elif self.region in {"head", "gaze"}:
+                self.put(self.region, "move", 1)
+            elif self.region in {"mouth", "lower_lip", "upper_lip"} and tok.startswith("mov"):
+                self.mouth_moves = True  # "her lips move": she talks (unless the phrase says how)
+            return
+        mv = _MOVES.get(tok)
+        if mv is None or (tok in {"part", "parts"} and (nxt == "of" or prev in {"a", "the", "small", "some"})):
+            return
+        dflt, axis, sign = mv
+        if self.region is None:
+            self.pending.append((dflt, axis, sign))
+        else:
+            self.put(self.region, axis, sign)
+
+    def finish(self) -> list[Action]:
+        if self.mouth_moves and not any(a.region in {"mouth", "corners", "speech"} and a.axes for a in self.actions):
+            self.put("mouth", "speak", 1)
+        if self.still:
+            if not self.actions:
+                self.actions.append(Action(self.region or "head"))
+            for a in self.actions:
+                if a.region in {"head", "gaze", self.region}:
+                    a.axes.setdefault("move", 1)
+                    a.negated = True
+        if self.negate_next and self.actions and not any(a.negated for a in self.actions):
+            self.actions[0].negated = True
+        state = _is_state(self.toks)
+        out = []
+        for a in self.actions:
+            if len(a.axes) > 1:
+                a.axes.pop("move", None)
+            if not a.axes:
+                continue
+            a.intensity, a.count, a.state = self.intensity, self.count, state
+            out.append(a)
+        return out
+
+
+def _reverse(a: Action, axis: str | None) -> None:
+    """The reverse change of an action ("wrinkles disappear", "the furrow relaxes")."""
+    if "tension" in a.axes and a.region == "brows":
+        a.axes = {"tension": -a.axes["tension"]}
+    elif axis is not None:
+        a.axes = {axis: -a.axes[axis]}
+    else:
+        a.axes = {k: -v for k, v in a.axes.items()}
+
+
+def _has_lid_move(toks: list[str]) -> bool:
+    return any(t in _MOVES and _MOVES[t][1] in {"aperture", "blink"} for t in toks)
+
+
+def _is_state(toks: list[str]) -> bool:
+    """A state ("eyes are open", "mouth slightly open", "brows furrowed") rather than a change."""
+    if any(t in {"is", "are", "remain", "remains", "stays", "still", "keeps", "with"} for t in toks):
+        return True
+    verbs = [t for t in toks if t in _MOVES or t in _GAZE_VERBS]
+    return bool(verbs) and all(t.endswith("ed") or t in {"open", "closed", "ajar", "apart", "wide", "shut"}
+                               for t in verbs)
+
+
+def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple[str | None, str, int]]:
+    """Map (part, movement word) onto canonical (region, axis, sign) entries."""
+    if axis == "speak":
+        return [("speech", "speak", sign)]
+    if axis == "expand":
+        if reg == "nose":
+            return [("nose", "flare", 1)]
+        axis = "stretch"
+    if axis == "stretch":
+        return [("corners", "stretch", 1)] if reg in {"corners", "cheeks"} else []
+    if axis == "together":
+        if reg == "brows":
+            axis = "furrow"
+        elif reg in {"mouth", "upper_lip", "lower_lip"}:
+            axis = "press"
+        else:
+            return []
+    if axis == "furrow":
+        if reg in {"forehead", "face", "head", None, "eyes", "gaze", "brows"}:
+            return [("brows", "vertical", -1), ("brows", "tension", 1)]
+        return [(reg, "tension", 1)]
+    if reg is None:
+        return []
+    if axis == "press":
+        return [("mouth", "aperture", -1)] if reg in {"mouth", "upper_lip", "lower_lip", "corners"} else [(reg, "tension", 1)]
+    if axis == "wrinkle":
+        return [(reg, "wrinkle", sign)] if reg != "brows" else [("brows", "vertical", -1), ("brows", "tension", 1)]
+    if axis == "more":
+        return [(reg, "wrinkle", sign)] if reg in {"forehead", "nose"} else []
+    if reg == "forehead" and axis in {"vertical", "tension"}:
+        return [("forehead", "wrinkle", sign)]
+    if reg == "brows" and axis == "tension" and sign > 0:
+        return [("brows", "vertical", -1), ("brows", "tension", 1)]
+    if reg in {"eyes", "gaze"} and axis in {"aperture", "blink"}:
+        return [("eyes", axis, sign)]
+    if reg == "eyes":
+        if axis == "vertical":
+            return [("eyes", "aperture", sign)]  # "her eyelids lift" opens the eye
+        if axis == "tension":
+            return [("eyes", "aperture", -1)] if sign > 0 else [("eyes", "tension", -1)]
+        if axis == "reveal":
+            return []
+    if reg == "lower_lid":
+        if axis in {"vertical", "tension"}:
+            return [("eyes", "aperture", -1 if axis == "tension" else -sign)]
+        return [("eyes", axis, sign)]
+    if reg == "lower_lip":
+        return [("mouth", "aperture", -sign)] if axis == "vertical" else [("mouth", axis, sign)]
+    if reg == "upper_lip":
+        if axis in {"vertical", "aperture"} and sign > 0:
+            return [("upper_lip", "vertical", 1)]
+        return [("mouth", axis, sign)]
+    if reg == "mouth":
+        if axis == "reveal" or (axis == "vertical" and sign < 0 and "jaw" in toks):
+            return [("mouth", "aperture", 1)]
+        if axis == "tension" and sign > 0 and ("lips" in toks or "lip" in toks):
+            return [("mouth", "aperture", -1)]
+        if axis == "vertical":
+            return [("corners", "vertical", sign)]  # "mouth curves up", "mouth turns down"
+        if axis == "retract":
+            return [("corners", "retract", 1)]
+    if reg == "corners" and axis in {"aperture", "tension"}:
+        return [("corners", "tension" if axis == "tension" else "stretch", sign)]
+    if reg in {"head", "gaze"} and axis == "vertical":
+        return [(reg, "pitch" if reg == "head" else "vertical", sign)]
+    if reg == "head" and axis in {"aperture", "tension", "reveal", "wrinkle"}:
+        return []
+    if axis == "reveal":
+        return []
+    return [(reg, axis, sign)]
+
+
+# --------------------------------------------------------------------------------------------
+# Relation on canonical forms
+# --------------------------------------------------------------------------------------------
+_NEUTRAL = {"center"}
+
+
+def _compare(x: Action, y: Action) -> str | None:
+    """"same" / "opposite" / None (not comparable) for two actions."""
+    if x.region != y.region:
+        return None
+    if x.side and y.side and x.side != y.side:
+        return None
+    ax, ay = x.axes, y.axes
+    if x.negated != y.negated:
+        # a negated action is the opposite of the action; "head remains still" of any head movement
+        moved = (y if x.negated else x).axes
+        if "move" in (x if x.negated else y).axes and moved:
+            return "opposite"
+        shared = set(ax) & set(ay)
+        return "opposite" if shared and all(ax[k] == ay[k] for k in shared) else None
+    shared = set(ax) & set(ay)
+    if not shared:
+        return None
+    if any(ax[k] != ay[k] for k in shared):
+        return "opposite"
+    if shared <= _NEUTRAL and (set(ax) - _NEUTRAL or set(ay) - _NEUTRAL):
+        return None
+    return "same"
+
+
+def relate(a: list[Action], b: list[Action]) -> str | None:
+    """Same / opposite / none from two parsed events; None when either has no action (see module doc)."""
+    if not a or not b:
+        return None
+    pa, pb = a[0], b[0]
+    if any(_compare(pa, y) == "opposite" for y in b) or any(_compare(x, pb) == "opposite" for x in a):
+        return "opposite"
+    if any(_compare(pa, y) == "same" for y in b) and any(_compare(x, pb) == "same" for x in a):
+        return "same"
+    return "none"
+
+
+# --------------------------------------------------------------------------------------------
+# Display
+# --------------------------------------------------------------------------------------------
+_AXIS_WORDS = {
+    "vertical": ("up", "down"), "aperture": ("open", "close"), "lateral": ("left", "right"),
+    "yaw": ("turn left", "turn right"), "roll": ("tilt left", "tilt right"), "pitch": ("up", "down"),
+    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "center": ("ahead", "away"),
+}
+
+
+def describe_action(a: Action) -> str:
+    parts = []
+    for axis, sign in a.axes.items():
+        words = _AXIS_WORDS.get(axis)
+        parts.append(words[0] if words and sign > 0 else words[1] if words else axis)
+    aus = sorted({AU[k] for k in ((a.region, ax, s) for ax, s in a.axes.items()) if k in AU})
+    bits = [a.region + (f"({a.side})" if a.side else ""), "+".join(parts)]
+    if a.negated:
+        bits.insert(0, "NOT")
+    tags = (["state"] if a.state else ["change"]) + ([{1: "slight", 3: "strong"}[a.intensity]] if a.intensity != 2 else [])
+    if a.count:
+        tags.append(f"x{a.count}")
+    if aus:
+        tags.append("/".join(aus))
+    return " ".join(bits) + f" [{', '.join(tags)}]"
+
+
+def describe(text: str) -> str:
+    """One line showing how an event was read: "brows up [change, AU1+2]; gaze down [...]" or "?"."""
+    acts = parse_event(text)
+    return "; ".join(describe_action(a) for a in acts) if acts else "? (embedding fallback)"
