@@ -15,12 +15,16 @@ reference set, and ``Rouge.calc_score`` (ROUGE-L F with beta = 1.2).
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Mapping
 
 import numpy as np
 
-__all__ = ["ptb_tokenize", "PUNCTUATIONS", "cider_d", "rouge_l"]
+__all__ = ["ptb_tokenize", "PUNCTUATIONS", "cider_d", "rouge_l", "bundled_df_for", "MIN_CIDER_REFERENCES"]
+
+#: below about this many references, idf weights from the references themselves are meaningless
+MIN_CIDER_REFERENCES = 50
 
 #: the tokens pycocoevalcap removes after PTB tokenisation
 PUNCTUATIONS = {"''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--",
@@ -89,23 +93,32 @@ def ptb_tokenize(text: str) -> str:
 
 
 def cider_d(predictions: Mapping[str, str], references: Mapping[str, str | list[str]],
-            df_references: Mapping[str, str | list[str]] | None = None) -> tuple[float, dict[str, float]]:
+            df_references: Mapping[str, str | list[str]] | None = None,
+            document_frequencies=None) -> tuple[float, dict[str, float]]:
     """CIDEr-D of every id in ``predictions`` (all must be in ``references``).
 
     Document frequencies and the log corpus size come from *all* references (the whole benchmark),
     so a partial prediction file is scored on the same idf as a full one. ``df_references`` adds
     references that only count for the document frequencies (the rest of the benchmark when just
-    a subset is scored). Returns (mean over the predicted ids, per-id scores).
+    a subset is scored). When the references (with ``df_references``) are a strict subset of the
+    bundled FEC-Bench set, the bundled table of all 800 references' document frequencies is used
+    (:mod:`dfec.metrics.cider_df`); ``document_frequencies`` forces a table. Returns (mean over the
+    predicted ids, per-id scores).
     """
+    if df_references:
+        references = {**{str(k): v for k, v in df_references.items()}, **references}
+    if document_frequencies is None:
+        document_frequencies = bundled_df_for(references)
+    if document_frequencies is not None:
+        per = {rid: _cider_d_one(ptb_tokenize(hyp), [ptb_tokenize(r) for r in _as_list(references[rid])],
+                                 document_frequencies) for rid, hyp in predictions.items()}
+        return (float(np.mean(list(per.values()))) if per else float("nan")), per
     from pycocoevalcap.cider.cider_scorer import CiderScorer
 
     scorer = CiderScorer(n=4, sigma=6.0)
-    if df_references:
-        references = {**{str(k): v for k, v in df_references.items()}, **references}
     ids = list(references)
     for rid in ids:
-        refs = references[rid]
-        refs = [refs] if isinstance(refs, str) else list(refs)
+        refs = _as_list(references[rid])
         hyp = predictions.get(rid)
         # references without a prediction still count for the document frequencies; their
         # (empty) hypothesis score is discarded below.
@@ -113,6 +126,55 @@ def cider_d(predictions: Mapping[str, str], references: Mapping[str, str | list[
     _, scores = scorer.compute_score()
     per = {rid: float(s) for rid, s in zip(ids, scores) if rid in predictions}
     return (float(np.mean(list(per.values()))) if per else float("nan")), per
+
+
+def bundled_df_for(references: Mapping[str, str | list[str]]):
+    """The bundled FEC-Bench document frequencies when ``references`` are a strict subset of FEC-Bench, else None."""
+    from .cider_df import bundled
+
+    table = bundled()
+    if table is not None and len(references) < table.n_docs and table.covers(references):
+        return table
+    return None
+
+
+def _as_list(refs) -> list[str]:
+    return [refs] if isinstance(refs, str) else list(refs)
+
+
+def _tfidf(words: list[str], df, log_n: float, n: int = 4):
+    """CIDEr-D vectors per n-gram order: tf x (log N - log max(1, df)), their norms, and the length."""
+    vecs: list[dict] = [dict() for _ in range(n)]
+    for k in range(1, n + 1):
+        counts: dict[tuple, int] = {}
+        for i in range(len(words) - k + 1):
+            g = tuple(words[i:i + k])
+            counts[g] = counts.get(g, 0) + 1
+        for g, tf in counts.items():
+            vecs[k - 1][g] = tf * (log_n - math.log(max(1.0, df[g])))
+    norms = [math.sqrt(sum(v * v for v in vec.values())) for vec in vecs]
+    return vecs, norms, len(words)
+
+
+def _cider_d_one(hyp: str, refs: list[str], df, n: int = 4, sigma: float = 6.0) -> float:
+    """CIDEr-D (Vedantam et al. 2015, the D variant of the COCO toolkit) of one hypothesis against its
+    references, with document frequencies ``df`` (``df[ngram]``) over a corpus of ``df.n_docs`` captions:
+    per order, the clipped cosine of tf-idf vectors times a Gaussian length penalty (sigma 6),
+    averaged over orders 1-4 and references, times 10."""
+    log_n = math.log(float(df.n_docs))
+    vh, nh, lh = _tfidf(hyp.split(), df, log_n, n)
+    total = 0.0
+    for ref in refs:
+        vr, nr, lr = _tfidf(ref.split(), df, log_n, n)
+        penalty = math.exp(-((lh - lr) ** 2) / (2 * sigma ** 2))
+        per_order = []
+        for k in range(n):
+            val = sum(min(w, vr[k].get(g, 0.0)) * vr[k].get(g, 0.0) for g, w in vh[k].items())
+            if nh[k] != 0 and nr[k] != 0:
+                val /= nh[k] * nr[k]
+            per_order.append(val * penalty)
+        total += sum(per_order) / n
+    return 10.0 * total / max(1, len(refs))
 
 
 def rouge_l(predictions: Mapping[str, str], references: Mapping[str, str | list[str]]) -> tuple[float, dict[str, float]]:
