@@ -126,7 +126,7 @@ _add(_forms("lower", "drop", "droop", "sag", "descend", "fall", "sink") | {"fell
 _add(_forms("open", "widen", "part", "enlarge") | {"ajar", "apart", "agape", "wide", "wider", "widely",
                                                     "gaping", "gap", "larger"}, None, "aperture", 1)
 _add(_forms("squint"), "eyes", "aperture", -1)
-_add(_forms("close", "shut", "narrow", "compress", "seal") | {"shut", "slit", "half-closed",
+_add(_forms("close", "shut", "narrow", "compress", "seal") | {"shut", "slit", "half-closed", "half-shut",
      "half-close", "half-closes", "half-open", "half-opened", "half-opens", "narrower", "smaller"},
      None, "aperture", -1)
 _add(_forms("tighten", "tense", "clench", "stiffen", "contract") | {"tight", "tighter", "tense", "gritted", "grit"},
@@ -192,11 +192,14 @@ _PHRASES = [
     (re.compile(r"\bnasolabial folds?\b"), " cheeks folds "),
     (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between "
                 r"(?:his |her |their |the )?(?:eye)?brows\b|\bfrown lines\b|\bbetween (?:his |her |the )?(?:eye)?brows\b"),
-     " brows furrow "),
+     " brows wrinkles "),
     (re.compile(r"\bbetween them\b|\bin between\b"), " furrow "),
     (re.compile(r"\bline of sight\b"), " gaze "),
-    (re.compile(r"\bfrom (?:the )?(?:left|right|upper|lower|top|bottom|front)(?: side)?\b(?! to\b)"), " "),
+    (re.compile(r"\bfrom (?:the )?(?:left|right|upper|lower|top|bottom|front)(?: side)?\b"), " "),
     (re.compile(r"\bwide[- ]open\b"), " wide open "),
+    (re.compile(r"\bwide[- ]eyed\b"), " eyes wide "),
+    (re.compile(r"\b(?:open(?:s|ed|ing)?|part(?:s|ed|ing)?) and (?:clos(?:e|es|ed|ing)|shut(?:s|ting)?)\b"
+                r"|\b(?:clos(?:e|es|ed|ing)|shut(?:s|ting)?) and (?:open(?:s|ed|ing)?|part(?:s|ed|ing)?)\b"), " move "),
     (re.compile(r"\bhalf[- ](open(?:ed|s)?|clos(?:ed|es|e))\b"), r" half-\1 "),
     (re.compile(r"\bn't\b"), " not"),
     (re.compile(r"\b(?:stands?|stood|standing|sits?|sat|sitting|gets?) (?:up|down)\b"), " body "),
@@ -229,6 +232,10 @@ def parse_event(text: str) -> list[Action]:
 
 
 _SIDED_REGIONS = {"brows", "eyes", "corners", "cheeks"}
+_PLURAL_NOUNS = {"wrinkles", "lines", "creases", "folds"}
+_NOUNISH = {"furrow", "furrows", "crease", "wrinkle", "frown", "smile", "opening", "line", "fold", "grin"}
+_DETERMINERS = {"the", "a", "an", "her", "his", "their", "its", "slight", "deep", "clear", "faint", "small", "big",
+                "gentle", "subtle", "noticeable", "visible", "prominent", "obvious", "light", "this", "that", "fine"}
 _ADJ_NEXT = {"lip", "lips", "eyelid", "eyelids", "lid", "lids", "teeth", "jaw", "part", "half", "and", "row", "rows",
              "side", "face", "body", "corner", "corners", "eye", "eyes", "eyebrow", "eyebrows", "cheek"}
 
@@ -243,13 +250,16 @@ class _Parse:
         self.side: str | None = None
         self.pending: list[tuple] = []  # movement / direction words seen before any part
         self.negate_next = False
+        self.neg_first = False  # a negation word before any action ("not ... blinking")
         self.still = False
+        self.noun_axes: dict[int, set[str]] = {}  # axes set by a noun ("the furrow", "wrinkles")
         eye_noun = any(t in {"eye", "eyes"} for t in toks)
         self.gaze_phrase = any(t in _GAZE_VERBS for t in toks) or (
             eye_noun and any(t in _YAW for t in toks) and not _has_lid_move(toks))
         self.head_kind: str | None = None
         self.intensity, self.count = 2, None
         self.mouth_moves = False
+        self.noun = False
 
     # -- building actions -------------------------------------------------------------------
     def action(self, reg: str) -> Action:
@@ -270,9 +280,13 @@ class _Parse:
                 a.negated = True
                 self.negate_next = False
             if a.axes.get(axis2, sign2) != sign2:
-                _reverse(a, axis2)  # "the furrow relaxes", "the opening narrows": the reverse change
+                if axis2 in self.noun_axes.get(id(a), ()):
+                    _reverse(a, axis2)  # "the furrow relaxes", "wrinkles fade": the reverse change
+                    self.noun_axes.pop(id(a), None)
             else:
                 a.axes.setdefault(axis2, sign2)
+                if self.noun:
+                    self.noun_axes.setdefault(id(a), set()).add(axis2)
 
     def direction(self, tok: str) -> None:
         """left/right/up/down/ahead: the direction of the gaze, the head, or the part's movement."""
@@ -321,7 +335,9 @@ class _Parse:
         prev = toks[i - 1] if i else ""
         if tok in _NEG_BEFORE or (tok in _NEG_BEFORE_ING and nxt.endswith("ing")):
             self.negate_next = True
+            self.neg_first = self.neg_first or not self.actions
             return
+        self.noun = tok in _PLURAL_NOUNS or (tok in _NOUNISH and prev in _DETERMINERS)
         if tok in _STILL and tok != "still" or (
                 tok == "still" and prev in _STATE_VERBS | {"head", "it"} and (not nxt or nxt in {"and", "with", "for"})):
             self.still = True
@@ -403,7 +419,7 @@ class _Parse:
                 if a.region in {"head", "gaze", self.region}:
                     a.axes.setdefault("move", 1)
                     a.negated = True
-        if self.negate_next and self.actions and not any(a.negated for a in self.actions):
+        if self.negate_next and self.neg_first and self.actions and not any(a.negated for a in self.actions):
             self.actions[0].negated = True
         state = _is_state(self.toks)
         out = []

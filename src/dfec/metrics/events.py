@@ -65,7 +65,8 @@ _LEAD_RE = re.compile(
     r"soon after|shortly after(?:wards?)?|right after that)\s*,"
     r"|(?:then|next|subsequently|afterwards?|finally|eventually|initially|at first|later|after that|"
     r"following this|following that|meanwhile|at the same time|simultaneously|immediately)\s*,"
-    r"|(?:then|next|subsequently|afterwards?|finally|eventually|initially|later)\b"
+    r"|(?:then|next|subsequently|afterwards?|finally|eventually|initially|later|at first|first|at the start|"
+    r"to begin with)\b"
     r")\s*",
     re.I,
 )
@@ -191,6 +192,9 @@ def _narrative(sentences: list[str]) -> list[str]:
     return kept or [s for s in sentences if not _INTRO_RE.search(s)]
 
 
+_PAIRED = re.compile(r"^(?:open\w*|part\w*) (?:clos\w*|shut\w*)$|^(?:clos\w*|shut\w*) (?:open\w*|part\w*)$")
+
+
 def _split_and(clause: str) -> list[str]:
     """Split on " and " where the word after it starts a new clause."""
     words = clause.split()
@@ -198,6 +202,9 @@ def _split_and(clause: str) -> list[str]:
     for i, w in enumerate(words):
         if w.lower() == "and" and i + 1 < len(words) and out[-1]:
             nxt = words[i + 1].lower().strip(".,;")
+            if _PAIRED.match(f"{words[i - 1].lower()} {nxt}"):
+                out[-1].append(w)  # "opening and closing", "up and down": one movement
+                continue
             if nxt not in _NO_SPLIT_AFTER_AND and len(out[-1]) >= 2:
                 out.append([])
                 continue
