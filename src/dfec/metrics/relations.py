@@ -76,10 +76,17 @@ class OfflineRelationClassifier:
         return describe(event)
 
     def rule(self, a: str, b: str) -> str | None:
-        """The canonical-form relation, or None when the embedding fallback must decide."""
+        """The canonical-form relation, or None when the embedding fallback must decide.
+
+        A phrase with a readable facial action and one without have No relation (no model needed);
+        only two unreadable phrases go to the embedding fallback.
+        """
         if a.strip().lower() == b.strip().lower():
             return SAME
-        return relate(self.parse(a), self.parse(b))
+        pa, pb = self.parse(a), self.parse(b)
+        if not pa and not pb:
+            return None
+        return relate(pa, pb) or NONE
 
     def needs_embedding(self, events: Sequence[str]) -> list[str]:
         """The phrases the parser cannot read (only these are ever embedded)."""

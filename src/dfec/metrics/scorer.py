@@ -90,6 +90,10 @@ def score(
     # CIDEr-D (idf over the whole reference set, plus ``df_references`` when only a subset of the
     # benchmark is being scored, so a partial run is scored on the same idf as a full one)
     df_refs = {str(k): _clean_text(str(v)) for k, v in (df_references or {}).items()}
+    jd = make_judge(judge, **judge_kw)
+    # the judge's batched preparation (model load + embeddings) runs beside CIDEr / ROUGE: both cores work
+    prep_pool = ThreadPoolExecutor(1) if hasattr(jd, "prepare") and ids else None
+    prep = prep_pool.submit(jd.prepare, [references[i] for i in ids] + [preds[i] for i in ids]) if prep_pool else None
     cider_mean, cider_per = cider_d(preds, references, df_refs) if ids else (None, {})
     all_refs = {**df_refs, **references}
     cider_df_source = "fecbench-800 (bundled)" if bundled_df_for(all_refs) is not None else f"{len(all_refs)} references"
@@ -98,9 +102,11 @@ def score(
               f"reference(s) (< ~{MIN_CIDER_REFERENCES}) its values are meaningless", file=sys.stderr)
     rouge_mean, rouge_per = rouge_l(preds, references) if ids else (None, {})
 
-    jd = make_judge(judge, **judge_kw)
-    if hasattr(jd, "prepare") and ids:
-        jd.prepare([references[i] for i in ids] + [preds[i] for i in ids])
+    if prep is not None:
+        try:
+            prep.result()
+        finally:
+            prep_pool.shutdown()
 
     # Reference events: once per reference text, reused for every model (cached by the judge).
     ref_texts = list(dict.fromkeys(references[i] for i in ids))
