@@ -451,9 +451,15 @@ def _is_state(toks: list[str]) -> bool:
     """A state ("eyes are open", "mouth slightly open", "brows furrowed") rather than a change."""
     if any(t in {"is", "are", "remain", "remains", "stays", "still", "keeps", "with"} for t in toks):
         return True
-    verbs = [t for t in toks if t in _MOVES or t in _GAZE_VERBS]
-    return bool(verbs) and all(t.endswith("ed") or t in {"open", "closed", "ajar", "apart", "wide", "shut"}
-                               for t in verbs)
+    verbs = [(i, t) for i, t in enumerate(toks) if t in _MOVES or t in _GAZE_VERBS]
+    plural = {"eyes", "lips", "eyelids", "lids", "brows", "eyebrows", "corners", "cheeks", "nostrils"}
+
+    def adjective(i: int, t: str) -> bool:
+        if t in {"open", "shut"}:  # "her eyes open" is a verb, "her mouth (slightly) open" a state
+            return not (i and toks[i - 1] in plural)
+        return t.endswith("ed") or t in {"closed", "ajar", "apart", "wide", "half-open", "half-closed"}
+
+    return bool(verbs) and all(adjective(i, t) for i, t in verbs)
 
 
 def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple[str | None, str, int]]:
@@ -480,7 +486,9 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
     if reg is None:
         return []
     if axis == "press":
-        return [("mouth", "aperture", -1)] if reg in {"mouth", "upper_lip", "lower_lip", "corners"} else [(reg, "tension", 1)]
+        if reg in {"mouth", "upper_lip", "lower_lip", "corners"}:
+            return [("mouth", "aperture", -1), ("mouth", "tension", 1)]
+        return [(reg, "tension", 1)]
     if axis == "wrinkle":
         return [(reg, "wrinkle", sign)] if reg != "brows" else [("brows", "vertical", -1), ("brows", "tension", 1)]
     if axis == "more":
@@ -512,7 +520,7 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
         if axis == "reveal" or (axis == "vertical" and sign < 0 and "jaw" in toks):
             return [("mouth", "aperture", 1)]
         if axis == "tension" and sign > 0 and ("lips" in toks or "lip" in toks):
-            return [("mouth", "aperture", -1)]
+            return [("mouth", "aperture", -1), ("mouth", "tension", 1)]
         if axis == "vertical":
             return [("corners", "vertical", sign)]  # "mouth curves up", "mouth turns down"
         if axis == "retract":
