@@ -17,9 +17,9 @@ from dfec.metrics.relations import (NONE, OPPOSITE, SAME, OfflineRelationClassif
                                     normalise_relation)
 
 #: agreement floors on the frozen splits of tests/data/relation_pairs.jsonl (measured 2026-12-01:
-#: dev 0.960, test 0.940; test recall same 0.91, opposite 0.96, none 0.95)
-FLOOR_DEV, FLOOR_TEST = 0.94, 0.92
-FLOOR_TEST_RECALL = {SAME: 0.88, OPPOSITE: 0.93, NONE: 0.92}
+#: dev 0.974 (n=416), test 0.941 (n=440); test recall same 0.89, opposite 0.96, none 0.95)
+FLOOR_DEV, FLOOR_TEST = 0.95, 0.92
+FLOOR_TEST_RECALL = {SAME: 0.86, OPPOSITE: 0.93, NONE: 0.92}
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +147,8 @@ def test_hand_labelled_pairs_are_real_and_split(test_data, shared_data):
     refs = {str(r["id"]): r["caption"] for r in json.loads((shared_data / "fecbench_test_captions.json").read_text())}
     from dfec.metrics.events import extract_events
 
-    new = [p for p in pairs if p["batch"] == "v2"]
-    assert len(new) >= 400
+    new = [p for p in pairs if p["batch"] in ("v2", "v3")]
+    assert len(new) >= 600
     import re
 
     # every pair is made of phrases of the real references it names: the extractor's events when they

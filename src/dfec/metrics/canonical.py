@@ -123,7 +123,7 @@ _add(_forms("raise", "lift", "arch", "rise", "elevate") | {"rose", "risen", "upt
 _add(_forms("lower", "drop", "droop", "sag", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
                                                                           "downturns", "droopy", "fallen"},
      None, "vertical", -1)
-_add(_forms("open", "widen", "part", "enlarge") | {"ajar", "apart", "agape", "wide", "wider", "widely",
+_add(_forms("open", "widen", "part", "enlarge", "separate") | {"ajar", "apart", "agape", "wide", "wider", "widely",
                                                     "gaping", "gap", "larger"}, None, "aperture", 1)
 _add(_forms("squint"), "eyes", "aperture", -1)
 _add(_forms("close", "shut", "narrow", "compress", "seal") | {"shut", "slit", "half-closed", "half-shut",
@@ -192,6 +192,8 @@ _PHRASES = [
     (re.compile(r"\bnasolabial folds?\b"), " cheeks folds "),
     (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between "
                 r"(?:his |her |their |the )?(?:eye)?brows\b|\bfrown lines\b|\bbetween (?:his |her |the )?(?:eye)?brows\b"),
+     " brows wrinkles "),
+    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between them\b"),
      " brows wrinkles "),
     (re.compile(r"\bbetween them\b|\bin between\b"), " furrow "),
     (re.compile(r"\bline of sight\b"), " gaze "),
@@ -324,6 +326,8 @@ class _Parse:
                 self.put(reg, axis, sign)
 
     def set_region(self, reg: str) -> None:
+        if reg == "face" and any(t in _YAW | _ROLL | _LEFT | _RIGHT for t in self.toks):
+            reg = "head"  # "her face turns to the right"
         self.region = reg
         self.flush(reg)
 
@@ -334,6 +338,8 @@ class _Parse:
         nxt2 = toks[i + 2] if i + 2 < len(toks) else ""
         prev = toks[i - 1] if i else ""
         if tok in _NEG_BEFORE or (tok in _NEG_BEFORE_ING and nxt.endswith("ing")):
+            if self.pending and tok in {"without", "no", "nor"}:
+                self.flush(None, default=True)  # "speaks without ...": the negation is about what follows
             self.negate_next = True
             self.neg_first = self.neg_first or not self.actions
             return
@@ -355,7 +361,8 @@ class _Parse:
             return
         if tok in {"upper", "lower", "bottom", "top"} and nxt in _ADJ_NEXT:
             if nxt in {"lip", "lips"}:
-                self.set_region("upper_lip" if tok in {"upper", "top"} else "lower_lip")
+                both = prev == "and" and i > 1 and toks[i - 2] in {"upper", "lower", "top", "bottom"}
+                self.set_region("mouth" if both else "upper_lip" if tok in {"upper", "top"} else "lower_lip")
             elif nxt in {"eyelid", "eyelids", "lid", "lids"}:
                 self.set_region("eyes" if tok == "upper" else "lower_lid")
             return
@@ -503,6 +510,8 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
         if axis == "vertical":
             return [("eyes", "aperture", sign)]  # "her eyelids lift" opens the eye
         if axis == "tension":
+            if sign > 0 and "upper" in toks and any(t in _UP for t in toks if t != "upper"):
+                return [("eyes", "aperture", 1)]  # "the upper eyelids tighten upwards": the lids rise
             return [("eyes", "aperture", -1)] if sign > 0 else [("eyes", "tension", -1)]
         if axis == "reveal":
             return []
@@ -511,14 +520,16 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
             return [("eyes", "aperture", -1 if axis == "tension" else -sign)]
         return [("eyes", axis, sign)]
     if reg == "lower_lip":
-        return [("mouth", "aperture", -sign)] if axis == "vertical" else [("mouth", axis, sign)]
+        return [("mouth", "aperture", -sign)] if axis == "vertical" else _route("mouth", axis, sign, toks)
     if reg == "upper_lip":
         if axis in {"vertical", "aperture"} and sign > 0:
             return [("upper_lip", "vertical", 1)]
-        return [("mouth", axis, sign)]
+        return _route("mouth", axis, sign, toks)
     if reg == "mouth":
-        if axis == "reveal" or (axis == "vertical" and sign < 0 and "jaw" in toks):
+        if axis == "reveal":
             return [("mouth", "aperture", 1)]
+        if axis == "vertical" and "jaw" in toks:
+            return [("mouth", "aperture", -sign)]  # the jaw drops: the mouth opens
         if axis == "tension" and sign > 0 and ("lips" in toks or "lip" in toks):
             return [("mouth", "aperture", -1), ("mouth", "tension", 1)]
         if axis == "vertical":

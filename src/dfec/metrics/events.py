@@ -192,6 +192,7 @@ def _narrative(sentences: list[str]) -> list[str]:
     return kept or [s for s in sentences if not _INTRO_RE.search(s)]
 
 
+_MOUTH_RE = re.compile(r"\b(?:lips?|mouth)\b", re.I)
 _PAIRED = re.compile(r"^(?:open\w*|part\w*) (?:clos\w*|shut\w*)$|^(?:clos\w*|shut\w*) (?:open\w*|part\w*)$")
 
 
@@ -202,8 +203,8 @@ def _split_and(clause: str) -> list[str]:
     for i, w in enumerate(words):
         if w.lower() == "and" and i + 1 < len(words) and out[-1]:
             nxt = words[i + 1].lower().strip(".,;")
-            if _PAIRED.match(f"{words[i - 1].lower()} {nxt}"):
-                out[-1].append(w)  # "opening and closing", "up and down": one movement
+            if _PAIRED.match(f"{words[i - 1].lower()} {nxt}") and _MOUTH_RE.search(clause):
+                out[-1].append(w)  # "her lips open and close": talking, one movement
                 continue
             if nxt not in _NO_SPLIT_AFTER_AND and len(out[-1]) >= 2:
                 out.append([])
