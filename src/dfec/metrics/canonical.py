@@ -32,27 +32,21 @@ Relation rule (:func:`relate`), on the main actions and the other actions of bot
   right part are different regions (No relation);
 * a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
   embeddings (:mod:`dfec.metrics.relations`).
+
+The word lists live in :mod:`dfec.metrics.canonical_lexicon`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
+                                NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
+                                ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
+                                normalise)
 
 __all__ = ["Action", "parse_event", "relate", "describe", "AU"]
 
 #: FACS action units of each region / axis (for display)
-AU = {
-    ("brows", "vertical", 1): "AU1+2", ("brows", "vertical", -1): "AU4", ("brows", "tension", 1): "AU4",
-    ("eyes", "aperture", 1): "AU5", ("eyes", "aperture", -1): "AU43/AU7", ("eyes", "blink", 1): "AU45",
-    ("corners", "vertical", 1): "AU12", ("corners", "vertical", -1): "AU15", ("upper_lip", "vertical", 1): "AU10",
-    ("mouth", "aperture", 1): "AU25/26", ("mouth", "aperture", -1): "AU23/24", ("cheeks", "vertical", 1): "AU6",
-    ("nose", "wrinkle", 1): "AU9", ("forehead", "wrinkle", 1): "AU1+2", ("mouth", "pout", 1): "AU18/22",
-    ("head", "yaw", 1): "AU51", ("head", "yaw", -1): "AU52", ("head", "pitch", 1): "AU53", ("head", "pitch", -1): "AU54",
-    ("head", "roll", 1): "AU55", ("head", "roll", -1): "AU56", ("gaze", "lateral", 1): "AU61", ("gaze", "lateral", -1): "AU62",
-    ("gaze", "vertical", 1): "AU63", ("gaze", "vertical", -1): "AU64",
-}
-
-
 @dataclass
 class Action:
     """One facial action of an event in canonical form (see the module doc)."""
@@ -74,172 +68,16 @@ class Action:
 
 
 # --------------------------------------------------------------------------------------------
-# Lexicon (words of the 800 FEC-Bench references, by region and movement)
-# --------------------------------------------------------------------------------------------
-def _forms(*stems: str) -> set[str]:
-    """Inflections of verbs: "raise" -> raise, raises, raised, raising."""
-    out = set()
-    for s in stems:
-        out |= {s, s + "s", s + "es", s + "ed", s + "d", s + "ing"}
-        if s.endswith("e"):
-            out |= {s[:-1] + "ing", s + "d"}
-        if re.search(r"[^aeiou][aeiou][pgtb]$", s):
-            out |= {s + s[-1] + "ed", s + s[-1] + "ing"}
-    return out
-
-
-# nouns naming a region; "eye"/"eyes" default to the eyelids, turned into gaze by a gaze verb
-_REGION_NOUNS = {
-    "brows": {"eyebrow", "eyebrows", "brow", "brows", "glabella"},
-    "forehead": {"forehead"},
-    "eyes": {"eye", "eyes", "eyelid", "eyelids", "lid", "lids"},
-    "gaze": {"gaze", "eyeball", "eyeballs", "sight", "pupils", "pupil", "balls"},
-    "head": {"head", "chin", "neck"},
-    "mouth": {"mouth", "lips", "lip", "jaw", "teeth", "tooth", "tongue"},
-    "corners": {"corners", "corner"},
-    "cheeks": {"cheek", "cheeks"},
-    "nose": {"nose", "nostrils", "nostril"},
-    "face": {"face", "expression", "muscles", "features"},
-}
-_NOUN_REGION = {w: r for r, ws in _REGION_NOUNS.items() for w in ws}
-
-_UP = {"up", "upward", "upwards", "upper", "above", "top", "higher", "skyward"}
-_DOWN = {"down", "downward", "downwards", "below", "bottom", "lower", "low", "floor"}
-_LEFT = {"left", "leftward", "leftwards"}
-_RIGHT = {"right", "rightward", "rightwards"}
-_CENTER = {"ahead", "forward", "forwards", "straight", "front", "center", "centre", "camera"}
-
-# verbs/adjectives -> (default region, axis, sign); region None = the part named in the phrase
-_MOVES: dict[str, tuple[str | None, str, int]] = {}
-
-
-def _add(words, region, axis, sign):
-    for w in words:
-        _MOVES[w] = (region, axis, sign)
-
-
-_add(_forms("raise", "lift", "arch", "rise", "elevate") | {"rose", "risen", "upturned", "upturn", "upturns"},
-     None, "vertical", 1)
-_add(_forms("lower", "drop", "droop", "sag", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
-                                                                          "downturns", "droopy", "fallen"},
-     None, "vertical", -1)
-_add(_forms("open", "widen", "part", "enlarge", "separate") | {"ajar", "apart", "agape", "wide", "wider", "widely",
-                                                    "gaping", "gap", "larger"}, None, "aperture", 1)
-_add(_forms("squint"), "eyes", "aperture", -1)
-_add(_forms("close", "shut", "narrow", "compress", "seal") | {"shut", "slit", "half-closed", "half-shut",
-     "half-close", "half-closes", "half-open", "half-opened", "half-opens", "narrower", "smaller"},
-     None, "aperture", -1)
-_add(_forms("tighten", "tense", "clench", "stiffen", "contract") | {"tight", "tighter", "tense", "gritted", "grit"},
-     None, "tension", 1)
-_add(_forms("relax", "loosen", "soften", "ease", "smooth", "unfurrow", "straighten") | {"relaxed", "calm", "flat",
-                                                                                      "neutral", "smooth"},
-     None, "tension", -1)
-_add(_forms("furrow", "frown", "knit", "scowl", "crease") | {"knitted", "furrows", "frowns"}, "brows", "furrow", 1)
-_add(_forms("purse", "press", "pucker") | {"pressed", "pursed", "puckered"}, "mouth", "press", 1)
-_add(_forms("pout", "protrude", "jut", "stick") | {"stuck"}, "mouth", "pout", 1)
-_add(_forms("smile", "grin", "beam", "laugh") | {"smile", "smiles", "smiling", "grin", "grins", "grinning", "grinned", "laughter"},
-     "corners", "vertical", 1)
-_add(_forms("blink", "wink", "flutter") | {"blinks", "blinking"}, "eyes", "blink", 1)
-_add(_forms("speak", "talk", "say", "sing", "chat", "chatter", "converse", "utter", "mutter", "shout", "call", "scream",
-            "yell", "whisper", "murmur")
-     | {"spoke", "spoken", "said", "sang", "speech", "words", "word", "conversation"}, "mouth", "speak", 1)
-_add(_forms("nod") | {"nods", "nodding", "nodded"}, "head", "nod", 1)
-_add(_forms("shake", "sway", "wobble", "swing") | {"shook", "shaking", "swaying"}, "head", "shake", 1)
-_add(_forms("tremble", "quiver", "twitch", "flicker", "shiver") | {"trembles", "twitches"}, None, "tremble", 1)
-_add(_forms("wrinkle") | {"wrinkles", "wrinkled", "lines", "line", "creases", "folds", "fold"}, "forehead", "wrinkle", 1)
-_add(_forms("pull", "tug", "stretch", "spread", "draw") | {"drawn", "sideways", "sides"}, None, "stretch", 1)
-_add(_forms("dilate", "expand") | {"outward", "outwards"}, None, "expand", 1)
-_add(_forms("deepen") | {"deeper", "deep", "prominent", "pronounced", "visible", "noticeable", "obvious",
-                         "evident", "clear", "appear", "appears", "appeared", "appearing", "form", "forms",
-                         "forming", "emerge", "emerges"}, None, "more", 1)
-_add({"together", "closer"}, None, "together", 1)
-_add(_forms("puff", "bulge", "swell", "inflate") | {"puffed", "bulging"}, None, "puff", 1)
-_add(_forms("flare"), "nose", "flare", 1)
-_add(_forms("reveal", "show", "expose", "display", "bare") | {"showing", "revealing", "shows", "visible"},
-     None, "reveal", 1)
-_add(_forms("retract", "withdraw"), None, "retract", 1)
-# gaze verbs: they make "eyes" mean the gaze
-_GAZE_VERBS = _forms("look", "gaze", "stare", "glance", "peer", "focus", "watch", "fix", "roll", "follow") | {
-    "looked", "stares", "staring", "focused", "fixed", "focuses"}
-# head motion verbs: which head axis a left/right goes to
-_YAW = _forms("turn", "rotate", "shift", "move", "swivel", "face") | {"moved", "turned"}
-_ROLL = _forms("tilt", "lean", "incline", "tip", "cock") | {"leaned", "leant", "tilted"}
-_PITCH_UP = {"back", "backward", "backwards"}
-_PITCH_DOWN = {"forward", "forwards"}
-_NEG_BEFORE = {"not", "no", "never", "without", "stop", "stops", "stopped", "stopping", "cease", "ceases", "ceased",
-               "pause", "pauses", "paused", "pausing", "hardly", "barely", "neither", "nor", "longer"}
-_NEG_BEFORE_ING = {"end", "ends", "ended", "finish", "finishes", "finished", "quit", "quits"}
-_NEG_AFTER = {"disappear", "disappears", "disappeared", "disappearing", "vanish", "vanishes", "vanished", "fade",
-              "fades", "faded", "fading", "lighten", "lightens", "lessen", "lessens", "diminish", "diminishes",
-              "subside", "subsides", "recede", "recedes", "gone", "less"}
-_STILL = {"still", "steady", "stable", "motionless", "stationary", "static", "unchanged", "unmoving"}
-_STATE_VERBS = {"is", "are", "was", "were", "remain", "remains", "remained", "stay", "stays", "stayed", "keep",
-                "keeps", "kept", "hold", "holds", "maintain", "maintains", "maintaining", "with", "still"}
-_SLIGHT = {"slightly", "slight", "a bit", "bit", "little", "lightly", "gently", "gentle", "subtle", "subtly",
-           "faint", "faintly", "somewhat", "partially", "partly", "mild", "mildly", "hint", "glimpse", "small"}
-_STRONG = {"wide", "widely", "tightly", "fully", "completely", "noticeably", "deeply", "deep", "firmly",
-           "forcefully", "significantly", "very", "greatly", "strongly", "prominent", "pronounced", "obvious",
-           "large", "larger", "big", "intense", "further", "even", "most"}
-_COUNTS = {"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "several": 3, "few": 3,
-           "repeatedly": 3, "multiple": 3, "continuously": 3, "again": None}
-_SIDED = {"eye", "eyes", "eyebrow", "eyebrows", "brow", "brows", "eyelid", "eyelids", "corner", "corners", "cheek",
-          "cheeks", "lid", "lids", "side", "nostril"}
-_TOKEN_RE = re.compile(r"[a-z]+(?:-[a-z]+)*")
-_PHRASES = [
-    (re.compile(r"\b(?:from )?side[- ]to[- ]side\b|\bleft and right\b|\bright and left\b"), " shake "),
-    (re.compile(r"\bup and down\b|\bdown and up\b|\bback[- ]and[- ]forth\b"), " nod "),
-    (re.compile(r"\bcrow'?s feet\b"), " eye wrinkles "),
-    (re.compile(r"\bnasolabial folds?\b"), " cheeks folds "),
-    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between "
-                r"(?:his |her |their |the )?(?:eye)?brows\b|\bfrown lines\b|\bbetween (?:his |her |the )?(?:eye)?brows\b"),
-     " brows wrinkles "),
-    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between them\b"),
-     " brows wrinkles "),
-    (re.compile(r"\bbetween them\b|\bin between\b"), " furrow "),
-    (re.compile(r"\bline of sight\b"), " gaze "),
-    (re.compile(r"\bfrom (?:the )?(?:left|right|upper|lower|top|bottom|front)(?: side)?\b"), " "),
-    (re.compile(r"\bwide[- ]open\b"), " wide open "),
-    (re.compile(r"\bwide[- ]eyed\b"), " eyes wide "),
-    (re.compile(r"\b(?:open(?:s|ed|ing)?|part(?:s|ed|ing)?) and (?:clos(?:e|es|ed|ing)|shut(?:s|ting)?)\b"
-                r"|\b(?:clos(?:e|es|ed|ing)|shut(?:s|ting)?) and (?:open(?:s|ed|ing)?|part(?:s|ed|ing)?)\b"), " move "),
-    (re.compile(r"\bhalf[- ](open(?:ed|s)?|clos(?:ed|es|e))\b"), r" half-\1 "),
-    (re.compile(r"\bn't\b"), " not"),
-    (re.compile(r"\b(?:stands?|stood|standing|sits?|sat|sitting|gets?) (?:up|down)\b"), " body "),
-    (re.compile(r"\breturns? to (?:the )?(?:center|centre|normal|neutral|original|front|middle)(?: position)?\b"), " returns "),
-    (re.compile(r"\b(?:a|the|small|some|large|most|upper|lower) part of\b"), " some of "),
-    (re.compile(r"\b(?:the|its|her|his) (?:opening|movement|movements|extent)\b"), " the "),
-    (re.compile(r"\bno longer\b"), " stops "),
-]
-
-
-# --------------------------------------------------------------------------------------------
 # Parser
 # --------------------------------------------------------------------------------------------
-def _norm(text: str) -> str:
-    t = " " + str(text).lower().replace("\u2019", "'") + " "
-    t = re.sub(r"(\w)n't\b", r"\1 not", t)
-    for rx, rep in _PHRASES:
-        t = rx.sub(rep, t)
-    return t
-
-
 def parse_event(text: str) -> list[Action]:
     """The canonical actions of one event phrase (main action first); [] when nothing is readable."""
-    toks = _TOKEN_RE.findall(_norm(text))
+    toks = TOKEN_RE.findall(normalise(text))
     p = _Parse(toks)
     for i, tok in enumerate(toks):
         p.step(i, tok)
     p.flush(None, default=True)
     return p.finish()
-
-
-_SIDED_REGIONS = {"brows", "eyes", "corners", "cheeks"}
-_PLURAL_NOUNS = {"wrinkles", "lines", "creases", "folds"}
-_NOUNISH = {"furrow", "furrows", "crease", "wrinkle", "frown", "smile", "opening", "line", "fold", "grin"}
-_DETERMINERS = {"the", "a", "an", "her", "his", "their", "its", "slight", "deep", "clear", "faint", "small", "big",
-                "gentle", "subtle", "noticeable", "visible", "prominent", "obvious", "light", "this", "that", "fine"}
-_ADJ_NEXT = {"lip", "lips", "eyelid", "eyelids", "lid", "lids", "teeth", "jaw", "part", "half", "and", "row", "rows",
-             "side", "face", "body", "corner", "corners", "eye", "eyes", "eyebrow", "eyebrows", "cheek"}
 
 
 class _Parse:
@@ -256,8 +94,8 @@ class _Parse:
         self.still = False
         self.noun_axes: dict[int, set[str]] = {}  # axes set by a noun ("the furrow", "wrinkles")
         eye_noun = any(t in {"eye", "eyes"} for t in toks)
-        self.gaze_phrase = any(t in _GAZE_VERBS for t in toks) or (
-            eye_noun and any(t in _YAW for t in toks) and not _has_lid_move(toks))
+        self.gaze_phrase = any(t in GAZE_VERBS for t in toks) or (
+            eye_noun and any(t in YAW for t in toks) and not _has_lid_move(toks))
         self.head_kind: str | None = None
         self.intensity, self.count = 2, None
         self.mouth_moves = False
@@ -265,7 +103,7 @@ class _Parse:
 
     # -- building actions -------------------------------------------------------------------
     def action(self, reg: str) -> Action:
-        side = self.side if reg in _SIDED_REGIONS else None
+        side = self.side if reg in SIDED_REGIONS else None
         for a in reversed(self.actions):
             if a.region == reg and (side is None or a.side in (None, side)):
                 return a
@@ -296,21 +134,21 @@ class _Parse:
         if reg == "eyes" and self.gaze_phrase:
             reg = "gaze"
         if reg == "gaze":
-            if tok in _LEFT | _RIGHT:
-                self.put("gaze", "lateral", 1 if tok in _LEFT else -1)
-            elif tok in _UP | _DOWN:
-                self.put("gaze", "vertical", 1 if tok in _UP else -1)
-            elif tok in _CENTER:
+            if tok in LEFT | RIGHT:
+                self.put("gaze", "lateral", 1 if tok in LEFT else -1)
+            elif tok in UP | DOWN:
+                self.put("gaze", "vertical", 1 if tok in UP else -1)
+            elif tok in CENTER:
                 self.put("gaze", "center", 1)
         elif reg == "head":
-            if tok in _LEFT | _RIGHT:
-                self.put("head", self.head_kind or "yaw", 1 if tok in _LEFT else -1)
-            elif tok in _UP or tok in _PITCH_UP:
+            if tok in LEFT | RIGHT:
+                self.put("head", self.head_kind or "yaw", 1 if tok in LEFT else -1)
+            elif tok in UP or tok in PITCH_UP:
                 self.put("head", "pitch", 1)
-            elif tok in _DOWN or (tok in _PITCH_DOWN and self.head_kind == "roll"):
+            elif tok in DOWN or (tok in PITCH_DOWN and self.head_kind == "roll"):
                 self.put("head", "pitch", -1)
-        elif tok in _UP | _DOWN:
-            self.put(reg, "vertical", 1 if tok in _UP else -1)
+        elif tok in UP | DOWN:
+            self.put(reg, "vertical", 1 if tok in UP else -1)
 
     def flush(self, region: str | None, default: bool = False) -> None:
         """Give the movement words seen before any part to the part found now (at the end: defaults)."""
@@ -326,7 +164,7 @@ class _Parse:
                 self.put(reg, axis, sign)
 
     def set_region(self, reg: str) -> None:
-        if reg == "face" and any(t in _YAW | _ROLL | _LEFT | _RIGHT for t in self.toks):
+        if reg == "face" and any(t in YAW | ROLL | LEFT | RIGHT for t in self.toks):
             reg = "head"  # "her face turns to the right"
         self.region = reg
         self.flush(reg)
@@ -337,42 +175,42 @@ class _Parse:
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
         nxt2 = toks[i + 2] if i + 2 < len(toks) else ""
         prev = toks[i - 1] if i else ""
-        if tok in _NEG_BEFORE or (tok in _NEG_BEFORE_ING and nxt.endswith("ing")):
+        if tok in NEG_BEFORE or (tok in NEG_BEFORE_ING and nxt.endswith("ing")):
             if self.pending and tok in {"without", "no", "nor"}:
                 self.flush(None, default=True)  # "speaks without ...": the negation is about what follows
             self.negate_next = True
             self.neg_first = self.neg_first or not self.actions
             return
-        self.noun = tok in _PLURAL_NOUNS or (tok in _NOUNISH and prev in _DETERMINERS)
-        if tok in _STILL and tok != "still" or (
-                tok == "still" and prev in _STATE_VERBS | {"head", "it"} and (not nxt or nxt in {"and", "with", "for"})):
+        self.noun = tok in PLURAL_NOUNS or (tok in NOUNISH and prev in DETERMINERS)
+        if tok in STILL and tok != "still" or (
+                tok == "still" and prev in STATE_VERBS | {"head", "it"} and (not nxt or nxt in {"and", "with", "for"})):
             self.still = True
             return
-        if tok in _SLIGHT:
+        if tok in SLIGHT:
             self.intensity = 1
-        elif tok in _STRONG and self.intensity == 2:
+        elif tok in STRONG and self.intensity == 2:
             self.intensity = 3
-        if _COUNTS.get(tok):
-            self.count = _COUNTS[tok]
+        if COUNTS.get(tok):
+            self.count = COUNTS[tok]
         # the subject's left/right part ("her left eyebrow", "the left side of his mouth")
-        if tok in _LEFT | _RIGHT and (nxt in _SIDED - {"side"} or (nxt == "side" and nxt2 == "of")
+        if tok in LEFT | RIGHT and (nxt in SIDED - {"side"} or (nxt == "side" and nxt2 == "of")
                                       or (nxt == "one" and prev != "to")):
-            self.side = "left" if tok in _LEFT else "right"
+            self.side = "left" if tok in LEFT else "right"
             return
-        if tok in {"upper", "lower", "bottom", "top"} and nxt in _ADJ_NEXT:
+        if tok in {"upper", "lower", "bottom", "top"} and nxt in ADJ_NEXT:
             if nxt in {"lip", "lips"}:
                 both = prev == "and" and i > 1 and toks[i - 2] in {"upper", "lower", "top", "bottom"}
                 self.set_region("mouth" if both else "upper_lip" if tok in {"upper", "top"} else "lower_lip")
             elif nxt in {"eyelid", "eyelids", "lid", "lids"}:
                 self.set_region("eyes" if tok == "upper" else "lower_lid")
             return
-        if tok in _NEG_AFTER:
+        if tok in NEG_AFTER:
             if self.actions:
                 _reverse(self.actions[-1], None)
             else:
                 self.negate_next = True
             return
-        reg = _NOUN_REGION.get(tok)
+        reg = NOUN_REGION.get(tok)
         if reg is not None:
             if prev in {"upper", "lower", "bottom", "top"} and tok in {"lip", "lips", "eyelid", "eyelids", "lid", "lids"}:
                 return
@@ -384,22 +222,22 @@ class _Parse:
                 reg = "eyes"  # "the corners of her eyes"
             self.set_region(reg)
             return
-        if tok in _YAW:
+        if tok in YAW:
             self.head_kind = "yaw"
-        elif tok in _ROLL:
+        elif tok in ROLL:
             self.head_kind = "roll"
-        if tok in _GAZE_VERBS and self.region in {None, "eyes", "gaze"}:
+        if tok in GAZE_VERBS and self.region in {None, "eyes", "gaze"}:
             self.set_region("gaze")
             return
-        if tok in _LEFT | _RIGHT | _UP | _DOWN | _CENTER | _PITCH_UP | _PITCH_DOWN:
-            if tok == "front" and nxt in _LEFT | _RIGHT:
+        if tok in LEFT | RIGHT | UP | DOWN | CENTER | PITCH_UP | PITCH_DOWN:
+            if tok == "front" and nxt in LEFT | RIGHT:
                 return
             if self.region is None and not self.gaze_phrase:
                 self.pending.append(("dir", tok, 0))
-            elif self.region in {"gaze", "head", "eyes"} or tok in _UP | _DOWN:
+            elif self.region in {"gaze", "head", "eyes"} or tok in UP | DOWN:
                 self.direction(tok)
             return
-        if tok in _YAW | _ROLL:
+        if tok in YAW | ROLL:
             if self.region is None and not self.gaze_phrase:
                 self.pending.append(("head", "move", 1))
             elif self.region in {"head", "gaze"}:
@@ -407,7 +245,7 @@ class _Parse:
             elif self.region in {"mouth", "lower_lip", "upper_lip"} and tok.startswith("mov"):
                 self.mouth_moves = True  # "her lips move": she talks (unless the phrase says how)
             return
-        mv = _MOVES.get(tok)
+        mv = MOVES.get(tok)
         if mv is None or (tok in {"part", "parts"} and (nxt == "of" or prev in {"a", "the", "small", "some"})):
             return
         dflt, axis, sign = mv
@@ -451,14 +289,14 @@ def _reverse(a: Action, axis: str | None) -> None:
 
 
 def _has_lid_move(toks: list[str]) -> bool:
-    return any(t in _MOVES and _MOVES[t][1] in {"aperture", "blink"} for t in toks)
+    return any(t in MOVES and MOVES[t][1] in {"aperture", "blink"} for t in toks)
 
 
 def _is_state(toks: list[str]) -> bool:
     """A state ("eyes are open", "mouth slightly open", "brows furrowed") rather than a change."""
     if any(t in {"is", "are", "remain", "remains", "stays", "still", "keeps", "with"} for t in toks):
         return True
-    verbs = [(i, t) for i, t in enumerate(toks) if t in _MOVES or t in _GAZE_VERBS]
+    verbs = [(i, t) for i, t in enumerate(toks) if t in MOVES or t in GAZE_VERBS]
     plural = {"eyes", "lips", "eyelids", "lids", "brows", "eyebrows", "corners", "cheeks", "nostrils"}
 
     def adjective(i: int, t: str) -> bool:
@@ -510,7 +348,7 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
         if axis == "vertical":
             return [("eyes", "aperture", sign)]  # "her eyelids lift" opens the eye
         if axis == "tension":
-            if sign > 0 and "upper" in toks and any(t in _UP for t in toks if t != "upper"):
+            if sign > 0 and "upper" in toks and any(t in UP for t in toks if t != "upper"):
                 return [("eyes", "aperture", 1)]  # "the upper eyelids tighten upwards": the lids rise
             return [("eyes", "aperture", -1)] if sign > 0 else [("eyes", "tension", -1)]
         if axis == "reveal":
