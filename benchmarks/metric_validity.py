@@ -1,7 +1,7 @@
 """Benchmark: does the offline TEM rank captions the way a reader would?
 
     python benchmarks/metric_validity.py [--ref ../shared/data/fecbench_test_captions.json] [--pairs]
-                                         [--out validity.json]
+                                         [--clusters] [--out validity.json]
 
 Perturbation sets are built from the FEC-Bench references of the hand-written paraphrases in
 benchmarks/data/hand_paraphrases.json (written by hand: every event of the reference kept, in order,
@@ -20,7 +20,8 @@ only the words changed), and each set is scored against the real references with
 It prints TEM, LCS, AutoDQ P / R / F, CIDEr-D and ROUGE-L per set, the pairwise win rate of the
 paraphrase over the antonym swap (per-sample TEM, ties count as losses) and the targets of issue 12.
 ``--pairs`` also prints the relation classifier's agreement with tests/data/relation_pairs.jsonl by
-frozen split (dev: tuned on; test: never tuned on) and class.
+frozen split (dev: tuned on; test: never tuned on) and class; ``--clusters`` how the event phrases of
+all references group by canonical form and which share the parser reads.
 """
 from __future__ import annotations
 
@@ -128,11 +129,35 @@ def pair_agreement(judge) -> list[tuple[str, int, float, dict[str, float]]]:
     return rows
 
 
+def clusters(refs: dict[str, str], top: int = 20) -> tuple[int, int, list[tuple[str, int]]]:
+    """Event occurrences of the references grouped by the main action's canonical form.
+
+    Returns (occurrences, occurrences with a canonical parse, the largest clusters)."""
+    from collections import Counter
+
+    from dfec.metrics.canonical import describe_action, parse_event
+    from dfec.metrics.events import extract_events
+
+    occ = Counter(e for c in refs.values() for e in extract_events(c))
+    groups: Counter = Counter()
+    parsed = 0
+    for e, n in occ.items():
+        acts = parse_event(e)
+        if acts:
+            parsed += n
+            a = acts[0]
+            key = ("NOT " if a.negated else "") + describe_action(a).split(" [")[0].replace("NOT ", "")
+            groups[key] += n
+    return sum(occ.values()), parsed, groups.most_common(top)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref", default=str(DEFAULT_REF))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pairs", action="store_true", help="also print the relation agreement on the labelled pairs")
+    ap.add_argument("--clusters", action="store_true",
+                    help="also print how the references' event phrases cluster by canonical form")
     ap.add_argument("--out", default=None, help="write the numbers as JSON")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO / "src"))
@@ -185,6 +210,15 @@ def main(argv=None) -> int:
             print(f"| {split} | {n} | {acc:.3f} | " + " | ".join(f"{rec[c][0]:.2f} ({rec[c][1]})"
                                                             for c in ("same", "opposite", "none")) + " |")
             out["pairs"][split] = {"n": n, "agreement": acc, "recall": {c: rec[c][0] for c in rec}}
+    if args.clusters:
+        total, parsed, top = clusters(refs)
+        print(f"\nEvent phrases of all {len(refs)} references: {total} occurrences, {parsed / total:.1%} read by the "
+              f"canonical parser (the rest: embedding fallback). Largest clusters (main action):\n")
+        print("| cluster | occurrences | share |")
+        print("|---|---:|---:|")
+        for key, n in top:
+            print(f"| {key} | {n} | {n / total:.1%} |")
+        out["clusters"] = {"occurrences": total, "parsed_share": parsed / total, "top": top}
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=2))
     return 0
