@@ -73,6 +73,46 @@ def test_relate_rules_and_unreadable_phrases():
     assert relate(parse_event("what a day"), parse_event("he blinks")) is None
 
 
+def test_relate_compares_every_action_of_multi_action_events():
+    # the shared action need not be either event's first one
+    assert relate(parse_event("looking straight ahead with his mouth tightly shut"),
+                  parse_event("lips tightly pressed together")) == "same"
+    assert relate(parse_event("her lips open to speak"), parse_event("he keeps talking")) == "same"
+    # a reversed action anywhere makes the pair opposite, even when another action agrees
+    assert relate(parse_event("staring ahead with his mouth slightly ajar"),
+                  parse_event("looking straight ahead with his mouth tightly shut")) == "opposite"
+    assert relate(parse_event("her mouth closes tight"),
+                  parse_event("he widens his eyes and slightly opens his mouth")) == "opposite"
+    assert relate(parse_event("looking down with her eyes half closed"), parse_event("she smiles")) == "none"
+
+
+def test_parser_gives_a_movement_to_the_part_it_belongs_to():
+    acts = parse_event("gently swaying his head from side to side and slightly raising his eyebrows")
+    assert [(a.region, a.axes) for a in acts] == [("head", {"shake": 1}), ("brows", {"vertical": 1})]
+    acts = parse_event("his eyebrows raise and a few wrinkles appear on his forehead")
+    assert ("forehead", {"wrinkle": 1}) in [(a.region, a.axes) for a in acts]
+    assert ("mouth", {"aperture": 1}) in [(a.region, a.axes) for a in parse_event("he widens his eyes and opens his mouth")]
+    assert ("mouth", {"aperture": -1, "tension": 1}) in [
+        (a.region, a.axes) for a in parse_event("looks forward with slightly pursed lips")]
+    # an upward curve / a smile belong to the mouth corners whatever part came before
+    assert ("corners", {"vertical": 1}) in [
+        (a.region, a.axes) for a in parse_event("looking straight ahead with a slight upward curve at the corners of her mouth")]
+    assert ("gaze", {"vertical": 1}) not in [(a.region, a.axes) for a in parse_event("looking ahead with an upward curve at the corners")]
+    assert [(a.region, a.axes) for a in parse_event("a smile on her face")] == [("corners", {"vertical": 1})]
+    assert ("corners", {"vertical": 1}) in [(a.region, a.axes) for a in parse_event("he looks down with a smile")]
+
+
+def test_parser_lexicon_additions():
+    assert _one("the left cheek hollows").axes == {"puff": -1}
+    assert relate(parse_event("the left cheek hollows"), parse_event("her cheeks puff out")) == "opposite"
+    assert _one("ceasing to speak").negated
+    assert _one("the mouth opening reduces").axes == {"aperture": -1}
+    assert _one("her head turns back to the left").axes == {"yaw": 1}  # a return, not a pitch
+    assert _one("he tilts his head back").axes == {"pitch": 1}
+    assert parse_event("her upper eyelids raise and lower") == []  # an oscillation, no direction
+    assert relate(parse_event("revealing some of her upper front teeth"), parse_event("she smiles")) == "none"
+
+
 def test_parser_covers_the_reference_phrasings(shared_data):
     """>= 90 % of the 800 references' event occurrences have a canonical parse (the rest: fallback)."""
     refs = json.loads((shared_data / "fecbench_test_captions.json").read_text())

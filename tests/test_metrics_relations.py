@@ -78,7 +78,10 @@ def test_negated_events_are_opposite(clf, a, b):
     ("his left eyebrow raises", "his right eyebrow raises", NONE),
     ("she tilts her head to the left", "she turns her head to the left", NONE),
     ("he nods", "he shakes his head", NONE),
-    ("her mouth opens to speak", "she begins to speak", NONE),
+    ("her mouth opens", "she begins to speak", NONE),
+    # an event of several actions: Same on a shared action, Opposite on a reversed one (relation_pairs.md)
+    ("her mouth opens to speak", "she begins to speak", SAME),
+    ("she speaks with her mouth closed", "her mouth opens to speak", OPPOSITE),
     ("she blinks", "her eyes close", NONE),
 ])
 def test_canonical_relations(clf, a, b, rel):

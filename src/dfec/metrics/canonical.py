@@ -40,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
-                                NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
+                                NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, AHEAD_FILLERS, BOUND, SHAPE_NOUNS, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
                                 ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
                                 normalise)
 
@@ -158,6 +158,8 @@ class _Parse:
                 self.direction(axis)
                 continue
             reg = region if region is not None else dflt
+            if dflt in BOUND and reg not in BOUND[dflt]:
+                reg = dflt  # "a smile on her face": the mouth's corners
             if reg is None and default and axis == "vertical":
                 reg = "head"  # "rise again", "lowers it": the head
             if reg is not None:
@@ -222,6 +224,8 @@ class _Parse:
                 reg = "eyes"  # "the corners of her eyes"
             self.set_region(reg)
             return
+        if tok == "back" and nxt in {"to", "toward", "towards", "into", "again"}:
+            return  # "turns back to the left": a return, not the head tipping back
         if tok in YAW:
             self.head_kind = "yaw"
         elif tok in ROLL:
@@ -234,6 +238,8 @@ class _Parse:
                 return
             if self.region is None and not self.gaze_phrase:
                 self.pending.append(("dir", tok, 0))
+            elif tok in UP | DOWN and nxt in SHAPE_NOUNS and self.target_ahead(i + 1):
+                self.pending.append(("dir", tok, 0))  # "an upward curve at the corners of her mouth"
             elif self.region in {"gaze", "head", "eyes"} or tok in UP | DOWN:
                 self.direction(tok)
             return
@@ -249,10 +255,27 @@ class _Parse:
         if mv is None or (tok in {"part", "parts"} and (nxt == "of" or prev in {"a", "the", "small", "some"})):
             return
         dflt, axis, sign = mv
-        if self.region is None:
+        if self.region is not None and dflt in BOUND and self.region not in BOUND[dflt]:
+            self.put(dflt, axis, sign)  # "looking down with a smile": the smile is the mouth's
+        elif self.region is None or self.target_ahead(i):
             self.pending.append((dflt, axis, sign))
         else:
             self.put(self.region, axis, sign)
+
+    def target_ahead(self, i: int) -> bool:
+        """Whether the part a movement word belongs to comes just after it, not before.
+
+        "... and slightly raising his eyebrows", "with slightly pursed lips", "wrinkles appear on his
+        forehead", "a slight upward curve at the corners of her mouth": the word goes to that part
+        instead of the part named earlier in the phrase.
+        """
+        for t in self.toks[i + 1:i + 7]:
+            reg = NOUN_REGION.get(t)
+            if reg is not None:
+                return reg not in (self.region, "face")
+            if not (t in AHEAD_FILLERS or t in SLIGHT or t in STRONG or MOVES.get(t, (0, ""))[1] == "more"):
+                return False
+        return False
 
     def finish(self) -> list[Action]:
         if self.mouth_moves and not any(a.region in {"mouth", "corners", "speech"} and a.axes for a in self.actions):
@@ -416,15 +439,18 @@ def _compare(x: Action, y: Action) -> str | None:
 
 
 def relate(a: list[Action], b: list[Action]) -> str | None:
-    """Same / opposite / none from two parsed events; None when either has no action (see module doc)."""
+    """Same / opposite / none from two parsed events; None when either has no action (see module doc).
+
+    An event of several actions ("she speaks with her mouth slightly open") is compared action by
+    action: Opposite when some action of one is reversed in the other, else Same when some action of
+    one is the same as one of the other, else No relation.
+    """
     if not a or not b:
         return None
-    pa, pb = a[0], b[0]
-    if any(_compare(pa, y) == "opposite" for y in b) or any(_compare(x, pb) == "opposite" for x in a):
+    rels = {_compare(x, y) for x in a for y in b}
+    if "opposite" in rels:
         return "opposite"
-    if any(_compare(pa, y) == "same" for y in b) and any(_compare(x, pb) == "same" for x in a):
-        return "same"
-    return "none"
+    return "same" if "same" in rels else "none"
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +459,7 @@ def relate(a: list[Action], b: list[Action]) -> str | None:
 _AXIS_WORDS = {
     "vertical": ("up", "down"), "aperture": ("open", "close"), "lateral": ("left", "right"),
     "yaw": ("turn left", "turn right"), "roll": ("tilt left", "tilt right"), "pitch": ("up", "down"),
-    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "center": ("ahead", "away"),
+    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "puff": ("puff", "hollow"), "center": ("ahead", "away"),
 }
 
 

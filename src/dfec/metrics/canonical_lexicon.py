@@ -99,6 +99,7 @@ _add(verb_forms("deepen") | {"deeper", "deep", "prominent", "pronounced", "visib
 _add({"together", "closer"}, None, "together", 1)
 _add(verb_forms("puff", "bulge", "swell", "inflate") | {"puffed", "bulging"}, None, "puff", 1)
 _add(verb_forms("flare"), "nose", "flare", 1)
+_add(verb_forms("hollow", "suck") | {"sunken"}, None, "puff", -1)
 _add(verb_forms("reveal", "show", "expose", "display", "bare") | {"showing", "revealing", "shows", "visible"},
      None, "reveal", 1)
 _add(verb_forms("retract", "withdraw"), None, "retract", 1)
@@ -110,11 +111,11 @@ YAW = verb_forms("turn", "rotate", "shift", "move", "swivel", "face") | {"moved"
 ROLL = verb_forms("tilt", "lean", "incline", "tip", "cock") | {"leaned", "leant", "tilted"}
 PITCH_UP = {"back", "backward", "backwards"}
 PITCH_DOWN = {"forward", "forwards"}
-NEG_BEFORE = {"not", "no", "never", "without", "stop", "stops", "stopped", "stopping", "cease", "ceases", "ceased",
+NEG_BEFORE = {"not", "no", "never", "without", "stop", "stops", "stopped", "stopping", "cease", "ceases", "ceased", "ceasing",
                "pause", "pauses", "paused", "pausing", "hardly", "barely", "neither", "nor", "longer"}
 NEG_BEFORE_ING = {"end", "ends", "ended", "finish", "finishes", "finished", "quit", "quits"}
 NEG_AFTER = {"disappear", "disappears", "disappeared", "disappearing", "vanish", "vanishes", "vanished", "fade",
-              "fades", "faded", "fading", "lighten", "lightens", "lessen", "lessens", "diminish", "diminishes",
+              "fades", "faded", "fading", "lighten", "lightens", "lessen", "lessens", "reduce", "reduces", "reduced", "decrease", "decreases", "decreased", "shrink", "shrinks", "diminish", "diminishes",
               "subside", "subsides", "recede", "recedes", "gone", "less"}
 STILL = {"still", "steady", "stable", "motionless", "stationary", "static", "unchanged", "unmoving"}
 STATE_VERBS = {"is", "are", "was", "were", "remain", "remains", "remained", "stay", "stays", "stayed", "keep",
@@ -131,6 +132,7 @@ SIDED = {"eye", "eyes", "eyebrow", "eyebrows", "brow", "brows", "eyelid", "eyeli
 TOKEN_RE = re.compile(r"[a-z]+(?:-[a-z]+)*")
 PHRASES = [
     (re.compile(r"\b(?:from )?side[- ]to[- ]side\b|\bleft and right\b|\bright and left\b"), " shake "),
+    (re.compile(r"\b(?:rais|lift|ris)(?:e|es|ed|ing|s)? and (?:lower|drop|fall)(?:s|ed|ing)?\b"), " move "),
     (re.compile(r"\bup and down\b|\bdown and up\b|\bback[- ]and[- ]forth\b"), " nod "),
     (re.compile(r"\bcrow'?s feet\b"), " eye wrinkles "),
     (re.compile(r"\bnasolabial folds?\b"), " cheeks folds "),
@@ -156,12 +158,19 @@ PHRASES = [
 ]
 
 
+# movements bound to one part whatever part was named before ("looking down with a smile")
+BOUND = {"corners": {"corners", "mouth", "upper_lip", "lower_lip", "cheeks"}, "eyes": {"eyes", "gaze", "lower_lid"}}
+# words between a movement word and the part it belongs to ("raising his eyebrows", "lines on her forehead")
+AHEAD_FILLERS = {"his", "her", "their", "the", "its", "a", "an", "both", "upper", "lower", "left", "right", "inner",
+                 "outer", "on", "in", "across", "at", "around", "above", "of", "to", "corners", "corner"}
+# nouns of a shape that a direction word can qualify ("an upward curve at the corners")
+SHAPE_NOUNS = {"curve", "curl", "curvature", "arc", "tilt", "slant", "angle", "turn", "lift", "pull", "movement"}
 SIDED_REGIONS = {"brows", "eyes", "corners", "cheeks"}
 PLURAL_NOUNS = {"wrinkles", "lines", "creases", "folds"}
 NOUNISH = {"furrow", "furrows", "crease", "wrinkle", "frown", "smile", "opening", "line", "fold", "grin"}
 DETERMINERS = {"the", "a", "an", "her", "his", "their", "its", "slight", "deep", "clear", "faint", "small", "big",
                 "gentle", "subtle", "noticeable", "visible", "prominent", "obvious", "light", "this", "that", "fine"}
-ADJ_NEXT = {"lip", "lips", "eyelid", "eyelids", "lid", "lids", "teeth", "jaw", "part", "half", "and", "row", "rows",
+ADJ_NEXT = {"front", "lip", "lips", "eyelid", "eyelids", "lid", "lids", "teeth", "jaw", "part", "half", "and", "row", "rows",
              "side", "face", "body", "corner", "corners", "eye", "eyes", "eyebrow", "eyebrows", "cheek"}
 
 
