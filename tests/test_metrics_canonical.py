@@ -113,6 +113,21 @@ def test_parser_lexicon_additions():
     assert relate(parse_event("revealing some of her upper front teeth"), parse_event("she smiles")) == "none"
 
 
+def test_parser_returns_to_center_and_reversed_adjectives():
+    assert _one("the upturned corners of the mouth fall back").axes == {"vertical": -1}
+    assert _one("his raised eyebrows lower").axes == {"vertical": -1}
+    assert _one("raised eyebrows").axes == {"vertical": 1}
+    for text in ("her head returns to the center", "she straightens her head", "facing the camera"):
+        assert (_one(text).region, _one(text).axes) == ("head", {"center": 1}), text
+    assert relate(parse_event("she straightens her head"), parse_event("her head returns to the center")) == "same"
+    assert relate(parse_event("her head returns to the center"), parse_event("he turns his head to the left")) == "none"
+    assert [(a.region, a.axes) for a in parse_event("opening and closing to speak")] == [("speech", {"speak": 1})]
+    assert (_one("the corners of her mouth pull to the sides").region, _one("the corners of her mouth pull back").region) \
+        == ("corners", "corners")
+    assert _one("the corners of her mouth are tightly closed").region == "mouth"
+    assert (_one("eyes downcast").region, _one("eyes downcast").axes) == ("gaze", {"vertical": -1})
+
+
 def test_parser_covers_the_reference_phrasings(shared_data):
     """>= 90 % of the 800 references' event occurrences have a canonical parse (the rest: fallback)."""
     refs = json.loads((shared_data / "fecbench_test_captions.json").read_text())

@@ -141,7 +141,10 @@ class _Parse:
             elif tok in CENTER:
                 self.put("gaze", "center", 1)
         elif reg == "head":
-            if tok in LEFT | RIGHT:
+            if tok in {"center", "centre", "middle", "camera", "ahead"} or (
+                    tok in {"forward", "front", "straight"} and any(t.startswith("fac") for t in self.toks)):
+                self.put("head", "center", 1)  # "her head returns to the center", "facing forward"
+            elif tok in LEFT | RIGHT:
                 self.put("head", self.head_kind or "yaw", 1 if tok in LEFT else -1)
             elif tok in UP or tok in PITCH_UP:
                 self.put("head", "pitch", 1)
@@ -153,7 +156,8 @@ class _Parse:
     def flush(self, region: str | None, default: bool = False) -> None:
         """Give the movement words seen before any part to the part found now (at the end: defaults)."""
         pending, self.pending = self.pending, []
-        for dflt, axis, sign in pending:
+        for entry in pending:
+            dflt, axis, sign = entry[:3]
             if dflt == "dir":
                 self.direction(axis)
                 continue
@@ -163,7 +167,9 @@ class _Parse:
             if reg is None and default and axis == "vertical":
                 reg = "head"  # "rise again", "lowers it": the head
             if reg is not None:
+                noun, self.noun = self.noun, self.noun or entry[3:] == (True,)
                 self.put(reg, axis, sign)
+                self.noun = noun
 
     def set_region(self, reg: str) -> None:
         if reg == "face" and any(t in YAW | ROLL | LEFT | RIGHT for t in self.toks):
@@ -222,6 +228,10 @@ class _Parse:
                 return  # "faces forward": a verb
             if tok in {"corner", "corners"} and any(t in {"eye", "eyes"} for t in toks[i + 1:i + 4]):
                 reg = "eyes"  # "the corners of her eyes"
+            if reg == "mouth" and self.region == "corners" and prev in {"of", "his", "her", "their", "the"} and \
+                    any(t in {"corner", "corners"} for t in toks[max(0, i - 3):i]) and \
+                    any(MOVES.get(t, (0, ""))[1] in {"stretch", "retract", "expand"} for t in toks[i + 1:]):
+                return  # "the corners of her mouth pull to the sides": still the corners
             self.set_region(reg)
             return
         if tok == "back" and nxt in {"to", "toward", "towards", "into", "again"}:
@@ -258,7 +268,9 @@ class _Parse:
         if self.region is not None and dflt in BOUND and self.region not in BOUND[dflt]:
             self.put(dflt, axis, sign)  # "looking down with a smile": the smile is the mouth's
         elif self.region is None or self.target_ahead(i):
-            self.pending.append((dflt, axis, sign))
+            # an adjective before its part ("the upturned corners ... fall back") is a state a later
+            # verb may reverse, like a noun's
+            self.pending.append((dflt, axis, sign, tok.endswith("ed") and nxt in NOUN_REGION))
         else:
             self.put(self.region, axis, sign)
 
@@ -280,6 +292,9 @@ class _Parse:
     def finish(self) -> list[Action]:
         if self.mouth_moves and not any(a.region in {"mouth", "corners", "speech"} and a.axes for a in self.actions):
             self.put("mouth", "speak", 1)
+        if any(a.region == "speech" for a in self.actions) and not any(NOUN_REGION.get(t) == "head" for t in self.toks):
+            # "opening and closing to speak": the open-and-close is the talking, not a head movement
+            self.actions = [a for a in self.actions if not (a.region == "head" and a.axes == {"move": 1})]
         if self.still:
             if not self.actions:
                 self.actions.append(Action(self.region or "head"))

@@ -64,7 +64,7 @@ def _add(words, region, axis, sign):
 
 _add(verb_forms("raise", "lift", "arch", "rise", "elevate") | {"rose", "risen", "upturned", "upturn", "upturns"},
      None, "vertical", 1)
-_add(verb_forms("lower", "drop", "droop", "sag", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
+_add(verb_forms("lower", "drop", "droop", "sag", "dip", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
                                                                           "downturns", "droopy", "fallen"},
      None, "vertical", -1)
 _add(verb_forms("open", "widen", "part", "enlarge", "separate") | {"ajar", "apart", "agape", "wide", "wider", "widely",
@@ -151,7 +151,11 @@ PHRASES = [
     (re.compile(r"\bhalf[- ](open(?:ed|s)?|clos(?:ed|es|e))\b"), r" half-\1 "),
     (re.compile(r"\bn't\b"), " not"),
     (re.compile(r"\b(?:stands?|stood|standing|sits?|sat|sitting|gets?) (?:up|down)\b"), " body "),
-    (re.compile(r"\breturns? to (?:the )?(?:center|centre|normal|neutral|original|front|middle)(?: position)?\b"), " returns "),
+    (re.compile(r"\b(?:returns?|returning|back) to (?:the )?(?:center|centre|middle)(?: position)?\b"), " returns center "),
+    (re.compile(r"\bstraighten(?:s|ed|ing)? (?:his |her |their |the )?(head|neck)\b|\b(head|neck) straightens\b"),
+     " head returns center "),
+    (re.compile(r"\breturns? to (?:the )?(?:normal|neutral|original|front)(?: position)?\b"), " returns "),
+    (re.compile(r"\bdowncast\b"), " looking down "),
     (re.compile(r"\b(?:a|the|small|some|large|most|upper|lower) part of\b"), " some of "),
     (re.compile(r"\b(?:the|its|her|his) (?:opening|movement|movements|extent)\b"), " the "),
     (re.compile(r"\bno longer\b"), " stops "),
