@@ -414,6 +414,8 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
             return [("corners", "retract", 1)]
     if reg == "corners" and axis in {"aperture", "tension"}:
         return [("corners", "tension" if axis == "tension" else "stretch", sign)]
+    if reg == "gaze" and axis in {"puff", "pout", "tension", "stretch", "wrinkle", "more", "reveal", "retract"}:
+        return []  # "slightly bulging eyeballs": no gaze direction
     if reg in {"head", "gaze"} and axis == "vertical":
         return [(reg, "pitch" if reg == "head" else "vertical", sign)]
     if reg == "head" and axis in {"aperture", "tension", "reveal", "wrinkle"}:
