@@ -234,8 +234,8 @@ class _Parse:
                 return  # "the corners of her mouth pull to the sides": still the corners
             self.set_region(reg)
             return
-        if tok == "back" and nxt in {"to", "toward", "towards", "into", "again"}:
-            return  # "turns back to the left": a return, not the head tipping back
+        if tok == "back" and (nxt in {"to", "toward", "towards", "into", "again"} or prev in DETERMINERS | {"s"}):
+            return  # "turns back to the left": a return; "the other's back": a noun
         if tok in YAW:
             self.head_kind = "yaw"
         elif tok in ROLL:
@@ -262,6 +262,9 @@ class _Parse:
                 self.mouth_moves = True  # "her lips move": she talks (unless the phrase says how)
             return
         mv = MOVES.get(tok)
+        if tok.startswith("half-open") and any(NOUN_REGION.get(t) == "mouth" for t in toks) and \
+                not any(NOUN_REGION.get(t) == "eyes" for t in toks):
+            mv = (None, "aperture", 1)  # a half-open mouth is open (half-open eyes are narrowed)
         if mv is None or (tok in {"part", "parts"} and (nxt == "of" or prev in {"a", "the", "small", "some"})):
             return
         dflt, axis, sign = mv

@@ -64,7 +64,7 @@ def _add(words, region, axis, sign):
 
 _add(verb_forms("raise", "lift", "arch", "rise", "elevate") | {"rose", "risen", "upturned", "upturn", "upturns"},
      None, "vertical", 1)
-_add(verb_forms("lower", "drop", "droop", "sag", "dip", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
+_add(verb_forms("lower", "drop", "droop", "sag", "dip", "bow", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
                                                                           "downturns", "droopy", "fallen"},
      None, "vertical", -1)
 _add(verb_forms("open", "widen", "part", "enlarge", "separate") | {"ajar", "apart", "agape", "wide", "wider", "widely",
