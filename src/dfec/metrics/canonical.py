@@ -21,11 +21,12 @@ downwards" holds an eyelid action and a gaze action). An action holds
 * ``negated``: "does not blink", "stops speaking", "head remains still", "wrinkles disappear" (a
   negated action's axes are flipped, so a negated state is the opposite of the state).
 
-Relation rule (:func:`relate`), on the main actions and the other actions of both events:
+Relation rule (:func:`relate`), on every pair of actions of the two events:
 
-* the same region and movement, all shared axes in the same direction: **Same** (each event's main
-  action must agree with some action of the other event);
-* a shared axis in the reverse direction, or a negated action against the action: **Opposite**;
+* a shared axis in the reverse direction, or a negated action against the action, in any pair of
+  actions: **Opposite**;
+* otherwise the same region and movement, all shared axes in the same direction, in some pair of
+  actions: **Same** ("she speaks with her mouth slightly open" / "he keeps talking");
 * a different region or movement (no shared axis): **No relation**;
 * intensity, count and state vs change are ignored (a slight smile is a smile; "eyes are open" is
   Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
