@@ -50,8 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        description="Render runs' results.json as Markdown, CSV and one PNG bar chart per metric.")
     t.add_argument("runs", nargs="*", help="run folders (e.g. runs/*) or results.json files")
     t.add_argument("--out", help="output folder (default: <parent of the first run>/table)")
-    t.add_argument("--paper", action="store_true", help="add the paper's published rows as labelled reference rows")
-    t.add_argument("--paper-file", help="an alternative published-results JSON (format of paper_table1.json)")
+    t.add_argument("--paper", action="store_true", help="add the paper's Table 1 as printed (plain and in-context '*' rows apart) and write "
+                        "ablation.md: the runs beside the paper's Table 2")
+    t.add_argument("--paper-file", help="an alternative published-results JSON (format of dfec/bench/paper_tables.json)")
     t.add_argument("--no-charts", action="store_true")
 
 
@@ -151,5 +152,9 @@ def _table(args) -> int:
     md, rows = build_table(runs, out, paper=args.paper, paper_file=args.paper_file or PAPER_TABLE,
                            charts=not args.no_charts)
     sys.stdout.write(md)
-    print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png"))
+    ablation = Path(out) / "ablation.md"
+    if args.paper and ablation.is_file():
+        sys.stdout.write("\n" + ablation.read_text(encoding="utf-8"))
+    print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png")
+          + (f", {ablation}" if args.paper else ""))
     return 0
