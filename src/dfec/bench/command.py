@@ -57,6 +57,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..userfiles import check_output_dir
+
+    if args.out:
+        check_output_dir(args.out)
     if args.bench_command == "run":
         return _run(args)
     return _table(args)
@@ -140,6 +144,7 @@ def _run(args) -> int:
 
 
 def _table(args) -> int:
+    from ..userfiles import check_output_dir
     from .table import PAPER_TABLE, build_table
 
     runs = []
@@ -149,6 +154,7 @@ def _table(args) -> int:
             continue  # an earlier table output picked up by runs/*
         runs.append(p)
     out = args.out or (str(runs[0].parent / "table") if runs else "table")
+    check_output_dir(out)
     md, rows = build_table(runs, out, paper=args.paper, paper_file=args.paper_file or PAPER_TABLE,
                            charts=not args.no_charts)
     sys.stdout.write(md)

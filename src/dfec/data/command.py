@@ -73,6 +73,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "out", None):
+        from ..userfiles import check_output_dir
+
+        check_output_dir(args.out)
     return {"build": _build, "curate": _curate, "stats": _stats, "validate": _validate}[args.data_command](args)
 
 

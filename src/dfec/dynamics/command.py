@@ -50,6 +50,8 @@ def caption_list_landmarks(list_file, out_jsonl, config=None, progress: bool = T
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..userfiles import check_output_dir, check_output_file
+
     progress = not getattr(args, "quiet", False)
     config = None
     if getattr(args, "config", None):
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             raise DfecError("give either a VIDEO or --list, not both")
         if not args.out:
             raise DfecError("--list needs --out preds.jsonl")
+        check_output_file(args.out, "predictions file (--out)")
         if args.model:
             from ..model.inference import caption_list
 
@@ -80,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise DfecError("no such file", video)
     if video.is_dir():
         raise DfecError("is a directory, not a video file", video)
-    out_dir = Path(args.out) if args.out else Path("dfec_caption") / video.stem
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DfecError("exists and is not a folder", out_dir)
+    out_dir = check_output_dir(Path(args.out) if args.out else Path("dfec_caption") / video.stem)
     if args.model:
         from ..model.inference import load_captioner
 

@@ -9,7 +9,6 @@ Only light modules are imported here; the offline judge loads sentence-transform
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -54,24 +53,18 @@ def load_references(path) -> dict[str, str]:
 
 def load_predictions(path) -> dict[str, str]:
     """Predictions JSONL ``{"id", "caption"}`` per line -> {id: caption}; bad lines name their number."""
-    p = Path(path)
-    from ..userfiles import read_text
+    from ..userfiles import read_jsonl
+    from .references import caption_text, record_id
 
-    lines = read_text(p, "a JSONL file").splitlines()
+    p = Path(path)
     preds: dict[str, str] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DfecError(f"line {n} is not valid JSON ({exc.msg})", p) from None
+    for n, rec in read_jsonl(p, "a JSONL file"):
         if not isinstance(rec, dict) or "id" not in rec:
             raise DfecError(f"line {n} lacks an id", p)
         cap = rec.get("caption", rec.get("prediction"))
         if not isinstance(cap, str):
             raise DfecError(f"line {n} lacks a caption string", p)
-        pid = str(rec["id"])
+        pid = record_id(rec["id"], f"line {n}", p)
         if pid in preds:
             raise DfecError(f"duplicate prediction id {pid!r} (line {n})", p)
         preds[pid] = cap
@@ -86,8 +79,10 @@ def _ids_line(ids: list[str], limit: int = 10) -> str:
 
 def run(args) -> int:
     from .report import markdown_table, write_results
+    from ..userfiles import check_output_file
     from .scorer import score
 
+    check_output_file(args.out)
     refs = load_references(args.ref)
     preds = load_predictions(args.pred)
     missing = [r for r in refs if r not in preds]
