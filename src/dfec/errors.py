@@ -23,8 +23,11 @@ class DfecError(Exception):
     """
 
     def __init__(self, reason: str, path: str | Path | None = None, exit_code: int = 2):
-        self.reason = str(reason).strip().replace("\n", " ")
-        self.path = None if path is None else str(path)
+        from .redact import redact
+
+        # one redaction step: a reason or path may quote a server's reply or an exception (API keys)
+        self.reason = redact(str(reason).strip().replace("\n", " "))
+        self.path = None if path is None else redact(str(path))
         self.exit_code = exit_code
         super().__init__(self.message)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, runtime_checkable
 
 from ..errors import DfecError, MissingDependencyError
+from ..redact import is_secret_name, redact, register_secret
 
 #: The instruction given to instruction-following models (our wording of the DFEC task). It asks
 #: for the main character's facial changes in time order, without guessing beyond what is visible.
@@ -94,9 +95,16 @@ class AdapterOptions:
     # anything else a custom adapter wants (``--opt key=value``)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        register_secret(self.api_key)
+        for k, v in self.extra.items():
+            if is_secret_name(k):
+                register_secret(v)
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["api_key"] = "***" if self.api_key else None  # never write a secret into results
+        d["extra"] = {k: ("***" if is_secret_name(k) else v) for k, v in self.extra.items()}
         d["icl_captions"] = len(self.icl_captions)
         return d
 
@@ -239,6 +247,7 @@ class OpenAIAdapter:
         self.model = o.api_model or os.environ.get("OPENAI_MODEL") or "gpt-4o"
         self.base_url = o.api_base or os.environ.get("OPENAI_BASE_URL") or None
         self.api_key = o.api_key or os.environ.get("OPENAI_API_KEY") or None
+        register_secret(self.api_key)
         if o.icl_examples > 0:
             self.name = f"openai-{self.model}*"
         else:
@@ -305,7 +314,7 @@ class OpenAIAdapter:
                 text = (resp.choices[0].message.content or "").strip()
                 if not text:
                     raise DfecError("the endpoint returned an empty caption", self.base_url or "api.openai.com")
-                return text
+                return redact(text)
             except retryable as exc:
                 if attempt >= self.options.max_retries:
                     raise DfecError(
@@ -319,7 +328,7 @@ class OpenAIAdapter:
 
 
 def _short(exc: Exception, n: int = 160) -> str:
-    s = str(exc).replace("\n", " ")
+    s = redact(str(exc).replace("\n", " "))
     return s if len(s) <= n else s[: n - 3] + "..."
 
 

@@ -29,6 +29,7 @@ from typing import Iterable, Iterator
 
 from ..errors import DfecError, MissingDependencyError
 from ..jsonl import JsonlWriter, read_jsonl
+from ..redact import is_secret_name, redact_json, register_secret
 from ..metrics.references import load_references
 from .adapters import AdapterOptions, check_adapter, load_adapter
 
@@ -55,11 +56,16 @@ class BenchConfig:
     ids: list[str] | None = None
     progress: bool = True
 
+    def __post_init__(self):
+        for k, v in self.judge_options.items():
+            if is_secret_name(k):
+                register_secret(v)
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["options"] = self.options.to_json()
-        d["judge_options"] = {k: ("***" if "key" in k else v) for k, v in self.judge_options.items()}
-        return d
+        d["judge_options"] = {k: ("***" if is_secret_name(k) else v) for k, v in self.judge_options.items()}
+        return redact_json(d)  # never a key in run.json, even one typed into another setting
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,7 +377,7 @@ def run_bench(cfg: BenchConfig) -> dict:
                                  "model": model_name, "seconds": res.get("seconds")})
                     n_ok += 1
                 else:
-                    fails.write({k: res[k] for k in ("id", "video", "reason", "error") if k in res})
+                    fails.write(redact_json({k: res[k] for k in ("id", "video", "reason", "error") if k in res}))
                     n_fail += 1
                 bar.update(1)
         finally:

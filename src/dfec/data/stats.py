@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import DfecError
+from ..userfiles import resolve_under_root
 from .schema import load_captions
 
 WORD_PATTERN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -131,8 +132,13 @@ def _durations(items: list[dict], root: str | None) -> tuple[list[float], int]:
     out, missing = [], 0
     for it in items:
         d = it.get("duration")
-        if d is None and root and it.get("video"):
-            p = Path(root) / it["video"]
+        p = None
+        if root and it.get("video"):
+            try:  # the data-root check of `dfec data build`: every video path stays under --root
+                p = resolve_under_root(it["video"], root)[0]
+            except ValueError as exc:
+                raise DfecError(f"record {it['id']!r}: {exc}", root) from None
+        if d is None and p is not None:
             if p.is_file():
                 try:
                     d = probe(p).duration or None
