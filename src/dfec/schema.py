@@ -134,6 +134,8 @@ class TrackingResult:
     selection_rule: str = ""
     crops: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: how much of the video was analysed: ``{declared_duration_s, analysed_duration_s, truncated}``
+    video_coverage: dict = field(default_factory=dict)
 
     @property
     def duration(self) -> float:

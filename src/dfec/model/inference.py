@@ -17,7 +17,6 @@ frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with th
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import DfecError
@@ -45,7 +44,19 @@ def _missing(p: Path, what: str, key: str) -> DfecError:
 
 
 def resolve_layout(model_path: str | Path) -> dict:
-    """Which of the three layouts ``model_path`` holds; raises a one-line DfecError naming the gap."""
+    """Which of the three layouts ``model_path`` holds; raises a one-line DfecError naming the gap
+    or the broken file (:func:`dfec.model.files.check_layout`: JSON, config fields, safetensors
+    headers and lengths, tokenizer)."""
+    from .files import check_layout
+
+    layout = _resolve(model_path)
+    check_layout(layout)
+    return layout
+
+
+def _resolve(model_path: str | Path) -> dict:
+    from .files import check_config, read_json_object
+
     p = Path(model_path).expanduser()
     if not p.exists():
         raise _missing(p, "FaceTrack-MM", "model")
@@ -55,7 +66,10 @@ def resolve_layout(model_path: str | Path) -> dict:
         base_file = p / "facetrack_base.json"
         if not base_file.is_file():
             raise DfecError("LoRA adapter folder lacks facetrack_base.json (written by `dfec train`)", p)
-        base = json.loads(base_file.read_text())
+        base = read_json_object(base_file, "the base weights' paths")
+        for key in ("model", "vision_tower", "llm", "projector", "face_backbone"):
+            if base.get(key) is not None and not isinstance(base[key], str):
+                raise DfecError(f"field '{key}' must be a folder path string", base_file)
         for key in ("model", "vision_tower", "llm"):
             if base.get(key) and not _has_weights(Path(base[key])):
                 raise _missing(Path(base[key]), {"model": "FaceTrack-MM base", "vision_tower": "CLIP ViT-L/14-336",
@@ -68,10 +82,7 @@ def resolve_layout(model_path: str | Path) -> dict:
         return {"kind": "adapter", "path": p, "base": base}
     cfg = p / "config.json"
     if cfg.is_file():
-        try:
-            model_type = json.loads(cfg.read_text()).get("model_type")
-        except json.JSONDecodeError:
-            raise DfecError("config.json is not valid JSON", cfg) from None
+        model_type = check_config(cfg).get("model_type")
         if model_type != "facetrack_mm":
             raise DfecError(f"config.json is a '{model_type}' model, not FaceTrack-MM (facetrack_mm); for base "
                             "weights use a folder with vision_tower/ and llm/ sub-folders", p)
@@ -157,7 +168,10 @@ def load_captioner(model_path, device=None, dtype=None) -> Captioner:
         dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
-    model, proc = build_model(layout, dtype=dtype)
+    from .files import loading
+
+    with loading(model_path):
+        model, proc = build_model(layout, dtype=dtype)
     model.to(device)
     return Captioner(model, proc, torch.device(device))
 
