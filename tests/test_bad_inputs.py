@@ -414,3 +414,39 @@ def test_truncated_video_is_recorded_in_tracks_and_events(tmp_path):
 
     assert TrackingResult.from_json(tracks).video_coverage == cov
     assert read_json(tmp_path / "tr" / "tracks.json", allow_nonfinite=True)["video_coverage"]["truncated"]
+
+
+# ------------------------------------------------------------------------------ other classes
+@pytest.mark.parametrize("args, needle", [
+    (["score", "--pred", "p", "--ref", "r", "--concurrency", "0"], "--concurrency: must be at least 1"),
+    (["score", "--pred", "p", "--ref", "r", "--max-retries", "-1"], "--max-retries: must not be negative"),
+    (["score", "--pred", "p", "--ref", "r", "--timeout", "0"], "--timeout: must be positive"),
+    (["score", "--pred", "p", "--ref", "r", "--price-prompt", "-2"], "--price-prompt: must not be negative"),
+    (["bench", "run", "--model", "landmark", "--videos", "v", "--ref", "r", "--out", "o", "--limit", "-1"],
+     "--limit: must be at least 1"),
+    (["bench", "run", "--model", "landmark", "--videos", "v", "--ref", "r", "--out", "o", "--n-frames", "0"],
+     "--n-frames: must be at least 1"),
+    (["bench", "run", "--model", "landmark", "--videos", "v", "--ref", "r", "--out", "o", "--icl", "-1"],
+     "--icl: must not be negative"),
+    (["data", "curate", "v", "--out", "o", "--max-duration", "-5"], "--max-duration: must be positive"),
+    (["data", "curate", "v", "--out", "o", "--workers", "x"], "--workers: not an integer"),
+    (["data", "build", "a.json", "--root", ".", "--out", "o", "--test-size", "-1"], "--test-size: must not be negative"),
+])
+def test_numeric_options_out_of_range(tmp_path, args, needle):
+    res = _run(args, tmp_path, timeout=60)
+    assert res.returncode == 2
+    _one_line_error(res, needle)
+
+
+def test_video_list_bad_bytes_stats_root_and_empty_ids(tmp_path, capsys):
+    lst = tmp_path / "list.txt"
+    lst.write_bytes(b"ok.mp4\n\xff\xfebad.mp4\n")
+    _cli_error(capsys, ["caption", "--list", str(lst), "--out", str(tmp_path / "p.jsonl")], "line 2 is not UTF-8 text")
+    ann = tmp_path / "refs.json"
+    ann.write_text(json.dumps(REF))
+    _cli_error(capsys, ["data", "stats", str(ann), "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "s")],
+               "data root (--root) is not a directory")
+    vids = tmp_path / "v"
+    vids.mkdir()
+    _cli_error(capsys, ["bench", "run", "--model", "landmark", "--videos", str(vids), "--ref", str(ann),
+                        "--out", str(tmp_path / "b"), "--ids", ",, ,"], "--ids lists no id")

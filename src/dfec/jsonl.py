@@ -87,11 +87,13 @@ class JsonlWriter:
 def read_video_list(list_file) -> list[tuple[str, str]]:
     """``(id, path)`` pairs of a video list: ``path`` (id = file stem) or ``id<TAB>path`` per line;
     blank lines and ``#`` comments are skipped; relative paths are taken from the list's folder."""
+    from .userfiles import iter_lines
+
     p = Path(list_file)
     if not p.is_file():
         raise DfecError("no such video list file", p)
     out, seen = [], set()
-    for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for n, line in iter_lines(p, "a video list"):  # bounded lines; bytes that are not UTF-8 refused
         line = line.strip()
         if not line or line.startswith("#"):
             continue

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DfecError
+from ..options import non_negative_float, non_negative_int, positive_int
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,23 +25,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--workers", type=int, default=1, help="parallel worker processes (or Ray actors with --ray)")
     r.add_argument("--ray", action="store_true", help="spread the videos over a Ray cluster (needs `pip install ray`)")
     r.add_argument("--ray-address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
-    r.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray worker")
+    r.add_argument("--ray-gpus", type=non_negative_float, default=0.0, help="GPUs per Ray worker")
     r.add_argument("--judge", default="offline", choices=["offline", "openai"], help="scorer judge for the 0-5 scores")
     r.add_argument("--judge-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="judge setting passed to the scorer (e.g. model=gpt-4o, base_url=..., api_key=...)")
     r.add_argument("--no-score", action="store_true", help="only caption; score later with `dfec bench run` again")
-    r.add_argument("--n-frames", type=int, default=16, help="frames per video for frame-based models (paper: 16)")
+    r.add_argument("--n-frames", type=positive_int, default=16, help="frames per video for frame-based models (paper: 16)")
     r.add_argument("--instruction", help="override the captioning instruction")
-    r.add_argument("--max-new-tokens", type=int, default=256)
+    r.add_argument("--max-new-tokens", type=positive_int, default=256)
     r.add_argument("--device", help="torch device (default: cuda when available)")
     r.add_argument("--dtype", help="torch dtype name, e.g. bfloat16")
     r.add_argument("--api-model", help="model name at the OpenAI-compatible endpoint (env OPENAI_MODEL, default gpt-4o)")
     r.add_argument("--api-base", help="endpoint base URL (env OPENAI_BASE_URL)")
     r.add_argument("--api-key", help="API key (env OPENAI_API_KEY)")
-    r.add_argument("--icl", type=int, default=0, help="in-context example captions shown first (paper's starred rows)")
+    r.add_argument("--icl", type=non_negative_int, default=0, help="in-context example captions shown first (paper's starred rows)")
     r.add_argument("--icl-file", help="JSON of example captions ([{caption}] or [str]); use training captions, not test ones")
-    r.add_argument("--max-retries", type=int, default=3, help="API retries per video")
-    r.add_argument("--limit", type=int, help="only the first N references")
+    r.add_argument("--max-retries", type=non_negative_int, default=3, help="API retries per video")
+    r.add_argument("--limit", type=positive_int, help="only the first N references")
     r.add_argument("--ids", help="comma-separated reference ids to run")
     r.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="extra option for a custom adapter")
     r.add_argument("--no-progress", action="store_true")
@@ -64,6 +65,15 @@ def run(args: argparse.Namespace) -> int:
     if args.bench_command == "run":
         return _run(args)
     return _table(args)
+
+
+def _ids(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    ids = [i.strip() for i in text.split(",") if i.strip()]
+    if not ids:
+        raise DfecError(f"--ids lists no id: {text!r}")
+    return ids
 
 
 def _icl_captions(path: str | None) -> list[str]:
@@ -117,7 +127,7 @@ def _run(args) -> int:
     cfg = BenchConfig(
         model=args.model, videos=args.videos, ref=args.ref, out=args.out, options=opts, workers=args.workers,
         ray=args.ray, ray_address=args.ray_address, ray_gpus_per_worker=args.ray_gpus, judge=args.judge,
-        judge_options=judge_opts, score=not args.no_score, limit=args.limit, ids=args.ids.split(",") if args.ids else None,
+        judge_options=judge_opts, score=not args.no_score, limit=args.limit, ids=_ids(args.ids),
         progress=not args.no_progress,
     )
     if args.check:

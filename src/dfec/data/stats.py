@@ -155,6 +155,8 @@ def _durations(items: list[dict], root: str | None) -> tuple[list[float], int]:
 def compute_stats(path: str | Path, config: StatsConfig | None = None) -> dict:
     """The Figure 2 statistics of one caption/annotation file, as a JSON-ready dict."""
     cfg = config or StatsConfig()
+    if cfg.data_root and not Path(cfg.data_root).is_dir():
+        raise DfecError("data root (--root) is not a directory", cfg.data_root)
     items, errors = load_captions(path)
     n_tokens = _token_counter(cfg.tokenizer)
     tokens = [n_tokens(it["caption"]) for it in items]
