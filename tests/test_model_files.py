@@ -151,3 +151,20 @@ def test_cli_caption_and_merge_on_broken_folders(good, tmp_path):
         assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
         assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("dfec: error: "), res.stderr
         assert needle in res.stderr, res.stderr
+
+
+def test_caption_list_with_a_broken_model_stops_once(good, tmp_path, capsys):
+    from dfec.cli import main
+
+    m = _copy(good, tmp_path)
+    cfg = json.loads((m / "config.json").read_text())
+    cfg["text_config"]["hidden_size"] *= 2  # passes the file checks, fails when the weights load
+    (m / "config.json").write_text(json.dumps(cfg))
+    lst = tmp_path / "list.txt"
+    lst.write_text("".join(f"v{i}.mp4\n" for i in range(3)))
+    for i in range(3):
+        (tmp_path / f"v{i}.mp4").write_bytes(b"x")
+    rc = main(["caption", "--list", str(lst), "--model", str(m), "--out", str(tmp_path / "p.jsonl"), "--quiet"])
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if "Loading weights" not in line]
+    assert rc == 2 and len(err) == 1 and "cannot load the model" in err[0], err
+    assert "tensor sizes in the weights do not match config.json" in err[0]

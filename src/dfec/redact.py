@@ -17,7 +17,8 @@ import threading
 SECRET_ENV = ("OPENAI_API_KEY", "DFEC_JUDGE_API_KEY")
 MASK = "[REDACTED]"
 
-_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}|(?i:\bbearer)\s+[A-Za-z0-9_\-.~+/=]{6,}")
+#: key shapes: OpenAI-style ``sk-...`` and HTTP ``Bearer <token>`` (long enough not to hit prose)
+_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}|\b(?:Bearer|BEARER|bearer)\s+[A-Za-z0-9_\-.~+/=]{16,}")
 _lock = threading.Lock()
 _secrets: set[str] = set()
 

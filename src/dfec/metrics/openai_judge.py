@@ -424,7 +424,7 @@ class OpenAIJudge:
         return {
             "name": self.name,
             "model": self.model,
-            "base_url": cfg.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+            "base_url": redact(cfg.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"),
             "prompt_versions": dict(prompts.PROMPT_VERSIONS),
             "format_conversion": bool(cfg.format_conversion),
             "temperature": cfg.temperature,

@@ -198,4 +198,6 @@ def loading(path, what: str = "the model"):
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
         text = str(exc).strip().splitlines()
         detail = text[0][:200] if text else ""
+        if "mismatched_sizes" in str(exc) or "size mismatch" in str(exc):
+            detail = "tensor sizes in the weights do not match config.json"
         raise DfecError(f"cannot load {what}: {type(exc).__name__}" + (f": {detail}" if detail else ""), path) from None

@@ -192,7 +192,19 @@ def caption_list(list_file, model_path, out_jsonl, instruction: str | None = Non
 
     def caption(path: str) -> str:
         if not loaded:  # load the model only when some video is left to caption
-            loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
+            try:
+                loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
+            except DfecError as exc:  # a broken model stops the run once, not once per video
+                raise _ModelLoadFailed(exc) from None
         return loaded[0].caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
 
-    return caption_to_jsonl(read_video_list(list_file), caption, out_jsonl, progress=progress)
+    try:
+        return caption_to_jsonl(read_video_list(list_file), caption, out_jsonl, progress=progress)
+    except _ModelLoadFailed as failed:
+        raise failed.error from None
+
+
+class _ModelLoadFailed(Exception):
+    def __init__(self, error: DfecError):
+        super().__init__(error.message)
+        self.error = error
