@@ -255,9 +255,9 @@ def _check_writable_place(target: Path, label: str) -> None:
     """The nearest existing folder above ``target`` must be a folder we may create entries in."""
     parent = _first_existing(target.parent if target.parent != target else target)
     if not parent.is_dir():
-        raise DfecError(f"cannot create the {label}: {parent} is a file, not a folder", target)
+        raise DfecError(f"cannot create {label}: {parent} is a file, not a folder", target)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise DfecError(f"cannot create the {label}: folder {parent} is not writable", target)
+        raise DfecError(f"cannot create {label}: folder {parent} is not writable", target)
 
 
 def check_output_dir(path, label: str = "output folder (--out)") -> Path:
