@@ -450,3 +450,17 @@ def test_video_list_bad_bytes_stats_root_and_empty_ids(tmp_path, capsys):
     vids.mkdir()
     _cli_error(capsys, ["bench", "run", "--model", "landmark", "--videos", str(vids), "--ref", str(ann),
                         "--out", str(tmp_path / "b"), "--ids", ",, ,"], "--ids lists no id")
+
+
+def test_tracks_json_deep_or_malformed(tmp_path):
+    from dfec.schema import TrackingResult
+
+    t = tmp_path / "tracks.json"
+    t.write_text(_deep_json(30_000))
+    with pytest.raises(DfecError, match="nested more than"):
+        TrackingResult.load(t)
+    t.write_text("[1, 2]")
+    with pytest.raises(DfecError, match="not a tracks.json file"):
+        TrackingResult.load(t)
+    with pytest.raises(DfecError, match="no such file"):
+        TrackingResult.load(tmp_path / "gone.json")
