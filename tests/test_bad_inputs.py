@@ -464,3 +464,19 @@ def test_tracks_json_deep_or_malformed(tmp_path):
         TrackingResult.load(t)
     with pytest.raises(DfecError, match="no such file"):
         TrackingResult.load(tmp_path / "gone.json")
+
+
+def test_judge_reply_parser_and_option_values_refuse_hostile_json(tmp_path, capsys):
+    from dfec.metrics.openai_judge import parse_json_reply
+
+    for reply, needle in (("[" * 5000 + "]" * 5000, "nested too deeply"),
+                          ('{"a":' * 100 + "1" + "}" * 100, "nested more than"),
+                          ('Here: {"correctness": NaN}', "non-finite"),
+                          ("x" * 1_000_001, "longer than")):
+        with pytest.raises(ValueError, match=needle):
+            parse_json_reply(reply)
+    ref = tmp_path / "ref.json"
+    ref.write_text(json.dumps(REF))
+    (tmp_path / "v").mkdir()
+    _cli_error(capsys, ["bench", "run", "--model", "landmark", "--videos", str(tmp_path / "v"), "--ref", str(ref),
+                        "--out", str(tmp_path / "o"), "--opt", "x=" + "[" * 5000], "--opt x: nested more than")

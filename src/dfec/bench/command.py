@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..errors import DfecError
+from ..userfiles import JsonProblem, parse_json
 from ..options import non_negative_float, non_negative_int, positive_int
 
 
@@ -105,8 +105,10 @@ def _kv(items: list[str], flag: str) -> dict:
             raise DfecError(f"{flag} needs KEY=VALUE, got '{kv}'")
         k, v = kv.split("=", 1)
         try:  # numbers and booleans as JSON (concurrency=4, json_mode=false); anything else a string
-            out[k.strip()] = json.loads(v)
-        except json.JSONDecodeError:
+            out[k.strip()] = parse_json(v)
+        except JsonProblem as exc:
+            if exc.syntax is None:  # NaN, Infinity, deep nesting
+                raise DfecError(f"{flag} {k.strip()}: {exc}") from None
             out[k.strip()] = v
     return out
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import DfecError
 from ..redact import redact, register_secret
+from ..userfiles import check_value
 from . import prompts
 from .judge import JudgeFailure, SampleJudgement
 from .relations import NONE, SAME, normalise_relation
@@ -129,6 +130,16 @@ class JudgeConfig:
         register_secret(self.api_key)
 
 
+#: the longest judge reply parsed (a JSON answer is a few kB)
+MAX_REPLY_CHARS = 1_000_000
+
+
+def _checked(value):
+    """Refuse a reply nested too deeply or holding NaN/Infinity (a ValueError: a parse failure)."""
+    check_value(value)
+    return value
+
+
 _FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
 
 
@@ -136,11 +147,15 @@ def parse_json_reply(text: str):
     """The JSON object in a judge reply (tolerates code fences and text around one object)."""
     if text is None:
         raise ValueError("empty reply")
+    if len(text) > MAX_REPLY_CHARS:
+        raise ValueError(f"reply longer than {MAX_REPLY_CHARS} characters")
     t = _FENCE_RE.sub("", str(text).strip())
     try:
-        return json.loads(t)
+        return _checked(json.loads(t))
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise ValueError("reply nested too deeply") from None
     # the first complete JSON object in the text, whatever stands before or after it (prose,
     # a second object, stray braces): decode from each "{" until one parses
     decoder = json.JSONDecoder()
@@ -151,8 +166,10 @@ def parse_json_reply(text: str):
         except json.JSONDecodeError:
             start = t.find("{", start + 1)
             continue
+        except RecursionError:
+            raise ValueError("reply nested too deeply") from None
         if isinstance(obj, dict):
-            return obj
+            return _checked(obj)
         start = t.find("{", start + 1)
     raise ValueError("reply is not JSON")
 
