@@ -480,3 +480,12 @@ def test_judge_reply_parser_and_option_values_refuse_hostile_json(tmp_path, caps
     (tmp_path / "v").mkdir()
     _cli_error(capsys, ["bench", "run", "--model", "landmark", "--videos", str(tmp_path / "v"), "--ref", str(ref),
                         "--out", str(tmp_path / "o"), "--opt", "x=" + "[" * 5000], "--opt x: nested more than")
+
+
+def test_resumed_jsonl_output_with_a_hostile_line(tmp_path):
+    from dfec.jsonl import read_jsonl
+
+    out = tmp_path / "preds.jsonl"
+    out.write_text('{"id": "1", "caption": "x"}\n' + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(DfecError, match="line 2: nested more than"):
+        read_jsonl(out)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import DfecError
+from .userfiles import JsonProblem, iter_lines, parse_json
 
 
 def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
@@ -34,9 +35,9 @@ def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
         cut = raw.rfind(b"\n") + 1
         tail = raw[cut:]
         try:  # a complete record without a final newline (a hand-written file) is kept
-            json.loads(tail.decode("utf-8", errors="replace"))
+            parse_json(tail.decode("utf-8", errors="replace"), allow_nonfinite=True)
             complete = bool(tail.strip())
-        except json.JSONDecodeError:
+        except JsonProblem:
             complete = not tail.strip()
         if complete:
             if repair:  # terminate it, so the next appended record starts on its own line
@@ -52,9 +53,9 @@ def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise DfecError(f"line {n} is not valid JSON", p) from None
+            out.append(parse_json(line, allow_nonfinite=True))
+        except JsonProblem as exc:
+            raise DfecError(f"line {n} is not valid JSON" if exc.syntax else f"line {n}: {exc}", p) from None
     return out
 
 
@@ -87,8 +88,6 @@ class JsonlWriter:
 def read_video_list(list_file) -> list[tuple[str, str]]:
     """``(id, path)`` pairs of a video list: ``path`` (id = file stem) or ``id<TAB>path`` per line;
     blank lines and ``#`` comments are skipped; relative paths are taken from the list's folder."""
-    from .userfiles import iter_lines
-
     p = Path(list_file)
     if not p.is_file():
         raise DfecError("no such video list file", p)
