@@ -264,16 +264,21 @@ def test_output_path_check_is_shared_by_every_command(tmp_path, capsys):
             ["score", "--pred", str(pred), "--ref", str(ref), "--out", out],
             ["track", str(video), "--out", out],
             ["train", "--merge", str(tmp_path), "--out", out],
+            ["demo", "--work", out],
+            ["report", str(run), "--out", out],
+            ["demo", "--records", out],
         ]
 
     for args in commands(str(afile)):
-        if args[0] == "score" or args[1:2] == ["--list"]:  # file outputs: an existing file is resumed/overwritten
+        if args[0] in ("score", "report") or args[1:2] in (["--list"], ["--records"]):  # file outputs: an existing file is resumed/overwritten
             continue
         _cli_error(capsys, args, "exists and is not a folder")
     for args in commands(str(under_file)):
         _cli_error(capsys, args, "is a file, not a folder")
     for args in (["score", "--pred", str(pred), "--ref", str(ref), "--out", str(tmp_path)],
-                 ["caption", "--list", str(lst), "--out", str(tmp_path)]):
+                 ["caption", "--list", str(lst), "--out", str(tmp_path)],
+                 ["report", str(run), "--out", str(tmp_path)],
+                 ["demo", "--records", str(tmp_path)]):
         _cli_error(capsys, args, "is a folder; give a file name")
     assert afile.read_text() == "x" and not under_file.exists()
 
@@ -430,6 +435,14 @@ def test_truncated_video_is_recorded_in_tracks_and_events(tmp_path):
      "--icl: must not be negative"),
     (["data", "curate", "v", "--out", "o", "--max-duration", "-5"], "--max-duration: must be positive"),
     (["data", "curate", "v", "--out", "o", "--workers", "x"], "--workers: not an integer"),
+    (["data", "curate", "v", "--out", "o", "--workers", "-1"], "--workers: must not be negative"),
+    (["caption", "--list", "l", "--out", "o", "--workers", "0"], "--workers: must be at least 1"),
+    (["caption", "v", "--max-retries", "-1"], "--max-retries: must not be negative"),
+    (["bench", "run", "--model", "landmark", "--videos", "v", "--ref", "r", "--out", "o", "--ray-gpus", "-1"],
+     "--ray-gpus: must not be negative"),
+    (["bench", "run", "--model", "landmark", "--videos", "v", "--ref", "r", "--out", "o", "--workers", "0"],
+     "--workers: must be at least 1"),
+    (["demo", "--port", "-1"], "--port: must not be negative"),
     (["data", "build", "a.json", "--root", ".", "--out", "o", "--test-size", "-1"], "--test-size: must not be negative"),
 ])
 def test_numeric_options_out_of_range(tmp_path, args, needle):

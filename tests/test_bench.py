@@ -263,7 +263,7 @@ def test_weight_adapters_check_paths(tmp_path, spec):
 
 
 def test_unknown_adapter_and_bad_module(tmp_path):
-    with pytest.raises(DfecError, match="unknown model adapter"):
+    with pytest.raises(DfecError, match="unknown captioner"):
         load_adapter("no-such-model")
     with pytest.raises(DfecError, match="cannot import"):
         load_adapter("no_such_pkg_xyz.mod:Cls")

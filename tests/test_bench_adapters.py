@@ -100,7 +100,7 @@ def test_openai_adapter_frames_temperature_retry(tmp_path):
         ad = load_adapter("openai", AdapterOptions(api_base=srv.url, api_key="sk-test", api_model="fake-vlm",
                                                    n_frames=6, max_retries=2))
         ad.check()
-        text = ad.caption(clip)
+        text = ad.caption(clip).text  # the one interface returns a Caption
     assert text == "At the beginning the eyebrows rise (6 frames); then the mouth opens."
     assert len(srv.requests) == 2  # one 500, one retry
     req = srv.requests[-1]
@@ -271,6 +271,27 @@ def test_hf_video_model_adapters_run_offline(tmp_path, monkeypatch, spec, build)
         toks = caption.replace(".", " . ").replace(",", " , ").split()
         assert toks and set(toks) <= vocab
     again = load_adapter(spec, opts)
-    assert again.caption(vids / "s.mp4") == preds["s"]
+    assert again.caption(vids / "s.mp4").text == preds["s"]
     # the processor's video path with torchvision, frames as an image sequence without it
     assert again._use_video == (importlib.util.find_spec("torchvision") is not None)
+
+
+def test_openai_captioner_through_dfec_caption_on_one_clip_and_a_list(tmp_path, capsys):
+    """The bench's captioners are `dfec caption --captioner` names too: one clip, then a list over 2 workers."""
+    from dfec.cli import main
+
+    _clip(tmp_path / "a.mp4")
+    _clip(tmp_path / "b.mp4", n=20)
+    lst = tmp_path / "videos.txt"
+    lst.write_text("a.mp4\nb.mp4\n")
+    with FakeChat() as srv:
+        common = ["--captioner", "openai", "--api-base", srv.url, "--api-key", "sk-test", "--api-model", "fake-vlm",
+                  "--n-frames", "5"]
+        assert main(["caption", str(tmp_path / "a.mp4"), "--out", str(tmp_path / "one"), *common]) == 0
+        assert capsys.readouterr().out.strip() == "At the beginning the eyebrows rise (5 frames); then the mouth opens."
+        assert (tmp_path / "one" / "caption.txt").read_text().startswith("At the beginning the eyebrows rise (5 frames)")
+        out = tmp_path / "preds.jsonl"
+        assert main(["caption", "--list", str(lst), "--out", str(out), "--quiet", "--workers", "2", *common]) == 0
+    recs = {r["id"]: r for r in (json.loads(x) for x in out.read_text().splitlines())}
+    assert sorted(recs) == ["a", "b"] and all(r["caption"].endswith("(5 frames); then the mouth opens.") for r in recs.values())
+    assert len(srv.requests) == 3 and all(r["body"]["model"] == "fake-vlm" for r in srv.requests)

@@ -206,15 +206,20 @@ def test_cli_model_dispatch(tmp_path, monkeypatch, capsys):
     assert calls["video"] == str(video)
     assert (out / "caption.txt").read_text().startswith("At the beginning")
 
-    def fake_list(list_file, model_path, out_jsonl, instruction=None, progress=True, **kw):
-        calls["list"] = (str(list_file), str(model_path), str(out_jsonl))
-        return {"n_total": 1, "n_done_before": 0, "n_written": 1, "n_failed": 0, "failed": []}
+    # --list with --model goes through the one registry and the batch runner: the weight folder is
+    # checked once (resolve_layout), then every listed video is captioned by the loaded model
+    from dfec.model import loading
 
-    monkeypatch.setattr(inference, "caption_list", fake_list)
+    checked = []
+    monkeypatch.setattr(loading, "resolve_layout", lambda path: checked.append(str(path)) or {"kind": "full"})
+    (tmp_path / "ckpt").mkdir()
     lst = tmp_path / "v.txt"
     lst.write_text(f"{video}\n")
-    assert main(["caption", "--list", str(lst), "--model", "ckpt", "--out", str(tmp_path / "p.jsonl")]) == 0
-    assert calls["list"] == (str(lst), "ckpt", str(tmp_path / "p.jsonl"))
+    preds = tmp_path / "p.jsonl"
+    assert main(["caption", "--list", str(lst), "--model", str(tmp_path / "ckpt"), "--out", str(preds), "--quiet"]) == 0
+    assert checked == [str(tmp_path / "ckpt")]
+    assert [json.loads(x) for x in preds.read_text().splitlines()] == [
+        {"id": video.stem, "video": str(video), "caption": "At the beginning of the video, their eyes are open."}]
 
 
 def test_landmark_captioner_interface():
@@ -229,7 +234,7 @@ def test_command_module_imports_light():
     import subprocess
     import sys
 
-    code = ("import sys, dfec.dynamics.command; "
+    code = ("import sys, dfec.captioners.command; "
             "print(sorted(m for m in ('torch', 'cv2', 'dlib', 'transformers', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -16,11 +16,13 @@ from .errors import DfecError
 #: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "track": ("dfec.tracking.command", "track faces in a video and pick the main character"),
-    "caption": ("dfec.dynamics.command", "caption the facial dynamics of a video"),
+    "caption": ("dfec.report.caption", "caption the facial dynamics of a video"),  # dfec.captioners.command + --html
     "score": ("dfec.metrics.command", "score predicted captions with the FEC-Bench metrics"),
     "data": ("dfec.data.command", "build, curate and describe FDA-style data"),
     "train": ("dfec.train.command", "instruction-tune FaceTrack-MM with LoRA"),
     "bench": ("dfec.bench.command", "run captioners over FEC-Bench and render the leaderboard"),
+    "report": ("dfec.report.command", "write an interactive report.html for a track/caption output folder"),
+    "demo": ("dfec.report.demo", "run the local Gradio demo app (needs the 'demo' extra)"),
 }
 
 

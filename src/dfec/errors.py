@@ -36,6 +36,15 @@ class DfecError(Exception):
         return f"{self.path}: {self.reason}" if self.path else self.reason
 
 
+class FatalRunError(DfecError):
+    """A user error that ends a whole batch run instead of failing one item: the captioner itself
+    cannot work (its weights do not load), so every further video would fail the same way."""
+
+    @classmethod
+    def from_error(cls, exc: DfecError) -> "FatalRunError":
+        return cls(exc.reason, exc.path, exc.exit_code)
+
+
 class MissingDependencyError(DfecError):
     """An optional package or a local weight folder that a feature needs is not there."""
 

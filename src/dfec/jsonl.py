@@ -1,6 +1,6 @@
 """Crash-safe, resumable JSONL outputs shared by every long run.
 
-Predictions of ``dfec caption --list``, ``dfec bench run`` and ``dfec.model.inference.caption_list``
+Predictions of ``dfec caption --list`` and ``dfec bench run`` (written through :mod:`dfec.batch`)
 are JSONL files appended one record at a time (flushed and fsync'ed), so a crash or Ctrl-C loses
 nothing; a rerun reads the file back, drops a torn last line left by a hard kill, and skips every
 id already there.
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import DfecError
 from .userfiles import JsonProblem, iter_lines, parse_json
@@ -109,34 +107,9 @@ def read_video_list(list_file) -> list[tuple[str, str]]:
     return out
 
 
-def caption_to_jsonl(videos: Iterable[tuple[str, str]], caption: Callable[[str], str], out_jsonl,
-                     progress: bool = True) -> dict:
-    """Caption ``(id, path)`` pairs into ``out_jsonl`` as ``{"id", "video", "caption"}`` lines.
+def caption_to_jsonl(videos, caption, out_jsonl, progress: bool = True) -> dict:
+    """Caption ``(id, path)`` pairs with a plain ``caption(path) -> str`` function, in this process,
+    into a resumable JSONL file: :func:`dfec.batch.caption_to_jsonl` (kept here for older callers)."""
+    from .batch import caption_to_jsonl as run, text_handler
 
-    Resumable: ids already captioned in the file are skipped (``caption`` is not called at all when
-    nothing is left). A video whose captioning raises :class:`DfecError` is reported on stderr and
-    left for a rerun. Returns ``{"n_total", "n_done_before", "n_written", "n_failed", "failed"}``.
-    """
-    from tqdm import tqdm
-
-    videos = list(videos)
-    out = Path(out_jsonl)
-    if out.is_dir():
-        raise DfecError("is a directory; the predictions need a .jsonl file", out)
-    before = {str(r["id"]) for r in read_jsonl(out, repair=True)
-              if isinstance(r, dict) and "id" in r and r.get("caption") is not None}
-    todo = [(i, v) for i, v in videos if i not in before]
-    written, failed = 0, []
-    if todo:
-        with JsonlWriter(out, "a") as fh:
-            for vid, path in tqdm(todo, desc="captioning", unit="video", disable=not progress):
-                try:
-                    text = caption(path)
-                except DfecError as exc:
-                    failed.append(vid)
-                    print(f"dfec: warning: {exc.message}", file=sys.stderr)
-                    continue
-                fh.write({"id": vid, "video": path, "caption": text})
-                written += 1
-    return {"n_total": len(videos), "n_done_before": len(before & {i for i, _ in videos}),
-            "n_written": written, "n_failed": len(failed), "failed": failed}
+    return run(videos, out_jsonl, setup=None, handler=text_handler(caption), progress=progress)

@@ -1,6 +1,7 @@
 """The small typed records passed between pipeline stages.
 
-``Detection`` (faces/) -> ``Track`` and ``TrackingResult`` (tracking/) -> ``Event`` (dynamics/).
+``Detection`` (faces/) -> ``Track`` and ``TrackingResult`` (tracking/) -> ``Event`` (dynamics/);
+``Caption`` (captioners/).
 Every record round-trips through plain JSON with ``to_json()`` / ``from_json()``; numpy arrays are
 stored as nested lists, and ``from_json`` gives them back as ``np.ndarray``.
 """
@@ -204,3 +205,26 @@ class Event:
     @classmethod
     def from_json(cls, d: dict) -> "Event":
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass
+class Caption:
+    """What a captioner (:mod:`dfec.captioners`) returns for one video: the text plus metadata.
+
+    ``captioner`` is the captioner's label (``landmark``, ``facetrack``, ``openai-gpt-4o``, ...);
+    ``metadata`` holds small JSON values a captioner wants to report (event counts, the weight
+    folder, the number of frames sent, the files it wrote).
+    """
+
+    text: str
+    captioner: str = ""
+    video: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "captioner": self.captioner, "video": self.video, "metadata": _plain(self.metadata)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Caption":
+        return cls(text=str(d["text"]), captioner=str(d.get("captioner", "")), video=str(d.get("video", "")),
+                   metadata=dict(d.get("metadata") or {}))

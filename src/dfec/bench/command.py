@@ -5,9 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..batch import add_batch_options, parallel_from_args
+from ..captioners.cli import add_captioner_options, icl_captions, key_values, options_from_args
 from ..errors import DfecError
-from ..userfiles import JsonProblem, parse_json
-from ..options import non_negative_float, non_negative_int, positive_int
+from ..options import positive_int
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,36 +17,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     r = sub.add_parser("run", help="caption every reference video with one model, then score",
                        description="Caption every FEC-Bench reference video with one model (resumable), then score.")
-    r.add_argument("--model", required=True,
-                   help="landmark | facetrack | openai | qwen2-vl | llava-onevision | package.module:ClassName")
+    r.add_argument("--model", "--captioner", dest="model", required=True,
+                   help="the captioner: landmark | facetrack | openai | qwen2-vl | llava-onevision | "
+                        "package.module:ClassName (the names of `dfec caption --captioner`)")
     r.add_argument("--videos", required=True, help="folder holding the videos (DIR/<video>, its basename, or <id>.mp4)")
     r.add_argument("--ref", required=True, help="reference JSON: [{id, video, caption}, ...]")
     r.add_argument("--out", required=True, help="run folder: predictions.jsonl, failures.jsonl, results.json")
     r.add_argument("--model-path", help="local weight folder (facetrack, qwen2-vl, llava-onevision)")
-    r.add_argument("--workers", type=int, default=1, help="parallel worker processes (or Ray actors with --ray)")
-    r.add_argument("--ray", action="store_true", help="spread the videos over a Ray cluster (needs `pip install ray`)")
-    r.add_argument("--ray-address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
-    r.add_argument("--ray-gpus", type=non_negative_float, default=0.0, help="GPUs per Ray worker")
+    add_batch_options(r)
     r.add_argument("--judge", default="offline", choices=["offline", "openai"], help="scorer judge for the 0-5 scores")
     r.add_argument("--judge-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="judge setting passed to the scorer (e.g. model=gpt-4o, base_url=..., api_key=...)")
     r.add_argument("--no-score", action="store_true", help="only caption; score later with `dfec bench run` again")
-    r.add_argument("--n-frames", type=positive_int, default=16, help="frames per video for frame-based models (paper: 16)")
-    r.add_argument("--instruction", help="override the captioning instruction")
-    r.add_argument("--max-new-tokens", type=positive_int, default=256)
-    r.add_argument("--device", help="torch device (default: cuda when available)")
-    r.add_argument("--dtype", help="torch dtype name, e.g. bfloat16")
-    r.add_argument("--api-model", help="model name at the OpenAI-compatible endpoint (env OPENAI_MODEL, default gpt-4o)")
-    r.add_argument("--api-base", help="endpoint base URL (env OPENAI_BASE_URL)")
-    r.add_argument("--api-key", help="API key (env OPENAI_API_KEY)")
-    r.add_argument("--icl", type=non_negative_int, default=0, help="in-context example captions shown first (paper's starred rows)")
-    r.add_argument("--icl-file", help="JSON of example captions ([{caption}] or [str]); use training captions, not test ones")
-    r.add_argument("--max-retries", type=non_negative_int, default=3, help="API retries per video")
     r.add_argument("--limit", type=positive_int, help="only the first N references")
     r.add_argument("--ids", help="comma-separated reference ids to run")
-    r.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="extra option for a custom adapter")
     r.add_argument("--no-progress", action="store_true")
-    r.add_argument("--check", action="store_true", help="only print what the adapter needs and check it is there")
+    r.add_argument("--check", action="store_true", help="only print what the captioner needs and check it is there")
+    add_captioner_options(r)
 
     t = sub.add_parser("table", help="render the leaderboard (paper Table 1 layout) from run folders",
                        description="Render runs' results.json as Markdown, CSV and one PNG bar chart per metric.")
@@ -55,6 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "ablation.md: the runs beside the paper's Table 2")
     t.add_argument("--paper-file", help="an alternative published-results JSON (format of dfec/bench/paper_tables.json)")
     t.add_argument("--no-charts", action="store_true")
+    t.add_argument("--html", action="store_true",
+                   help="also write table.html: sortable leaderboard, per-metric charts, per-sample captions vs references")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,69 +66,28 @@ def _ids(text: str | None) -> list[str] | None:
     return ids
 
 
-def _icl_captions(path: str | None) -> list[str]:
-    if not path:
-        return []
-    p = Path(path)
-    if not p.is_file():
-        raise DfecError("no such in-context example file", p)
-    from ..userfiles import read_json
-
-    data = read_json(p)
-    if isinstance(data, dict):
-        data = list(data.values())
-    out = []
-    for x in data if isinstance(data, list) else []:
-        if isinstance(x, str):
-            out.append(x)
-        elif isinstance(x, dict) and isinstance(x.get("caption"), str):
-            out.append(x["caption"])
-    if not out:
-        raise DfecError("no captions found (expected [{caption}] or [str])", p)
-    return out
-
-
-def _kv(items: list[str], flag: str) -> dict:
-    out = {}
-    for kv in items:
-        if "=" not in kv:
-            raise DfecError(f"{flag} needs KEY=VALUE, got '{kv}'")
-        k, v = kv.split("=", 1)
-        try:  # numbers and booleans as JSON (concurrency=4, json_mode=false); anything else a string
-            out[k.strip()] = parse_json(v)
-        except JsonProblem as exc:
-            if exc.syntax is None:  # NaN, Infinity, deep nesting
-                raise DfecError(f"{flag} {k.strip()}: {exc}") from None
-            out[k.strip()] = v
-    return out
+#: old names (kept for code that imported them)
+_icl_captions, _kv = icl_captions, key_values
 
 
 def _run(args) -> int:
-    from .adapters import AdapterOptions
+    from ..captioners import registry
     from .runner import BenchConfig, run_bench
 
-    extra, judge_opts = _kv(args.opt, "--opt"), _kv(args.judge_opt, "--judge-opt")
-    opts = AdapterOptions(
-        model_path=args.model_path, n_frames=args.n_frames, instruction=args.instruction,
-        max_new_tokens=args.max_new_tokens, device=args.device, dtype=args.dtype, api_model=args.api_model,
-        api_base=args.api_base, api_key=args.api_key, icl_examples=args.icl, icl_captions=_icl_captions(args.icl_file),
-        max_retries=args.max_retries, extra=extra,
-    )
-    if args.workers < 1:
-        raise DfecError("--workers must be at least 1")
+    judge_opts = key_values(args.judge_opt, "--judge-opt")
+    opts = options_from_args(args, args.model_path)
+    par = parallel_from_args(args)
     cfg = BenchConfig(
-        model=args.model, videos=args.videos, ref=args.ref, out=args.out, options=opts, workers=args.workers,
-        ray=args.ray, ray_address=args.ray_address, ray_gpus_per_worker=args.ray_gpus, judge=args.judge,
+        model=args.model, videos=args.videos, ref=args.ref, out=args.out, options=opts, workers=par.workers,
+        ray=par.ray, ray_address=par.ray_address, ray_gpus_per_worker=par.ray_gpus, judge=args.judge,
         judge_options=judge_opts, score=not args.no_score, limit=args.limit, ids=_ids(args.ids),
         progress=not args.no_progress,
     )
     if args.check:
-        from .adapters import check_adapter, load_adapter
-
-        adapter = load_adapter(args.model, opts)
-        needs = adapter.requires() if callable(getattr(adapter, "requires", None)) else []
-        print(f"{getattr(adapter, 'name', args.model)} needs: " + ("; ".join(needs) or "nothing declared"))
-        check_adapter(adapter)  # raises MissingDependencyError: one line, non-zero exit
+        captioner = registry.load(args.model, opts)
+        needs = registry.requires(captioner)
+        print(f"{getattr(captioner, 'name', args.model)} needs: " + ("; ".join(needs) or "nothing declared"))
+        registry.check(captioner)  # raises MissingDependencyError: one line, non-zero exit
         print("ok: everything it needs is there")
         return 0
     summary = run_bench(cfg)
@@ -152,6 +101,9 @@ def _run(args) -> int:
 
         vals = {k: res.get("metrics", {}).get(k) for _, k in COLUMNS}
         print(to_markdown([Row(summary["model"], vals)]), end="")
+    if summary["n_failed"] and not summary["n_predicted"]:  # every video failed: nothing to score
+        raise DfecError(f"no video captioned: all {summary['n_failed']} failed (reasons in failures.jsonl)",
+                        summary["out"], exit_code=1)
     return 0
 
 
@@ -175,4 +127,8 @@ def _table(args) -> int:
         sys.stdout.write("\n" + ablation.read_text(encoding="utf-8"))
     print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png")
           + (f", {ablation}" if args.paper else ""))
+    if getattr(args, "html", False):
+        from ..report.bench_html import write_bench_html
+
+        print(f"wrote {write_bench_html(rows, Path(out) / 'table.html')}")
     return 0

@@ -6,9 +6,11 @@ tracking module inside their functions.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 
+from ..batch import add_batch_options
 from ..errors import DfecError
 from ..options import non_negative_float, non_negative_int, positive_float, positive_int
 from .build import BuildConfig
@@ -45,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                    "no frequent shot changes; each filter switchable, each verdict reported per clip.")
     c.add_argument("video_dir", help="folder searched recursively for videos")
     c.add_argument("--out", required=True, help="output folder (curation.jsonl, curation.csv, kept.txt, summary)")
-    c.add_argument("--workers", type=non_negative_int, default=0, help="processes (0: min(4, CPUs); 1: no pool)")
+    add_batch_options(c, workers_default=0, workers_help="processes, or Ray actors with --ray (0: min(4, CPUs); 1: no pool)")
     for name in ("duration", "face", "static", "people", "shots"):
         c.add_argument(f"--no-{name}", action="store_true", help=f"switch off the {name} filter")
     c.add_argument("--max-duration", type=positive_float, default=_default(CurateConfig, "max_duration"), help="seconds (paper: 20)")
@@ -102,6 +104,7 @@ def _build(args) -> int:
 
 
 def _curate(args) -> int:
+    from ..batch import parallel_from_args, require_ray
     from .curate import curate
 
     cfg = CurateConfig(max_duration=args.max_duration, min_face_area=args.min_face_area, min_motion=args.min_motion,
@@ -110,7 +113,13 @@ def _curate(args) -> int:
                        check_face=not args.no_face, check_static=not args.no_static,
                        check_people=not args.no_people, check_shots=not args.no_shots,
                        run_all=args.all_filters, workers=args.workers)
-    res = curate(args.video_dir, args.out, cfg, progress=not args.no_progress, resume=not args.no_resume)
+    if args.workers < 0:
+        raise DfecError(f"--workers must be 0 (automatic) or more, got {args.workers}")
+    parallel = parallel_from_args(args, workers=args.workers or min(4, os.cpu_count() or 1))
+    if parallel.ray:  # fail fast, before any clip is read
+        require_ray()
+    res = curate(args.video_dir, args.out, cfg, progress=not args.no_progress, resume=not args.no_resume,
+                 parallel=parallel)
     if len(res.rows) <= 50:  # a short table on the terminal; the CSV/JSONL always hold every clip
         width = max((len(r["clip"]) for r in res.rows), default=4)
         for r in res.rows:

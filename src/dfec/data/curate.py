@@ -29,13 +29,13 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from ..batch import Parallel, output_lock, run_items
 from ..errors import DfecError, MissingDependencyError
 from ..schema import TrackingResult
 
@@ -321,14 +321,31 @@ def _work(args: tuple) -> dict:
     return curate_clip(path, cfg, analyzer, clip)
 
 
+def _worker_setup():
+    """The batch runner's per-worker setup: nothing to load, each item names its clip and settings."""
+    return _work
+
+
+def _failed_row(item: tuple, reason: str, error: str) -> dict:
+    """The row of a clip whose worker process died: dropped for now, judged again on resume."""
+    path, clip, cfg, _ = item
+    return {"clip": clip, "path": str(path), "kept": False, "reasons": [f"error: {reason}"],
+            "filters": {name: _verdict(None, note="not run: the worker failed") for name in FILTERS},
+            "error": f"{error}: {reason}", "retry": True, "config": cfg.fingerprint(), "file": _file_stamp(path),
+            "seconds": 0.0}
+
+
 def curate(video_dir: str | Path, out_dir: str | Path, config: CurateConfig | None = None,
            analyzer: Callable[[str, int], TrackingResult] | None = None, progress: bool = True,
-           resume: bool = True) -> CurateResult:
+           resume: bool = True, parallel: Parallel | None = None) -> CurateResult:
     """Judge every video under ``video_dir`` and write ``curation.jsonl``, ``curation.csv``,
     ``kept.txt`` and ``curation_summary.json`` in ``out_dir``.
 
-    Runs over a process pool (``config.workers``) with a tqdm bar. With ``resume`` (default),
-    clips already in ``curation.jsonl`` with the same settings are not judged again.
+    Runs through the shared batch runner (:mod:`dfec.batch`) with a tqdm bar: ``config.workers``
+    processes on this machine, or ``parallel`` (e.g. ``Parallel(workers=8, ray=True)`` for a Ray
+    cluster), with the same rows either way. With ``resume`` (default), clips already in
+    ``curation.jsonl`` with the same settings are not judged again. ``curation.jsonl`` is locked
+    while the run writes it: a second curate into the same folder is refused.
     """
     from tqdm import tqdm
 
@@ -341,67 +358,60 @@ def curate(video_dir: str | Path, out_dir: str | Path, config: CurateConfig | No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "curation.jsonl"
-    fp = cfg.fingerprint()
-    root = Path(video_dir)
-    clips = {p.relative_to(root).as_posix(): p for p in videos}
-    done = _read_done(jsonl, fp) if resume else {}
-    if not resume and jsonl.exists():
-        jsonl.unlink()
-    done = {c: r for c, r in done.items() if c in clips and r.get("file") == _file_stamp(clips[c])}
-    todo = [(str(p), c, cfg, analyzer) for c, p in clips.items() if c not in done]
-    rows: dict[str, dict] = {c: done[c] for c in clips if c in done}
-    workers = cfg.workers or min(4, os.cpu_count() or 1)
-    workers = max(1, min(workers, len(todo) or 1))
-    bar = tqdm(total=len(clips), initial=len(rows), desc="curate", unit="clip", disable=not progress)
-    if jsonl.is_file() and jsonl.stat().st_size:
-        with open(jsonl, "rb+") as fh:  # a line torn by an interruption must not swallow the next row
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")
-    with open(jsonl, "a", encoding="utf-8") as sink:
-        def record(row: dict) -> None:
-            rows[row["clip"]] = row
-            sink.write(json.dumps(row) + "\n")
-            sink.flush()
-            bar.update(1)
-            bar.set_postfix(kept=sum(r["kept"] for r in rows.values()), refresh=False)
+    with output_lock(jsonl):  # one writer per output folder: a second curate is refused
+        fp = cfg.fingerprint()
+        root = Path(video_dir)
+        clips = {p.relative_to(root).as_posix(): p for p in videos}
+        done = _read_done(jsonl, fp) if resume else {}
+        if not resume and jsonl.exists():
+            jsonl.unlink()
+        done = {c: r for c, r in done.items() if c in clips and r.get("file") == _file_stamp(clips[c])}
+        todo = [(str(p), c, cfg, analyzer) for c, p in clips.items() if c not in done]
+        rows: dict[str, dict] = {c: done[c] for c in clips if c in done}
+        if parallel is None:
+            parallel = Parallel(workers=max(1, cfg.workers or min(4, os.cpu_count() or 1)))
+        bar = tqdm(total=len(clips), initial=len(rows), desc="curate", unit="clip", disable=not progress)
+        if jsonl.is_file() and jsonl.stat().st_size:
+            with open(jsonl, "rb+") as fh:  # a line torn by an interruption must not swallow the next row
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+        with open(jsonl, "a", encoding="utf-8") as sink:
+            def record(row: dict) -> None:
+                rows[row["clip"]] = row
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                bar.update(1)
+                bar.set_postfix(kept=sum(r["kept"] for r in rows.values()), refresh=False)
 
-        if workers == 1:
-            for item in todo:
-                record(_work(item))
-        else:
-            # spawn, not fork: forking a process that already runs OpenMP/BLAS or torch threads
-            # (a notebook, a test session) can kill the child ("process terminated abruptly")
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(_work, item) for item in todo]
-                for fut in as_completed(futures):
-                    record(fut.result())
-    bar.close()
-    ordered = [rows[c] for c in sorted(rows)]
-    # compact the log: one row per clip, latest settings only
-    tmp = jsonl.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in ordered), encoding="utf-8")
-    os.replace(tmp, jsonl)
-    with open(out / "curation.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-        w.writeheader()
+            # spawned workers (never forked: forking a process that already runs OpenMP/BLAS or torch
+            # threads, such as a notebook or a test session, can kill the child)
+            for row in run_items(todo, _worker_setup, (), parallel, handler=_work, fail=_failed_row):
+                record(row)
+        bar.close()
+        ordered = [rows[c] for c in sorted(rows)]
+        # compact the log: one row per clip, latest settings only
+        tmp = jsonl.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in ordered), encoding="utf-8")
+        os.replace(tmp, jsonl)
+        with open(out / "curation.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+            w.writeheader()
+            for r in ordered:
+                w.writerow(_csv_row(r))
+        kept = [r for r in ordered if r["kept"]]
+        (out / "kept.txt").write_text("".join(r["clip"] + "\n" for r in kept), encoding="utf-8")
+        by_reason: dict[str, int] = {}
         for r in ordered:
-            w.writerow(_csv_row(r))
-    kept = [r for r in ordered if r["kept"]]
-    (out / "kept.txt").write_text("".join(r["clip"] + "\n" for r in kept), encoding="utf-8")
-    by_reason: dict[str, int] = {}
-    for r in ordered:
-        for name, v in r["filters"].items():
-            if v["passed"] is False:
-                by_reason[name] = by_reason.get(name, 0) + 1
-        if r.get("error"):
-            by_reason["unreadable"] = by_reason.get("unreadable", 0) + 1
-    summary = {"video_dir": str(video_dir), "n_clips": len(ordered), "n_kept": len(kept),
-               "n_dropped": len(ordered) - len(kept), "dropped_by_filter": by_reason,
-               "n_resumed": len(done), "config": asdict(cfg), "fingerprint": fp}
-    (out / "curation_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            for name, v in r["filters"].items():
+                if v["passed"] is False:
+                    by_reason[name] = by_reason.get(name, 0) + 1
+            if r.get("error"):
+                by_reason["unreadable"] = by_reason.get("unreadable", 0) + 1
+        summary = {"video_dir": str(video_dir), "n_clips": len(ordered), "n_kept": len(kept),
+                   "n_dropped": len(ordered) - len(kept), "dropped_by_filter": by_reason,
+                   "n_resumed": len(done), "config": asdict(cfg), "fingerprint": fp}
+        (out / "curation_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files = {n: str(out / n) for n in ("curation.jsonl", "curation.csv", "kept.txt", "curation_summary.json")}
     return CurateResult(rows=ordered, n_kept=len(kept), n_dropped=len(ordered) - len(kept),
                         n_resumed=len(done), files=files)

@@ -3,6 +3,7 @@
 Light to import: the torch/transformers modules load on first attribute access.
 
 * :func:`load_captioner` / :func:`caption_list` (``dfec.model.inference``): captioning from local weights;
+* :func:`resolve_layout`, :func:`load_base_model`, :func:`load_trained` (``loading``): the local weight layouts;
 * :class:`FaceTrackConfig`, :func:`paper_config` (``configuration_facetrack``);
 * :class:`FaceTrackForCausalLM` (``modeling_facetrack``), registered with the transformers Auto classes;
 * :class:`FaceTrackProcessor` (``processor``); :class:`STCConnector` (``stc_connector``);
@@ -14,6 +15,7 @@ import importlib
 
 _LAZY = {
     "load_captioner": "inference", "caption_list": "inference", "Captioner": "inference",
+    "resolve_layout": "loading", "build_model": "loading", "load_base_model": "loading", "load_trained": "loading",
     "FaceTrackConfig": "configuration_facetrack", "paper_config": "configuration_facetrack",
     "tiny_config": "configuration_facetrack",
     "FaceTrackForCausalLM": "modeling_facetrack", "FaceTrackProcessor": "processor", "ProcessorConfig": "processor",

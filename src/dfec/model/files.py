@@ -12,7 +12,7 @@ checked here first, cheaply and without torch:
   a sharded checkpoint's index must name shards that exist;
 * the tokenizer: ``tokenizer.json`` or ``tokenizer.model`` must be there and readable.
 
-:func:`loading` turns what the loaders still raise (transformers, peft, safetensors) into the same
+:func:`loader_errors` turns what the loaders still raise (transformers, peft, safetensors) into the same
 kind of one-line :class:`~dfec.errors.DfecError`.
 """
 from __future__ import annotations
@@ -164,7 +164,7 @@ def check_tokenizer(folder: Path) -> None:
 
 
 def check_layout(layout: dict) -> None:
-    """Check the files of a :func:`dfec.model.inference.resolve_layout` result."""
+    """Check the files of a :func:`dfec.model.loading.resolve_layout` result."""
     kind, p = layout["kind"], Path(layout["path"])
     if kind == "full":
         check_weights_folder(p)
@@ -189,7 +189,7 @@ def check_layout(layout: dict) -> None:
 
 
 @contextlib.contextmanager
-def loading(path, what: str = "the model"):
+def loader_errors(path, what: str = "the model"):
     """Turn what a loader still raises on broken files into one line naming ``path``."""
     try:
         yield

@@ -1,0 +1,167 @@
+"""``dfec report`` / ``dfec caption --html``: the page's data, clause linking, the video source."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+from report_helpers import page_data, synthetic_folder
+
+from dfec.cli import main
+from dfec.errors import DfecError
+from dfec.report import write_report
+from dfec.report.data import events_payload, link_clauses
+from dfec.report.video import video_source
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return synthetic_folder(tmp_path_factory.mktemp("syn"))
+
+
+# ------------------------------------------------------------------------------ clause links
+EVENTS = {"events": [{"kind": "blink", "start": 1.0, "end": 1.2, "text": "the person blinks"},
+                     {"kind": "smile", "start": 2.0, "end": 3.0, "text": "the person smiles"}]}
+
+
+def test_clauses_contract_links_each_clause_to_its_events():
+    ev = dict(EVENTS, clauses=[{"text": "At the beginning, the person blinks,", "events": [0]},
+                               {"text": "and later the person smiles.", "events": [1, 7, "x"]},
+                               {"text": "Nothing else changes.", "events": []}])
+    segs, mode = link_clauses("ignored", ev)
+    assert mode == "clauses"
+    assert "".join(s["text"] for s in segs) == " ".join(c["text"] for c in ev["clauses"])
+    assert [s["events"] for s in segs if s["text"].strip()] == [[0], [1], []]  # bad indices dropped
+
+
+def test_landmark_events_link_by_their_verbatim_clause():
+    caption = "Intro. At the beginning of the video, the person blinks, and the person smiles."
+    segs, mode = link_clauses(caption, EVENTS)
+    assert mode == "event-text"
+    assert "".join(s["text"] for s in segs) == caption
+    assert [(s["text"], s["events"]) for s in segs if s["events"]] == [("the person blinks", [0]),
+                                                                       ("the person smiles", [1])]
+
+
+def test_caption_is_unlinked_when_a_clause_is_not_in_it():
+    caption = "The person smiles. The person blinks."  # wrong order: no guessing
+    segs, mode = link_clauses(caption, EVENTS)
+    assert mode == "unlinked" and segs == [{"text": caption, "events": []}]
+    assert link_clauses("Some model caption.", None) == ([{"text": "Some model caption.", "events": []}], "unlinked")
+
+
+def test_events_list_adds_detected_events_left_out_of_the_caption():
+    ev = dict(EVENTS, timeline=[{"kind": "blink", "start": 1.0, "end": 1.2},
+                                {"kind": "head_nod", "start": 2.5, "end": 2.9, "region": "head"}])
+    out = events_payload(ev)
+    assert [(e["kind"], e["in_caption"], e["index"]) for e in out] == [
+        ("blink", True, 0), ("smile", True, 1), ("head_nod", False, 2)]
+
+
+# ------------------------------------------------------------------------------ the page
+def test_report_page_is_self_contained_with_the_video_embedded(folder):
+    video, out = folder
+    page = write_report(out)
+    html = page.read_text()
+    # nothing loaded from the network: no http(s) resources, no CDN
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<script src" not in html and "<link " not in html
+    d = page_data(html)
+    assert d["video"]["mode"] == "embed" and d["video"]["offset"] == 0.0
+    blob = html.split('<script id="dfec-video" type="application/octet-stream">', 1)[1].split("</script>", 1)[0]
+    assert base64.b64decode(blob) == video.read_bytes()
+    # overlay = tracks.json of the main face, frame by frame
+    tracks = json.loads((out / "tracks.json").read_text())["tracks"]
+    ov = d["overlay"]["tracks"][0]
+    assert ov["main"] and ov["frames"] == tracks[0]["frames"]
+    assert np.allclose(np.array(ov["landmarks"][5]).reshape(68, 2), tracks[0]["landmarks"][5], atol=0.06)
+    # caption clauses linked to the caption events; the caption reads as written
+    ev = json.loads((out / "events.json").read_text())
+    assert d["link_mode"] == "event-text"
+    assert "".join(s["text"] for s in d["clauses"]) == ev["caption"]
+    linked = {ev["events"][s["events"][0]]["kind"] for s in d["clauses"] if s["events"]}
+    assert {"blink", "head_turn_left"} <= linked
+    # timeline lanes carry the measured signals; the track table the selection rule
+    assert [lane["region"] for lane in d["lanes"]] == ["eyes", "mouth", "brows", "head"]
+    assert len(d["lanes"][0]["series"][0]["y"]) == len(d["times"]) > 0
+    assert d["tracks"]["rule"] == "single-track" and d["tracks"]["tracks"][0]["mean_area"] == 5000.0
+    assert "single-track" in html and "A<sub>k</sub>" in html
+
+
+def test_link_mode_references_the_video_relatively(folder, tmp_path):
+    video, out = folder
+    page = write_report(out, out=tmp_path / "pages" / "r.html", video_mode="link")
+    d = page_data(page.read_text())
+    assert d["video"]["mode"] == "link"
+    assert (page.parent / d["video"]["src"]).resolve() == video.resolve()
+    assert 'id="dfec-video"' not in page.read_text()
+
+
+def test_auto_mode_links_a_video_over_the_embed_limit(folder, tmp_path):
+    video, _ = folder
+    assert video_source(video, tmp_path, "auto", embed_limit_mb=0.0)["mode"] == "link"
+    assert video_source(video, tmp_path, "auto")["mode"] == "embed"
+
+
+def test_unplayable_codec_is_reencoded_to_h264(folder, tmp_path):
+    import av
+
+    from dfec.video import iter_frames, write_video
+
+    src = write_video(tmp_path / "clip.avi", (rgb for _, _, rgb in iter_frames(folder[0], fps=None)), fps=16, codec="mpeg4")
+    v = video_source(src, tmp_path, "auto")
+    assert v["mode"] == "embed" and v["mime"] == "video/mp4" and v["name"] == "clip.avi"
+    with av.open(str(tmp_path / "report_video.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+
+
+def test_video_that_starts_after_the_audio_gets_its_offset(shared_data, tmp_path):
+    # the stage clip's video stream starts 0.85 s into the container (its audio starts first):
+    # the page must add this to dfec's times, or the overlay and seeks land on the wrong frames
+    v = video_source(shared_data / "short_hamilton_clip.mp4", tmp_path, "link")
+    assert v["offset"] == pytest.approx(0.852, abs=0.01)
+
+
+def test_report_command_and_caption_html(folder, tmp_path, capsys):
+    video, out = folder
+    work = tmp_path / "o"
+    shutil.copytree(out, work)
+    (work / "report.html").unlink(missing_ok=True)
+    assert main(["report", str(work)]) == 0
+    assert (work / "report.html").is_file()
+    # dfec caption --html: reuses tracks.json, writes the caption outputs and the page
+    (work / "report.html").unlink()
+    assert main(["caption", str(video), "--out", str(work), "--quiet", "--html"]) == 0
+    assert page_data((work / "report.html").read_text())["caption"] == (work / "caption.txt").read_text().strip()
+    # a model caption (caption.txt only) still gets a page, unlinked
+    only = tmp_path / "model"
+    only.mkdir()
+    (only / "caption.txt").write_text("Their eyes widen.\n")
+    d = page_data(write_report(only, video=video).read_text())
+    assert d["link_mode"] == "unlinked" and d["events"] == [] and d["overlay"] is None
+
+
+def test_report_errors_are_one_line(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("dfec: error: ") for line in err)
+    assert "no tracks.json, events.json or caption.txt" in err[1]
+    (tmp_path / "events.json").write_text("[1, 2]")
+    with pytest.raises(DfecError, match="events.json"):
+        write_report(tmp_path)
+    assert main(["caption", "--list", "x.txt", "--out", "p.jsonl", "--html"]) == 2
+
+
+def test_caption_command_with_html_imports_light():
+    """`dfec caption` now runs through dfec.report.caption: it must stay as light as the registry's command."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dfec.report.caption; "
+            "print(sorted(m for m in ('torch', 'cv2', 'dlib', 'transformers', 'matplotlib', 'gradio') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
