@@ -73,6 +73,18 @@ class AlwaysFails:
 
     def caption(self, video, tracking=None):
         raise RuntimeError("the endpoint is down")
+
+
+class BrokenWeights:
+    name = "broken-weights"
+
+    def __init__(self, options):
+        pass
+
+    def caption(self, video, tracking=None):
+        from dfec.errors import FatalRunError
+
+        raise FatalRunError("cannot load the model: tensor sizes do not match", "/models/m")
 '''
 
 
@@ -144,6 +156,19 @@ def test_workers_really_run_in_other_processes(mods, tmp_path, monkeypatch):
     assert sorted(r["id"] for r in res) == [str(i) for i in range(len(items))] and all(r["ok"] for r in res)
     pids = {int(x) for x in log.read_text().split()}
     assert len(pids) == 2 and os.getpid() not in pids  # one captioner load per worker, none here
+
+
+def test_a_captioner_that_cannot_work_stops_the_run_once_on_every_path(mods, tmp_path):
+    """FatalRunError (weights that do not load) ends the run with that one error, in process and in
+    a pool, instead of one failure record per video."""
+    lst = _fake_clips(tmp_path / "clips")
+    videos = [(Path(p).stem, str(tmp_path / "clips" / p)) for p in lst.read_text().split()]
+    for name, par in (("sequential", Parallel(workers=1)), ("pool", Parallel(workers=2))):
+        out = tmp_path / f"{name}.jsonl"
+        with pytest.raises(DfecError, match="cannot load the model: tensor sizes do not match"):
+            caption_to_jsonl(videos, out, registry.worker_handler, ("batchfake_mod:BrokenWeights", CaptionerOptions()),
+                             parallel=par, progress=False)
+        assert not out.exists() or not out.read_text().strip(), name
 
 
 def test_landmark_list_same_captions_in_process_and_pool(shared_data, tmp_path):

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import DfecError, MissingDependencyError
+from .errors import DfecError, FatalRunError, MissingDependencyError
+from .options import non_negative_float, non_negative_int, positive_int
+from .redact import redact
 
 
 @dataclass
@@ -48,12 +50,14 @@ class Parallel:
 
 def add_batch_options(parser, workers_default: int = 1, workers_help: str | None = None) -> None:
     """``--workers``, ``--ray``, ``--ray-address``, ``--ray-gpus`` on an argparse parser."""
-    parser.add_argument("--workers", type=int, default=workers_default,
+    # 0 where the command reads it as "pick for me" (dfec data curate), else at least 1
+    parser.add_argument("--workers", type=positive_int if workers_default >= 1 else non_negative_int,
+                        default=workers_default,
                         help=workers_help or "parallel worker processes (or Ray actors with --ray)")
     parser.add_argument("--ray", action="store_true", help="spread the work over a Ray cluster (needs `pip install ray`)")
     parser.add_argument("--ray-address", help="Ray cluster address, e.g. ray://head:10001 (default: RAY_ADDRESS, "
                                               "else a local Ray)")
-    parser.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray worker")
+    parser.add_argument("--ray-gpus", type=non_negative_float, default=0.0, help="GPUs per Ray worker")
 
 
 def parallel_from_args(args, workers: int | None = None) -> Parallel:
@@ -65,7 +69,7 @@ def parallel_from_args(args, workers: int | None = None) -> Parallel:
 def failure(item: Any, reason: str, error: str) -> dict:
     """The result record of an item whose worker failed (``id``/``video`` copied when the item has them)."""
     rec = {k: item[k] for k in ("id", "video") if isinstance(item, dict) and k in item}
-    return {**rec, "ok": False, "reason": reason, "error": error}
+    return {**rec, "ok": False, "reason": redact(reason), "error": error}
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,6 +180,8 @@ def _iter_pool(items: list, setup: Callable, setup_args: tuple, n: int, fail: Ca
         for fut in as_completed(futures):
             try:
                 yield fut.result()
+            except FatalRunError:  # the worker's captioner cannot work: stop every worker, one error
+                raise
             except Exception as exc:  # a worker died (out of memory, its setup failed): record, go on
                 yield fail(futures[fut], f"worker process failed: {str(exc)[:200] or type(exc).__name__}",
                            type(exc).__name__)
@@ -337,8 +343,10 @@ def text_handler(caption: Callable[[str], str]) -> Callable[[dict], dict]:
     def handle(item: dict) -> dict:
         try:
             text = caption(item["path"])
+        except FatalRunError:
+            raise
         except DfecError as exc:
-            return {"id": item["id"], "video": item["video"], "ok": False, "reason": exc.message}
+            return {"id": item["id"], "video": item["video"], "ok": False, "reason": redact(exc.message)}
         return {"id": item["id"], "video": item["video"], "ok": True, "caption": text}
 
     return handle

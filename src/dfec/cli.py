@@ -26,10 +26,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with dfec's one-line errors: ``dfec <command>: error: <what>`` and a --help hint."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="dfec", description="Dynamic Facial Expression Captioning toolkit")
+    parser = _Parser(prog="dfec", description="Dynamic Facial Expression Captioning toolkit")
     parser.add_argument("--version", action="version", version=f"dfec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -37,7 +44,30 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(_module=module)
         importlib.import_module(module).configure(p)
+        finite_floats(p)
     return parser
+
+
+def finite_float(text: str) -> float:
+    """argparse type of every float option: ``inf``, ``nan`` and overflowing numbers are refused."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def finite_floats(parser: argparse.ArgumentParser) -> None:
+    """Give every ``type=float`` option of ``parser`` (and its sub-commands) :func:`finite_float`."""
+    for action in parser._actions:
+        if action.type is float:
+            action.type = finite_float
+        for sub in (getattr(action, "choices", None) or {}).values() if isinstance(action, argparse._SubParsersAction) else ():
+            finite_floats(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _single_parser(name: str) -> argparse.ArgumentParser:
     module, help_ = COMMANDS[name]
-    parser = argparse.ArgumentParser(prog="dfec", description="Dynamic Facial Expression Captioning toolkit")
+    parser = _Parser(prog="dfec", description="Dynamic Facial Expression Captioning toolkit")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser(name, help=help_, description=help_)
     p.set_defaults(_module=module)
     importlib.import_module(module).configure(p)
+    finite_floats(p)
     return parser
 
 

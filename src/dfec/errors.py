@@ -23,14 +23,26 @@ class DfecError(Exception):
     """
 
     def __init__(self, reason: str, path: str | Path | None = None, exit_code: int = 2):
-        self.reason = str(reason).strip().replace("\n", " ")
-        self.path = None if path is None else str(path)
+        from .redact import redact
+
+        # one redaction step: a reason or path may quote a server's reply or an exception (API keys)
+        self.reason = redact(str(reason).strip().replace("\n", " "))
+        self.path = None if path is None else redact(str(path))
         self.exit_code = exit_code
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
         return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class FatalRunError(DfecError):
+    """A user error that ends a whole batch run instead of failing one item: the captioner itself
+    cannot work (its weights do not load), so every further video would fail the same way."""
+
+    @classmethod
+    def from_error(cls, exc: DfecError) -> "FatalRunError":
+        return cls(exc.reason, exc.path, exc.exit_code)
 
 
 class MissingDependencyError(DfecError):

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from .errors import DfecError
+from .userfiles import JsonProblem, iter_lines, parse_json
 
 
 def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
@@ -32,9 +33,9 @@ def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
         cut = raw.rfind(b"\n") + 1
         tail = raw[cut:]
         try:  # a complete record without a final newline (a hand-written file) is kept
-            json.loads(tail.decode("utf-8", errors="replace"))
+            parse_json(tail.decode("utf-8", errors="replace"), allow_nonfinite=True)
             complete = bool(tail.strip())
-        except json.JSONDecodeError:
+        except JsonProblem:
             complete = not tail.strip()
         if complete:
             if repair:  # terminate it, so the next appended record starts on its own line
@@ -50,9 +51,9 @@ def read_jsonl(path: str | Path, repair: bool = False) -> list[dict]:
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise DfecError(f"line {n} is not valid JSON", p) from None
+            out.append(parse_json(line, allow_nonfinite=True))
+        except JsonProblem as exc:
+            raise DfecError(f"line {n} is not valid JSON" if exc.syntax else f"line {n}: {exc}", p) from None
     return out
 
 
@@ -89,7 +90,7 @@ def read_video_list(list_file) -> list[tuple[str, str]]:
     if not p.is_file():
         raise DfecError("no such video list file", p)
     out, seen = [], set()
-    for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for n, line in iter_lines(p, "a video list"):  # bounded lines; bytes that are not UTF-8 refused
         line = line.strip()
         if not line or line.startswith("#"):
             continue

@@ -135,6 +135,8 @@ class TrackingResult:
     selection_rule: str = ""
     crops: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: how much of the video was analysed: ``{declared_duration_s, analysed_duration_s, truncated}``
+    video_coverage: dict = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -167,12 +169,12 @@ class TrackingResult:
     @classmethod
     def load(cls, path: str | Path) -> "TrackingResult":
         from .errors import DfecError
+        from .userfiles import read_json
 
+        data = read_json(path, "a tracks.json file", allow_nonfinite=True)  # deep nesting refused there
         try:
-            return cls.from_json(json.loads(Path(path).read_text()))
-        except FileNotFoundError:
-            raise DfecError("no such file", path) from None
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            return cls.from_json(data)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DfecError(f"not a tracks.json file ({exc})", path) from None
 
 

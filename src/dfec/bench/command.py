@@ -8,6 +8,7 @@ from pathlib import Path
 from ..batch import add_batch_options, parallel_from_args
 from ..captioners.cli import add_captioner_options, icl_captions, key_values, options_from_args
 from ..errors import DfecError
+from ..options import positive_int
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--judge-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="judge setting passed to the scorer (e.g. model=gpt-4o, base_url=..., api_key=...)")
     r.add_argument("--no-score", action="store_true", help="only caption; score later with `dfec bench run` again")
-    r.add_argument("--limit", type=int, help="only the first N references")
+    r.add_argument("--limit", type=positive_int, help="only the first N references")
     r.add_argument("--ids", help="comma-separated reference ids to run")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--check", action="store_true", help="only print what the captioner needs and check it is there")
@@ -38,17 +39,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        description="Render runs' results.json as Markdown, CSV and one PNG bar chart per metric.")
     t.add_argument("runs", nargs="*", help="run folders (e.g. runs/*) or results.json files")
     t.add_argument("--out", help="output folder (default: <parent of the first run>/table)")
-    t.add_argument("--paper", action="store_true", help="add the paper's published rows as labelled reference rows")
-    t.add_argument("--paper-file", help="an alternative published-results JSON (format of paper_table1.json)")
+    t.add_argument("--paper", action="store_true", help="add the paper's Table 1 as printed (plain and in-context '*' rows apart) and write "
+                        "ablation.md: the runs beside the paper's Table 2")
+    t.add_argument("--paper-file", help="an alternative published-results JSON (format of dfec/bench/paper_tables.json)")
     t.add_argument("--no-charts", action="store_true")
     t.add_argument("--html", action="store_true",
                    help="also write table.html: sortable leaderboard, per-metric charts, per-sample captions vs references")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..userfiles import check_output_dir
+
+    if args.out:
+        check_output_dir(args.out)
     if args.bench_command == "run":
         return _run(args)
     return _table(args)
+
+
+def _ids(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    ids = [i.strip() for i in text.split(",") if i.strip()]
+    if not ids:
+        raise DfecError(f"--ids lists no id: {text!r}")
+    return ids
 
 
 #: old names (kept for code that imported them)
@@ -65,7 +80,7 @@ def _run(args) -> int:
     cfg = BenchConfig(
         model=args.model, videos=args.videos, ref=args.ref, out=args.out, options=opts, workers=par.workers,
         ray=par.ray, ray_address=par.ray_address, ray_gpus_per_worker=par.ray_gpus, judge=args.judge,
-        judge_options=judge_opts, score=not args.no_score, limit=args.limit, ids=args.ids.split(",") if args.ids else None,
+        judge_options=judge_opts, score=not args.no_score, limit=args.limit, ids=_ids(args.ids),
         progress=not args.no_progress,
     )
     if args.check:
@@ -93,6 +108,7 @@ def _run(args) -> int:
 
 
 def _table(args) -> int:
+    from ..userfiles import check_output_dir
     from .table import PAPER_TABLE, build_table
 
     runs = []
@@ -102,10 +118,15 @@ def _table(args) -> int:
             continue  # an earlier table output picked up by runs/*
         runs.append(p)
     out = args.out or (str(runs[0].parent / "table") if runs else "table")
+    check_output_dir(out)
     md, rows = build_table(runs, out, paper=args.paper, paper_file=args.paper_file or PAPER_TABLE,
                            charts=not args.no_charts)
     sys.stdout.write(md)
-    print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png"))
+    ablation = Path(out) / "ablation.md"
+    if args.paper and ablation.is_file():
+        sys.stdout.write("\n" + ablation.read_text(encoding="utf-8"))
+    print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png")
+          + (f", {ablation}" if args.paper else ""))
     if getattr(args, "html", False):
         from ..report.bench_html import write_bench_html
 

@@ -35,6 +35,7 @@ from ..captioners.base import CaptionerOptions
 from ..captioners.registry import caption_item as caption_one  # noqa: F401  (the bench's old name)
 from ..errors import DfecError, MissingDependencyError
 from ..jsonl import JsonlWriter, read_jsonl
+from ..redact import is_secret_name, redact_json, register_secret
 from ..metrics.references import load_references
 
 #: the bench's old name for the captioner options
@@ -63,11 +64,16 @@ class BenchConfig:
     ids: list[str] | None = None
     progress: bool = True
 
+    def __post_init__(self):
+        for k, v in self.judge_options.items():
+            if is_secret_name(k):
+                register_secret(v)
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["options"] = self.options.to_json()
-        d["judge_options"] = {k: ("***" if "key" in k else v) for k, v in self.judge_options.items()}
-        return d
+        d["judge_options"] = {k: ("***" if is_secret_name(k) else v) for k, v in self.judge_options.items()}
+        return redact_json(d)  # never a key in run.json, even one typed into another setting
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,7 +184,7 @@ def _caption_all(cfg: BenchConfig, todo: list[dict], captioner, model_name: str,
                                  "model": model_name, "seconds": res.get("seconds")})
                     n_ok += 1
                 else:
-                    fails.write({k: res[k] for k in ("id", "video", "reason", "error") if k in res})
+                    fails.write(redact_json({k: res[k] for k in ("id", "video", "reason", "error") if k in res}))
                     n_fail += 1
                 bar.update(1)
         finally:

@@ -2,9 +2,10 @@
 
 Columns, in the paper's order: Correctness, Detail, Context, Temporal (LLM-judge scores, 0-5), CIDEr,
 ROUGE-L, AutoDQ and TEM. Each run folder (``dfec bench run --out DIR``) contributes one row from its
-``results.json``; ``--paper`` appends the published rows from ``paper_table1.json`` as labelled
-reference rows. Writes ``table.md``, ``table.csv`` and one PNG bar chart per metric
-(``charts/<metric>.png``).
+``results.json``; ``--paper`` appends the paper's Table 1 as printed (``paper_tables.json``, with TEM),
+its plain rows and its in-context-learning rows (``*``) set apart. Writes ``table.md``, ``table.csv``
+and one PNG bar chart per metric (``charts/<metric>.png``); with ``--paper`` also ``ablation.md``:
+the runs beside the paper's Table 2 (ablation: VC avg, AutoDQ, TEM).
 """
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ COLUMNS: list[tuple[str, str]] = [
     ("AutoDQ", "autodq"),
     ("TEM", "tem"),
 ]
-JUDGE_KEYS = {"correctness", "detail", "context", "temporal"}
-PAPER_TABLE = Path(__file__).with_name("paper_table1.json")
+JUDGE_KEYS = {"correctness", "detail", "context", "temporal", "vc_avg"}
+#: the paper's Table 1 and Table 2 as printed (a copy of the figures, packaged as data)
+PAPER_TABLE = Path(__file__).with_name("paper_tables.json")
+#: Table 2 (ablation) columns; VC avg is the mean of the four judge scores (the paper's "Ours" row:
+#: 4.42, 4.30, 4.60, 4.26 in Table 1 -> 4.40 in Table 2)
+ABLATION_COLUMNS: list[tuple[str, str]] = [("VC avg", "vc_avg"), ("AutoDQ", "autodq"), ("TEM", "tem")]
+#: the paper's name for its own model, as printed in its tables
+PAPER_OURS = "Ours"
 
 
 @dataclass
@@ -69,27 +76,49 @@ def load_run(path: str | Path) -> Row:
     return Row(label, vals, "run", str(f), n if isinstance(n, int) else None)
 
 
-def load_paper_rows(path: str | Path = PAPER_TABLE) -> tuple[list[Row], dict]:
-    """The published reference rows (may be an empty list when the numbers were not available)."""
+def _paper_label(model: str) -> str:
+    return ("FaceTrack-MM (Ours)" if model == PAPER_OURS else model) + " (paper)"
+
+
+def _paper_tables(path: str | Path) -> dict:
     p = Path(path)
     if not p.is_file():
         raise DfecError("no such paper table file", p)
     data = read_json(p)
-    meta = {k: v for k, v in data.items() if k != "rows"}
-    secondary = bool(meta.get("secondary_source"))
+    if not isinstance(data, dict) or not isinstance(data.get("table1"), list):
+        raise DfecError("expected a 'table1' list (the format of dfec/bench/paper_tables.json)", p)
+    return data
+
+
+def load_paper_rows(path: str | Path = PAPER_TABLE) -> tuple[list[Row], dict]:
+    """The paper's Table 1 as printed: its plain rows, then its in-context-learning (``*``) rows.
+
+    Returns ``(rows, meta)``; ``meta`` holds ``source`` and ``notes``.
+    """
+    data = _paper_tables(path)
+    meta = {k: v for k, v in data.items() if not k.startswith("table")}
     rows = []
-    for r in data.get("rows", []):
-        vals = {k: _num(r.get(k)) for _, k in COLUMNS}
-        rows.append(Row(f"{r['model']} (paper)", vals, "paper",
-                        extra={"group": r.get("group"), "secondary_source": secondary}))
+    for i, r in enumerate(data["table1"]):
+        if not isinstance(r, dict) or not isinstance(r.get("model"), str):
+            raise DfecError(f"table1 row {i} needs a 'model' name", path)
+        icl = bool(r.get("in_context_learning"))
+        rows.append(Row(_paper_label(r["model"]), {k: _num(r.get(k)) for _, k in COLUMNS}, "paper",
+                        extra={"group": "icl" if icl else "plain", "llm_size": r.get("llm_size")}))
+    rows.sort(key=lambda r: r.extra["group"] == "icl")  # stable: printed order within each group
     return rows, meta
 
 
-def _paper_heading(rows: list[Row]) -> str:
-    """How the reference rows are introduced: published numbers, and from where."""
-    if any(r.extra.get("secondary_source") for r in rows if r.source == "paper"):
-        return "published numbers, taken from a secondary source (see note)"
-    return "published numbers (paper Table 1)"
+def load_paper_ablation(path: str | Path = PAPER_TABLE) -> list[Row]:
+    """The paper's Table 2 (ablation): one row per variant with VC avg, AutoDQ and TEM."""
+    data = _paper_tables(path)
+    rows = []
+    for r in data.get("table2_ablation") or []:
+        if isinstance(r, dict) and isinstance(r.get("variant"), str):
+            rows.append(Row(_paper_label(r["variant"]), {k: _num(r.get(k)) for _, k in ABLATION_COLUMNS}, "paper"))
+    return rows
+
+
+_PAPER_HEADINGS = {"plain": "published: paper Table 1", "icl": "published: paper Table 1, in-context learning (*)"}
 
 
 def _unique_labels(rows: list[Row]) -> None:
@@ -114,10 +143,11 @@ def to_markdown(rows: list[Row]) -> str:
     sep = "|---|" + "|".join("---:" for _ in COLUMNS) + "|"
     best = _best(rows)
     lines = [head, sep]
-    first_paper = next((i for i, r in enumerate(rows) if r.source == "paper"), None)
-    for i, r in enumerate(rows):
-        if i == first_paper:  # the reference rows are set apart and say where they come from
-            lines.append(f"| *{_paper_heading(rows)}* |" + " |" * len(COLUMNS))
+    group = None
+    for r in rows:
+        if r.source == "paper" and r.extra.get("group", "plain") != group:
+            group = r.extra.get("group", "plain")  # each published group set apart, with its heading
+            lines.append(f"| *{_PAPER_HEADINGS.get(group, 'published')}* |" + " |" * len(COLUMNS))
         cells = []
         for _, k in COLUMNS:
             s = fmt(k, r.values.get(k))
@@ -142,7 +172,7 @@ def write_csv(rows: list[Row], path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(["model", "source"] + [t for t, _ in COLUMNS] + ["n_videos"])
         for r in rows:
-            source = "paper (secondary source)" if r.extra.get("secondary_source") else r.source
+            source = "paper (in-context learning)" if r.extra.get("group") == "icl" else r.source
             w.writerow([r.label, source] + ["" if r.values.get(k) is None else f"{r.values[k]:.4f}" for _, k in COLUMNS]
                        + ["" if r.n is None else r.n])
 
@@ -177,8 +207,7 @@ def plot_charts(rows: list[Row], out_dir: Path) -> list[Path]:
             ax.set_yticks([])
         ax.set_title(f"FEC-Bench: {title}")
         if any(d[2] == "paper" for d in data):  # say what the grey bars are, on the chart itself
-            src = "published, secondary source" if any(r.extra.get("secondary_source") for r in rows) else "published"
-            ax.set_title(f"FEC-Bench: {title}\n(blue: runs; grey: {src})", fontsize=9)
+            ax.set_title(f"FEC-Bench: {title}\n(blue: runs; grey: published, paper Table 1)", fontsize=9)
         ax.set_xlabel(title + (" (judge, 0-5)" if k in JUDGE_KEYS else ""))
         fig.tight_layout()
         fig.savefig(path, dpi=110)
@@ -194,21 +223,40 @@ def build_table(run_paths: list[str | Path], out_dir: str | Path | None = None, 
         raise DfecError("no run folders given (e.g. dfec bench table runs/*)")
     rows = [load_run(p) for p in run_paths]
     _unique_labels(rows)
-    note = ""
+    runs = list(rows)
     if paper:
-        prow, meta = load_paper_rows(paper_file)
-        rows += prow
-        note = meta.get("note") or ""
-        if not prow:
-            note = (note + " " if note else "") + "(no published rows in the paper table file)"
+        rows += load_paper_rows(paper_file)[0]
     md = "# FEC-Bench results (paper Table 1 layout)\n\n" + to_markdown(rows)
-    if paper and note:
-        md += f"\nPaper rows: {note}\n"
+    ablation = ablation_markdown(runs, load_paper_ablation(paper_file)) if paper else ""
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "table.md").write_text(md, encoding="utf-8")
         write_csv(rows, out / "table.csv")
+        if ablation:
+            (out / "ablation.md").write_text(ablation, encoding="utf-8")
         if charts:
             plot_charts(rows, out / "charts")
     return md, rows
+
+
+def vc_average(values: dict) -> float | None:
+    """Table 2's "VC avg": the mean of the four judge scores (None unless all four are there)."""
+    scores = [values.get(k) for k in ("correctness", "detail", "context", "temporal")]
+    return None if any(v is None for v in scores) else sum(scores) / 4
+
+
+def ablation_markdown(runs: list[Row], paper_rows: list[Row]) -> str:
+    """Runs beside the paper's Table 2 (ablation), in its columns: VC avg, AutoDQ, TEM."""
+    if not paper_rows:
+        return ""
+    lines = ["# FEC-Bench ablation (paper Table 2 layout)", "",
+             "| Variant | " + " | ".join(t for t, _ in ABLATION_COLUMNS) + " |",
+             "|---|" + "|".join("---:" for _ in ABLATION_COLUMNS) + "|"]
+    for r in runs:
+        vals = {"vc_avg": vc_average(r.values), "autodq": r.values.get("autodq"), "tem": r.values.get("tem")}
+        lines.append(f"| {r.label} | " + " | ".join(fmt(k, vals[k]) for _, k in ABLATION_COLUMNS) + " |")
+    lines.append("| *published: paper Table 2* |" + " |" * len(ABLATION_COLUMNS))
+    for r in paper_rows:
+        lines.append(f"| {r.label} | " + " | ".join(fmt(k, r.values.get(k)) for _, k in ABLATION_COLUMNS) + " |")
+    return "\n".join(lines) + "\n"

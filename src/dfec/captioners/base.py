@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import DfecError, MissingDependencyError
+from ..redact import is_secret_name, redact, register_secret
 from ..schema import Caption, TrackingResult
 
 #: The instruction given to instruction-following models (our wording of the DFEC task). It asks
@@ -88,9 +89,16 @@ class CaptionerOptions:
     # anything else a custom captioner wants (``--opt key=value``)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        register_secret(self.api_key)  # redacted from every error text from now on
+        for k, v in self.extra.items():
+            if is_secret_name(k):
+                register_secret(v)
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["api_key"] = "***" if self.api_key else None  # never write a secret into results
+        d["extra"] = {k: ("***" if is_secret_name(k) else v) for k, v in self.extra.items()}
         d["icl_captions"] = len(self.icl_captions)
         return d
 
@@ -144,8 +152,8 @@ def need_dir(path: str | None, what: str, flag: str = "--model-path") -> Path:
 
 
 def short(exc: Exception, n: int = 160) -> str:
-    """An exception's text on one line, at most ``n`` characters."""
-    s = str(exc).replace("\n", " ")
+    """An exception's text on one line, at most ``n`` characters, with keys redacted."""
+    s = redact(str(exc).replace("\n", " "))
     return s if len(s) <= n else s[: n - 3] + "..."
 
 

@@ -3,28 +3,29 @@ options (``--workers``, ``--ray``) come from :mod:`dfec.batch`."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..errors import DfecError
+from ..options import non_negative_int, positive_int
+from ..userfiles import JsonProblem, parse_json
 from .base import DEFAULT_N_FRAMES, CaptionerOptions
 
 
 def add_captioner_options(parser: argparse.ArgumentParser) -> None:
     """Model settings: frames, instruction, decoding, device, the OpenAI-compatible endpoint, ``--opt``."""
     g = parser.add_argument_group("captioner settings")
-    g.add_argument("--n-frames", type=int, default=DEFAULT_N_FRAMES,
+    g.add_argument("--n-frames", type=positive_int, default=DEFAULT_N_FRAMES,
                    help="frames per video for frame-based models (paper: 16)")
     g.add_argument("--instruction", help="override the captioning instruction")
-    g.add_argument("--max-new-tokens", type=int, default=256)
+    g.add_argument("--max-new-tokens", type=positive_int, default=256)
     g.add_argument("--device", help="torch device (default: cuda when available)")
     g.add_argument("--dtype", help="torch dtype name, e.g. bfloat16")
     g.add_argument("--api-model", help="model name at the OpenAI-compatible endpoint (env OPENAI_MODEL, default gpt-4o)")
     g.add_argument("--api-base", help="endpoint base URL (env OPENAI_BASE_URL)")
     g.add_argument("--api-key", help="API key (env OPENAI_API_KEY)")
-    g.add_argument("--icl", type=int, default=0, help="in-context example captions shown first (paper's starred rows)")
+    g.add_argument("--icl", type=non_negative_int, default=0, help="in-context example captions shown first (paper's starred rows)")
     g.add_argument("--icl-file", help="JSON of example captions ([{caption}] or [str]); use training captions, not test ones")
-    g.add_argument("--max-retries", type=int, default=3, help="API retries per video")
+    g.add_argument("--max-retries", type=non_negative_int, default=3, help="API retries per video")
     g.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="extra option for a custom captioner")
 
 
@@ -58,9 +59,11 @@ def key_values(items: list[str], flag: str) -> dict:
         if "=" not in kv:
             raise DfecError(f"{flag} needs KEY=VALUE, got '{kv}'")
         k, v = kv.split("=", 1)
-        try:
-            out[k.strip()] = json.loads(v)
-        except json.JSONDecodeError:
+        try:  # numbers and booleans as JSON (concurrency=4, json_mode=false); anything else a string
+            out[k.strip()] = parse_json(v)
+        except JsonProblem as exc:
+            if exc.syntax is None:  # NaN, Infinity, deep nesting
+                raise DfecError(f"{flag} {k.strip()}: {exc}") from None
             out[k.strip()] = v
     return out
 

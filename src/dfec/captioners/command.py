@@ -60,6 +60,7 @@ def output_folder(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..userfiles import check_output_dir, check_output_file
     from . import registry
 
     progress = not getattr(args, "quiet", False)
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise DfecError("give either a VIDEO or --list, not both")
         if not args.out:
             raise DfecError("--list needs --out preds.jsonl")
+        check_output_file(args.out, "predictions file (--out)")
         return _run_list(args, spec, progress)
     if not args.video:
         raise DfecError("give a VIDEO to caption (or --list videos.txt --out preds.jsonl)")
@@ -79,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise DfecError("no such file", video)
     if video.is_dir():
         raise DfecError("is a directory, not a video file", video)
-    out_dir = output_folder(args)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DfecError("exists and is not a folder", out_dir)
+    out_dir = check_output_dir(output_folder(args))
     options = options_from_args(args, args.model, dynamics_config=args.config, progress=progress,
                                 out_dir=str(out_dir) if spec == "landmark" else None)
     captioner = registry.load(spec, options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import MissingDependencyError
+from ..errors import DfecError, FatalRunError, MissingDependencyError
 from ..schema import Caption, TrackingResult
 from .base import CaptionerOptions, need_dir, need_module
 
@@ -41,8 +41,13 @@ class FaceTrackCaptioner:
         if self._model is None:
             from ..model import inference  # looked up at call time, so tests can replace load_captioner
 
-            self._model = inference.load_captioner(self.options.model_path, device=self.options.device,
-                                                   dtype=self.options.dtype)
+            try:
+                self._model = inference.load_captioner(self.options.model_path, device=self.options.device,
+                                                       dtype=self.options.dtype)
+            except FatalRunError:
+                raise
+            except DfecError as exc:  # broken weights: stop a list run once, not once per video
+                raise FatalRunError.from_error(exc) from None
         return self._model
 
     def caption(self, video: str | Path, tracking: TrackingResult | None = None) -> Caption:

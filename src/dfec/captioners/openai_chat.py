@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import DfecError, MissingDependencyError
+from ..redact import redact, register_secret
 from ..schema import Caption
 from .base import DEFAULT_INSTRUCTION, CaptionerOptions, need_module, short
 from .frames import jpeg_base64, sample_frames
@@ -28,6 +29,7 @@ class OpenAICaptioner:
         self.model = o.api_model or os.environ.get("OPENAI_MODEL") or "gpt-4o"
         self.base_url = o.api_base or os.environ.get("OPENAI_BASE_URL") or None
         self.api_key = o.api_key or os.environ.get("OPENAI_API_KEY") or None
+        register_secret(self.api_key)  # also in a worker process, where the options arrive pickled
         if o.icl_examples > 0:
             self.name = f"openai-{self.model}*"
         else:
@@ -96,7 +98,7 @@ class OpenAICaptioner:
                 text = (resp.choices[0].message.content or "").strip()
                 if not text:
                     raise DfecError("the endpoint returned an empty caption", self.base_url or "api.openai.com")
-                return text
+                return redact(text)
             except retryable as exc:
                 if attempt >= self.options.max_retries:
                     raise DfecError(

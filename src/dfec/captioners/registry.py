@@ -12,7 +12,8 @@ import importlib
 import inspect
 from typing import Callable
 
-from ..errors import DfecError
+from ..errors import DfecError, FatalRunError
+from ..redact import redact
 from .base import CaptionerOptions, call_captioner
 
 #: name -> "module:Class" (relative to this package), imported on first use
@@ -120,12 +121,13 @@ def caption_item(captioner, item: dict) -> dict:
             raise ValueError("empty caption")
         return {"id": rid, "video": item["video"], "ok": True, "caption": text,
                 "seconds": round(time.perf_counter() - t0, 3)}
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, FatalRunError):  # the captioner cannot work at all: the run stops
         raise
     except DfecError as exc:
-        return {"id": rid, "video": item["video"], "ok": False, "reason": exc.message, "error": type(exc).__name__}
+        return {"id": rid, "video": item["video"], "ok": False, "reason": redact(exc.message),
+                "error": type(exc).__name__}
     except Exception as exc:  # one bad video must not stop a long run
-        msg = str(exc).strip().replace("\n", " ")[:300] or type(exc).__name__
+        msg = redact(str(exc).strip().replace("\n", " "))[:300] or type(exc).__name__
         return {"id": rid, "video": item["video"], "ok": False, "reason": msg, "error": type(exc).__name__}
 
 

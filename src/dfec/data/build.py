@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import DfecError
+from ..userfiles import resolve_under_root
 from .schema import FDARecord, RecordError, load_records
 from .templates import INSTRUCTIONS, VIDEO_TOKEN, choose_template
 
@@ -56,29 +57,9 @@ class BuildResult:
 # paths
 # --------------------------------------------------------------------------------------------
 def resolve_video(video: str, root: str | Path) -> tuple[Path, str]:
-    """Resolve ``video`` under ``root``; returns ``(absolute path, root-relative posix path)``.
-
-    Raises ValueError when the path escapes the root (``..`` above it, or an absolute path
-    elsewhere). The check is lexical (``..`` and absolute paths), so a symlinked data folder
-    inside the root (``root/DFEW -> /mnt/big/DFEW``, made by whoever owns the root) stays usable;
-    but a path with a ``..`` component must also stay inside the root once symlinks are followed
-    (``link/../x`` climbs from the link's *target*, not from the root).
-    """
-    root_abs = Path(os.path.abspath(root))
-    raw = video.replace("\\", "/")
-    candidate = Path(raw) if os.path.isabs(raw) else root_abs / raw
-    resolved = Path(os.path.normpath(candidate))
-    try:
-        rel = resolved.relative_to(root_abs)
-    except ValueError:
-        raise ValueError(f"path {video!r} escapes the data root {str(root_abs)!r}") from None
-    if ".." in PurePosixPath(raw).parts:
-        real, real_root = os.path.realpath(candidate), os.path.realpath(root_abs)
-        if os.path.commonpath([real, real_root]) != real_root:
-            raise ValueError(f"path {video!r} escapes the data root {str(root_abs)!r} through a symlink") from None
-    if str(rel) in ("", "."):
-        raise ValueError(f"path {video!r} is the data root itself, not a video file")
-    return resolved, PurePosixPath(*rel.parts).as_posix()
+    """Resolve ``video`` under ``root`` (the shared check, :func:`dfec.userfiles.resolve_under_root`):
+    ``(absolute path, root-relative posix path)``; ValueError when the path escapes the root."""
+    return resolve_under_root(video, root)
 
 
 # --------------------------------------------------------------------------------------------

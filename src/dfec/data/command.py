@@ -12,6 +12,7 @@ from dataclasses import fields
 
 from ..batch import add_batch_options
 from ..errors import DfecError
+from ..options import non_negative_float, non_negative_int, positive_float, positive_int
 from .build import BuildConfig
 from .curate import CurateConfig
 from .stats import StatsConfig
@@ -31,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     b.add_argument("annotations", help="FDA annotation file (.json list or .jsonl)")
     b.add_argument("--root", required=True, help="data root; every record's video path is resolved under it")
     b.add_argument("--out", required=True, help="output folder (train.json, test.json, test_refs.json, ...)")
-    b.add_argument("--test-size", type=float, default=_default(BuildConfig, "test_size"),
+    b.add_argument("--test-size", type=non_negative_float, default=_default(BuildConfig, "test_size"),
                    help="held-out clips: a count, or a fraction in (0, 1) (paper: 1000)")
     b.add_argument("--seed", type=int, default=_default(BuildConfig, "seed"), help="seed of the instruction choice")
     b.add_argument("--split-salt", default=_default(BuildConfig, "split_salt"), help="salt of the id hash that orders the split")
@@ -49,14 +50,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_batch_options(c, workers_default=0, workers_help="processes, or Ray actors with --ray (0: min(4, CPUs); 1: no pool)")
     for name in ("duration", "face", "static", "people", "shots"):
         c.add_argument(f"--no-{name}", action="store_true", help=f"switch off the {name} filter")
-    c.add_argument("--max-duration", type=float, default=_default(CurateConfig, "max_duration"), help="seconds (paper: 20)")
-    c.add_argument("--min-face-area", type=float, default=_default(CurateConfig, "min_face_area"),
+    c.add_argument("--max-duration", type=positive_float, default=_default(CurateConfig, "max_duration"), help="seconds (paper: 20)")
+    c.add_argument("--min-face-area", type=non_negative_float, default=_default(CurateConfig, "min_face_area"),
                    help="fraction of the frame the largest face must exceed (paper: 0.05)")
-    c.add_argument("--min-motion", type=float, default=_default(CurateConfig, "min_motion"),
+    c.add_argument("--min-motion", type=non_negative_float, default=_default(CurateConfig, "min_motion"),
                    help="mean grey-level frame difference below which a clip is static")
-    c.add_argument("--max-people", type=int, default=_default(CurateConfig, "max_people"))
-    c.add_argument("--max-shot-changes", type=int, default=_default(CurateConfig, "max_shot_changes"))
-    c.add_argument("--shot-threshold", type=float, default=_default(CurateConfig, "shot_threshold"),
+    c.add_argument("--max-people", type=positive_int, default=_default(CurateConfig, "max_people"))
+    c.add_argument("--max-shot-changes", type=non_negative_int, default=_default(CurateConfig, "max_shot_changes"))
+    c.add_argument("--shot-threshold", type=positive_float, default=_default(CurateConfig, "shot_threshold"),
                    help="PySceneDetect ContentDetector threshold")
     c.add_argument("--all-filters", action="store_true", help="run every filter even after one dropped the clip")
     c.add_argument("--no-resume", action="store_true", help="judge every clip again (default: resume)")
@@ -75,6 +76,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "out", None):
+        from ..userfiles import check_output_dir
+
+        check_output_dir(args.out)
     return {"build": _build, "curate": _curate, "stats": _stats, "validate": _validate}[args.data_command](args)
 
 

@@ -36,13 +36,14 @@ brackets that do not start with ``inference:``/``inf:`` are left alone.
 """
 from __future__ import annotations
 
-import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import DfecError
+from ..userfiles import JsonProblem, check_value, parse_json
 
 #: the opening of an inference tag: ``[inference:`` or ``[inf:`` (any case, spaces allowed)
 INFERENCE_OPEN = re.compile(r"\[\s*(?:inference|inf)\s*:", re.IGNORECASE)
@@ -280,8 +281,14 @@ def validate_record(raw: Any) -> tuple[FDARecord | None, list[tuple[str | None, 
     if source is not None and not isinstance(source, str):
         problems.append(("source", "must be a string"))
     duration = raw.get("duration")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0):
-        problems.append(("duration", "must be a non-negative number of seconds"))
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
+                                 or not math.isfinite(duration) or duration < 0):
+        problems.append(("duration", "must be a finite non-negative number of seconds"))
+    else:
+        try:  # NaN/Infinity anywhere else (kept as extra fields) would be written out as invalid JSON
+            check_value(raw)
+        except JsonProblem as exc:
+            problems.append((None, str(exc)))
     if problems:
         return None, problems
     known = set(REQUIRED_FIELDS) | {"source", "duration"}
@@ -295,41 +302,53 @@ def validate_record(raw: Any) -> tuple[FDARecord | None, list[tuple[str | None, 
 
 
 def _raw_items(path: Path) -> Iterable[tuple[int, bool, Any, str | None]]:
-    """Yield ``(index, is_line, raw, parse_error)`` for every record in a JSON or JSONL file."""
-    from ..userfiles import read_text
+    """Yield ``(index, is_line, raw, parse_error)`` for every record in a JSON or JSONL file.
 
-    text = read_text(path, "an annotation file")
-    stripped = text.lstrip()
-    if not stripped:
-        raise DfecError("empty annotation file", path)
-    if path.suffix.lower() != ".jsonl" and stripped[0] == "[":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DfecError(f"not valid JSON (line {exc.lineno}: {exc.msg})", path) from None
-        for i, raw in enumerate(data):
-            yield i, False, raw, None
-        return
-    if path.suffix.lower() != ".jsonl" and stripped[0] == "{":
-        # a single JSON object holding a list under "records"/"data", else JSONL
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            data = None
-        if isinstance(data, dict):
-            items = data.get("records", data.get("data"))
-            if not isinstance(items, list):
-                items = [data]
-            for i, raw in enumerate(items):
+    Parsed by :mod:`dfec.userfiles` (deep nesting refused, over-long lines refused); ``NaN`` and
+    ``Infinity`` are let through here so that the record holding one is named by
+    :func:`validate_record` instead of the whole file being refused.
+    """
+    from ..userfiles import iter_lines, read_text
+
+    if path.suffix.lower() != ".jsonl":
+        text = read_text(path, "an annotation file")
+        stripped = text.lstrip()
+        if not stripped:
+            raise DfecError("empty annotation file", path)
+        if stripped[0] == "[":
+            try:
+                data = parse_json(text, allow_nonfinite=True)
+            except JsonProblem as exc:
+                raise DfecError(str(exc), path) from None
+            for i, raw in enumerate(data):
                 yield i, False, raw, None
             return
-    for n, line in enumerate(text.splitlines(), start=1):
+        if stripped[0] == "{":
+            # a single JSON object holding a list under "records"/"data", else JSONL
+            try:
+                data = parse_json(text, allow_nonfinite=True)
+            except JsonProblem as exc:
+                if "nested more than" in str(exc):
+                    raise DfecError(str(exc), path) from None
+                data = None
+            if isinstance(data, dict):
+                items = data.get("records", data.get("data"))
+                if not isinstance(items, list):
+                    items = [data]
+                for i, raw in enumerate(items):
+                    yield i, False, raw, None
+                return
+    empty = True
+    for n, line in iter_lines(path, "an annotation file"):
         if not line.strip():
             continue
+        empty = False
         try:
-            yield n, True, json.loads(line), None
-        except json.JSONDecodeError as exc:
-            yield n, True, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            yield n, True, parse_json(line, allow_nonfinite=True), None
+        except JsonProblem as exc:
+            yield n, True, None, f"not valid JSON ({exc.syntax})" if exc.syntax else str(exc)
+    if empty:
+        raise DfecError("empty annotation file", path)
 
 
 def load_records(path: str | Path) -> tuple[list[FDARecord], list[RecordError]]:
@@ -397,7 +416,11 @@ def load_captions(path: str | Path) -> tuple[list[dict], list[str]]:
                 continue
             video = raw.get("video") if isinstance(raw.get("video"), str) else ""
             src = raw.get("source") if isinstance(raw.get("source"), str) else ""
-            dur = raw.get("duration") if isinstance(raw.get("duration"), (int, float)) else None
+            dur = raw.get("duration")
+            if dur is not None and (isinstance(dur, bool) or not isinstance(dur, (int, float))
+                                    or not math.isfinite(dur) or dur < 0):
+                errors.append(f"{where} id={rid!r}: field 'duration': must be a finite non-negative number of seconds")
+                continue
             out.append({"id": rid, "video": video, "caption": cap, "source": src, "duration": dur})
             continue
         rec, problems = validate_record(raw)

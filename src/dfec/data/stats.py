@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import DfecError
+from ..userfiles import resolve_under_root
 from .schema import load_captions
 
 WORD_PATTERN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -131,8 +132,13 @@ def _durations(items: list[dict], root: str | None) -> tuple[list[float], int]:
     out, missing = [], 0
     for it in items:
         d = it.get("duration")
-        if d is None and root and it.get("video"):
-            p = Path(root) / it["video"]
+        p = None
+        if root and it.get("video"):
+            try:  # the data-root check of `dfec data build`: every video path stays under --root
+                p = resolve_under_root(it["video"], root)[0]
+            except ValueError as exc:
+                raise DfecError(f"record {it['id']!r}: {exc}", root) from None
+        if d is None and p is not None:
             if p.is_file():
                 try:
                     d = probe(p).duration or None
@@ -149,6 +155,8 @@ def _durations(items: list[dict], root: str | None) -> tuple[list[float], int]:
 def compute_stats(path: str | Path, config: StatsConfig | None = None) -> dict:
     """The Figure 2 statistics of one caption/annotation file, as a JSON-ready dict."""
     cfg = config or StatsConfig()
+    if cfg.data_root and not Path(cfg.data_root).is_dir():
+        raise DfecError("data root (--root) is not a directory", cfg.data_root)
     items, errors = load_captions(path)
     n_tokens = _token_counter(cfg.tokenizer)
     tokens = [n_tokens(it["caption"]) for it in items]

@@ -129,6 +129,7 @@ class CaptionResult:
         return {
             "video": self.tracking.video,
             "duration": self.tracking.duration,
+            "video_coverage": dict(self.tracking.video_coverage),
             "fps": self.tracking.fps,
             "main_track": None if self.tracking.main_track is None else self.tracking.main_track.track_id,
             "caption": self.caption,

@@ -9,11 +9,11 @@ Only light modules are imported here; the offline judge loads sentence-transform
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from ..errors import DfecError
+from ..options import non_negative_float, non_negative_int, positive_float, positive_int
 
 __all__ = ["configure", "run", "load_predictions", "load_references"]
 
@@ -29,17 +29,17 @@ def configure(parser) -> None:
     parser.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
     parser.add_argument("--cache", default=None,
                         help="SQLite judge cache (default: $DFEC_JUDGE_CACHE or ~/.cache/dfec/judge_cache.sqlite)")
-    parser.add_argument("--concurrency", type=int, default=8, help="parallel judge requests (default 8)")
-    parser.add_argument("--max-retries", type=int, default=5, help="retries on 429/5xx/timeouts per call (default 5)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per judge request (default 60)")
+    parser.add_argument("--concurrency", type=positive_int, default=8, help="parallel judge requests (default 8)")
+    parser.add_argument("--max-retries", type=non_negative_int, default=5, help="retries on 429/5xx/timeouts per call (default 5)")
+    parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per judge request (default 60)")
     parser.add_argument("--no-format-conversion", action="store_true",
                         help="skip the paper's rewrite-into-reference-style step before the judge scores")
     parser.add_argument("--no-judge-scores", action="store_true",
                         help="skip the five Video-ChatGPT scores (TEM and AutoDQ only)")
     parser.add_argument("--no-json-mode", action="store_true",
                         help="do not send response_format=json_object (for endpoints that reject it)")
-    parser.add_argument("--price-prompt", type=float, default=None, help="USD per 1M prompt tokens (cost line)")
-    parser.add_argument("--price-completion", type=float, default=None, help="USD per 1M completion tokens")
+    parser.add_argument("--price-prompt", type=non_negative_float, default=None, help="USD per 1M prompt tokens (cost line)")
+    parser.add_argument("--price-completion", type=non_negative_float, default=None, help="USD per 1M completion tokens")
     parser.add_argument("--name", default=None, help="row name in the table (default: the prediction file's stem)")
     parser.add_argument("--out", default="results.json", help="results JSON; a Markdown table is written beside it")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -54,24 +54,18 @@ def load_references(path) -> dict[str, str]:
 
 def load_predictions(path) -> dict[str, str]:
     """Predictions JSONL ``{"id", "caption"}`` per line -> {id: caption}; bad lines name their number."""
-    p = Path(path)
-    from ..userfiles import read_text
+    from ..userfiles import read_jsonl
+    from .references import caption_text, record_id
 
-    lines = read_text(p, "a JSONL file").splitlines()
+    p = Path(path)
     preds: dict[str, str] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DfecError(f"line {n} is not valid JSON ({exc.msg})", p) from None
+    for n, rec in read_jsonl(p, "a JSONL file"):
         if not isinstance(rec, dict) or "id" not in rec:
             raise DfecError(f"line {n} lacks an id", p)
         cap = rec.get("caption", rec.get("prediction"))
         if not isinstance(cap, str):
             raise DfecError(f"line {n} lacks a caption string", p)
-        pid = str(rec["id"])
+        pid = record_id(rec["id"], f"line {n}", p)
         if pid in preds:
             raise DfecError(f"duplicate prediction id {pid!r} (line {n})", p)
         preds[pid] = cap
@@ -86,8 +80,10 @@ def _ids_line(ids: list[str], limit: int = 10) -> str:
 
 def run(args) -> int:
     from .report import markdown_table, write_results
+    from ..userfiles import check_output_file
     from .scorer import score
 
+    check_output_file(args.out)
     refs = load_references(args.ref)
     preds = load_predictions(args.pred)
     missing = [r for r in refs if r not in preds]

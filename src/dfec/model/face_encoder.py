@@ -24,6 +24,10 @@ transformers' :class:`~transformers.SwinBackbone` configured as Swin-B (embed 12
 heads 4-8-16-32, window 7, 224 px), randomly initialised ("weights=None") or loaded from a local
 folder; its per-stage output LayerNorms are replaced by identities to match FaceXFormer's hooks.
 The torchvision -> transformers Swin key mapping is in :func:`convert_facexformer_state_dict`.
+torchvision drops the window shift of a block whose (padded) feature map fits in one window (stage 4
+at 224 px: a 7 x 7 map, window 7, so its second block runs plain full attention); transformers'
+``SwinBackbone`` keeps it (``always_partition=True``) and would run shifted, masked attention there.
+:meth:`FaceXFormerEncoder.prepare_backbone` restores torchvision's rule on every backbone it holds.
 
 :class:`FaceTokenPooler` turns each crop's decoder tokens into ``tokens_per_frame`` tokens with
 learned-query attention, projects them to the LLM width with a 2-layer GELU MLP, and average pools
@@ -187,13 +191,20 @@ class FaceXFormerEncoder(nn.Module):
         from transformers import SwinBackbone
 
         self.backbone = SwinBackbone(backbone_config)
-        self.identity_stage_norms()
+        self.prepare_backbone()
         chans = [self.backbone.num_features[self.backbone.stage_names.index(s)] for s in self.backbone.out_features]
         self.linear_c = nn.ModuleList(_ScaleProj(c, dim) for c in chans)
         self.linear_fuse = nn.Conv2d(dim * len(chans), dim, kernel_size=1, bias=False)
         self.pe_layer = PositionEmbeddingRandom(dim // 2)
         self.face_decoder = FaceDecoder(dim, depth, heads, mlp_dim, n_mask_tokens)
         self.dim = dim
+
+    def prepare_backbone(self) -> None:
+        """Make ``self.backbone`` (a transformers ``SwinBackbone``) compute what FaceXFormer's does:
+        raw stage outputs (:meth:`identity_stage_norms`) and torchvision's window-shift rule
+        (:func:`use_torchvision_window_shift`). Call it again after replacing the backbone."""
+        self.identity_stage_norms()
+        use_torchvision_window_shift(self.backbone)
 
     def identity_stage_norms(self) -> None:
         """FaceXFormer hooks the raw stage outputs: drop SwinBackbone's per-stage LayerNorms."""
@@ -209,6 +220,29 @@ class FaceXFormerEncoder(nn.Module):
         fused = self.linear_fuse(torch.cat(ups[::-1], 1))
         pe = self.pe_layer(*fused.shape[-2:]).to(fused.dtype)
         return self.face_decoder(fused, pe)
+
+
+def _torchvision_shift_hook(layer, args, kwargs):
+    height, width = args[1] if len(args) > 1 else kwargs["input_dimensions"]
+    # torchvision: no shift along an axis whose padded length fits in one window. transformers' shift
+    # is one number for both axes, so the shift is dropped when the whole map fits in one window
+    # (the only case on square inputs, e.g. stage 4 at 224 px).
+    fits = int(height) <= layer.window_size and int(width) <= layer.window_size
+    layer.shift_size = 0 if fits else layer._dfec_shift_size
+
+
+def use_torchvision_window_shift(backbone: nn.Module) -> int:
+    """Give every shifted Swin block of ``backbone`` torchvision's rule: run it unshifted when the
+    feature map it sees fits in one window. Idempotent; returns the number of shifted blocks."""
+    n = 0
+    for layer in backbone.modules():
+        if not (hasattr(layer, "shift_size") and hasattr(layer, "window_size") and hasattr(layer, "cyclic_shift")):
+            continue
+        if not hasattr(layer, "_dfec_shift_size"):
+            layer._dfec_shift_size = int(layer.shift_size)
+            layer.register_forward_pre_hook(_torchvision_shift_hook, with_kwargs=True)
+        n += layer._dfec_shift_size > 0
+    return n
 
 
 class FaceTokenPooler(nn.Module):

@@ -17,8 +17,10 @@ frames, aligned face crops), (2) FaceTrack-MM on the frames + face crops with th
 """
 from __future__ import annotations
 
+from ..errors import DfecError, FatalRunError
 from .loading import (BASE_FILE, HOW_TO_GET, NON_LORA_FILE, _has_weights, _missing, build_model,  # noqa: F401
                       load_base_model, load_trained, resolve_layout)
+
 
 class Captioner:
     """A loaded FaceTrack-MM with its processor; :meth:`caption` runs tracking -> inputs -> generate."""
@@ -62,7 +64,10 @@ def load_captioner(model_path, device=None, dtype=None) -> Captioner:
         dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
-    model, proc = build_model(layout, dtype=dtype)
+    from .files import loader_errors
+
+    with loader_errors(model_path):
+        model, proc = build_model(layout, dtype=dtype)
     model.to(device)
     return Captioner(model, proc, torch.device(device))
 
@@ -85,7 +90,10 @@ def caption_list(list_file, model_path, out_jsonl, instruction: str | None = Non
 
     def caption(path: str) -> str:
         if not loaded:  # load the model only when some video is left to caption
-            loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
+            try:
+                loaded.append(captioner or load_captioner(model_path, device=device, dtype=dtype))
+            except DfecError as exc:  # a broken model stops the run once, not once per video
+                raise FatalRunError.from_error(exc) from None
         return loaded[0].caption(path, instruction=instruction, max_new_tokens=max_new_tokens)
 
     return caption_to_jsonl(read_video_list(list_file), out_jsonl, setup=None, handler=text_handler(caption),

@@ -9,7 +9,6 @@ this module never imports training code.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import DfecError
@@ -41,17 +40,32 @@ def _missing(p: Path, what: str, key: str) -> DfecError:
 
 
 def resolve_layout(model_path: str | Path) -> dict:
-    """Which of the three layouts ``model_path`` holds; raises a one-line DfecError naming the gap."""
+    """Which of the three layouts ``model_path`` holds; raises a one-line DfecError naming the gap
+    or the broken file (:func:`dfec.model.files.check_layout`: JSON, config fields, safetensors
+    headers and lengths, tokenizer)."""
+    from .files import check_layout
+
+    layout = _resolve(model_path)
+    check_layout(layout)
+    return layout
+
+
+def _resolve(model_path: str | Path) -> dict:
+    from .files import check_config, read_json_object
+
     p = Path(model_path).expanduser()
     if not p.exists():
         raise _missing(p, "FaceTrack-MM", "model")
     if not p.is_dir():
         raise DfecError("--model must be a folder, not a file", p)
     if (p / "adapter_config.json").is_file():
-        base_file = p / "facetrack_base.json"
+        base_file = p / BASE_FILE
         if not base_file.is_file():
             raise DfecError("LoRA adapter folder lacks facetrack_base.json (written by `dfec train`)", p)
-        base = json.loads(base_file.read_text())
+        base = read_json_object(base_file, "the base weights' paths")
+        for key in ("model", "vision_tower", "llm", "projector", "face_backbone"):
+            if base.get(key) is not None and not isinstance(base[key], str):
+                raise DfecError(f"field '{key}' must be a folder path string", base_file)
         for key in ("model", "vision_tower", "llm"):
             if base.get(key) and not _has_weights(Path(base[key])):
                 raise _missing(Path(base[key]), {"model": "FaceTrack-MM base", "vision_tower": "CLIP ViT-L/14-336",
@@ -59,15 +73,12 @@ def resolve_layout(model_path: str | Path) -> dict:
         if not (p / "adapter_model.safetensors").is_file():  # never a pickled adapter_model.bin, never the hub
             raise DfecError("missing adapter_model.safetensors (the LoRA weights `dfec train` writes) next to "
                             "adapter_config.json", p)
-        if not (p / "non_lora_trainables.safetensors").is_file():
+        if not (p / NON_LORA_FILE).is_file():
             raise DfecError("missing non_lora_trainables.safetensors (projector weights) next to the adapter", p)
         return {"kind": "adapter", "path": p, "base": base}
     cfg = p / "config.json"
     if cfg.is_file():
-        try:
-            model_type = json.loads(cfg.read_text()).get("model_type")
-        except json.JSONDecodeError:
-            raise DfecError("config.json is not valid JSON", cfg) from None
+        model_type = check_config(cfg).get("model_type")
         if model_type != "facetrack_mm":
             raise DfecError(f"config.json is a '{model_type}' model, not FaceTrack-MM (facetrack_mm); for base "
                             "weights use a folder with vision_tower/ and llm/ sub-folders", p)

@@ -25,6 +25,9 @@ from .configuration_facetrack import FaceTrackConfig
 from .face_encoder import FaceTokenPooler, FaceXFormerEncoder
 from .stc_connector import STCConnector
 
+#: VideoLLaMA2's image and audio placeholder ids, which FaceTrack-MM refuses instead of embedding
+IMAGE_TOKEN_INDEX, AUDIO_TOKEN_INDEX = -200, -202
+
 #: parameter-name prefixes of the trainable connectors ("projectors" in the paper's recipe)
 PROJECTOR_PREFIXES = ("model.mm_projector.", "model.face_projector.")
 
@@ -156,6 +159,13 @@ class FaceTrackForCausalLM(FaceTrackPreTrainedModel):
             ids = input_ids[b][keep]
             lab = labels[b][keep] if labels is not None else torch.full_like(ids, cfg.ignore_index)
             pos = (ids == cfg.video_token_index).nonzero().flatten().tolist()
+            other = ids[(ids < 0) & (ids != cfg.video_token_index)]
+            if other.numel():  # e.g. VideoLLaMA2's image (-200) or audio (-202) placeholder
+                bad = int(other[0])
+                what = {IMAGE_TOKEN_INDEX: "an image placeholder (<image>)",
+                        AUDIO_TOKEN_INDEX: "an audio placeholder (<audio>)"}.get(bad, "a negative token id")
+                raise ValueError(f"sample {b}: input_ids hold {what}, id {bad}; FaceTrack-MM takes only the "
+                                 f"<video> placeholder ({cfg.video_token_index}) and real token ids")
             text_emb = embed(ids.clamp(min=0))
             if not pos or video is None:
                 seqs.append(text_emb)
@@ -245,7 +255,7 @@ class FaceTrackForCausalLM(FaceTrackPreTrainedModel):
                 enc.backbone = SwinBackbone.from_pretrained(
                     str(face_backbone_path), local_files_only=True, use_safetensors=True, dtype=dtype,
                     out_features=list(config.face_backbone_config.out_features))
-                enc.identity_stage_norms()
+                enc.prepare_backbone()
         return model
 
 

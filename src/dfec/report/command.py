@@ -30,7 +30,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..userfiles import check_output_file
     from .page import write_report
+
+    if args.out:
+        check_output_file(args.out, "report page (--out)")
+    if args.screenshot:
+        check_output_file(args.screenshot, "screenshot (--screenshot)")
 
     page = write_report(args.out_dir, video=args.video, out=args.out, video_mode=args.video_mode)
     print(f"wrote {page}")

@@ -53,7 +53,7 @@ def load_folder(out_dir: str | Path) -> dict:
 
         tracks = TrackingResult.load(out / "tracks.json")
     if (out / "events.json").is_file():
-        events = read_json(out / "events.json", "events.json")
+        events = read_json(out / "events.json", "events.json", allow_nonfinite=True)  # our own output, like tracks.json
         if not isinstance(events, dict):
             raise DfecError("not an events.json file (expected a JSON object)", out / "events.json")
     caption = None

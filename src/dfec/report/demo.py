@@ -157,10 +157,12 @@ def save_record(records: str | Path, record_id: str, video: str, attributes: str
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     kept = []
+    from ..userfiles import JsonProblem, parse_json
+
     for line in lines:
-        try:
-            same = str(json.loads(line).get("id")) == rec.id
-        except (json.JSONDecodeError, AttributeError):
+        try:  # a hostile line (deep nesting, NaN) is kept as it is, never a traceback
+            same = str(parse_json(line, allow_nonfinite=True).get("id")) == rec.id
+        except (JsonProblem, AttributeError):
             same = False
         if line.strip() and not same:
             kept.append(line)
@@ -237,7 +239,9 @@ def build_app(records: str | Path = "dfec_demo/records.jsonl", work_dir: str | P
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (0: any free port)")
+    from ..options import non_negative_int
+
+    parser.add_argument("--port", type=non_negative_int, default=7860, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--records", default="dfec_demo/records.jsonl", help="JSONL file the saved records go to")
     parser.add_argument("--work", default="dfec_demo/work", help="folder for the per-video outputs")
     parser.add_argument("--captioner", action="append", default=None, metavar="NAME",
@@ -252,7 +256,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..captioners.cli import options_from_args
+    from ..userfiles import check_output_dir, check_output_file
 
+    check_output_file(args.records, "records file (--records)")
+    check_output_dir(args.work, "work folder (--work)")
     captioners = available_captioners(args.model, args.captioner, options_from_args(args, args.model))
     check_captioners(captioners)  # a missing weight folder or key: one line before the app starts
     app = build_app(args.records, args.work, args.model, captioners=captioners)

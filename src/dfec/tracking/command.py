@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.upsample <= 3:
         # each step doubles the image side: 4 steps on a 640 px frame is a 10,000 px image
         raise DfecError("--upsample must be between 0 and 3")
+    if args.out:
+        from ..userfiles import check_output_dir
+
+        check_output_dir(args.out)
     cfg = TrackConfig(fps=args.fps, n_frames=args.frames, detector=args.detector,
                       detect_max_side=args.max_side or None, detect_upsample=max(0, args.upsample),
                       embed_every=args.embed_every, max_age=max(1, args.max_age), n_init=max(1, args.n_init))

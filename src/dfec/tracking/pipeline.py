@@ -103,7 +103,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     try:
         # fill=True: a slow or variable-rate source repeats a frame, so index k is always the
         # picture at k / fps seconds (the frame indices' meaning in TrackingResult)
-        frames_iter = iter_frames(path, cfg.fps, fill=True)
+        coverage: dict = {}  # declared vs decoded duration (a truncated file warns), kept in tracks.json
+        frames_iter = iter_frames(path, cfg.fps, fill=True, coverage=coverage)
         while True:
             t0 = time.perf_counter()
             try:
@@ -162,7 +163,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     timings["n_embedded"] = float(tracker.n_embedded)
     timings["n_borrowed"] = float(tracker.n_borrowed)
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
-                            selected_frames=selected, selection_rule=rule, timings=timings)
+                            selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage)
     if out_dir is not None:
         t_out = time.perf_counter()
         write_outputs(result, out_dir, cfg, cache)

@@ -37,8 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    import yaml
-
+    from ..userfiles import JsonProblem, check_output_dir, parse_yaml
     from .trainer import TrainConfig, train
 
     if args.merge:
@@ -46,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.out:
             raise DfecError("--merge needs --out DIR")
+        check_output_dir(args.out)
         out = merge_adapter(args.merge, args.out)
         print(f"merged checkpoint written to {out}", file=sys.stderr)
         return 0
@@ -59,13 +59,18 @@ def run(args: argparse.Namespace) -> int:
         key, value = item.split("=", 1)
         if key not in known:
             raise DfecError(f"unknown setting '{key}' in --set")
-        setattr(cfg, key, yaml.safe_load(value))
+        try:
+            setattr(cfg, key, parse_yaml(value))
+        except JsonProblem as exc:
+            raise DfecError(f"--set {key}: {exc}") from None
     cfg.validate("--set" if args.set else args.config)
     if args.print_config:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         return 0
     if not cfg.data:
         raise DfecError("the config sets no `data` file", args.config)
+    if cfg.output_dir:
+        check_output_dir(cfg.output_dir, "output_dir")
     result = train(cfg, progress=not args.quiet)
     print(f"trained {result['global_step']} steps, final loss {result['final_loss']:.4f}; "
           f"adapter + projectors in {result['output_dir']}", file=sys.stderr)

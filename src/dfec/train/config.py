@@ -1,6 +1,7 @@
 """``dfec train`` settings (:class:`TrainConfig`): the paper's LoRA recipe as defaults."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -92,6 +93,8 @@ class TrainConfig:
                     except ValueError:
                         pass
                 ok, kind = isinstance(v, (int, float)) and not isinstance(v, bool), "a number"
+                if ok and not math.isfinite(v):
+                    ok, kind = False, "a finite number"
             else:
                 ok, kind = isinstance(v, str), "a string"
             if not ok:

@@ -80,7 +80,10 @@ def merge_adapter(adapter_dir, out_dir, dtype=None):
     layout = resolve_layout(adapter_dir)
     if layout["kind"] != "adapter":
         raise DfecError("not a `dfec train` output folder (no adapter_config.json)", adapter_dir)
-    peft_model = load_trained(load_base_model(layout["base"], dtype=dtype), adapter_dir)
+    from ..model.files import loader_errors
+
+    with loader_errors(adapter_dir):
+        peft_model = load_trained(load_base_model(layout["base"], dtype=dtype), adapter_dir)
     merged = peft_model.merge_and_unload()
     out = Path(out_dir)
     merged.save_pretrained(str(out))

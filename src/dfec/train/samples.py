@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import DfecError
+from ..userfiles import resolve_under_root
 
 
 def data_root_for(path, video_root=None) -> Path:
@@ -52,34 +53,24 @@ def load_samples(path, video_root=None, check_files: bool = True) -> list[dict]:
     whose video / tracks / face files are missing) raises one DfecError naming the record (index
     and id) and the field, with the count of further bad records.
     """
+    from ..userfiles import read_json, read_jsonl, read_text
+
     p = Path(path)
     if not p.is_file():
         raise DfecError("no such training data file", p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DfecError("not UTF-8 text", p) from None
-    try:
-        if text.lstrip().startswith("["):
-            recs = json.loads(text)
-        else:
-            recs = []
-            for n, line in enumerate(text.splitlines(), 1):
-                if line.strip():
-                    try:
-                        recs.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise DfecError(f"line {n} is not valid JSON ({exc.msg})", p) from None
-    except json.JSONDecodeError as exc:
-        raise DfecError(f"not valid JSON/JSONL ({exc.msg} at line {exc.lineno})", p) from None
+    if read_text(p, "a training data file").lstrip().startswith("["):
+        recs = read_json(p)
+    else:
+        recs = [rec for _, rec in read_jsonl(p, "a training data file")]
     if isinstance(recs, dict):
         raise DfecError("expected a JSON list (or JSONL) of training records, got an object", p)
     root = data_root_for(p, video_root)
     out, problems = [], []
 
     def _abs(x) -> Path:
-        x = Path(x).expanduser()
-        return x if x.is_absolute() else root / x
+        # the shared data-root check of `dfec data build`: no `..` above the root, no absolute
+        # path elsewhere, no symlink climb
+        return resolve_under_root(x, root)[0]
 
     for i, r in enumerate(recs):
         rid = r.get("id", i) if isinstance(r, dict) else i
@@ -114,7 +105,11 @@ def load_samples(path, video_root=None, check_files: bool = True) -> list[dict]:
                 bad("instruction", "not a string")
                 continue
         instr = (human or "").replace("<video>", "").strip() or None
-        video = _abs(r["video"])
+        try:
+            video = _abs(r["video"])
+        except ValueError as exc:
+            bad("video", str(exc))
+            continue
         if check_files and not video.is_file():
             bad("video", f"no such file {video}")
             continue
@@ -123,7 +118,11 @@ def load_samples(path, video_root=None, check_files: bool = True) -> list[dict]:
             if not isinstance(r["tracks"], str):
                 bad("tracks", "not a path string")
                 continue
-            s["tracks"] = str(_abs(r["tracks"]))
+            try:
+                s["tracks"] = str(_abs(r["tracks"]))
+            except ValueError as exc:
+                bad("tracks", str(exc))
+                continue
             if check_files and not Path(s["tracks"]).is_file():
                 bad("tracks", f"no such file {s['tracks']}")
                 continue
@@ -132,7 +131,11 @@ def load_samples(path, video_root=None, check_files: bool = True) -> list[dict]:
             if not isinstance(faces, list) or not all(isinstance(f, str) for f in faces):
                 bad("faces", "not a list of image paths")
                 continue
-            s["faces"] = [str(_abs(f)) for f in faces]
+            try:
+                s["faces"] = [str(_abs(f)) for f in faces]
+            except ValueError as exc:
+                bad("faces", str(exc))
+                continue
             gone = [f for f in s["faces"] if check_files and not Path(f).is_file()]
             if gone:
                 bad("faces", f"no such file {gone[0]}")

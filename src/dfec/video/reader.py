@@ -9,12 +9,19 @@ variable-rate source, a freeze), so that output index k always is the picture at
 is what the tracker's frame indices mean. A clip of duration D gives about round(D * fps) slots
 (as FFmpeg's ``fps`` filter does).
 
+A truncated file (cut short after its header) decodes only its first part: the reader compares
+the duration it could decode with the declared one, warns once per file on stderr when much less
+was analysed, and reports both (the ``coverage`` dict of :func:`iter_frames`, recorded in
+``tracks.json`` and ``events.json``).
+
 Frames come out as they are displayed: the container's display matrix (phone videos shot in
 portrait carry a 90-degree rotation; front cameras may add a mirror) is applied, and anamorphic
 video (sample aspect ratio other than 1:1) is resized to square pixels, as players do.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +32,12 @@ import numpy as np
 from ..errors import DfecError
 
 DEFAULT_FPS = 16.0
+#: a video counts as truncated when less than this share of its declared duration decodes ...
+TRUNCATED_SHARE = 0.9
+#: ... and at least this many seconds are missing
+TRUNCATED_MIN_S = 0.25
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -183,12 +196,6 @@ def probe(path: str | Path) -> VideoInfo:
     try:
         s = video_stream(container)
         fps = float(s.average_rate) if s.average_rate else 0.0
-        if s.duration is not None and s.time_base is not None:
-            duration = float(s.duration * s.time_base)
-        elif container.duration:
-            duration = container.duration / 1_000_000
-        else:
-            duration = 0.0
         w, h = s.codec_context.width, s.codec_context.height
         transform = (False, False, False)
         try:
@@ -198,6 +205,7 @@ def probe(path: str | Path) -> VideoInfo:
                 break
         except Exception:  # a corrupt first frame: iter_frames reports it
             pass
+        duration = _declared_duration(container, s)
         sar = _sar(s)
         if sar is not None:
             w, h = (int(round(w * sar)), h) if sar > 1 else (w, int(round(h / sar)))
@@ -206,6 +214,36 @@ def probe(path: str | Path) -> VideoInfo:
         return VideoInfo(str(path), int(w), int(h), fps, duration, int(s.frames or 0), _rotation_degrees(transform))
     finally:
         container.close()
+
+
+def _declared_duration(container, stream) -> float:
+    """The duration the container declares for ``stream`` in seconds (0.0 when it says nothing)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def video_coverage(declared_s: float, analysed_s: float) -> dict:
+    """``{declared_duration_s, analysed_duration_s, truncated}`` (``declared`` None when unknown)."""
+    declared = float(declared_s) if declared_s and declared_s > 0 else None
+    truncated = bool(declared and analysed_s < TRUNCATED_SHARE * declared and declared - analysed_s >= TRUNCATED_MIN_S)
+    return {"declared_duration_s": None if declared is None else round(declared, 3),
+            "analysed_duration_s": round(float(analysed_s), 3), "truncated": truncated}
+
+
+def _report_coverage(path, coverage: dict, out: dict | None) -> None:
+    if out is not None:
+        out.update(coverage)
+    if coverage["truncated"]:
+        with _warned_lock:
+            first = str(path) not in _warned
+            _warned.add(str(path))
+        if first:
+            print(f"dfec: warning: {path}: truncated video: only {coverage['analysed_duration_s']:.2f} s of the "
+                  f"declared {coverage['declared_duration_s']:.2f} s could be decoded; the rest is not analysed",
+                  file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -242,8 +280,8 @@ def _source_frames(container, stream, path) -> Iterator[tuple[float, float, obje
         # a truncated tail: keep what decoded
 
 
-def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS,
-                fill: bool = False) -> Iterator[tuple[int, float, np.ndarray]]:
+def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = False,
+                coverage: dict | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield ``(index, time_s, rgb)`` for frames resampled to ``fps`` (None keeps every frame).
 
     ``index`` counts output frames from 0; ``time_s`` is the chosen source frame's time from the
@@ -251,6 +289,8 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS,
     frame is repeated (the same array object) for every slot it is nearest to, so ``index`` is
     always the slot at ``index / fps`` seconds. Raises :class:`DfecError` when the file cannot be
     opened, has no video stream, is corrupt before any frame decodes, or holds no frame at all.
+    Once every frame is read, ``coverage`` (when given) receives :func:`video_coverage` of the
+    declared and the decoded duration; a truncated video is warned about once on stderr.
     """
     container = _open(path)
     out_index = 0
@@ -270,8 +310,15 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS,
                 converted[key] = to_display(frame.to_ndarray(format="rgb24"), tf, sar)
             return converted[key]
 
+        end = [0.0]  # the end time of the last decoded source frame
+
+        def source():
+            for t, dur, frame in _source_frames(container, stream, path):
+                end[0] = t + max(dur, 0.0)
+                yield t, dur, frame
+
         if not fps:
-            for t, _, frame in _source_frames(container, stream, path):
+            for t, _, frame in source():
                 yield out_index, t, rgb_of(frame)
                 out_index += 1
         else:
@@ -280,7 +327,7 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS,
             k = 0
             prev = None          # (t, dur, frame) of the previous source frame
             last_emitted = None  # the source frame yielded last
-            for cur in _source_frames(container, stream, path):
+            for cur in source():
                 t = cur[0]
                 while k * step <= t + eps:
                     s = k * step
@@ -301,6 +348,7 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS,
                     k += 1
         if out_index == 0:
             raise DfecError("video has no frames", path)
+        _report_coverage(path, video_coverage(_declared_duration(container, stream), end[0]), coverage)
     finally:
         container.close()
 
