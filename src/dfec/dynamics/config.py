@@ -1,0 +1,193 @@
+"""Settings of the landmark captioner (:class:`DynamicsConfig`), their loading from YAML/JSON, and
+the per-video noise floor that raises each event threshold (:func:`effective_thresholds`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .signals import FaceSignals, SignalConfig
+
+
+@dataclass
+class DynamicsConfig:
+    """All settings of the landmark captioner: signals, event thresholds and caption layout.
+
+    How the defaults were chosen (real data, measured in this project): the dlib-68 landmarks of
+    the bundled RAVDESS clip (720x720, inter-ocular ~205 px, 16 fps) and of the stage close-ups of
+    the Hamilton clip (inter-ocular 45-53 px) were inspected frame by frame next to the signal
+    traces (see ``tests/data/reference_captions_by_eye.json``):
+
+    * ``blink_depth`` 0.12: the neutral EAR there is 0.29; visible eye closures dip it to
+      0.18-0.21 (-30 to -40 %), the shallowest closure seen by eye (frames 2-3) to 0.25 (-15 %),
+      and two closures 0.3 s apart (2.0 and 2.4 s) are separated by a partial re-opening of only
+      +0.04 (14 %); frame-to-frame jitter on open eyes is below 5 %.
+    * ``blink_max_s`` 0.6: the slowest closure-and-reopening seen by eye lasts ~0.45 s.
+    * ``eye_deg`` 0.15: the eyes opening wide at the end of the RAVDESS clip raise the de-blinked
+      EAR from ~0.32 to ~0.39 (+22 %); the open-eye level otherwise drifts by < 10 %.
+    * ``mouth_open`` 0.05 (face-scale units = inter-ocular distance): lips parting for speech move
+      the inner-lip gap by 0.04-0.09; the mouth opening wide at the end moves it by ~0.07 (smoothed);
+      ``mouth_closed_below`` 0.035 and ``mouth_open_above`` 0.10 describe the state at the start.
+    * ``speak_prominence`` 0.03 with ``speak_min_peaks`` 3 within ``speak_max_gap_s`` 0.8 s: each
+      syllable of the RAVDESS sentence produces a gap peak of prominence 0.04-0.09, four peaks
+      in 2.5 s; a still, closed mouth stays within +-0.01.
+    * ``smile_lift`` 0.04 / ``smile_width`` 0.10: the broad smile at the start of the Hamilton
+      close-up lifts the lip corners by +0.05 face-scale and widens the mouth by +20 %; speech
+      alone moves the corners by up to 0.03 (RAVDESS, a slow drift) and the width by < 8 %.
+    * ``lips_round`` 0.08: the lips rounding into an "o" at 2.8 s of the RAVDESS clip narrow the
+      mouth by 10-14 % below neutral; speech moves the width by -3 to +6 %.
+    * ``brow_raise`` 0.12 (relative brow-eye height): the brow raise at the start of the RAVDESS
+      clip moves it from 0.20 to 0.30 (+35 %); blinks and speech move it by < 8 %.
+    * ``brow_furrow`` 0.10 (relative inner-brow distance).
+    * Head: ``yaw_deg`` 10, ``roll_deg`` 7, ``pitch_deg`` 10 degrees: solvePnP with the generic model
+      jitters by ~1-2 degrees on the large face and 3-4 degrees on the Hamilton close-ups; the head
+      turns seen by eye there span 20-40 degrees of yaw. Pitch is the least reliable angle: in the
+      RAVDESS clip the head stays still by eye while the PnP pitch drifts by up to 9 degrees as the
+      eyes widen and the mouth opens (the eye-corner and nose points shift), hence 10 degrees.
+      ``nod_deg`` 5 for each half of a quick down-up movement.
+    * ``noise_k`` 5: the thresholds above hold for the landmark jitter of these two clips. A face
+      that is smaller, blurrier or partly hidden jitters more, so each threshold is raised, per
+      video, to ``noise_k`` times the noise std of its signal (:func:`effective_thresholds`; the
+      std comes from :func:`~dfec.dynamics.signals.estimate_noise`: rigid-point jitter propagated
+      through the measurement). A swing is the difference of two noisy samples (std sqrt(2) sigma)
+      and the zigzag takes the largest one over a few dozen correlated samples, so 3 sigma still
+      fires on a still face; 5 was chosen on synthetic still and single-event sequences with 0.5-
+      1.5 px of added jitter at inter-ocular distances of 48 and 96 px (false events per
+      sequence 7.7 -> 0.2; k 3: 3.2, k 4: 1.6, see ``benchmarks/caption_quality.py --noise``),
+      not on the by-eye clips. ``noise_k_speech`` 3 applies to ``speak_prominence``: speaking
+      needs ``speak_min_peaks`` peaks of the unsmoothed gap in a row, which already guards
+      against single noise peaks (5 lost all synthetic speech at 1 px on a 48 px face).
+    * ``turn_masks_horizontal``: furrows and lip rounding are read from horizontal distances
+      (inner-brow gap, mouth width), which a head turn changes by itself; in the Hamilton close-up
+      the inner-brow gap follows yaw (r = 0.42; it shrinks by 30 % while the head turns 27 degrees
+      to frontal at 2.75-3.1 s, read as "eyebrows furrow tightly" next to a real brow raise). Such
+      an event lying mostly (>= 50 %) inside a measured head turn is dropped.
+    * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
+      the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
+      like true ones, so a duration floor does not separate them; the noise floor above does.
+    * ``min_still_s`` 0.5 / ``face_absent_s`` 1.0: a phase is called unchanged only after 0.5 s of
+      measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
+      view" / "is no longer visible") and no end state is claimed for a face that left.
+    * ``min_detail_px`` 30: below this inter-ocular distance (e.g. the Hamilton wide shot, 24 px)
+      eye, brow and mouth details are not measured; head pose still is.
+    """
+
+    signals: SignalConfig = field(default_factory=SignalConfig)
+    # eyes
+    blink_depth: float = 0.12
+    blink_max_s: float = 0.6
+    eye_deg: float = 0.15
+    eyes_closed_below: float = 0.15
+    # mouth
+    mouth_open: float = 0.05
+    mouth_closed_below: float = 0.035
+    mouth_open_above: float = 0.10
+    speak_prominence: float = 0.03
+    speak_min_peaks: int = 3
+    speak_max_gap_s: float = 0.8
+    smile_lift: float = 0.04
+    smile_width: float = 0.10
+    lips_round: float = 0.08
+    # brows
+    brow_raise: float = 0.12
+    brow_furrow: float = 0.10
+    # head
+    yaw_deg: float = 10.0
+    pitch_deg: float = 10.0
+    roll_deg: float = 7.0
+    nod_deg: float = 5.0
+    nod_max_s: float = 1.2
+    # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
+    noise_k: float = 5.0
+    noise_k_speech: float = 3.0
+    turn_masks_horizontal: bool = True
+    # general
+    min_event_s: float = 0.1
+    min_detail_px: float = 30.0
+    return_fraction: float = 0.5
+    # caption layout: fractions of the video where "as the video progresses", "in the middle"
+    # and "towards the end" start (paper's FEC-Bench captions use these four phases)
+    segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
+    max_clauses_per_segment: int = 5
+    #: a phase without events is called unchanged only after this many seconds of measured face
+    min_still_s: float = 0.5
+    #: the face missing for at least this long at the start / end of the video is said in the caption
+    face_absent_s: float = 1.0
+    describe_states: bool = True  # first-frame and last-frame states of eyes, mouth, brows
+    #: whose left/right the head-turn and tilt events (kinds and caption) use: "subject" (the
+    #: person's own left, FEC-Bench's convention: its references say "his right hand" 7 times and
+    #: never "his left hand", as expected of mostly right-handed people only in the person's own
+    #: frame, and write "to the left of the screen" when they mean the image side) or "viewer"
+    #: (the image's left). Signals (yaw, roll, ear_left ...) always use image directions.
+    left_right: str = "subject"
+
+
+def load_config(path) -> DynamicsConfig:
+    """A :class:`DynamicsConfig` from a YAML or JSON mapping of field overrides (``signals:`` holds
+    :class:`~dfec.dynamics.signals.SignalConfig` fields). Unknown keys and bad values raise a
+    one-line :class:`~dfec.errors.DfecError`."""
+    from dataclasses import fields as dc_fields
+
+    from ..userfiles import check_known, read_mapping
+    from ..errors import DfecError
+
+    p = Path(path)
+    data = read_mapping(p, "DynamicsConfig fields")
+    known = {f.name: f for f in dc_fields(DynamicsConfig)}
+    sig_known = {f.name for f in dc_fields(SignalConfig)}
+    kw = {}
+    for key, value in data.items():
+        check_known([key], known, p)
+        if key == "signals":
+            if not isinstance(value, dict) or set(value) - sig_known:
+                bad = sorted(set(value) - sig_known) if isinstance(value, dict) else value
+                raise DfecError(f"bad 'signals' settings {bad} (known: {', '.join(sorted(sig_known))})", p)
+            kw[key] = SignalConfig(**value)
+        elif key == "left_right":
+            if value not in ("subject", "viewer"):
+                raise DfecError("'left_right' must be 'subject' or 'viewer'", p)
+            kw[key] = value
+        elif key == "segments":
+            if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
+                    and 0 < value[0] < value[1] < value[2] < 1):
+                raise DfecError("'segments' must be three increasing fractions in (0, 1)", p)
+            kw[key] = tuple(float(v) for v in value)
+        else:
+            default = getattr(DynamicsConfig(), key)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            else:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+            if not ok:
+                kind = {bool: "true/false", int: "whole number >= 0"}.get(type(default), "number >= 0")
+                raise DfecError(f"'{key}' must be a {kind}", p)
+            kw[key] = type(default)(value)
+    return DynamicsConfig(**kw)
+
+
+#: which signal's noise limits each threshold (and whether the unsmoothed signal is meant)
+NOISE_OF = {
+    "blink_depth": ("eye_open", False), "eye_deg": ("eye_open", False),
+    "mouth_open": ("mouth_open", False), "speak_prominence": ("mouth_open", True),
+    "smile_lift": ("corner_lift", False), "smile_width": ("mouth_width", False),
+    "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
+    "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
+    "roll_deg": ("roll", False), "nod_deg": ("pitch", False),
+}
+
+
+def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:
+    """A copy of ``cfg`` whose event thresholds are at least ``noise_k`` times the per-video noise
+    std of their signal (deviation units, see :meth:`FaceSignals.noise_level`). The configured
+    values stay the floor; a clean video keeps them unchanged."""
+    from dataclasses import replace
+
+    if sig is None or cfg.noise_k <= 0:
+        return cfg
+    kw = {}
+    for attr, (name, raw) in NOISE_OF.items():
+        floor = (cfg.noise_k_speech if attr == "speak_prominence" else cfg.noise_k) * sig.noise_level(name, raw)
+        if floor > getattr(cfg, attr):
+            kw[attr] = float(floor)
+    return replace(cfg, **kw) if kw else cfg
