@@ -61,6 +61,21 @@ class DynamicsConfig:
       the inner-brow gap follows yaw (r = 0.42; it shrinks by 30 % while the head turns 27 degrees
       to frontal at 2.75-3.1 s, read as "eyebrows furrow tightly" next to a real brow raise). Such
       an event lying mostly (>= 50 %) inside a measured head turn is dropped.
+    * Mesh tracks (MediaPipe face stack; signals in :mod:`dfec.dynamics.mesh_signals`), chosen on
+      the dev half of the wild clips (``tests/data/wild_captions_by_eye.json``) and physiology:
+      ``blink_dark`` 0.4: on an open eye the iris centre is 0.45-0.55 darker than the eye region,
+      on the four blinks counted by eye in the tpsmm clip it falls to 0.04-0.17 (-65 to -90 %).
+      ``gaze_deg`` 8 degrees of eye-in-head rotation (the iris centre moves ~6 % of the eye width)
+      and ``gaze_ahead_deg`` 12 (eyes plus head within 12 degrees of the camera = "looks ahead").
+      ``half_open_below`` 0.55: lid gap / iris diameter is 0.8-1.05 on open eyes; half the iris
+      covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.10 (relative lower-lid depth).
+      ``teeth_show`` 0.15 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
+      lips read 0-0.05, a speaking mouth that shows its teeth 0.2-0.8, a broad smile 1-2.
+      ``lip_press`` 0.15, ``lips_stretch`` 0.10, ``chin_raise`` 0.08, ``cheek_raise`` 0.05 and
+      ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
+      A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least half the turn
+      / tilt threshold with at most ``shake_max_gap_s`` 0.4 s between them. All of them are
+      raised per video by the noise floor below.
     * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
       the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
       like true ones, so a duration floor does not separate them; the noise floor above does.
@@ -75,6 +90,8 @@ class DynamicsConfig:
     # eyes
     blink_depth: float = 0.12
     blink_max_s: float = 0.6
+    #: blink depth on ``iris_dark`` (mesh tracks): fraction of its neutral value
+    blink_dark: float = 0.4
     eye_deg: float = 0.15
     eyes_closed_below: float = 0.15
     # mouth
@@ -84,9 +101,27 @@ class DynamicsConfig:
     speak_prominence: float = 0.03
     speak_min_peaks: int = 3
     speak_max_gap_s: float = 0.8
+    #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
+    speak_pause_max_s: float = 2.5
     smile_lift: float = 0.04
     smile_width: float = 0.10
     lips_round: float = 0.08
+    # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
+    gaze_deg: float = 8.0
+    gaze_ahead_deg: float = 12.0
+    lid_droop: float = 0.15
+    half_open_below: float = 0.55
+    closed_below: float = 0.15
+    lid_tighten: float = 0.10
+    teeth_show: float = 0.15
+    teeth_min_s: float = 0.25
+    lip_press: float = 0.15
+    lips_stretch: float = 0.10
+    chin_raise: float = 0.08
+    cheek_raise: float = 0.05
+    nose_wrinkle: float = 0.06
+    shake_min_swings: int = 3
+    shake_max_gap_s: float = 0.4
     # brows
     brow_raise: float = 0.12
     brow_furrow: float = 0.10
@@ -174,6 +209,10 @@ NOISE_OF = {
     "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
     "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
     "roll_deg": ("roll", False), "nod_deg": ("pitch", False),
+    "blink_dark": ("iris_dark", True), "gaze_deg": ("gaze_h", False), "lid_droop": ("aperture", False),
+    "lid_tighten": ("lower_lid", False), "teeth_show": ("teeth", False), "lip_press": ("lip_thick", False),
+    "lips_stretch": ("mouth_w", False), "chin_raise": ("chin", False), "cheek_raise": ("cheek", False),
+    "nose_wrinkle": ("nose", False),
 }
 
 
@@ -187,6 +226,8 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
         return cfg
     kw = {}
     for attr, (name, raw) in NOISE_OF.items():
+        if attr == "speak_prominence" and "lip_gap" in sig.values:
+            name = "lip_gap"  # speech is read from the mesh's lip gap when there is one
         floor = (cfg.noise_k_speech if attr == "speak_prominence" else cfg.noise_k) * sig.noise_level(name, raw)
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)

@@ -33,22 +33,30 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
+from .mesh_events import mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
 
 # ----------------------------------------------------------------------------------- detectors
 def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> tuple[list[Event], np.ndarray]:
-    """Blinks and longer eye closures; returns the events and a mask of the frames they cover."""
+    """Blinks and longer eye closures; returns the events and a mask of the frames they cover.
+
+    Read from ``iris_dark`` (the iris's darkness on the video frames, see
+    :mod:`.mesh_signals`; depth ``blink_dark``) when the track has it, else from the eye aspect
+    ratio ``eye_open`` (depth ``blink_depth``): FaceMesh's eyelid points barely close on a blink."""
     from scipy.signal import find_peaks, peak_widths
 
-    x = np.where(detail, sig["eye_open"], np.nan)
+    name = "iris_dark" if has_signal(sig, "iris_dark", detail) else "eye_open"
+    depth_th = cfg.blink_dark if name == "iris_dark" else cfg.blink_depth
+    # a blink lasts 1-3 frames at 16 fps: the iris signal is read unsmoothed
+    x = np.where(detail, sig.raw[name] if name == "iris_dark" else sig[name], np.nan)
     mask = np.zeros(len(x), bool)
-    m = sig.neutral("eye_open")
+    m = sig.neutral(name)
     if not np.isfinite(m) or np.isfinite(x).sum() < 3:
         return [], mask
     y = -np.nan_to_num(x, nan=np.nanmax(x))
-    peaks, props = find_peaks(y, prominence=cfg.blink_depth * m)
+    peaks, props = find_peaks(y, prominence=depth_th * m)
     if not len(peaks):
         return [], mask
     widths, _, left, right = peak_widths(y, peaks, rel_height=0.5)
@@ -69,7 +77,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         depth = float(prom / m)
         if dur <= cfg.blink_max_s:
             events.append(Event("blink", t0, t1, depth, "eyes"))
-        elif x[p] <= cfg.eyes_closed_below or depth >= 2 * cfg.blink_depth:
+        elif (x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m) or depth >= 2 * depth_th:
             events.append(Event("eyes_close", t0, t0, depth, "eyes"))
             events.append(Event("eyes_open", t1, t1, depth, "eyes"))
         else:
@@ -78,11 +86,21 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
     return events, mask
 
 
+def has_signal(sig: FaceSignals, name: str, detail: np.ndarray | None = None, min_frames: int = 3) -> bool:
+    """Whether ``sig`` holds ``name`` with at least ``min_frames`` finite samples (where ``detail``)."""
+    if name not in sig.values:
+        return False
+    x = sig.values[name] if detail is None else np.where(detail, sig.values[name], np.nan)
+    return int(np.isfinite(x).sum()) >= min_frames
+
+
 def detect_speaking(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[tuple[float, float, float]]:
     """Speaking runs ``(start, end, mean peak prominence)`` from mouth-gap oscillation."""
     from scipy.signal import find_peaks
 
-    raw = sig.raw.get("mouth_open", sig["mouth_open"])
+    # the mesh's 3-D inner-lip gap when the track has one (a head turn does not shrink it)
+    name = "lip_gap" if has_signal(sig, "lip_gap", detail) else "mouth_open"
+    raw = sig.raw.get(name, sig[name])
     x = np.where(detail, raw, np.nan)
     if np.isfinite(x).sum() < 5:
         return []
@@ -158,15 +176,22 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
 
     # mouth: speaking runs, then open / close swings outside them
     speaking = detect_speaking(sig, cfg, detail)
-    for s0, s1, prom in speaking:
-        events.append(Event("speaking", s0, s1, prom, "mouth"))
-        if s1 < t[-1] - 0.25:
+    for k, (s0, s1, prom) in enumerate(speaking):
+        nxt = speaking[k + 1] if k + 1 < len(speaking) else None
+        # a later run after a short silence is the same talk resumed: "pauses", "speaks again"
+        resumed = k > 0 and s0 - speaking[k - 1][1] <= cfg.speak_pause_max_s
+        events.append(Event("speaking_resume" if resumed else "speaking", s0, s1, prom, "mouth"))
+        if nxt is not None and nxt[0] - s1 <= cfg.speak_pause_max_s:
+            events.append(Event("speaking_pause", s1, nxt[0], prom, "mouth"))
+        elif s1 < t[-1] - 0.25:
             events.append(Event("speaking_stop", s1, s1, prom, "mouth"))
 
     def in_speech(a: float, b: float) -> bool:
         """Whether the middle of [a, b] falls inside a speaking run."""
         mid = 0.5 * (a + b)
         return any(s <= mid <= e for s, e, _ in speaking)
+
+    events += mesh_events(sig, cfg, detail, blink_mask, in_speech)
 
     mouth = np.where(detail, sig.deviation("mouth_open"), np.nan)
     for s in swings(mouth, t, cfg.mouth_open, "mouth_open"):
@@ -270,6 +295,14 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
 
+    # head shakes and sways: the single turns and tilts inside them are not reported again
+    shakes, spans = oscillation_events(sig, cfg)
+    if shakes:
+        inside = {"head_turn_left", "head_turn_right", "head_tilt_left", "head_tilt_right"}
+        events = [e for e in events if not (e.kind in inside and any(a - 0.05 <= e.start and e.end <= b + 0.05
+                                                                      for a, b in spans))]
+        events += shakes
+
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
         # landmark fit of a turned face): an inner-brow or mouth-width change that happens mostly
@@ -308,7 +341,10 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             state = "open"
         out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
-    return out
+    mesh = mesh_initial_state(sig, cfg, detail)
+    if any(e.kind == "eyes_are_half_open" for e in mesh):
+        out = [e for e in out if e.kind != "eyes_are_open"]
+    return out + mesh
 
 
 def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:

@@ -75,6 +75,37 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "head_nod": ("the person nods", "the person nods slightly", "the person nods"),
     "head_lift": ("their head lifts", "their head lifts slightly", "their head tilts back"),
     "head_lower": ("their head lowers", "their head lowers slightly", "their head drops"),
+    "head_shake": ("the person shakes their head", "the person shakes their head slightly",
+                   "the person shakes their head"),
+    "head_sway": ("their head sways from side to side", "their head sways slightly from side to side",
+                  "their head sways from side to side"),
+    "speaking_pause": ("the person pauses",) * 3,
+    "speaking_resume": ("the person speaks again",) * 3,
+    # mesh, iris and pixel signals
+    "gaze_is_ahead": ("their eyes look straight ahead",) * 3,
+    "gaze_is_down": ("their eyes look down",) * 3,
+    "gaze_is_up": ("their eyes look up",) * 3,
+    "gaze_is_left": ("their eyes look to the left",) * 3,
+    "gaze_is_right": ("their eyes look to the right",) * 3,
+    "gaze_left": ("their eyes turn to the left", "their eyes move slightly to the left", "their eyes turn to the left"),
+    "gaze_right": ("their eyes turn to the right", "their eyes move slightly to the right",
+                   "their eyes turn to the right"),
+    "gaze_up": ("they look up", "they look up slightly", "they look up"),
+    "gaze_down": ("they look down", "they look down slightly", "they look down"),
+    "gaze_ahead": ("they look straight ahead again",) * 3,
+    "eyes_are_half_open": ("their eyes are half-open",) * 3,
+    "eyes_half_close": ("their upper eyelids droop", "their upper eyelids droop slightly", "their eyes half-close"),
+    "eyes_reopen": ("their upper eyelids lift",) * 3,
+    "lids_tighten": ("their lower eyelids tighten", "their lower eyelids tighten slightly",
+                     "their lower eyelids tighten"),
+    "teeth_are_visible": ("their teeth are visible",) * 3,
+    "teeth_show": ("showing their teeth", "showing some of their teeth", "showing their teeth"),
+    "lips_press": ("their lips press together", "their lips press together slightly", "their lips press tightly"),
+    "lips_stretch": ("their lips stretch", "their lips stretch slightly", "their lips stretch wide"),
+    "chin_raise": ("their chin raises", "their chin raises slightly", "their chin raises"),
+    "cheeks_raise": ("their cheeks raise", "their cheeks raise slightly", "their cheeks raise"),
+    "nose_wrinkle": ("the person wrinkles their nose", "the person wrinkles their nose slightly",
+                     "the person wrinkles their nose"),
 }
 #: the threshold each kind's intensity is compared with (attribute of DynamicsConfig)
 _THRESHOLD_OF = {
@@ -87,10 +118,17 @@ _THRESHOLD_OF = {
     "brows_unfurrow": "brow_furrow", "head_turn_left": "yaw_deg", "head_turn_right": "yaw_deg",
     "head_tilt_left": "roll_deg", "head_tilt_right": "roll_deg", "head_nod": "nod_deg",
     "head_lift": "pitch_deg", "head_lower": "pitch_deg",
+    "head_shake": "yaw_deg", "head_sway": "roll_deg", "speaking_pause": "speak_prominence",
+    "speaking_resume": "speak_prominence", "gaze_left": "gaze_deg", "gaze_right": "gaze_deg",
+    "gaze_up": "gaze_deg", "gaze_down": "gaze_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
+    "eyes_reopen": "lid_droop", "lids_tighten": "lid_tighten", "teeth_show": "teeth_show",
+    "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
+    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
 }
 _STATE_KINDS = {"face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
-                "corners_are_lifted"}
-_ALWAYS_KEEP = {"speaking", "speaking_stop"}
+                "corners_are_lifted", "eyes_are_half_open", "teeth_are_visible", "gaze_is_ahead", "gaze_is_down",
+                "gaze_is_up", "gaze_is_left", "gaze_is_right"}
+_ALWAYS_KEEP = {"speaking", "speaking_stop", "speaking_pause", "speaking_resume"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
                 "mouth_stays_open", "smile_stays"}
 
