@@ -27,7 +27,8 @@ from ..schema import Event, TrackingResult
 from .events import DynamicsConfig, _detail_mask, detect_events, final_state, initial_state
 from .signals import FaceSignals, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
-    CLAUSES, INTRO, NO_CHANGE, NO_FACE, SEGMENT_PHRASES, clause, compose, group_events, segment_of, strength,
+    CLAUSES, INTRO, NO_CHANGE, NO_FACE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,
+    strength,
 )
 
 @dataclass
@@ -36,7 +37,9 @@ class CaptionResult:
 
     ``caption`` is the text; ``events`` the events it describes, one per clause, in caption order
     (``Event.text`` holds the clause); ``tracking`` the tracking result used; ``timeline`` every
-    detected event (before grouping); ``signals`` the per-frame measurements (None without a face).
+    detected event (before grouping); ``signals`` the per-frame measurements (None without a face);
+    ``clauses`` the caption cut into its pieces, each with the events it came from (see
+    :func:`caption_video`).
     """
 
     caption: str
@@ -44,6 +47,7 @@ class CaptionResult:
     tracking: TrackingResult
     timeline: list[Event] = field(default_factory=list)
     signals: FaceSignals | None = None
+    clauses: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -52,6 +56,7 @@ class CaptionResult:
             "fps": self.tracking.fps,
             "main_track": None if self.tracking.main_track is None else self.tracking.main_track.track_id,
             "caption": self.caption,
+            "clauses": self.clauses,
             "events": [e.to_json() for e in self.events],
             "timeline": [e.to_json() for e in self.timeline],
             "signals": None if self.signals is None else self.signals.to_json(),
@@ -68,7 +73,15 @@ def _span(signals: FaceSignals) -> tuple[float | None, float | None]:
 
 def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None,
              presence: tuple[float, float] | None = None) -> tuple[str, list[Event], list[Event]]:
-    """``(caption, caption_events, timeline)`` for one track's signals over a video of ``duration`` s.
+    text, used, timeline, _ = describe_clauses(signals, duration, config, presence)
+    return text, used, timeline
+
+
+def describe_clauses(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None,
+                     presence: tuple[float, float] | None = None
+                     ) -> tuple[str, list[Event], list[Event], list[dict]]:
+    """``(caption, caption_events, timeline, clauses)`` for one track's signals over a video of
+    ``duration`` s (:func:`describe` returns the first three; ``clauses``: see :func:`caption_video`).
 
     ``presence`` is ``(first, last)`` time (s) the main character's face was detected (default:
     the measured frames of ``signals``); a face that comes into view or leaves at least
@@ -76,7 +89,7 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
     the tracker did not find it there), and its last state is then not described as the end."""
     cfg = config or DynamicsConfig()
     if signals is None or len(signals) == 0:
-        return NO_FACE, [], []
+        return NO_FACE, [], [], [{"text": NO_FACE, "events": [], "timeline": []}]
     timeline = detect_events(signals, cfg)
     for e in timeline:
         e.text = clause(e, cfg)
@@ -96,7 +109,8 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
         finals = []
     for e in presence_events:
         e.text = clause(e, cfg)
-    phases = group_events(presence_events + states + timeline + finals, duration, cfg)
+    sources: dict[int, list[Event]] = {}
+    phases = group_events(presence_events + states + timeline + finals, duration, cfg, sources)
     visible = [False] * len(SEGMENT_PHRASES)
     seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):
@@ -104,8 +118,15 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
             k = segment_of(float(t), duration, cfg.segments)
             visible[k] = True
             seen[k] += 1.0 / signals.fps
-    text, used = compose(phases, visible, seen, cfg.min_still_s)
-    return text, used, timeline
+    text, used, pieces = compose_clauses(phases, visible, seen, cfg.min_still_s)
+    in_caption = {id(e): i for i, e in enumerate(used)}
+    in_timeline = {id(e): i for i, e in enumerate(timeline)}
+    clauses = []
+    for piece, ev in pieces:
+        src = sources.get(id(ev), []) if ev is not None else []
+        clauses.append({"text": piece, "events": [] if ev is None else [in_caption[id(ev)]],
+                        "timeline": [in_timeline[id(e)] for e in src if id(e) in in_timeline]})
+    return text, used, timeline, clauses
 
 
 def _initial_smile(sig: FaceSignals, cfg: DynamicsConfig) -> list[Event]:
@@ -174,9 +195,21 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
                   tracking: TrackingResult | None = None, progress: bool = False) -> CaptionResult:
     """Caption the facial dynamics of the main character of ``path`` without any model.
 
-    With ``out_dir`` writes ``events.json`` (caption, caption events, full timeline, signals),
-    ``caption.txt`` and ``timeline.png`` there (plus the tracker's own files when it runs).
-    A video without a face is not an error: the caption says no face was found.
+    With ``out_dir`` writes ``events.json`` (caption, clauses, caption events, full timeline,
+    signals), ``caption.txt`` and ``timeline.png`` there (plus the tracker's own files when it
+    runs). A video without a face is not an error: the caption says no face was found.
+
+    ``events.json`` fields: ``caption`` (the text); ``events`` (the caption's events, one per
+    event clause, in caption order: kind, start, end (s), intensity, region, text); ``timeline``
+    (every detected event, time order; several may be merged into one caption event, e.g. "the
+    person blinks twice"); ``clauses``: the caption cut into pieces,
+    ``[{"text": str, "events": [i], "timeline": [j, ...]}]``, where ``events`` holds the index
+    into ``events`` of the event a piece states (empty for the intro, the phase phrases "At the
+    beginning of the video," and "there is no obvious change in their face.") and ``timeline``
+    the indices into ``timeline`` of the detected events it came from (empty for states such as
+    "their eyes are open", measured on the first frames, and for presence clauses). The pieces'
+    texts joined with single spaces equal ``caption`` with its newlines (paragraph breaks)
+    replaced by spaces: ``" ".join(c["text"] for c in clauses) == caption.replace("\n", " ")``.
     """
     cfg = config or DynamicsConfig()
     p = Path(path)
@@ -191,8 +224,9 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
     present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
     fps = tracking.fps or 16.0
     presence = (present[0] / fps, present[-1] / fps) if present and sig is not None else None
-    text, used, timeline = describe(sig, duration, cfg, presence)
-    result = CaptionResult(caption=text, events=used, tracking=tracking, timeline=timeline, signals=sig)
+    text, used, timeline, clauses = describe_clauses(sig, duration, cfg, presence)
+    result = CaptionResult(caption=text, events=used, tracking=tracking, timeline=timeline, signals=sig,
+                           clauses=clauses)
     if out_dir is not None:
         write_outputs(result, out_dir, cfg)
     return result

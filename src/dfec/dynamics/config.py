@@ -68,11 +68,14 @@ class DynamicsConfig:
       ``gaze_deg`` 8 degrees of eye-in-head rotation (the iris centre moves ~6 % of the eye width)
       and ``gaze_ahead_deg`` 12 (eyes plus head within 12 degrees of the camera = "looks ahead").
       ``half_open_below`` 0.55: lid gap / iris diameter is 0.8-1.05 on open eyes; half the iris
-      covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.10 (relative lower-lid depth).
+      covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.15 (relative lower-lid depth; 0.10 fired on still synthetic faces with 0.3 px jitter).
       ``teeth_show`` 0.15 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
       lips read 0-0.05, a speaking mouth that shows its teeth 0.2-0.8, a broad smile 1-2.
       ``lip_press`` 0.15, ``lips_stretch`` 0.10, ``chin_raise`` 0.08, ``cheek_raise`` 0.05 and
       ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
+      ``speak_prominence_mesh`` 0.025: FaceMesh's inner lips move less than dlib's in speech
+      (syllable peaks of 0.02-0.04 face scale on the dev clips 669 and 3358); 0.02 also found
+      speech in the smiles of s32 and facellava 1, 0.03 lost 669 and 3358 (dev clips only).
       A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least half the turn
       / tilt threshold with at most ``shake_max_gap_s`` 0.4 s between them. All of them are
       raised per video by the noise floor below.
@@ -101,6 +104,8 @@ class DynamicsConfig:
     speak_prominence: float = 0.03
     speak_min_peaks: int = 3
     speak_max_gap_s: float = 0.8
+    #: ``speak_prominence`` on mesh tracks (read from the 3-D ``lip_gap``)
+    speak_prominence_mesh: float = 0.025
     #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
     speak_pause_max_s: float = 2.5
     smile_lift: float = 0.04
@@ -112,7 +117,7 @@ class DynamicsConfig:
     lid_droop: float = 0.15
     half_open_below: float = 0.55
     closed_below: float = 0.15
-    lid_tighten: float = 0.10
+    lid_tighten: float = 0.15
     teeth_show: float = 0.15
     teeth_min_s: float = 0.25
     lip_press: float = 0.15
@@ -205,6 +210,7 @@ def load_config(path) -> DynamicsConfig:
 NOISE_OF = {
     "blink_depth": ("eye_open", False), "eye_deg": ("eye_open", False),
     "mouth_open": ("mouth_open", False), "speak_prominence": ("mouth_open", True),
+    "speak_prominence_mesh": ("mouth_open", True),
     "smile_lift": ("corner_lift", False), "smile_width": ("mouth_width", False),
     "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
     "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
@@ -226,9 +232,7 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
         return cfg
     kw = {}
     for attr, (name, raw) in NOISE_OF.items():
-        if attr == "speak_prominence" and "lip_gap" in sig.values:
-            name = "lip_gap"  # speech is read from the mesh's lip gap when there is one
-        floor = (cfg.noise_k_speech if attr == "speak_prominence" else cfg.noise_k) * sig.noise_level(name, raw)
+        floor = (cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k) * sig.noise_level(name, raw)
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)
     return replace(cfg, **kw) if kw else cfg

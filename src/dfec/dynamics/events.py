@@ -105,7 +105,8 @@ def detect_speaking(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -
     if np.isfinite(x).sum() < 5:
         return []
     y = np.nan_to_num(x, nan=float(np.nanmin(x)))
-    found, props = find_peaks(y, prominence=cfg.speak_prominence)
+    prominence = cfg.speak_prominence_mesh if name == "lip_gap" else cfg.speak_prominence
+    found, props = find_peaks(y, prominence=prominence)
     prom = dict(zip(found.tolist(), props["prominences"].tolist()))
     peaks = [int(p) for p in found if np.isfinite(x[p])]
     runs, cur = [], []

@@ -160,9 +160,11 @@ def segment_of(t: float, duration: float, bounds: tuple[float, float, float]) ->
     return int(sum(f >= b for b in bounds))
 
 
-def group_events(events: list[Event], duration: float, config: DynamicsConfig) -> list[list[Event]]:
+def group_events(events: list[Event], duration: float, config: DynamicsConfig,
+                 sources: dict[int, list[Event]] | None = None) -> list[list[Event]]:
     """Events per caption phase: same-kind repeats in one phase become one event (count in the
-    clause), at most ``max_clauses_per_segment`` clauses per phase (the strongest, in time order)."""
+    clause), at most ``max_clauses_per_segment`` clauses per phase (the strongest, in time order).
+    With ``sources`` given, ``sources[id(merged)]`` lists the events each merged one came from."""
     phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
     for e in events:
         phases[segment_of(e.start, duration, config.segments)].append(e)
@@ -181,6 +183,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig) -
             first = group[0]
             m = Event(kind, first.start, max(g.end for g in group), max(g.intensity for g in group), first.region)
             m.text = clause(m, config, len(group))
+            if sources is not None:
+                sources[id(m)] = list(group)
             items.append(m)
         states = [m for m in items if m.kind in _STATE_KINDS]
         finals = [m for m in items if m.kind in _FINAL_KINDS]
@@ -196,30 +200,44 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig) -
     return out
 
 
-def _join(clauses: list[str]) -> str:
-    if len(clauses) == 1:
-        return clauses[0]
-    return ", ".join(clauses[:-1]) + ", and " + clauses[-1]
-
-
 def compose(phases: list[list[Event]], visible: list[bool], seen_s: list[float] | None = None,
             min_still_s: float = 0.0) -> tuple[str, list[Event]]:
-    """Caption text (intro + four phases in FEC-Bench layout) and the events in caption order.
+    """Caption text (intro + four phases in FEC-Bench layout) and the events in caption order
+    (:func:`compose_clauses` without the clause list)."""
+    text, used, _ = compose_clauses(phases, visible, seen_s, min_still_s)
+    return text, used
+
+
+def compose_clauses(phases: list[list[Event]], visible: list[bool], seen_s: list[float] | None = None,
+                    min_still_s: float = 0.0) -> tuple[str, list[Event], list[tuple[str, Event | None]]]:
+    """``(text, events, clauses)``: the caption, its events in caption order, and its pieces in
+    order as ``(piece, event or None)``: the intro, each phase phrase ("At the beginning of the
+    video,"), each event's clause with its punctuation ("their eyes widen,", "and the person
+    blinks.") and "there is no obvious change in their face." The pieces joined with single
+    spaces give ``text`` with its paragraph breaks (newlines) written as spaces.
 
     A phase without events says there is no obvious change only when the face was measured in it
     for at least ``min_still_s`` seconds (``seen_s``: measured seconds per phase); a glimpse of a
     few frames is no evidence that nothing changed."""
-    sentences, used = [], []
+    used: list[Event] = []
+    per_phase: list[list[tuple[str, Event | None]]] = []
     for k, evs in enumerate(phases):
         if evs:
-            sentences.append(f"{SEGMENT_PHRASES[k]}, {_join([e.text for e in evs])}.")
+            pieces: list[tuple[str, Event | None]] = [(f"{SEGMENT_PHRASES[k]},", None)]
+            for i, e in enumerate(evs):
+                if len(evs) == 1:
+                    pieces.append((f"{e.text}.", e))
+                elif i < len(evs) - 1:
+                    pieces.append((f"{e.text},", e))
+                else:
+                    pieces.append((f"and {e.text}.", e))
             used.extend(evs)
         elif visible[k] and k > 0 and (seen_s is None or seen_s[k] >= min_still_s):
-            sentences.append(f"{SEGMENT_PHRASES[k]}, {NO_CHANGE}.")
+            pieces = [(f"{SEGMENT_PHRASES[k]},", None), (f"{NO_CHANGE}.", None)]
         else:
-            sentences.append("")
+            pieces = []
+        per_phase.append(pieces)
     # paragraphs: intro / beginning + progresses / middle / end
-    paras = [INTRO, " ".join(s for s in sentences[:2] if s), sentences[2], sentences[3]]
-    return "\n".join(p for p in paras if p), used
-
-
+    paras = [[(INTRO, None)], per_phase[0] + per_phase[1], per_phase[2], per_phase[3]]
+    text = "\n".join(" ".join(t for t, _ in p) for p in paras if p)
+    return text, used, [c for p in paras for c in p]
