@@ -24,18 +24,31 @@ from .link import link_groups
 from .selection import mean_area, mean_pairwise_similarity, select_frames, select_main
 from .strongsort import StrongSort
 
-STAGES = ("decode", "detect", "landmarks", "embed", "track", "post")
+STAGES = ("decode", "detect", "landmarks", "mesh", "iris", "embed", "track", "post")
 
 
 class FaceModels:
-    """The three per-frame backends (any objects following :mod:`dfec.faces.base`)."""
+    """The three per-frame backends (any objects following :mod:`dfec.faces.base`).
+
+    ``config.detector == "mediapipe"`` (the default) builds :class:`~dfec.faces.facemesh.MediaPipeFaces`
+    as both detector and landmark predictor; when its runtime or model files are not installed a
+    one-line warning names the pip command and dlib HOG is used instead (``name`` says which
+    backend runs). A model file failing its SHA-256 check is refused (:class:`DfecError`).
+    """
 
     def __init__(self, detector=None, landmarks=None, embedder=None, config: TrackConfig | None = None):
         cfg = config or TrackConfig()
+        self.name = cfg.detector if detector is None else getattr(detector, "name", "custom")
+        if detector is None and cfg.detector == "mediapipe":
+            detector = _mediapipe_or_none(cfg)
+            if detector is None:
+                self.name = "hog"
+            elif landmarks is None:
+                landmarks = detector
         if detector is None:
             from ..faces.detector import make_detector
 
-            detector = make_detector(cfg.detector, cfg.detect_upsample, cfg.detect_max_side)
+            detector = make_detector("cnn" if self.name == "cnn" else "hog", cfg.detect_upsample, cfg.detect_max_side)
         if landmarks is None:
             from ..faces.landmarks import DlibLandmarks
 
@@ -46,12 +59,37 @@ class FaceModels:
             embedder = DlibResNetEmbedder()
         self.detector, self.landmarks, self.embedder = detector, landmarks, embedder
 
+    @property
+    def mesh_stack(self):
+        """The MediaPipe stack when it is the detector (frame-to-frame mesh tracking), else None."""
+        from ..faces.facemesh import MediaPipeFaces
+
+        return self.detector if isinstance(self.detector, MediaPipeFaces) else None
+
+
+def _mediapipe_or_none(cfg: TrackConfig):
+    """The MediaPipe stack, or None (after a one-line warning) when it is not installed."""
+    import sys
+
+    from ..errors import MissingDependencyError
+
+    try:
+        from ..faces import tflite
+        from ..faces.facemesh import MediaPipeFaces
+
+        tflite.check_available()
+        return MediaPipeFaces(cfg.detect_min_score, cfg.mesh_min_presence, cfg.with_iris)
+    except MissingDependencyError as exc:
+        print(f"dfec: warning: {exc.reason}; falling back to dlib HOG (--detector hog)", file=sys.stderr)
+        return None
+
 
 _MODEL_CACHE: dict[tuple, FaceModels] = {}
 
 
 def _default_models(cfg: TrackConfig) -> FaceModels:
-    key = (cfg.detector, cfg.detect_upsample, cfg.detect_max_side)
+    key = (cfg.detector, cfg.detect_upsample, cfg.detect_max_side, cfg.detect_min_score, cfg.mesh_min_presence,
+           cfg.with_iris)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE[key] = FaceModels(config=cfg)
     return _MODEL_CACHE[key]
@@ -86,8 +124,22 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     if out_dir is not None:
         _make_dir(Path(out_dir))  # fail before the work, not after it
     models = models or _default_models(cfg)
+    stack = models.mesh_stack
+    if models.name in ("hog", "cnn", "mediapipe") and models.name != cfg.detector:
+        from dataclasses import replace
+
+        cfg = replace(cfg, detector=models.name)  # the fallback ran: tracks.json says so
     timings = {k: 0.0 for k in STAGES}
-    tracker = StrongSort(cfg)
+    follower = None
+    if stack is not None:
+        from dataclasses import replace
+
+        from .meshtrack import MeshFollower
+
+        follower = MeshFollower(stack, cfg)
+        tracker = StrongSort(replace(cfg, embed_every=cfg.mesh_embed_every), borrow_tentative=True)
+    else:
+        tracker = StrongSort(cfg)
     expected = int(math.ceil(info.duration * cfg.fps)) if info.duration else None
 
     bar = None
@@ -122,7 +174,13 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
                     cache = None  # too long to keep: decode the selected frames again at the end
             size = (rgb.shape[1], rgb.shape[0])
             if repeated:
-                dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks) for d in prev_dets]
+                dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks, mesh=d.mesh, iris=d.iris)
+                        for d in prev_dets]
+                t3 = time.perf_counter()
+            elif follower is not None:
+                dets = follower.step(rgb, idx)
+                if follower.cut:
+                    tracker.cut()
                 t3 = time.perf_counter()
             else:
                 found = _detect(models.detector, rgb, idx, tracker, cfg)
@@ -159,6 +217,10 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     main_frames = {f for t in tracks if t.is_main for f, interp in zip(t.frames, t.interpolated) if not interp}
     selected = select_frames(n_total, cfg.n_frames, main_frames)
     timings["post"] = time.perf_counter() - t_post
+    if follower is not None:
+        timings.update({k: v for k, v in follower.timings.items()})
+        timings["n_detect"] = float(follower.n_detect)
+        timings["n_cuts"] = float(follower.n_cuts)
     timings["n_embedded"] = float(tracker.n_embedded)
     timings["n_borrowed"] = float(tracker.n_borrowed)
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
@@ -205,8 +267,11 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
     for k, group in enumerate(groups, start=1):
         dets = sorted((d for i in group for d in states[i].detections), key=lambda d: d.frame)
         embeddings = [e for i in group for e in states[i].embeddings]
+        nan_mesh, nan_iris = np.full((468, 3), np.nan, np.float32), np.full((10, 3), np.nan, np.float32)
         t = Track(k, [d.frame for d in dets], np.array([d.box for d in dets]),
-                  np.array([d.landmarks for d in dets]), np.array([d.score for d in dets]))
+                  np.array([d.landmarks for d in dets]), np.array([d.score for d in dets]),
+                  mesh=np.array([nan_mesh if d.mesh is None else d.mesh for d in dets], dtype=np.float32),
+                  iris=np.array([nan_iris if d.iris is None else d.iris for d in dets], dtype=np.float32))
         t = gsi(t, cfg.gsi_max_gap, cfg.gsi_sigma)
         t.mean_area = mean_area(t)
         t.mean_similarity = mean_pairwise_similarity(embeddings, cfg.similarity_max_embeddings)
@@ -216,18 +281,13 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
 
 def save_result(result: TrackingResult, path: str | Path, cfg: TrackConfig | None = None) -> Path:
     """Write ``tracks.json``: the :class:`TrackingResult` (readable with ``TrackingResult.load``)
-    plus the configuration it was made with under ``"config"``."""
-    import json
-
-    d = result.to_json()
-    if cfg is not None:
-        d["config"] = cfg.to_json()
+    plus the configuration it was made with under ``"config"``; per-frame meshes and iris points
+    go to the binary side file ``tracks_mesh.npz`` beside it."""
     path = Path(path)
     try:
-        path.write_text(json.dumps(d))
+        return result.save(path, {"config": cfg.to_json()} if cfg is not None else None)
     except OSError as exc:
         raise DfecError(f"cannot write tracks.json ({exc.strerror})", path) from None
-    return path
 
 
 def _make_dir(out: Path) -> Path:

@@ -11,7 +11,9 @@ their first miss). The appearance bank is an EMA, ``f_t = alpha f_{t-1} + (1 - a
 Embeddings are expensive (dlib ResNet, ~80 ms per face) so they are requested lazily through a
 callback: a detection that overlaps exactly one confirmed track (and that track no other
 detection) whose feature is fresher than ``embed_every`` frames borrows that track's feature;
-every other detection (new, unconfirmed, ambiguous, or due for a refresh) is embedded.
+every other detection (new, unconfirmed, ambiguous, or due for a refresh) is embedded. With
+``borrow_tentative`` (the mesh backend, where each face is followed by its own ROI) an unconfirmed
+track's feature is borrowed the same way, so a new face costs one embedding, not ``n_init``.
 """
 from __future__ import annotations
 
@@ -95,8 +97,10 @@ class TrackState:
 class StrongSort:
     """Online multi-face tracker; feed frames in order with :meth:`step`, then :meth:`tracks`."""
 
-    def __init__(self, config: TrackConfig | None = None):
+    def __init__(self, config: TrackConfig | None = None, borrow_tentative: bool = False):
         self.cfg = config or TrackConfig()
+        self.borrow_tentative = bool(borrow_tentative)
+
         self.kf = KalmanFilter(self.cfg.std_weight_position, self.cfg.std_weight_velocity, self.cfg.nsa)
         self.active: list[TrackState] = []
         self.finished: list[TrackState] = []
@@ -142,6 +146,14 @@ class StrongSort:
             t.time_since_update += 1
 
         feats, real = self._features(dets, embed)
+        # an embedding of a face overlapping another face (one walks in front of the other) is
+        # used for matching but kept out of the track's identity record (S_k of Eq. 3, linking)
+        if len(dets) > 1:
+            dd = iou_matrix(np.array([d.box for d in dets]), np.array([d.box for d in dets]))
+            np.fill_diagonal(dd, 0.0)
+            clean = list((dd <= OVERLAP_IOU).all(axis=1))
+        else:
+            clean = [True] * len(dets)
 
         confirmed = [i for i, t in enumerate(self.active) if t.confirmed]
         unconfirmed = [i for i, t in enumerate(self.active) if not t.confirmed]
@@ -171,7 +183,7 @@ class StrongSort:
             unmatched_tracks = late + iou_tracks
 
         for ti, dj in matches:
-            self._update(self.active[ti], dets[dj], feats[dj], real[dj])
+            self._update(self.active[ti], dets[dj], feats[dj], real[dj], clean[dj])
         for ti in unmatched_tracks:
             t = self.active[ti]
             if t.state == TENTATIVE or t.time_since_update > cfg.max_age:
@@ -182,6 +194,15 @@ class StrongSort:
 
         self.finished += [t for t in self.active if t.state == DELETED]
         self.active = [t for t in self.active if t.state != DELETED]
+
+    def cut(self) -> None:
+        """A shot cut: every active tracklet ends here (position and motion say nothing across a
+        cut); the same face in the next shot starts a new tracklet, and the offline linker
+        (:mod:`.link`) joins the two by appearance."""
+        for t in self.active:
+            t.state = DELETED
+        self.finished += self.active
+        self.active = []
 
     def _embed(self, embed: Callable[[int], np.ndarray], j: int) -> np.ndarray:
         self.n_embedded += 1
@@ -200,7 +221,7 @@ class StrongSort:
                 if len(ts) != 1:
                     continue
                 t = self.active[ts[0]]
-                if (t.confirmed and t.feature is not None and overlap[ts[0]].sum() == 1
+                if ((t.confirmed or self.borrow_tentative) and t.feature is not None and overlap[ts[0]].sum() == 1
                         and t.feature_age + 1 < self.cfg.embed_every):
                     feats[j] = t.feature
                     self.n_borrowed += 1
@@ -210,14 +231,15 @@ class StrongSort:
                 real[j] = True
         return feats, real  # type: ignore[return-value]
 
-    def _update(self, t: TrackState, det: Detection, feat: np.ndarray, real: bool) -> None:
+    def _update(self, t: TrackState, det: Detection, feat: np.ndarray, real: bool, clean: bool = True) -> None:
         t.mean, t.cov = self.kf.update(t.mean, t.cov, xyxy_to_xyah(det.box), det.score)
         t.hits += 1
         t.time_since_update = 0
         if real:
             a = self.cfg.ema_alpha
             t.feature = _unit(a * _unit(t.feature) + (1.0 - a) * _unit(feat)) if t.feature is not None else _unit(feat)
-            t.embeddings.append(np.asarray(feat, dtype=np.float64))
+            if clean:
+                t.embeddings.append(np.asarray(feat, dtype=np.float64))
             t.feature_age = 0
             det.embedding = np.asarray(feat)
         else:
