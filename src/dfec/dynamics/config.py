@@ -76,6 +76,9 @@ class DynamicsConfig:
       ``speak_prominence_mesh`` 0.025: FaceMesh's inner lips move less than dlib's in speech
       (syllable peaks of 0.02-0.04 face scale on the dev clips 669 and 3358); 0.02 also found
       speech in the smiles of s32 and facellava 1, 0.03 lost 669 and 3358 (dev clips only).
+      ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
+      differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
+      k 5 left 2.3 false mesh events per sequence, 6: 1.6, 7: 0.8 (with the 68-point ones), 8: 0.6.
       A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least half the turn
       / tilt threshold with at most ``shake_max_gap_s`` 0.4 s between them. All of them are
       raised per video by the noise floor below.
@@ -139,6 +142,9 @@ class DynamicsConfig:
     # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
     noise_k: float = 5.0
     noise_k_speech: float = 3.0
+    #: noise multiple for the mesh, iris and pixel thresholds (their noise is measured on the
+    #: signal itself, :func:`~dfec.dynamics.mesh_signals.signal_noise`, not by simulation)
+    noise_k_mesh: float = 7.0
     turn_masks_horizontal: bool = True
     # general
     min_event_s: float = 0.1
@@ -222,6 +228,11 @@ NOISE_OF = {
 }
 
 
+#: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
+MESH_THRESHOLDS = {"blink_dark", "gaze_deg", "lid_droop", "lid_tighten", "teeth_show", "lip_press", "lips_stretch",
+                   "chin_raise", "cheek_raise", "nose_wrinkle"}
+
+
 def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:
     """A copy of ``cfg`` whose event thresholds are at least ``noise_k`` times the per-video noise
     std of their signal (deviation units, see :meth:`FaceSignals.noise_level`). The configured
@@ -232,7 +243,10 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
         return cfg
     kw = {}
     for attr, (name, raw) in NOISE_OF.items():
-        floor = (cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k) * sig.noise_level(name, raw)
+        k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if attr in MESH_THRESHOLDS else cfg.noise_k
+        floor = k * sig.noise_level(name, raw)
+        if attr == "speak_prominence_mesh":  # read from the mesh's lip gap: its own noise counts too
+            floor = max(floor, k * sig.noise_level("lip_gap", True))
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)
     return replace(cfg, **kw) if kw else cfg
