@@ -11,7 +11,7 @@ Markdown table, with two coverage columns:
   (:data:`dfec.dynamics.wording.CLAUSES`) classified by the same rules.
 
     python benchmarks/reference_vocabulary.py [--ref ../shared/data/fecbench_test_captions.json]
-        [--table tests/data/fecbench_vocabulary.tsv] [--write]
+        [--table src/dfec/dynamics/fecbench_vocabulary.tsv] [--write]
 
 ``--write`` rewrites the committed table from the references (keeping its ``before`` column).
 Without the references the committed table is printed.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REF = REPO.parent / "shared" / "data" / "fecbench_test_captions.json"
-DEFAULT_TABLE = REPO / "tests" / "data" / "fecbench_vocabulary.tsv"
+DEFAULT_TABLE = REPO / "src" / "dfec" / "dynamics" / "fecbench_vocabulary.tsv"
 FIELDS = ("region", "action", "direction", "count", "before")
 
 

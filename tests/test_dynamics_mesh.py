@@ -67,7 +67,7 @@ def test_noise_floor_keeps_a_jittery_still_mesh_quiet():
         tr = mesh_sequence(4.0, noise_px=0.8, seed=seed, frame_size=(320, 240))
         quiet += len(kinds(tr))
         loud += len(kinds(tr, DynamicsConfig(noise_k=0, noise_k_speech=0)))
-    assert quiet <= 1 and loud >= 3
+    assert quiet <= 3 and loud >= 10     # ~0.8 false events per still sequence left, vs 14+ without
 
 
 def test_blinks_read_from_iris_darkness_when_the_mesh_lids_stay_open():

@@ -65,8 +65,11 @@ class DynamicsConfig:
       the dev half of the wild clips (``tests/data/wild_captions_by_eye.json``) and physiology:
       ``blink_dark`` 0.4: on an open eye the iris centre is 0.45-0.55 darker than the eye region,
       on the four blinks counted by eye in the tpsmm clip it falls to 0.04-0.17 (-65 to -90 %).
-      ``gaze_deg`` 8 degrees of eye-in-head rotation (the iris centre moves ~6 % of the eye width)
-      and ``gaze_ahead_deg`` 12 (eyes plus head within 12 degrees of the camera = "looks ahead").
+      ``gaze_deg`` 12 degrees of eye-in-head rotation (the iris centre moves ~9 % of the eye
+      width; 8 fired on the iris jitter of the dev clips) and ``gaze_ahead_deg`` 12 (the iris
+      within 12 degrees of the middle of the eye opening = "looks ahead", as annotators read a
+      3/4 view). ``eye_mesh`` 0.15: eyes widen / narrow on mesh tracks as a change of the lid
+      aperture by 0.15 iris diameters (the EAR of the mesh's 68-point view jitters).
       ``half_open_below`` 0.55: lid gap / iris diameter is 0.8-1.05 on open eyes; half the iris
       covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.15 (relative lower-lid depth; 0.10 fired on still synthetic faces with 0.3 px jitter).
       ``teeth_show`` 0.15 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
@@ -79,8 +82,10 @@ class DynamicsConfig:
       ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
       differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
       k 5 left 2.3 false mesh events per sequence, 6: 1.6, 7: 0.8 (with the 68-point ones), 8: 0.6.
-      A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least half the turn
-      / tilt threshold with at most ``shake_max_gap_s`` 0.4 s between them. All of them are
+      A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least
+      ``shake_fraction`` 0.75 of the turn / tilt threshold, each within ``shake_max_swing_s``
+      0.8 s, with at most ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
+      read slow drifts of clip 61's head as a shake). All of them are
       raised per video by the noise floor below.
     * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
       the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
@@ -115,7 +120,8 @@ class DynamicsConfig:
     smile_width: float = 0.10
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
-    gaze_deg: float = 8.0
+    eye_mesh: float = 0.15
+    gaze_deg: float = 12.0
     gaze_ahead_deg: float = 12.0
     lid_droop: float = 0.15
     half_open_below: float = 0.55
@@ -130,6 +136,8 @@ class DynamicsConfig:
     nose_wrinkle: float = 0.06
     shake_min_swings: int = 3
     shake_max_gap_s: float = 0.4
+    shake_fraction: float = 0.75
+    shake_max_swing_s: float = 0.8
     # brows
     brow_raise: float = 0.12
     brow_furrow: float = 0.10
@@ -221,7 +229,7 @@ NOISE_OF = {
     "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
     "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
     "roll_deg": ("roll", False), "nod_deg": ("pitch", False),
-    "blink_dark": ("iris_dark", True), "gaze_deg": ("gaze_h", False), "lid_droop": ("aperture", False),
+    "blink_dark": ("iris_dark", True), "eye_mesh": ("aperture", False), "gaze_deg": ("gaze_h", False), "lid_droop": ("aperture", False),
     "lid_tighten": ("lower_lid", False), "teeth_show": ("teeth", False), "lip_press": ("lip_thick", False),
     "lips_stretch": ("mouth_w", False), "chin_raise": ("chin", False), "cheek_raise": ("cheek", False),
     "nose_wrinkle": ("nose", False),
@@ -229,7 +237,7 @@ NOISE_OF = {
 
 
 #: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
-MESH_THRESHOLDS = {"blink_dark", "gaze_deg", "lid_droop", "lid_tighten", "teeth_show", "lip_press", "lips_stretch",
+MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "lid_droop", "lid_tighten", "teeth_show", "lip_press", "lips_stretch",
                    "chin_raise", "cheek_raise", "nose_wrinkle"}
 
 

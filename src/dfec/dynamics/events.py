@@ -165,11 +165,21 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # eyes: blinks first, then widen / narrow on the de-blinked signal
     blinks, blink_mask = detect_blinks(sig, cfg, detail)
     events += blinks
-    eye = sig.deviation("eye_open")
+    # on mesh tracks the lid aperture against the iris (the 68-point EAR of a mesh is jittery);
+    # a narrowing that ends below ``half_open_below`` is "eyelids droop", a widening back from
+    # there "eyelids lift"
+    mesh = has_signal(sig, "aperture", detail)
+    eye_name, eye_th = ("aperture", cfg.eye_mesh) if mesh else ("eye_open", cfg.eye_deg)
+    eye = sig.deviation(eye_name)
     eye = np.where(detail, _interp_over(eye, blink_mask), np.nan)
-    eye_sw = swings(eye, t, cfg.eye_deg, "eye_open", filled=blink_mask)
-    for s, back in zip(eye_sw, label_returns(eye_sw, cfg.eye_deg, ret)):
-        if back:
+    eye_sw = swings(eye, t, eye_th, eye_name, filled=blink_mask)
+    ap = sig.values.get("aperture")
+    for s, back in zip(eye_sw, label_returns(eye_sw, eye_th, ret)):
+        if mesh and s.amplitude < 0 and ap[s.i1] < cfg.half_open_below:
+            kind = "eyes_half_close"
+        elif mesh and s.amplitude > 0 and back and ap[s.i0] < cfg.half_open_below:
+            kind = "eyes_reopen"
+        elif back:
             kind = "eyes_relax_open" if s.amplitude > 0 else "eyes_relax_narrow"
         else:
             kind = "eyes_widen" if s.amplitude > 0 else "eyes_narrow"
@@ -299,9 +309,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # head shakes and sways: the single turns and tilts inside them are not reported again
     shakes, spans = oscillation_events(sig, cfg)
     if shakes:
-        inside = {"head_turn_left", "head_turn_right", "head_tilt_left", "head_tilt_right"}
-        events = [e for e in events if not (e.kind in inside and any(a - 0.05 <= e.start and e.end <= b + 0.05
-                                                                      for a, b in spans))]
+        inside = {"head_shake": ("head_turn_left", "head_turn_right"), "head_sway": ("head_tilt_left", "head_tilt_right")}
+        events = [e for e in events if not any(e.kind in inside[sh.kind] and a - 0.05 <= e.start and e.end <= b + 0.05
+                                               for sh, (a, b) in zip(shakes, spans))]
         events += shakes
 
     if cfg.turn_masks_horizontal:

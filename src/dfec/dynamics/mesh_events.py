@@ -48,18 +48,17 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
     """Eye movements relative to the head: a swing of ``gaze_h`` / ``gaze_v`` of at least
     ``gaze_deg`` (blinks masked out, the iris model drops its estimate when the lid closes) is
-    "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of
-    straight ahead (``gaze_yaw``, ``gaze_pitch``: eye plus head) is "looks ahead again"."""
+    "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
+    middle of the eye opening is "looks ahead again"."""
     out: list[Event] = []
     if not _has(sig, "gaze_h", detail):
         return out
     t = sig.times
     right, left = _sides(cfg)
     keep = detail & ~blink_mask
-    for name, total, pos, neg in (("gaze_h", "gaze_yaw", f"gaze_{right}", f"gaze_{left}"),
-                                  ("gaze_v", "gaze_pitch", "gaze_up", "gaze_down")):
+    for name, pos, neg in (("gaze_h", f"gaze_{right}", f"gaze_{left}"), ("gaze_v", "gaze_up", "gaze_down")):
         x = np.where(keep, sig.deviation(name), np.nan)
-        whole = sig.values.get(total)
+        whole = sig.values.get(name)
         for s in swings(x, t, cfg.gaze_deg, name):
             end_total = whole[s.i1] if whole is not None else np.nan
             if np.isfinite(end_total) and abs(end_total) <= cfg.gaze_ahead_deg and abs(s.end_value) < abs(s.start_value):
@@ -80,41 +79,32 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
 
 
 def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | None:
-    """Where the eyes point over the frames ``idx`` (eye plus head, degrees): "ahead", "down",
-    "up", or the side; None when not measured."""
-    if "gaze_yaw" not in sig.values:
+    """Where the eyes point in the head over the frames ``idx``: "ahead" when the iris sits within
+    ``gaze_ahead_deg`` of the middle of the eye opening both ways (what an annotator reads as
+    "looking ahead", whatever the head's pose), else "down", "up" or the side; None when not
+    measured."""
+    if "gaze_h" not in sig.values:
         return None
-    gy = sig["gaze_yaw"][idx]
-    gp = sig["gaze_pitch"][idx]
-    if not (np.isfinite(gy).any() and np.isfinite(gp).any()):
+    gh, gv = sig["gaze_h"][idx], sig["gaze_v"][idx]
+    if not (np.isfinite(gh).any() and np.isfinite(gv).any()):
         return None
-    gy, gp = float(np.nanmedian(gy)), float(np.nanmedian(gp))
+    gh, gv = float(np.nanmedian(gh)), float(np.nanmedian(gv))
     right, left = _sides(cfg)
-    if abs(gy) <= cfg.gaze_ahead_deg and abs(gp) <= cfg.gaze_ahead_deg:
+    if abs(gh) <= cfg.gaze_ahead_deg and abs(gv) <= cfg.gaze_ahead_deg:
         return "ahead"
-    if abs(gp) > abs(gy):
-        return "up" if gp > 0 else "down"
-    return right if gy > 0 else left
+    if abs(gv) > abs(gh):
+        return "up" if gv > 0 else "down"
+    return right if gh > 0 else left
 
 
 def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
-    """Eyelids: a fall of ``aperture`` (lid gap / iris diameter) of at least ``lid_droop`` ending
-    below ``half_open_below`` is "eyelids droop" (eyes half-open); a fall of ``lower_lid`` of at
-    least ``lid_tighten`` (relative) is "lower eyelids tighten" (blinks masked out)."""
+    """Lower-lid tightening: a fall of ``lower_lid`` (relative) of at least ``lid_tighten``, blinks
+    masked out. (Lid aperture swings, half-open eyes included, are read in
+    :func:`dfec.dynamics.events.detect_events` with the other eye swings.)"""
     out: list[Event] = []
-    t = sig.times
-    if _has(sig, "aperture", detail):
-        x = np.where(detail & ~blink_mask, sig.deviation("aperture"), np.nan)
-        ap = sig["aperture"]
-        sw = swings(x, t, cfg.lid_droop, "aperture")
-        for s, back in zip(sw, label_returns(sw, cfg.lid_droop, cfg.return_fraction)):
-            if s.amplitude < 0 and np.isfinite(ap[s.i1]) and ap[s.i1] < cfg.half_open_below:
-                out.append(Event("eyes_half_close", s.t0, s.t1, abs(s.amplitude), "eyes"))
-            elif s.amplitude > 0 and back and np.isfinite(ap[s.i0]) and ap[s.i0] < cfg.half_open_below:
-                out.append(Event("eyes_reopen", s.t0, s.t1, abs(s.amplitude), "eyes"))
     if _has(sig, "lower_lid", detail):
         x = np.where(detail & ~blink_mask, sig.deviation("lower_lid"), np.nan)
-        sw = swings(x, t, cfg.lid_tighten, "lower_lid")
+        sw = swings(x, sig.times, cfg.lid_tighten, "lower_lid")
         for s, back in zip(sw, label_returns(sw, cfg.lid_tighten, cfg.return_fraction)):
             if s.amplitude < 0 and not back:
                 out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes"))
@@ -192,20 +182,21 @@ def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_s
 
 def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Event], list[tuple[float, float]]]:
     """Head shakes (yaw) and sways (roll): at least ``shake_min_swings`` alternating swings of at
-    least half the turn / tilt threshold, each starting within ``shake_max_gap_s`` of the last
-    one's end. Returns the events and the time spans they cover (single turns and tilts inside
+    least ``shake_fraction`` of the turn / tilt threshold, each lasting at most
+    ``shake_max_swing_s`` and starting within ``shake_max_gap_s`` of the last one's end. Returns the events and the time spans they cover (single turns and tilts inside
     them are not reported again)."""
     out, spans = [], []
     t = sig.times
     for name, th, kind in (("yaw", cfg.yaw_deg, "head_shake"), ("roll", cfg.roll_deg, "head_sway")):
         if name not in sig.values:
             continue
-        sw = swings(sig.deviation(name), t, 0.5 * th, name)
+        sw = [s for s in swings(sig.deviation(name), t, cfg.shake_fraction * th, name)
+              if t[s.i1] - t[s.i0] <= cfg.shake_max_swing_s]
         k = 0
         while k < len(sw):
             j = k
             while (j + 1 < len(sw) and sw[j + 1].amplitude * sw[j].amplitude < 0
-                   and sw[j + 1].t0 - sw[j].t1 <= cfg.shake_max_gap_s):
+                   and t[sw[j + 1].i0] - t[sw[j].i1] <= cfg.shake_max_gap_s):
                 j += 1
             if j - k + 1 >= cfg.shake_min_swings:
                 amp = max(abs(s.amplitude) for s in sw[k:j + 1])

@@ -17,10 +17,17 @@ region ``none`` and are left out of coverage.
 """
 from __future__ import annotations
 
+import csv
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
+
+#: the vocabulary table of FEC-Bench's 800 test references (counts per cell; written by
+#: ``benchmarks/reference_vocabulary.py``)
+TABLE = Path(__file__).with_name("fecbench_vocabulary.tsv")
 
 
 @dataclass(frozen=True, order=True)
@@ -166,3 +173,25 @@ def coverage(counts: Counter, cells: set[Cell]) -> tuple[float, int, int]:
     total = sum(n for c, n in counts.items() if c != NONE)
     hit = sum(n for c, n in counts.items() if c != NONE and covered(c, cells))
     return (hit / total if total else 0.0), hit, total
+
+
+@lru_cache(maxsize=1)
+def reference_shares() -> dict[tuple[str, str], float]:
+    """How often each (region, action) occurs among the event occurrences of FEC-Bench's
+    references (:data:`TABLE`; directions pooled, :data:`NONE` left out); empty without the table."""
+    if not TABLE.is_file():
+        return {}
+    with open(TABLE, newline="") as f:
+        rows = list(csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t"))
+    counts: Counter = Counter()
+    for r in rows:
+        if (r["region"], r["action"]) != (NONE.region, NONE.action):
+            counts[(r["region"], r["action"])] += int(r["count"])
+    total = sum(counts.values())
+    return {k: v / total for k, v in counts.items()} if total else {}
+
+
+def reference_share(phrase: str) -> float:
+    """The share of FEC-Bench reference events in the cell of ``phrase`` (0 when unknown)."""
+    c = classify(phrase)
+    return reference_shares().get((c.region, c.action), 0.0)

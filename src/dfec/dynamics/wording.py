@@ -10,7 +10,8 @@ returns, beside the text, the clauses with the events each came from (``clauses`
 from __future__ import annotations
 
 from ..schema import Event
-from .events import DynamicsConfig
+from .config import DynamicsConfig
+from .vocabulary import reference_share
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -191,8 +192,10 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
         if len(changes) > config.max_clauses_per_segment:
             # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
-            # then the strongest changes relative to their thresholds
-            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP, -strength(m, config)))
+            # then the changes FEC-Bench's annotators name most often (their share of reference
+            # events, dfec.dynamics.vocabulary), weighed by strength relative to the threshold
+            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP,
+                                                  -(reference_share(m.text) + 1e-3) * min(strength(m, config), 3.0)))
             keep = keep[: config.max_clauses_per_segment]
             changes = [m for m in changes if m in keep]
         room = max(0, config.max_clauses_per_segment - len(changes))
