@@ -68,20 +68,25 @@ class DynamicsConfig:
       ``gaze_deg`` 12 degrees of eye-in-head rotation (the iris centre moves ~9 % of the eye
       width; 8 fired on the iris jitter of the dev clips) and ``gaze_ahead_deg`` 12 (the iris
       within 12 degrees of the middle of the eye opening = "looks ahead", as annotators read a
-      3/4 view). ``eye_mesh`` 0.15: eyes widen / narrow on mesh tracks as a change of the lid
-      aperture by 0.15 iris diameters (the EAR of the mesh's 68-point view jitters).
+      3/4 view). ``eye_mesh`` 0.25: eyes widen / narrow on mesh tracks as a change of the lid
+      aperture by 0.25 iris diameters (the EAR of the mesh's 68-point view jitters; 0.15 gave
+      4-6 droop / lift pairs on the dev clips 669 and s32, where the lids barely move by eye).
       ``half_open_below`` 0.55: lid gap / iris diameter is 0.8-1.05 on open eyes; half the iris
       covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.15 (relative lower-lid depth; 0.10 fired on still synthetic faces with 0.3 px jitter).
       ``teeth_show`` 0.15 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
       lips read 0-0.05, a speaking mouth that shows its teeth 0.2-0.8, a broad smile 1-2.
       ``lip_press`` 0.15, ``lips_stretch`` 0.10, ``chin_raise`` 0.08, ``cheek_raise`` 0.05 and
       ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
-      ``speak_prominence_mesh`` 0.025: FaceMesh's inner lips move less than dlib's in speech
-      (syllable peaks of 0.02-0.04 face scale on the dev clips 669 and 3358); 0.02 also found
-      speech in the smiles of s32 and facellava 1, 0.03 lost 669 and 3358 (dev clips only).
+      ``speak_prominence_mesh`` 0.02: FaceMesh's inner lips move less than dlib's in speech
+      (syllable peaks of 0.02-0.04 face scale on the dev clips 669, 3358 and 5854); 0.025 lost
+      669, 0.03 also 3358; 0.02 also reads the smiles of s32 and facellava 1 as speech (dev clips
+      only). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
+      the lip gap's own second differences are mostly speech.
       ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
       differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
       k 5 left 2.3 false mesh events per sequence, 6: 1.6, 7: 0.8 (with the 68-point ones), 8: 0.6.
+      ``eye_max_yaw`` 35: in the near-profile views of dev clip 669 the far eye's lids and iris
+      are guessed and made blinks and lid movements out of nothing.
       A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least
       ``shake_fraction`` 0.75 of the turn / tilt threshold, each within ``shake_max_swing_s``
       0.8 s, with at most ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
@@ -113,14 +118,16 @@ class DynamicsConfig:
     speak_min_peaks: int = 3
     speak_max_gap_s: float = 0.8
     #: ``speak_prominence`` on mesh tracks (read from the 3-D ``lip_gap``)
-    speak_prominence_mesh: float = 0.025
+    speak_prominence_mesh: float = 0.02
     #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
     speak_pause_max_s: float = 2.5
     smile_lift: float = 0.04
     smile_width: float = 0.10
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
-    eye_mesh: float = 0.15
+    eye_mesh: float = 0.25
+    #: eyes (blinks, lids, gaze) are read only where |yaw| is at most this (degrees)
+    eye_max_yaw: float = 35.0
     gaze_deg: float = 12.0
     gaze_ahead_deg: float = 12.0
     lid_droop: float = 0.15
@@ -253,8 +260,6 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
     for attr, (name, raw) in NOISE_OF.items():
         k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if attr in MESH_THRESHOLDS else cfg.noise_k
         floor = k * sig.noise_level(name, raw)
-        if attr == "speak_prominence_mesh":  # read from the mesh's lip gap: its own noise counts too
-            floor = max(floor, k * sig.noise_level("lip_gap", True))
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)
     return replace(cfg, **kw) if kw else cfg

@@ -163,7 +163,11 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     ret = cfg.return_fraction
 
     # eyes: blinks first, then widen / narrow on the de-blinked signal
-    blinks, blink_mask = detect_blinks(sig, cfg, detail)
+    # eyes are read only where the face is not turned far (in a near-profile view the far eye's
+    # lids and iris are guessed, not seen)
+    yaw_dev = np.abs(sig["yaw"]) if "yaw" in sig.values else np.zeros(len(sig))
+    eye_detail = detail & ~(np.nan_to_num(yaw_dev, nan=0.0) > cfg.eye_max_yaw)
+    blinks, blink_mask = detect_blinks(sig, cfg, eye_detail)
     events += blinks
     # on mesh tracks the lid aperture against the iris (the 68-point EAR of a mesh is jittery);
     # a narrowing that ends below ``half_open_below`` is "eyelids droop", a widening back from
@@ -171,7 +175,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     mesh = has_signal(sig, "aperture", detail)
     eye_name, eye_th = ("aperture", cfg.eye_mesh) if mesh else ("eye_open", cfg.eye_deg)
     eye = sig.deviation(eye_name)
-    eye = np.where(detail, _interp_over(eye, blink_mask), np.nan)
+    eye = np.where(eye_detail, _interp_over(eye, blink_mask), np.nan)
     eye_sw = swings(eye, t, eye_th, eye_name, filled=blink_mask)
     ap = sig.values.get("aperture")
     for s, back in zip(eye_sw, label_returns(eye_sw, eye_th, ret)):
@@ -202,7 +206,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         mid = 0.5 * (a + b)
         return any(s <= mid <= e for s, e, _ in speaking)
 
-    events += mesh_events(sig, cfg, detail, blink_mask, in_speech)
+    events += mesh_events(sig, cfg, detail, blink_mask, in_speech, eye_detail)
 
     mouth = np.where(detail, sig.deviation("mouth_open"), np.nan)
     for s in swings(mouth, t, cfg.mouth_open, "mouth_open"):

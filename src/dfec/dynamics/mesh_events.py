@@ -227,7 +227,9 @@ def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray
 
 
 def mesh_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray,
-                in_speech) -> list[Event]:
-    """All mesh-based change events of one track (states: :func:`mesh_initial_state`)."""
-    return (gaze_events(sig, cfg, detail, blink_mask) + lid_events(sig, cfg, detail, blink_mask)
+                in_speech, eye_detail: np.ndarray | None = None) -> list[Event]:
+    """All mesh-based change events of one track (states: :func:`mesh_initial_state`);
+    ``eye_detail`` marks the frames where the eyes can be read (default ``detail``)."""
+    eyes = detail if eye_detail is None else eye_detail
+    return (gaze_events(sig, cfg, eyes, blink_mask) + lid_events(sig, cfg, eyes, blink_mask)
             + teeth_events(sig, cfg, detail) + shape_events(sig, cfg, detail, in_speech))
