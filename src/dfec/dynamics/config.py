@@ -73,14 +73,16 @@ class DynamicsConfig:
       4-6 droop / lift pairs on the dev clips 669 and s32, where the lids barely move by eye).
       ``half_open_below`` 0.55: lid gap / iris diameter is 0.8-1.05 on open eyes; half the iris
       covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.15 (relative lower-lid depth; 0.10 fired on still synthetic faces with 0.3 px jitter).
-      ``teeth_show`` 0.15 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
-      lips read 0-0.05, a speaking mouth that shows its teeth 0.2-0.8, a broad smile 1-2.
+      ``teeth_show`` 0.5 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
+      lips read 0-0.05, a speaking mouth that shows a little of its teeth 0.2-0.4 (dev clips 669,
+      3358: their references, written by eye, do not name teeth), a broad smile 1-2 (s32, facellava
+      1: named); 0.15 named the teeth of speech.
       ``lip_press`` 0.15, ``lips_stretch`` 0.10, ``chin_raise`` 0.08, ``cheek_raise`` 0.05 and
       ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
-      ``speak_prominence_mesh`` 0.02: FaceMesh's inner lips move less than dlib's in speech
-      (syllable peaks of 0.02-0.04 face scale on the dev clips 669, 3358 and 5854); 0.025 lost
-      669, 0.03 also 3358; 0.02 also reads the smiles of s32 and facellava 1 as speech (dev clips
-      only). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
+      ``speak_prominence_mesh`` 0.015: FaceMesh's inner lips move less than dlib's in speech
+      (syllable peaks of 0.015-0.04 face scale on the dev clips 669, 3358 and 5854); 0.025 lost
+      669, 0.03 also 3358; 0.02 lost 3358 on the face stack's tracks; 0.015 also reads the smiles
+      of s32 and facellava 1 as speech (dev TEM 0.281 at 0.02, 0.301 at 0.015, 0.296 at 0.01). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
       the lip gap's own second differences are mostly speech.
       ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
       differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
@@ -118,7 +120,7 @@ class DynamicsConfig:
     speak_min_peaks: int = 3
     speak_max_gap_s: float = 0.8
     #: ``speak_prominence`` on mesh tracks (read from the 3-D ``lip_gap``)
-    speak_prominence_mesh: float = 0.02
+    speak_prominence_mesh: float = 0.015
     #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
     speak_pause_max_s: float = 2.5
     smile_lift: float = 0.04
@@ -134,7 +136,7 @@ class DynamicsConfig:
     half_open_below: float = 0.55
     closed_below: float = 0.15
     lid_tighten: float = 0.15
-    teeth_show: float = 0.15
+    teeth_show: float = 0.5
     teeth_min_s: float = 0.25
     lip_press: float = 0.15
     lips_stretch: float = 0.10
@@ -168,7 +170,7 @@ class DynamicsConfig:
     # caption layout: fractions of the video where "as the video progresses", "in the middle"
     # and "towards the end" start (paper's FEC-Bench captions use these four phases)
     segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
-    max_clauses_per_segment: int = 5
+    max_clauses_per_segment: int = 3
     #: a phase without events is called unchanged only after this many seconds of measured face
     min_still_s: float = 0.5
     #: the face missing for at least this long at the start / end of the video is said in the caption

@@ -90,8 +90,8 @@ def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | 
         return None
     gh, gv = float(np.nanmedian(gh)), float(np.nanmedian(gv))
     right, left = _sides(cfg)
-    if abs(gh) <= cfg.gaze_ahead_deg and abs(gv) <= cfg.gaze_ahead_deg:
-        return "ahead"
+    if abs(gh) <= cfg.gaze_ahead_deg and abs(gv) <= 1.5 * cfg.gaze_ahead_deg:
+        return "ahead"  # vertically looser: where the iris sits between the corners varies by face
     if abs(gv) > abs(gh):
         return "up" if gv > 0 else "down"
     return right if gh > 0 else left

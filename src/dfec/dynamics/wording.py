@@ -129,7 +129,7 @@ _THRESHOLD_OF = {
 _STATE_KINDS = {"face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
                 "corners_are_lifted", "eyes_are_half_open", "teeth_are_visible", "gaze_is_ahead", "gaze_is_down",
                 "gaze_is_up", "gaze_is_left", "gaze_is_right"}
-_ALWAYS_KEEP = {"speaking", "speaking_stop", "speaking_pause", "speaking_resume"}
+_ALWAYS_KEEP = {"speaking", "speaking_stop"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
                 "mouth_stays_open", "smile_stays"}
 
