@@ -190,6 +190,9 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         states = [m for m in items if m.kind in _STATE_KINDS]
         finals = [m for m in items if m.kind in _FINAL_KINDS]
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
+        # a change FEC-Bench's annotators rarely name is said only when it is clearly measured
+        changes = [m for m in changes if m.kind in _ALWAYS_KEEP or reference_share(m.text) >= config.rare_share
+                   or strength(m, config) >= config.rare_strength]
         if len(changes) > config.max_clauses_per_segment:
             # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
             # then the changes FEC-Bench's annotators name most often (their share of reference
