@@ -6,7 +6,8 @@ sampled at 2 fps (analysis frames 0, 8, 16, ... at 16 fps); at each sample dlib'
 detector (``max_side`` 640, no upsampling) and BlazeFace (full + short range) are run. Where both
 agree the sample's label is theirs (a face is visible or not); every sample where they disagree
 was looked at by eye on the contact sheets written by ``sheets`` and labelled in the file's
-``eye`` table (``true`` = a face is visible, ``false`` = none), with a note.
+``eye`` table: ``{clip: {frame or "*": {"visible": bool, "note": str}}}`` (``"*"`` covers every
+disagreement sample of the clip).
 
 Coverage (``run``): the share of silver-visible samples at which the tracker's main character
 has a detected (not interpolated) face; ``interp`` also counts interpolated entries. Printed per
@@ -84,8 +85,8 @@ def visible(data: dict, clip: str) -> dict[int, bool]:
     out = {}
     for s in data["clips"][clip]["samples"]:
         c, b = bool(s["cnn"]), bool(s["blaze"])
-        key = str(s["frame"])
-        out[s["frame"]] = bool(eye[key]["visible"]) if key in eye else (c if c == b else None)
+        entry = eye.get(str(s["frame"])) or (eye.get("*") if c != b else None)  # "*": every disagreement
+        out[s["frame"]] = bool(entry["visible"]) if entry else (c if c == b else None)
     return out
 
 
@@ -128,8 +129,11 @@ def coverage(res, frames: list[int]) -> tuple[int, int]:
     return sum(f in det for f in frames), sum(f in interp for f in frames)
 
 
-def run(wild: Path, data: dict, detectors: list[str], only: str | None) -> None:
+def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: Path | None = None) -> None:
+    """The per-clip table; each (clip, detector) result is kept in ``cache`` (resume)."""
     from dfec.tracking.pipeline import track
+
+    done = json.loads(cache.read_text()) if cache and cache.is_file() else {}
 
     print(f"silver: {SILVER.name}; load average {os.getloadavg()[0]:.2f}")
     head = "| clip | visible samples | " + " | ".join(f"{d} | {d} (+interp)" for d in detectors) + " |"
@@ -145,8 +149,12 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None) -> None:
         vis = [f for f, v in lab.items() if v]
         cells = []
         for d in detectors:
-            res = track(clip, detector=d)
-            a, b = coverage(res, vis)
+            key = f"{clip.name}|{d}|{','.join(map(str, vis))}"
+            if key not in done:
+                done[key] = coverage(track(clip, detector=d), vis)
+                if cache:
+                    cache.write_text(json.dumps(done))
+            a, b = done[key]
             tot[d][0] += a
             tot[d][1] += b
             cells.append(f"{a / max(1, len(vis)):.2f} | {b / max(1, len(vis)):.2f}")
@@ -202,6 +210,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="out/wild_sheets")
     ap.add_argument("--detectors", default="hog,mediapipe")
     ap.add_argument("--clips", help="comma-separated clip names (default: all)")
+    ap.add_argument("--cache", help="run: keep per-clip results in this JSON file and resume from it")
     ap.add_argument("--reverse", action="store_true", help="silver: work from the last clip (a second process)")
     ap.add_argument("--merge", action="append", default=[], help="silver: another process's silver file to skip/merge")
     args = ap.parse_args(argv)
@@ -219,7 +228,7 @@ def main(argv=None) -> int:
     if args.what == "sheets":
         write_sheets(wild, data, Path(args.out))
     else:
-        run(wild, data, args.detectors.split(","), args.clips)
+        run(wild, data, args.detectors.split(","), args.clips, Path(args.cache) if args.cache else None)
     return 0
 
 

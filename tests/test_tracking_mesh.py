@@ -135,6 +135,18 @@ def test_solo_mode_defers_the_birth_embedding_until_a_second_face():
     assert len(first.detections) == 7 and first.embeddings and np.argmax(first.embeddings[0]) == 5
 
 
+def test_screen_time_decides_between_a_long_shot_and_a_brief_close_up():
+    from dfec.tracking.selection import mean_area, screen_time_area, select_main
+
+    n = 33  # samplenew_00051251: 25 frames of one man, then 8 of the other in close-up
+    long = Track(1, list(range(25)), np.tile([0, 0, 100, 100], (25, 1)), np.zeros((25, 68, 2)), np.ones(25))
+    brief = Track(2, list(range(25, 33)), np.tile([0, 0, 150, 150], (8, 1)), np.zeros((8, 68, 2)), np.ones(8))
+    assert screen_time_area(long, n) == pytest.approx(10000 * 25 / 33)
+    plain, _ = select_main([mean_area(long), mean_area(brief)], [1.0, 1.0])
+    weighted, _ = select_main([screen_time_area(long, n), screen_time_area(brief, n)], [1.0, 1.0])
+    assert plain.tolist() == [False, True] and weighted.tolist() == [True, False]
+
+
 # --------------------------------------------------------------------------- the pipeline
 W, H, N = 480, 360, 40
 
