@@ -111,6 +111,42 @@ def test_strongsort_cut_ends_every_tracklet():
     assert ids == [1, 2] and [len(t.detections) for t in tr.tracks()] == [2, 1]
 
 
+def test_solo_mode_defers_the_birth_embedding_until_a_second_face():
+    from dfec.schema import Detection
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.strongsort import StrongSort
+
+    calls = []
+
+    def embed(j):
+        calls.append(("now", j))
+        return np.eye(128)[j]
+
+    def defer(j):
+        return lambda: calls.append(("deferred", j)) or np.eye(128)[5]
+
+    tr = StrongSort(TrackConfig(), borrow_tentative=True)
+    for f in range(6):
+        tr.step(f, [Detection(f, [10 + f, 0, 60 + f, 50])], embed, defer)
+    assert calls == [] and tr.n_embedded == 0 and tr.solo and len(tr.active[0].detections) == 6
+    tr.step(6, [Detection(6, [16, 0, 66, 50]), Detection(6, [200, 0, 250, 50])], embed, defer)
+    assert not tr.solo and calls[0] == ("deferred", 0) and ("now", 1) in calls
+    first = tr.tracks(confirmed_only=False)[0]
+    assert len(first.detections) == 7 and first.embeddings and np.argmax(first.embeddings[0]) == 5
+
+
+def test_screen_time_decides_between_a_long_shot_and_a_brief_close_up():
+    from dfec.tracking.selection import mean_area, screen_time_area, select_main
+
+    n = 33  # samplenew_00051251: 25 frames of one man, then 8 of the other in close-up
+    long = Track(1, list(range(25)), np.tile([0, 0, 100, 100], (25, 1)), np.zeros((25, 68, 2)), np.ones(25))
+    brief = Track(2, list(range(25, 33)), np.tile([0, 0, 150, 150], (8, 1)), np.zeros((8, 68, 2)), np.ones(8))
+    assert screen_time_area(long, n) == pytest.approx(10000 * 25 / 33)
+    plain, _ = select_main([mean_area(long), mean_area(brief)], [1.0, 1.0])
+    weighted, _ = select_main([screen_time_area(long, n), screen_time_area(brief, n)], [1.0, 1.0])
+    assert plain.tolist() == [False, True] and weighted.tolist() == [True, False]
+
+
 # --------------------------------------------------------------------------- the pipeline
 W, H, N = 480, 360, 40
 
@@ -142,10 +178,9 @@ def test_mesh_tracking_measures_every_frame_with_few_detections(moving_face, tmp
     t = res.main_track
     assert len(t) == N and t.has_mesh.all() and not any(t.interpolated)
     assert np.isfinite(t.iris).all()
-    # BlazeFace ran at start-up and every 8 frames only; one embedding for the face's birth,
-    # then at most one per ``mesh_embed_every`` frames
+    # BlazeFace ran at start-up and every 8 frames only; one face all along: no embedding
     assert res.timings["n_detect"] == pytest.approx(N / 8, abs=1)
-    assert res.timings["n_embedded"] <= 1 + N // 32
+    assert res.timings["n_embedded"] == 0 and t.mean_similarity == 1.0
     # the mesh follows the face: nose tip (vertex 1) moves right by ~6 px a frame
     nose_x = t.mesh[:, 1, 0]
     assert np.polyfit(np.arange(N), nose_x, 1)[0] == pytest.approx(6.0, abs=0.8)

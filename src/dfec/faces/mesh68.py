@@ -2,13 +2,16 @@
 
 ``MESH_TO_68[i]`` is the mesh vertex that stands for iBUG point ``i`` (x, y taken from the
 mesh; z dropped). Chosen by following MediaPipe's named contours (face oval, brows, eyelids,
-lips) at the positions of the iBUG definition; on frontal clips the derived points are compared
-with dlib's own 68 in ``benchmarks/wild_coverage.py --mesh68`` (figure in the README).
+lips) at the positions of the iBUG definition; the jaw vertices were then picked along the face
+oval as the ones nearest dlib's points on two frontal dev clips (RAVDESS, liveportrait d12;
+symmetric pairs). Measured against dlib's own 68 on held-out frontal clips with
+``benchmarks/wild_coverage.py mesh68`` (figure in the README).
 
 =======  ==========================  ===========================================================
 iBUG     part                        mesh vertices
 =======  ==========================  ===========================================================
-0-16     jaw, image-left to right    face oval 234 ... 152 (chin) ... 454
+0-16     jaw, image-left to right    face oval 127, 234, 132, 58, 172, 136, 149, 148, 152 (chin),
+                                     then the mirror vertices 377 ... 356
 17-21    subject's right brow        upper brow contour 70, 63, 105, 66, 107 (outer -> inner)
 22-26    subject's left brow         336, 296, 334, 293, 300 (inner -> outer)
 27-30    nose bridge to tip          168, 197, 5, 4
@@ -24,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 MESH_TO_68 = np.array([
-    234, 93, 132, 58, 172, 136, 150, 176, 152, 400, 379, 365, 397, 288, 361, 323, 454,  # jaw
+    127, 234, 132, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 361, 454, 356,  # jaw
     70, 63, 105, 66, 107,                  # right brow
     336, 296, 334, 293, 300,               # left brow
     168, 197, 5, 4,                        # nose bridge

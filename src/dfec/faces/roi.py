@@ -25,11 +25,10 @@ class Roi:
 
     def matrix(self, n: int) -> np.ndarray:
         """2x3 affine map from model-input pixels (``n`` x ``n``) to frame pixels."""
-        c, s = np.cos(self.angle), np.sin(self.angle)
         k = self.size / n
-        rot = np.array([[c, -s], [s, c]]) * k
-        centre = np.array([self.cx, self.cy]) - rot @ np.array([n / 2.0, n / 2.0])
-        return np.hstack([rot, centre[:, None]])
+        c, s = np.cos(self.angle) * k, np.sin(self.angle) * k
+        h = n / 2.0
+        return np.array([[c, -s, self.cx - (c - s) * h], [s, c, self.cy - (s + c) * h]])
 
     def crop(self, rgb: np.ndarray, n: int, flip: bool = False, border: int | None = None) -> np.ndarray:
         """The ROI resampled to ``n`` x ``n`` (mirrored left-right with ``flip``)."""

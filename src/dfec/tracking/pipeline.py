@@ -21,8 +21,11 @@ from .config import TrackConfig
 from .gsi import gsi
 from .kalman import xyah_to_xyxy
 from .link import link_groups
-from .selection import mean_area, mean_pairwise_similarity, select_frames, select_main
+from .selection import mean_area, mean_pairwise_similarity, screen_time_area, select_frames, select_main
 from .strongsort import StrongSort
+
+#: the clock of ``timings`` (wall time; benchmarks/track_speed.py swaps in CPU time)
+_clock = time.perf_counter
 
 STAGES = ("decode", "detect", "landmarks", "mesh", "iris", "embed", "track", "post")
 
@@ -136,7 +139,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
         from .meshtrack import MeshFollower
 
-        follower = MeshFollower(stack, cfg)
+        follower = MeshFollower(stack, cfg, _clock)
         tracker = StrongSort(replace(cfg, embed_every=cfg.mesh_embed_every), borrow_tentative=True)
     else:
         tracker = StrongSort(cfg)
@@ -148,6 +151,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
         bar = tqdm(total=expected, unit="frame", desc=f"track {path.name}", leave=False)
     n_total = 0
+    embed_clock = [0.0]
     size = (info.width, info.height)
     cache: dict[int, np.ndarray] | None = {} if out_dir is not None and cfg.frame_cache_mb > 0 else None
     cache_bytes = 0
@@ -157,12 +161,12 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         # picture at k / fps seconds (the frame indices' meaning in TrackingResult)
         frames_iter = iter_frames(path, cfg.fps, fill=True)
         while True:
-            t0 = time.perf_counter()
+            t0 = _clock()
             try:
                 idx, _, rgb = next(frames_iter)
             except StopIteration:
                 break
-            t1 = time.perf_counter()
+            t1 = _clock()
             timings["decode"] += t1 - t0
             n_total = idx + 1
             repeated = rgb is prev_rgb  # the same source frame again: same faces
@@ -176,47 +180,50 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             if repeated:
                 dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks, mesh=d.mesh, iris=d.iris)
                         for d in prev_dets]
-                t3 = time.perf_counter()
+                t3 = _clock()
             elif follower is not None:
                 dets = follower.step(rgb, idx)
                 if follower.cut:
                     tracker.cut()
-                t3 = time.perf_counter()
+                t3 = _clock()
             else:
                 found = _detect(models.detector, rgb, idx, tracker, cfg)
-                t2 = time.perf_counter()
+                t2 = _clock()
                 timings["detect"] += t2 - t1
                 dets = [Detection(idx, box, score, landmarks=models.landmarks.predict(rgb, box)) for box, score in found]
-                t3 = time.perf_counter()
+                t3 = _clock()
                 timings["landmarks"] += t3 - t2
             prev_rgb, prev_dets = rgb, dets
-            embed_time = [0.0]
+            e0 = embed_clock[0]
 
             def embed(j: int, rgb=rgb, dets=dets) -> np.ndarray:
-                s = time.perf_counter()
+                s = _clock()
                 e = models.embedder.embed(rgb, dets[j].box, dets[j].landmarks)
-                embed_time[0] += time.perf_counter() - s
+                embed_clock[0] += _clock() - s
                 return e
 
-            tracker.step(idx, dets, embed)
-            timings["embed"] += embed_time[0]
-            timings["track"] += time.perf_counter() - t3 - embed_time[0]
+            tracker.step(idx, dets, embed, _deferred(models.embedder, rgb, dets, embed_clock) if follower else None)
+            spent = embed_clock[0] - e0
+            timings["embed"] += spent
+            timings["track"] += _clock() - t3 - spent
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
 
-    t_post = time.perf_counter()
+    t_post = _clock()
     tracks = finish_tracks(tracker, cfg)
-    mask, rule = select_main([t.mean_area for t in tracks], [t.mean_similarity for t in tracks],
-                             cfg.kmeans_clusters, cfg.seed)
+    # two tracks: the larger-area rule (ours, not the paper's K-means) weighs A_k by screen time
+    weigh = cfg.area_by_screen_time and len(tracks) == 2
+    areas = [screen_time_area(t, n_total) if weigh else t.mean_area for t in tracks]
+    mask, rule = select_main(areas, [t.mean_similarity for t in tracks], cfg.kmeans_clusters, cfg.seed)
     for t, m in zip(tracks, mask):
         t.is_main = bool(m)
     # frames where a main face was actually detected (interpolated entries are occluded faces)
     main_frames = {f for t in tracks if t.is_main for f, interp in zip(t.frames, t.interpolated) if not interp}
     selected = select_frames(n_total, cfg.n_frames, main_frames)
-    timings["post"] = time.perf_counter() - t_post
+    timings["post"] = _clock() - t_post
     if follower is not None:
         timings.update({k: v for k, v in follower.timings.items()})
         timings["n_detect"] = float(follower.n_detect)
@@ -226,12 +233,36 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
                             selected_frames=selected, selection_rule=rule, timings=timings)
     if out_dir is not None:
-        t_out = time.perf_counter()
+        t_out = _clock()
         write_outputs(result, out_dir, cfg, cache)
         del cache
-        timings["write"] = time.perf_counter() - t_out
+        timings["write"] = _clock() - t_out
         save_result(result, Path(out_dir) / "tracks.json", cfg)
     return result
+
+
+def _deferred(embedder, rgb: np.ndarray, dets: list[Detection], clock: list[float]):
+    """``defer(j)`` for :meth:`StrongSort.step`: a closure computing ``dets[j]``'s embedding later
+    from a copy of the face region (the box grown by half its size on every side), not the frame."""
+
+    def defer(j: int):
+        d = dets[j]
+        h, w = rgb.shape[:2]
+        bw, bh = d.box[2] - d.box[0], d.box[3] - d.box[1]
+        x1, y1 = int(max(0, d.box[0] - bw / 2)), int(max(0, d.box[1] - bh / 2))
+        x2, y2 = int(min(w, d.box[2] + bw / 2)) + 1, int(min(h, d.box[3] + bh / 2)) + 1
+        crop = np.ascontiguousarray(rgb[y1:y2, x1:x2])
+        box, lm = d.box - [x1, y1, x1, y1], d.landmarks - [x1, y1]
+
+        def compute() -> np.ndarray:
+            s = _clock()
+            e = embedder.embed(crop, box, lm)
+            clock[0] += _clock() - s
+            return e
+
+        return compute
+
+    return defer
 
 
 def _detect(detector, rgb: np.ndarray, idx: int, tracker: StrongSort, cfg: TrackConfig):

@@ -14,6 +14,12 @@ detection) whose feature is fresher than ``embed_every`` frames borrows that tra
 every other detection (new, unconfirmed, ambiguous, or due for a refresh) is embedded. With
 ``borrow_tentative`` (the mesh backend, where each face is followed by its own ROI) an unconfirmed
 track's feature is borrowed the same way, so a new face costs one embedding, not ``n_init``.
+
+Solo mode (``step(..., defer=...)``): while the video has shown one face at a time in a single
+tracklet, identity is never in question, so no embedding is computed: detections continue the
+track by overlap (IoU) and the birth detection keeps a deferred embedding (a closure over a crop).
+The first time a second face, a second tracklet or a long gap appears, the deferred embeddings
+are computed and tracking goes on as above. A one-face clip thus costs no embedding at all.
 """
 from __future__ import annotations
 
@@ -84,6 +90,7 @@ class TrackState:
     feature_age: int = 0  # frames since the feature was last refreshed by a real embedding
     detections: list[Detection] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)  # real (not borrowed) embeddings
+    pending: Callable[[], np.ndarray] | None = None  # solo mode: the birth embedding, deferred
 
     @property
     def box(self) -> np.ndarray:
@@ -108,6 +115,7 @@ class StrongSort:
         self.n_embedded = 0
         self.n_borrowed = 0
         self.n_steps = 0
+        self.solo = True  # until identity matters (see the module docstring); needs step(defer=...)
 
     # -- association costs -------------------------------------------------------------------
     def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
@@ -135,15 +143,20 @@ class StrongSort:
         return cost
 
     # -- one frame ---------------------------------------------------------------------------
-    def step(self, frame: int, dets: list[Detection], embed: Callable[[int], np.ndarray]) -> None:
+    def step(self, frame: int, dets: list[Detection], embed: Callable[[int], np.ndarray],
+             defer: Callable[[int], Callable[[], np.ndarray]] | None = None) -> None:
         """Advance by one frame. ``embed(j)`` returns the embedding of ``dets[j]`` (called only
-        for detections that need a fresh one)."""
+        for detections that need a fresh one); ``defer(j)``, when given, returns a closure that
+        computes it later (solo mode)."""
         cfg = self.cfg
         self.n_steps += 1
         for t in self.active:
             t.mean, t.cov = self.kf.predict(t.mean, t.cov)
             t.age += 1
             t.time_since_update += 1
+        if self.solo and defer is not None and self._solo_step(dets, defer):
+            return
+        self.materialize()
 
         feats, real = self._features(dets, embed)
         # an embedding of a face overlapping another face (one walks in front of the other) is
@@ -194,6 +207,46 @@ class StrongSort:
 
         self.finished += [t for t in self.active if t.state == DELETED]
         self.active = [t for t in self.active if t.state != DELETED]
+
+    def _solo_step(self, dets: list[Detection], defer) -> bool:
+        """One frame in solo mode; False (nothing done) when this frame ends solo mode."""
+        if len(dets) > 1 or len(self.active) > 1 or self.finished:
+            return False
+        if self.active:
+            t = self.active[0]
+            if dets:
+                ok = t.time_since_update == 1 and iou_matrix(t.box, dets[0].box)[0, 0] >= 1.0 - self.cfg.max_iou_distance
+                if not ok:
+                    return False
+                self._update(t, dets[0], None, False)
+            elif t.state == TENTATIVE or t.time_since_update > self.cfg.max_age:
+                t.state = DELETED
+                if t.hits >= self.cfg.n_init:  # a never-confirmed blip is forgotten, solo goes on
+                    self.finished.append(t)
+                self.active = []
+            return True
+        if dets:
+            mean, cov = self.kf.initiate(xyxy_to_xyah(dets[0].box))
+            t = TrackState(self._next_id, mean, cov, None, detections=[dets[0]], pending=defer(0))
+            if self.cfg.n_init <= 1:
+                t.state = CONFIRMED
+            self._next_id += 1
+            self.active.append(t)
+        return True
+
+    def materialize(self) -> None:
+        """Leave solo mode: compute the deferred birth embeddings."""
+        if not self.solo:
+            return
+        self.solo = False
+        for t in self.finished + self.active:
+            if t.pending is not None:
+                f = np.asarray(t.pending(), dtype=np.float64)
+                self.n_embedded += 1
+                t.pending = None
+                t.feature, t.feature_age = _unit(f), 0
+                t.embeddings.append(f)
+                t.detections[0].embedding = f
 
     def cut(self) -> None:
         """A shot cut: every active tracklet ends here (position and motion say nothing across a
