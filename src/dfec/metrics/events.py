@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["extract_events", "split_sentences", "FACE_PARTS"]
+__all__ = ["extract_events", "split_sentences", "FACE_PARTS", "is_time_phrase", "is_appearance"]
 
 #: nouns that name a face part (used to find a clause's subject)
 FACE_PARTS = (
@@ -45,7 +45,8 @@ _TIME_RE = re.compile(
     r"\b(beginning|at first|initially|at the start|start of the video|progress(es|ing)?|middle|"
     r"towards? the end|at the end|end of the video|later part|latter part|latter half|second half|"
     r"final part|finally|then|subsequently|afterwards?|following part|eventually|first half|first part|"
-    r"initial stage|initial part)\b",
+    r"initial stage|initial part|first|next|midway|halfway|near the end|by the end|in the end|later on|lastly|at last|"
+    r"to begin with|following (?:footage|clips?|scenes?|segments?|shots?|videos?)|at this (?:point|moment))\b",
     re.I,
 )
 
@@ -56,9 +57,16 @@ _LEAD_RE = re.compile(
     r"(?:at|in|towards?|by|during|from|near|throughout|until|for)\s+(?:the\s+)?[^,]{0,60}?\b(?:video|clip)\b\s*,?"
     r"|as\s+(?:the\s+)?(?:video|clip|time)\s+(?:progresses|goes on|continues|passes|proceeds|unfolds)\s*,?"
     r"|as\s+time\s+(?:progresses|goes on|passes)\s*,?"
+    r"|(?:at|in|by|near|towards?|around|during)\s+(?:the\s+)?(?:very\s+)?(?:beginning|start|end|middle|close|"
+    r"final moments?|last moments?|following (?:footage|clips?|scenes?|segments?|shots?|videos?|part))"
+    r"(?:\s+of\s+(?:the\s+|this\s+)?(?:video|clip|footage|sequence))?\s*,?"
+    r"|(?:midway|halfway)(?:\s+through(?:\s+(?:the\s+)?(?:video|clip))?)?\s*,?"
+    r"|(?:first(?:ly)?|next|later on|lastly|at last|to begin with|at this (?:point|moment)|after a (?:moment|while)|"
+    r"soon after|shortly after(?:wards?)?|right after that)\s*,"
     r"|(?:then|next|subsequently|afterwards?|finally|eventually|initially|at first|later|after that|"
     r"following this|following that|meanwhile|at the same time|simultaneously|immediately)\s*,"
-    r"|(?:then|next|subsequently|afterwards?|finally|eventually|initially|later)\b"
+    r"|(?:then|next|subsequently|afterwards?|finally|eventually|initially|later|at first|first|at the start|"
+    r"to begin with)\b"
     r")\s*",
     re.I,
 )
@@ -113,6 +121,51 @@ _STATIC_RE = re.compile(
     re.I,
 )
 _SENT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+# A clause that is only a time phrase ("midway through", "in the following footage", "near the end").
+_TIME_ONLY_RE = re.compile(
+    r"^(?:(?:at|in|by|near|towards?|around|during|throughout|from|until|after|before|midway|halfway|for)\b"
+    r"(?:\s+[\w']+){0,6}?\s*(?:video|clip|footage|scenes?|segments?|shots?|part|parts|process|moment|point|"
+    r"beginning|start|end|middle|time|sequence|through)"
+    r"|(?:first(?:ly)?|next|then|later(?: on)?|lastly|at last|finally|eventually|afterwards?|subsequently|meanwhile|"
+    r"midway(?: through)?|halfway(?: through)?|(?:the )?(?:video|clip) (?:progresses|progressed|continues|plays|goes on)))$",
+    re.I,
+)
+# A clause that only describes how the person looks ("big eyes", "a high nose bridge", "her eyebrows are thick").
+_LOOK_ADJ = (r"(?:big|large|small|thick|thin|long|short|high|low|round|almond[- ]shaped|bushy|sparse|dense|dark|light|"
+             r"fair|pale|double|single|deep[- ]set|neat|tidy|white|black|brown|blonde?|grey|gray|red|full|plump|"
+             r"pointed|sharp|straight|broad|delicate|slender|fine|well[- ]defined|defined|beautiful|"
+             r"bright|clear|slim|prominent|monolid|hooded|oval|square|v[- ]shaped|"
+             r"tall|strong|soft|gentle|natural|distinct|attractive|lovely|pretty|handsome|bearded|rosy|heavy|"
+             r"slightly|very|relatively|quite|rather|fairly|somewhat|and|,)")
+_LOOK_PART = (r"(?:eyes|eye|eyebrows|eyebrow|brows|nose|nose bridge|bridge|lips|lip|mouth|face|eyelids|eyelashes|lashes|"
+              r"cheeks|cheekbones|chin|forehead|ears|teeth|jaw|jawline|features|skin|hair|complexion|facial features)")
+_APPEARANCE_RE = re.compile(
+    r"^(?:(?:a|an|the|his|her|their|with)\s+)?(?:" + _LOOK_ADJ + r"\s+)+" + _LOOK_PART + r"(?:\s+" + _LOOK_PART + r")?$"
+    r"|^(?:his|her|their|the)\s+(?:\w+\s+)?" + _LOOK_PART + r"\s+(?:is|are|look|looks|appear|appears|seem|seems)\s+"
+    r"(?:" + _LOOK_ADJ + r"\s+)*" + _LOOK_ADJ.replace("|and|,", "") + r"$"
+    r"|\b(?:hair|beard|mustache|moustache|glasses|sunglasses|earrings?|necklace|makeup|lipstick|freckles|mole|"
+    r"hairstyle|bangs|ponytail|complexion|skin tone|years old|middle-aged|wearing|dressed)\b",
+    re.I,
+)
+
+
+def is_time_phrase(clause: str) -> bool:
+    """True for a clause that only says when ("midway through", "in the following footage")."""
+    return bool(_TIME_ONLY_RE.match(clause.strip(" .,;").lower()))
+
+
+def is_appearance(clause: str) -> bool:
+    """True for a clause that only describes the person's looks, not a facial action."""
+    c = clause.strip(" .,;").lower()
+    if not _APPEARANCE_RE.search(c):
+        return False
+    if re.search(r"\b(?:hair|beard|glasses|sunglasses|earrings?|wearing|hairstyle|bangs)\b", c):
+        return not _MOVING_RE.search(c)
+    return True
+
+
+_MOVING_RE = re.compile(r"\b(?:blink|smil|frown|rais|lift|lower|open|clos|turn|tilt|nod|shak|look|gaz|speak|talk|"
+                        r"furrow|squint|purs|widen|narrow|droop|drop|twitch|trembl)\w*", re.I)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -139,6 +192,10 @@ def _narrative(sentences: list[str]) -> list[str]:
     return kept or [s for s in sentences if not _INTRO_RE.search(s)]
 
 
+_MOUTH_RE = re.compile(r"\b(?:lips?|mouth)\b", re.I)
+_PAIRED = re.compile(r"^(?:open\w*|part\w*) (?:clos\w*|shut\w*)$|^(?:clos\w*|shut\w*) (?:open\w*|part\w*)$")
+
+
 def _split_and(clause: str) -> list[str]:
     """Split on " and " where the word after it starts a new clause."""
     words = clause.split()
@@ -146,6 +203,9 @@ def _split_and(clause: str) -> list[str]:
     for i, w in enumerate(words):
         if w.lower() == "and" and i + 1 < len(words) and out[-1]:
             nxt = words[i + 1].lower().strip(".,;")
+            if _PAIRED.match(f"{words[i - 1].lower()} {nxt}") and _MOUTH_RE.search(clause):
+                out[-1].append(w)  # "her lips open and close": talking, one movement
+                continue
             if nxt not in _NO_SPLIT_AFTER_AND and len(out[-1]) >= 2:
                 out.append([])
                 continue
@@ -211,6 +271,8 @@ def extract_events(caption: str) -> list[str]:
                     c = f"{last_subject} {c}"
                 if len(c.split()) == 1 and not re.search(r"(s|ing|ed)$", c):
                     continue  # a stray adverb ("soon"), not an event
+                if is_time_phrase(c) or is_appearance(c):
+                    continue  # "midway through", "a high nose bridge": not facial actions
                 events.append(c)
     meaningful = [e for e in events if not _NOTHING_RE.search(e)]
     return meaningful if meaningful else events

@@ -2,8 +2,8 @@
 
 ``Judge`` is a small Protocol; two implementations ship:
 
-* :class:`OfflineJudge` -- no API: rule-based events (:mod:`dfec.metrics.events`) and the
-  embedding + lexicon relation classifier (:mod:`dfec.metrics.relations`). It cannot give the five
+* :class:`OfflineJudge` -- no API: rule-based events (:mod:`dfec.metrics.events`) and relations on
+  canonical facial events (:mod:`dfec.metrics.relations`, :mod:`dfec.metrics.canonical`). It cannot give the five
   Video-ChatGPT scores (they are reported as ``None``).
 * :class:`OpenAIJudge` -- any OpenAI-compatible chat endpoint (model, base URL and key from
   arguments or ``DFEC_JUDGE_MODEL`` / ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``). Temperature 0, JSON
@@ -77,7 +77,7 @@ class JudgeFailure(Exception):
 # Offline judge
 # --------------------------------------------------------------------------------------------
 class OfflineJudge:
-    """Rule-based events + embedding/lexicon relations; no network, no Video-ChatGPT scores."""
+    """Rule-based events + canonical-form relations (MiniLM only as fallback); no network, no Video-ChatGPT scores."""
 
     name = "offline"
     concurrency = 1
@@ -86,26 +86,33 @@ class OfflineJudge:
         from .relations import OfflineRelationClassifier, RelationConfig
 
         self.classifier = OfflineRelationClassifier(relation_config or RelationConfig(), encoder=encoder)
-        self.model = "rules+all-MiniLM-L6-v2"
+        self.model = "canonical-events+all-MiniLM-L6-v2"
         self.calls = 0
+        self._events: dict[str, list[str]] = {}
+
+    def _extract(self, caption: str) -> list[str]:
+        ev = self._events.get(caption)
+        if ev is None:
+            from .events import extract_events
+
+            ev = self._events[caption] = extract_events(caption)
+        return ev
 
     def reference_events(self, caption: str) -> list[str]:
-        from .events import extract_events
-
-        return extract_events(caption)
+        return list(self._extract(caption))
 
     def prepare(self, texts: Sequence[str]) -> None:
-        """Embed the events of many captions in one batched pass (speed only)."""
-        from .events import extract_events
-
-        events = [e for t in texts for e in extract_events(t)]
+        """Embed, in one batched pass, the events the parser cannot read (speed only)."""
+        events = [e for t in texts for e in self._extract(t)]
         self.classifier.warm(events)
 
-    def judge(self, prediction: str, reference: str, reference_events: list[str]) -> SampleJudgement:
-        from .events import extract_events
+    def explain_events(self, events: Sequence[str]) -> list[str]:
+        """How each event was parsed (region, movement, direction, ...), for the per-sample output."""
+        return [self.classifier.explain(e) for e in events]
 
+    def judge(self, prediction: str, reference: str, reference_events: list[str]) -> SampleJudgement:
         self.calls += 1
-        ev = extract_events(prediction)
+        ev = list(self._extract(prediction))
         matrix = self.classifier.matrix(ev, reference_events)
         ent_g = [any(v == SAME for v in row) for row in matrix]
         ent_r = [any(matrix[i][j] == SAME for i in range(len(ev))) for j in range(len(reference_events))]
@@ -116,7 +123,7 @@ class OfflineJudge:
         return {
             "name": self.name,
             "model": self.model,
-            "prompt_versions": {"events": "rules/v1", "relations": "minilm+lexicon/v1"},
+            "prompt_versions": {"events": "rules/v2", "relations": "canonical+minilm-fallback/v2"},
             "relation_config": asdict(cfg),
             "calls": self.calls,
             "api_calls": 0,

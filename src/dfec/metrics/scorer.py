@@ -19,12 +19,13 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping
 
 from .autodq import corpus_f, f_measure, precision_recall_from_flags, precision_recall_from_matrix
-from .caption_metrics import cider_d, rouge_l
+from .caption_metrics import MIN_CIDER_REFERENCES, bundled_df_for, cider_d, rouge_l
 from .tem import lcs_scores, tem_score
 
 __all__ = ["score", "METRIC_KEYS"]
@@ -89,12 +90,23 @@ def score(
     # CIDEr-D (idf over the whole reference set, plus ``df_references`` when only a subset of the
     # benchmark is being scored, so a partial run is scored on the same idf as a full one)
     df_refs = {str(k): _clean_text(str(v)) for k, v in (df_references or {}).items()}
+    jd = make_judge(judge, **judge_kw)
+    # the judge's batched preparation (model load + embeddings) runs beside CIDEr / ROUGE: both cores work
+    prep_pool = ThreadPoolExecutor(1) if hasattr(jd, "prepare") and ids else None
+    prep = prep_pool.submit(jd.prepare, [references[i] for i in ids] + [preds[i] for i in ids]) if prep_pool else None
     cider_mean, cider_per = cider_d(preds, references, df_refs) if ids else (None, {})
+    all_refs = {**df_refs, **references}
+    cider_df_source = "fecbench-800 (bundled)" if bundled_df_for(all_refs) is not None else f"{len(all_refs)} references"
+    if ids and cider_df_source.endswith("references") and len(all_refs) < MIN_CIDER_REFERENCES:
+        print(f"dfec: note: CIDEr-D takes its idf weights from the references; with {len(all_refs)} non-FEC-Bench "
+              f"reference(s) (< ~{MIN_CIDER_REFERENCES}) its values are meaningless", file=sys.stderr)
     rouge_mean, rouge_per = rouge_l(preds, references) if ids else (None, {})
 
-    jd = make_judge(judge, **judge_kw)
-    if hasattr(jd, "prepare") and ids:
-        jd.prepare([references[i] for i in ids] + [preds[i] for i in ids])
+    if prep is not None:
+        try:
+            prep.result()
+        finally:
+            prep_pool.shutdown()
 
     # Reference events: once per reference text, reused for every model (cached by the judge).
     ref_texts = list(dict.fromkeys(references[i] for i in ids))
@@ -124,6 +136,7 @@ def score(
             return rid, SampleJudgement(failed=True, error=f"reference events: {ref_errors.get(ref)}")
         return rid, jd.judge(preds[rid], ref, ref_events[ref])
 
+    explain = getattr(jd, "explain_events", None)
     per_sample: dict[str, dict] = {}
     with ThreadPoolExecutor(workers) if workers > 1 else _Serial() as pool:
         for rid, j in _progress(pool.map(_one, ids), len(ids), "judging", progress):
@@ -152,6 +165,9 @@ def score(
                 )
                 if j.converted is not None:
                     row["converted"] = j.converted
+                if explain is not None:  # the offline judge shows how it read each event
+                    row["parse_pred"] = explain(j.events_pred)
+                    row["parse_ref"] = explain(ev_r)
             per_sample[rid] = row
 
     ok = [per_sample[i] for i in ids if not per_sample[i]["failed"]]
@@ -185,6 +201,7 @@ def score(
         },
         "n_references": len(references),
         "n_cider_df_references": len({**df_refs, **references}),
+        "cider_df_source": cider_df_source,
         "n_predictions": len(predictions),
         "n_scored": len(ok),
         "n_failed": len(failed_ids),
@@ -200,7 +217,8 @@ def score(
             "lcs_ref": "variant normalised by |E_R| (reference events) instead of |E_G|; not the paper's.",
             "autodq": "Tarsier AutoDQ: F from the mean precision and mean recall over scored samples; "
                       "as in Tarsier's code an empty event list scores 1.0 on its side.",
-            "cider": "CIDEr-D (pycocoevalcap), document frequencies over all references, pure-Python PTB-like tokens.",
+            "cider": "CIDEr-D (pycocoevalcap), document frequencies over all references (the bundled table of all 800 "
+                     "FEC-Bench references when a subset of them is scored), pure-Python PTB-like tokens.",
             "rouge_l": "ROUGE-L F, beta 1.2 (pycocoevalcap).",
             "failed": "samples the judge could not judge are excluded from judge-based means and counted in n_failed; "
                       "CIDEr and ROUGE-L cover every scored id.",

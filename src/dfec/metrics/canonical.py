@@ -1,0 +1,501 @@
+"""A canonical form for a facial event, and a parser from caption text to it (TEM, Algorithm 1, step 2).
+
+The offline judge decides Same / Opposite / No relation between two events by comparing what each
+says about the face, not their words. ``parse_event("she smiles")`` and ``parse_event("the corners of
+her mouth turn upwards")`` both give ``corners: lift`` (FACS AU12), so they are Same although they
+share no word; ``"he raises his eyebrows"`` (brows ``vertical +1``, AU1+2) and ``"his brows furrow"``
+(brows ``vertical -1, tension +1``, AU4) are Opposite.
+
+One event is a list of :class:`Action` s (the first one is the main action; "eyes half-closed looking
+downwards" holds an eyelid action and a gaze action). An action holds
+
+* ``region``: the face part (``brows``, ``forehead``, ``eyes``, ``gaze``, ``head``, ``mouth``,
+  ``corners`` of the mouth, ``upper_lip``, ``cheeks``, ``nose``, ``face``) and its FACS action unit(s);
+* ``axes``: the movement as signed directions along the region's axes (``aperture`` +1 open / -1
+  close, ``vertical`` +1 up / -1 down, ``lateral`` +1 the subject's left / -1 right, ``yaw`` /
+  ``roll`` / ``pitch`` of the head, ``tension``, ``wrinkle``) or a named movement with sign +1
+  (``blink``, ``speak``, ``nod``, ``shake``, ``pout``, ...); ``center`` for "looks straight ahead";
+* ``side``: left / right (the subject's), for one of a pair of parts;
+* ``intensity`` (1 slight, 2 plain, 3 strong) and ``count`` (how often: "twice" -> 2);
+* ``state``: True for a state ("eyes are open", "mouth slightly open"), False for a change ("opens");
+* ``negated``: "does not blink", "stops speaking", "head remains still", "wrinkles disappear" (a
+  negated action's axes are flipped, so a negated state is the opposite of the state).
+
+Relation rule (:func:`relate`), on the main actions and the other actions of both events:
+
+* the same region and movement, all shared axes in the same direction: **Same** (each event's main
+  action must agree with some action of the other event);
+* a shared axis in the reverse direction, or a negated action against the action: **Opposite**;
+* a different region or movement (no shared axis): **No relation**;
+* intensity, count and state vs change are ignored (a slight smile is a smile; "eyes are open" is
+  Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
+  right part are different regions (No relation);
+* a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
+  embeddings (:mod:`dfec.metrics.relations`).
+
+The word lists live in :mod:`dfec.metrics.canonical_lexicon`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
+                                NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, AHEAD_FILLERS, BOUND, SHAPE_NOUNS, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
+                                ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
+                                normalise)
+
+__all__ = ["Action", "parse_event", "relate", "describe", "AU"]
+
+#: FACS action units of each region / axis (for display)
+@dataclass
+class Action:
+    """One facial action of an event in canonical form (see the module doc)."""
+
+    region: str
+    axes: dict[str, int] = field(default_factory=dict)
+    side: str | None = None
+    intensity: int = 2
+    count: int | None = None
+    state: bool = False
+    negated: bool = False
+
+    def signed(self) -> dict[str, int]:
+        """The axes with negation applied (a negated action points the other way)."""
+        return {k: -v for k, v in self.axes.items()} if self.negated else dict(self.axes)
+
+    def __str__(self) -> str:
+        return describe_action(self)
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+# --------------------------------------------------------------------------------------------
+def parse_event(text: str) -> list[Action]:
+    """The canonical actions of one event phrase (main action first); [] when nothing is readable."""
+    toks = TOKEN_RE.findall(normalise(text))
+    p = _Parse(toks)
+    for i, tok in enumerate(toks):
+        p.step(i, tok)
+    p.flush(None, default=True)
+    return p.finish()
+
+
+class _Parse:
+    """Left-to-right reading of one phrase: parts set the region, movement words add signed axes."""
+
+    def __init__(self, toks: list[str]):
+        self.toks = toks
+        self.actions: list[Action] = []
+        self.region: str | None = None
+        self.side: str | None = None
+        self.pending: list[tuple] = []  # movement / direction words seen before any part
+        self.negate_next = False
+        self.neg_first = False  # a negation word before any action ("not ... blinking")
+        self.still = False
+        self.noun_axes: dict[int, set[str]] = {}  # axes set by a noun ("the furrow", "wrinkles")
+        eye_noun = any(t in {"eye", "eyes"} for t in toks)
+        self.gaze_phrase = any(t in GAZE_VERBS for t in toks) or (
+            eye_noun and any(t in YAW for t in toks) and not _has_lid_move(toks))
+        self.head_kind: str | None = None
+        self.intensity, self.count = 2, None
+        self.mouth_moves = False
+        self.noun = False
+
+    # -- building actions -------------------------------------------------------------------
+    def action(self, reg: str) -> Action:
+        side = self.side if reg in SIDED_REGIONS else None
+        for a in reversed(self.actions):
+            if a.region == reg and (side is None or a.side in (None, side)):
+                return a
+        a = Action(reg, side=side)
+        self.actions.append(a)
+        return a
+
+    def put(self, reg: str | None, axis: str, sign: int) -> None:
+        for reg2, axis2, sign2 in _route(reg, axis, sign, self.toks):
+            if reg2 is None:
+                continue
+            a = self.action(reg2)
+            if self.negate_next and not a.axes:
+                a.negated = True
+                self.negate_next = False
+            if a.axes.get(axis2, sign2) != sign2:
+                if axis2 in self.noun_axes.get(id(a), ()):
+                    _reverse(a, axis2)  # "the furrow relaxes", "wrinkles fade": the reverse change
+                    self.noun_axes.pop(id(a), None)
+            else:
+                a.axes.setdefault(axis2, sign2)
+                if self.noun:
+                    self.noun_axes.setdefault(id(a), set()).add(axis2)
+
+    def direction(self, tok: str) -> None:
+        """left/right/up/down/ahead: the direction of the gaze, the head, or the part's movement."""
+        reg = self.region if self.region is not None else ("gaze" if self.gaze_phrase else "head")
+        if reg == "eyes" and self.gaze_phrase:
+            reg = "gaze"
+        if reg == "gaze":
+            if tok in LEFT | RIGHT:
+                self.put("gaze", "lateral", 1 if tok in LEFT else -1)
+            elif tok in UP | DOWN:
+                self.put("gaze", "vertical", 1 if tok in UP else -1)
+            elif tok in CENTER:
+                self.put("gaze", "center", 1)
+        elif reg == "head":
+            if tok in {"center", "centre", "middle", "camera", "ahead"} or (
+                    tok in {"forward", "front", "straight"} and any(t.startswith("fac") for t in self.toks)):
+                self.put("head", "center", 1)  # "her head returns to the center", "facing forward"
+            elif tok in LEFT | RIGHT:
+                self.put("head", self.head_kind or "yaw", 1 if tok in LEFT else -1)
+            elif tok in UP or tok in PITCH_UP:
+                self.put("head", "pitch", 1)
+            elif tok in DOWN or (tok in PITCH_DOWN and self.head_kind == "roll"):
+                self.put("head", "pitch", -1)
+        elif tok in UP | DOWN:
+            self.put(reg, "vertical", 1 if tok in UP else -1)
+
+    def flush(self, region: str | None, default: bool = False) -> None:
+        """Give the movement words seen before any part to the part found now (at the end: defaults)."""
+        pending, self.pending = self.pending, []
+        for entry in pending:
+            dflt, axis, sign = entry[:3]
+            if dflt == "dir":
+                self.direction(axis)
+                continue
+            reg = region if region is not None else dflt
+            if dflt in BOUND and reg not in BOUND[dflt]:
+                reg = dflt  # "a smile on her face": the mouth's corners
+            if reg is None and default and axis == "vertical":
+                reg = "head"  # "rise again", "lowers it": the head
+            if reg is not None:
+                noun, self.noun = self.noun, self.noun or entry[3:] == (True,)
+                self.put(reg, axis, sign)
+                self.noun = noun
+
+    def set_region(self, reg: str) -> None:
+        if reg == "face" and any(t in YAW | ROLL | LEFT | RIGHT for t in self.toks):
+            reg = "head"  # "her face turns to the right"
+        self.region = reg
+        self.flush(reg)
+
+    # -- one token ----------------------------------------------------------------------------
+    def step(self, i: int, tok: str) -> None:
+        toks = self.toks
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        nxt2 = toks[i + 2] if i + 2 < len(toks) else ""
+        prev = toks[i - 1] if i else ""
+        if tok in NEG_BEFORE or (tok in NEG_BEFORE_ING and nxt.endswith("ing")):
+            if self.pending and tok in {"without", "no", "nor"}:
+                self.flush(None, default=True)  # "speaks without ...": the negation is about what follows
+            self.negate_next = True
+            self.neg_first = self.neg_first or not self.actions
+            return
+        self.noun = tok in PLURAL_NOUNS or (tok in NOUNISH and prev in DETERMINERS)
+        if tok in STILL and tok != "still" or (
+                tok == "still" and prev in STATE_VERBS | {"head", "it"} and (not nxt or nxt in {"and", "with", "for"})):
+            self.still = True
+            return
+        if tok in SLIGHT:
+            self.intensity = 1
+        elif tok in STRONG and self.intensity == 2:
+            self.intensity = 3
+        if COUNTS.get(tok):
+            self.count = COUNTS[tok]
+        # the subject's left/right part ("her left eyebrow", "the left side of his mouth")
+        if tok in LEFT | RIGHT and (nxt in SIDED - {"side"} or (nxt == "side" and nxt2 == "of")
+                                      or (nxt == "one" and prev != "to")):
+            self.side = "left" if tok in LEFT else "right"
+            return
+        if tok in {"upper", "lower", "bottom", "top"} and nxt in ADJ_NEXT:
+            if nxt in {"lip", "lips"}:
+                both = prev == "and" and i > 1 and toks[i - 2] in {"upper", "lower", "top", "bottom"}
+                self.set_region("mouth" if both else "upper_lip" if tok in {"upper", "top"} else "lower_lip")
+            elif nxt in {"eyelid", "eyelids", "lid", "lids"}:
+                self.set_region("eyes" if tok == "upper" else "lower_lid")
+            return
+        if tok in NEG_AFTER:
+            if self.actions:
+                _reverse(self.actions[-1], None)
+            else:
+                self.negate_next = True
+            return
+        reg = NOUN_REGION.get(tok)
+        if reg is not None:
+            if prev in {"upper", "lower", "bottom", "top"} and tok in {"lip", "lips", "eyelid", "eyelids", "lid", "lids"}:
+                return
+            if reg == "eyes" and tok in {"eye", "eyes"} and self.gaze_phrase:
+                reg = "gaze"
+            if tok == "face" and prev not in {"his", "her", "their", "the", "facial", "whole", "entire"}:
+                return  # "faces forward": a verb
+            if tok in {"corner", "corners"} and any(t in {"eye", "eyes"} for t in toks[i + 1:i + 4]):
+                reg = "eyes"  # "the corners of her eyes"
+            if reg == "mouth" and self.region == "corners" and prev in {"of", "his", "her", "their", "the"} and \
+                    any(t in {"corner", "corners"} for t in toks[max(0, i - 3):i]) and \
+                    any(MOVES.get(t, (0, ""))[1] in {"stretch", "retract", "expand"} for t in toks[i + 1:]):
+                return  # "the corners of her mouth pull to the sides": still the corners
+            self.set_region(reg)
+            return
+        if tok == "back" and nxt in {"to", "toward", "towards", "into", "again"}:
+            return  # "turns back to the left": a return, not the head tipping back
+        if tok in YAW:
+            self.head_kind = "yaw"
+        elif tok in ROLL:
+            self.head_kind = "roll"
+        if tok in GAZE_VERBS and self.region in {None, "eyes", "gaze"}:
+            self.set_region("gaze")
+            return
+        if tok in LEFT | RIGHT | UP | DOWN | CENTER | PITCH_UP | PITCH_DOWN:
+            if tok == "front" and nxt in LEFT | RIGHT:
+                return
+            if self.region is None and not self.gaze_phrase:
+                self.pending.append(("dir", tok, 0))
+            elif tok in UP | DOWN and nxt in SHAPE_NOUNS and self.target_ahead(i + 1):
+                self.pending.append(("dir", tok, 0))  # "an upward curve at the corners of her mouth"
+            elif self.region in {"gaze", "head", "eyes"} or tok in UP | DOWN:
+                self.direction(tok)
+            return
+        if tok in YAW | ROLL:
+            if self.region is None and not self.gaze_phrase:
+                self.pending.append(("head", "move", 1))
+            elif self.region in {"head", "gaze"}:
+                self.put(self.region, "move", 1)
+            elif self.region in {"mouth", "lower_lip", "upper_lip"} and tok.startswith("mov"):
+                self.mouth_moves = True  # "her lips move": she talks (unless the phrase says how)
+            return
+        mv = MOVES.get(tok)
+        if mv is None or (tok in {"part", "parts"} and (nxt == "of" or prev in {"a", "the", "small", "some"})):
+            return
+        dflt, axis, sign = mv
+        if self.region is not None and dflt in BOUND and self.region not in BOUND[dflt]:
+            self.put(dflt, axis, sign)  # "looking down with a smile": the smile is the mouth's
+        elif self.region is None or self.target_ahead(i):
+            # an adjective before its part ("the upturned corners ... fall back") is a state a later
+            # verb may reverse, like a noun's
+            self.pending.append((dflt, axis, sign, tok.endswith("ed") and nxt in NOUN_REGION))
+        else:
+            self.put(self.region, axis, sign)
+
+    def target_ahead(self, i: int) -> bool:
+        """Whether the part a movement word belongs to comes just after it, not before.
+
+        "... and slightly raising his eyebrows", "with slightly pursed lips", "wrinkles appear on his
+        forehead", "a slight upward curve at the corners of her mouth": the word goes to that part
+        instead of the part named earlier in the phrase.
+        """
+        for t in self.toks[i + 1:i + 7]:
+            reg = NOUN_REGION.get(t)
+            if reg is not None:
+                return reg not in (self.region, "face")
+            if not (t in AHEAD_FILLERS or t in SLIGHT or t in STRONG or MOVES.get(t, (0, ""))[1] == "more"):
+                return False
+        return False
+
+    def finish(self) -> list[Action]:
+        if self.mouth_moves and not any(a.region in {"mouth", "corners", "speech"} and a.axes for a in self.actions):
+            self.put("mouth", "speak", 1)
+        if any(a.region == "speech" for a in self.actions) and not any(NOUN_REGION.get(t) == "head" for t in self.toks):
+            # "opening and closing to speak": the open-and-close is the talking, not a head movement
+            self.actions = [a for a in self.actions if not (a.region == "head" and a.axes == {"move": 1})]
+        if self.still:
+            if not self.actions:
+                self.actions.append(Action(self.region or "head"))
+            for a in self.actions:
+                if a.region in {"head", "gaze", self.region}:
+                    a.axes.setdefault("move", 1)
+                    a.negated = True
+        if self.negate_next and self.neg_first and self.actions and not any(a.negated for a in self.actions):
+            self.actions[0].negated = True
+        state = _is_state(self.toks)
+        out = []
+        for a in self.actions:
+            if len(a.axes) > 1:
+                a.axes.pop("move", None)
+            if not a.axes:
+                continue
+            a.intensity, a.count, a.state = self.intensity, self.count, state
+            out.append(a)
+        return out
+
+
+def _reverse(a: Action, axis: str | None) -> None:
+    """The reverse change of an action ("wrinkles disappear", "the furrow relaxes")."""
+    if "tension" in a.axes and a.region == "brows":
+        a.axes = {"tension": -a.axes["tension"]}
+    elif axis is not None:
+        a.axes = {axis: -a.axes[axis]}
+    else:
+        a.axes = {k: -v for k, v in a.axes.items()}
+
+
+def _has_lid_move(toks: list[str]) -> bool:
+    return any(t in MOVES and MOVES[t][1] in {"aperture", "blink"} for t in toks)
+
+
+def _is_state(toks: list[str]) -> bool:
+    """A state ("eyes are open", "mouth slightly open", "brows furrowed") rather than a change."""
+    if any(t in {"is", "are", "remain", "remains", "stays", "still", "keeps", "with"} for t in toks):
+        return True
+    verbs = [(i, t) for i, t in enumerate(toks) if t in MOVES or t in GAZE_VERBS]
+    plural = {"eyes", "lips", "eyelids", "lids", "brows", "eyebrows", "corners", "cheeks", "nostrils"}
+
+    def adjective(i: int, t: str) -> bool:
+        if t in {"open", "shut"}:  # "her eyes open" is a verb, "her mouth (slightly) open" a state
+            return not (i and toks[i - 1] in plural)
+        return t.endswith("ed") or t in {"closed", "ajar", "apart", "wide", "half-open", "half-closed"}
+
+    return bool(verbs) and all(adjective(i, t) for i, t in verbs)
+
+
+def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple[str | None, str, int]]:
+    """Map (part, movement word) onto canonical (region, axis, sign) entries."""
+    if axis == "speak":
+        return [("speech", "speak", sign)]
+    if axis == "expand":
+        if reg == "nose":
+            return [("nose", "flare", 1)]
+        axis = "stretch"
+    if axis == "stretch":
+        return [("corners", "stretch", 1)] if reg in {"corners", "cheeks"} else []
+    if axis == "together":
+        if reg == "brows":
+            axis = "furrow"
+        elif reg in {"mouth", "upper_lip", "lower_lip"}:
+            axis = "press"
+        else:
+            return []
+    if axis == "furrow":
+        if reg in {"forehead", "face", "head", None, "eyes", "gaze", "brows"}:
+            return [("brows", "vertical", -1), ("brows", "tension", 1)]
+        return [(reg, "tension", 1)]
+    if reg is None:
+        return []
+    if axis == "press":
+        if reg in {"mouth", "upper_lip", "lower_lip", "corners"}:
+            return [("mouth", "aperture", -1), ("mouth", "tension", 1)]
+        return [(reg, "tension", 1)]
+    if axis == "wrinkle":
+        return [(reg, "wrinkle", sign)] if reg != "brows" else [("brows", "vertical", -1), ("brows", "tension", 1)]
+    if axis == "more":
+        return [(reg, "wrinkle", sign)] if reg in {"forehead", "nose"} else []
+    if reg == "forehead" and axis in {"vertical", "tension"}:
+        return [("forehead", "wrinkle", sign)]
+    if reg == "brows" and axis == "tension" and sign > 0:
+        return [("brows", "vertical", -1), ("brows", "tension", 1)]
+    if reg in {"eyes", "gaze"} and axis in {"aperture", "blink"}:
+        return [("eyes", axis, sign)]
+    if reg == "eyes":
+        if axis == "vertical":
+            return [("eyes", "aperture", sign)]  # "her eyelids lift" opens the eye
+        if axis == "tension":
+            if sign > 0 and "upper" in toks and any(t in UP for t in toks if t != "upper"):
+                return [("eyes", "aperture", 1)]  # "the upper eyelids tighten upwards": the lids rise
+            return [("eyes", "aperture", -1)] if sign > 0 else [("eyes", "tension", -1)]
+        if axis == "reveal":
+            return []
+    if reg == "lower_lid":
+        if axis in {"vertical", "tension"}:
+            return [("eyes", "aperture", -1 if axis == "tension" else -sign)]
+        return [("eyes", axis, sign)]
+    if reg == "lower_lip":
+        return [("mouth", "aperture", -sign)] if axis == "vertical" else _route("mouth", axis, sign, toks)
+    if reg == "upper_lip":
+        if axis in {"vertical", "aperture"} and sign > 0:
+            return [("upper_lip", "vertical", 1)]
+        return _route("mouth", axis, sign, toks)
+    if reg == "mouth":
+        if axis == "reveal":
+            return [("mouth", "aperture", 1)]
+        if axis == "vertical" and "jaw" in toks:
+            return [("mouth", "aperture", -sign)]  # the jaw drops: the mouth opens
+        if axis == "tension" and sign > 0 and ("lips" in toks or "lip" in toks):
+            return [("mouth", "aperture", -1), ("mouth", "tension", 1)]
+        if axis == "vertical":
+            return [("corners", "vertical", sign)]  # "mouth curves up", "mouth turns down"
+        if axis == "retract":
+            return [("corners", "retract", 1)]
+    if reg == "corners" and axis in {"aperture", "tension"}:
+        return [("corners", "tension" if axis == "tension" else "stretch", sign)]
+    if reg in {"head", "gaze"} and axis == "vertical":
+        return [(reg, "pitch" if reg == "head" else "vertical", sign)]
+    if reg == "head" and axis in {"aperture", "tension", "reveal", "wrinkle"}:
+        return []
+    if axis == "reveal":
+        return []
+    return [(reg, axis, sign)]
+
+
+# --------------------------------------------------------------------------------------------
+# Relation on canonical forms
+# --------------------------------------------------------------------------------------------
+_NEUTRAL = {"center"}
+
+
+def _compare(x: Action, y: Action) -> str | None:
+    """"same" / "opposite" / None (not comparable) for two actions."""
+    if x.region != y.region:
+        return None
+    if x.side and y.side and x.side != y.side:
+        return None
+    ax, ay = x.axes, y.axes
+    if x.negated != y.negated:
+        # a negated action is the opposite of the action; "head remains still" of any head movement
+        moved = (y if x.negated else x).axes
+        if "move" in (x if x.negated else y).axes and moved:
+            return "opposite"
+        shared = set(ax) & set(ay)
+        return "opposite" if shared and all(ax[k] == ay[k] for k in shared) else None
+    shared = set(ax) & set(ay)
+    if not shared:
+        return None
+    if any(ax[k] != ay[k] for k in shared):
+        return "opposite"
+    if shared <= _NEUTRAL and (set(ax) - _NEUTRAL or set(ay) - _NEUTRAL):
+        return None
+    return "same"
+
+
+def relate(a: list[Action], b: list[Action]) -> str | None:
+    """Same / opposite / none from two parsed events; None when either has no action (see module doc).
+
+    An event of several actions ("she speaks with her mouth slightly open") is compared action by
+    action: Opposite when some action of one is reversed in the other, else Same when some action of
+    one is the same as one of the other, else No relation.
+    """
+    if not a or not b:
+        return None
+    rels = {_compare(x, y) for x in a for y in b}
+    if "opposite" in rels:
+        return "opposite"
+    return "same" if "same" in rels else "none"
+
+
+# --------------------------------------------------------------------------------------------
+# Display
+# --------------------------------------------------------------------------------------------
+_AXIS_WORDS = {
+    "vertical": ("up", "down"), "aperture": ("open", "close"), "lateral": ("left", "right"),
+    "yaw": ("turn left", "turn right"), "roll": ("tilt left", "tilt right"), "pitch": ("up", "down"),
+    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "puff": ("puff", "hollow"), "center": ("ahead", "away"),
+}
+
+
+def describe_action(a: Action) -> str:
+    parts = []
+    for axis, sign in a.axes.items():
+        words = _AXIS_WORDS.get(axis)
+        parts.append(words[0] if words and sign > 0 else words[1] if words else axis)
+    aus = sorted({AU[k] for k in ((a.region, ax, s) for ax, s in a.axes.items()) if k in AU})
+    bits = [a.region + (f"({a.side})" if a.side else ""), "+".join(parts)]
+    if a.negated:
+        bits.insert(0, "NOT")
+    tags = (["state"] if a.state else ["change"]) + ([{1: "slight", 3: "strong"}[a.intensity]] if a.intensity != 2 else [])
+    if a.count:
+        tags.append(f"x{a.count}")
+    if aus:
+        tags.append("/".join(aus))
+    return " ".join(bits) + f" [{', '.join(tags)}]"
+
+
+def describe(text: str) -> str:
+    """One line showing how an event was read: "brows up [change, AU1+2]; gaze down [...]" or "?"."""
+    acts = parse_event(text)
+    return "; ".join(describe_action(a) for a in acts) if acts else "? (embedding fallback)"
