@@ -115,6 +115,9 @@ class DynamicsConfig:
     blink_max_s: float = 0.6
     #: blink depth on ``iris_dark`` (mesh tracks): fraction of its neutral value
     blink_dark: float = 0.4
+    #: a short dip of the lid ``aperture`` (mesh tracks) of this fraction of its neutral value is
+    #: a blink too (light irises barely change ``iris_dark``); 0 turns it off
+    blink_aperture: float = 0.3
     eye_deg: float = 0.15
     eyes_closed_below: float = 0.15
     # mouth
@@ -161,6 +164,11 @@ class DynamicsConfig:
     roll_deg: float = 7.0
     nod_deg: float = 5.0
     nod_max_s: float = 1.2
+    #: the head's pose on the first frames is said ("their head is turned to the left") from these
+    #: absolute angles (degrees): yaw, roll, pitch
+    head_turned_deg: float = 20.0
+    head_tilted_deg: float = 12.0
+    head_lowered_deg: float = 25.0
     # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
     noise_k: float = 5.0
     noise_k_speech: float = 3.0

@@ -83,7 +83,41 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         else:
             continue  # a slow, shallow dip: left to the narrow/widen swings
         mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
+    if name == "iris_dark" and cfg.blink_aperture > 0 and has_signal(sig, "aperture", detail):
+        # light irises (and eyeliner) can darken rather than brighten the iris disc on a blink:
+        # a short dip of the lid aperture that no iris blink covers is a blink too
+        for t0, t1, depth, i0, i1 in _aperture_dips(sig, cfg, detail):
+            if not mask[i0: i1 + 1].any():
+                events.append(Event("blink", t0, t1, depth, "eyes"))
+                mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
+        events.sort(key=lambda e: e.start)
     return events, mask
+
+
+def _aperture_dips(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[tuple]:
+    """``(t0, t1, depth, i0, i1)`` of the dips of the raw lid aperture of at least
+    ``blink_aperture`` of its neutral value lasting at most ``blink_max_s`` (at half depth); a dip
+    at the first or last frame counts (the clip may cut a blink)."""
+    from scipy.signal import find_peaks, peak_widths
+
+    x = np.where(detail, sig.raw["aperture"], np.nan)
+    m = sig.neutral("aperture")
+    if not np.isfinite(m) or m <= 0 or np.isfinite(x).sum() < 3:
+        return []
+    fill = np.nanmax(x)
+    y = -np.concatenate([[fill], np.nan_to_num(x, nan=fill), [fill]])  # pads let edge dips be peaks
+    peaks, props = find_peaks(y, prominence=cfg.blink_aperture * m)
+    if not len(peaks):
+        return []
+    widths, _, left, right = peak_widths(y, peaks, rel_height=0.5)
+    out = []
+    n = len(x)
+    for prom, lo, hi in zip(props["prominences"], left - 1, right - 1):
+        if (hi - lo) / sig.fps > cfg.blink_max_s:
+            continue
+        i0, i1 = max(int(np.floor(lo)), 0), min(int(np.ceil(hi)), n - 1)
+        out.append((float(sig.times[i0]), float(sig.times[i1]), float(prom / m), i0, i1))
+    return out
 
 
 def has_signal(sig: FaceSignals, name: str, detail: np.ndarray | None = None, min_frames: int = 3) -> bool:
@@ -359,7 +393,47 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     mesh = mesh_initial_state(sig, cfg, detail)
     if any(e.kind == "eyes_are_half_open" for e in mesh):
         out = [e for e in out if e.kind != "eyes_are_open"]
-    return out + mesh
+    head = head_state(sig, cfg, first)
+    return head + out + [_world_gaze(e, head) for e in mesh]
+
+
+def _world_gaze(state: Event, head: list[Event]) -> Event:
+    """Where the eyes look in the scene, as annotators write it: eyes centred in a head turned
+    to the left look to the left ("her head is turned to the left, her eyes look to the left");
+    in a lowered head they look down. Eyes turned within the head keep their own direction."""
+    if state.kind != "gaze_is_ahead" or not head:
+        return state
+    side = max(head, key=lambda e: e.intensity if e.kind.startswith(("head_is_turned", "head_is_lowered")) else -1)
+    if side.kind.startswith("head_is_turned"):
+        return Event("gaze_is_" + side.kind.rsplit("_", 1)[1], state.start, state.end, state.intensity, "gaze")
+    if side.kind == "head_is_lowered":
+        return Event("gaze_is_down", state.start, state.end, state.intensity, "gaze")
+    return state
+
+
+def head_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> list[Event]:
+    """The head's measured pose on the frames ``idx`` when it is far from facing the camera:
+    turned (|yaw| >= ``head_turned_deg``), tilted (|roll| >= ``head_tilted_deg``), lowered or
+    raised (pitch <= -``head_lowered_deg`` / >= ``head_lowered_deg``), as FEC-Bench captions open
+    ("her head is turned slightly to the left, her eyes are open ..."). Absolute angles, not
+    deviations from the neutral frame: the pose itself is the state."""
+    to_image_right = "right" if cfg.left_right == "viewer" else "left"
+    to_image_left = "left" if cfg.left_right == "viewer" else "right"
+    t0 = float(sig.times[0])
+    out = []
+
+    def level(name: str) -> float:
+        v = sig[name][idx] if name in sig.values else np.array([np.nan])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    yaw, roll, pitch = level("yaw"), level("roll"), level("pitch")
+    if np.isfinite(yaw) and abs(yaw) >= cfg.head_turned_deg:
+        out.append(Event(f"head_is_turned_{to_image_right if yaw > 0 else to_image_left}", t0, t0, abs(yaw), "head"))
+    if np.isfinite(roll) and abs(roll) >= cfg.head_tilted_deg:
+        out.append(Event(f"head_is_tilted_{to_image_right if roll > 0 else to_image_left}", t0, t0, abs(roll), "head"))
+    if np.isfinite(pitch) and abs(pitch) >= cfg.head_lowered_deg:
+        out.append(Event("head_is_raised" if pitch > 0 else "head_is_lowered", t0, t0, abs(pitch), "head"))
+    return out
 
 
 def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:

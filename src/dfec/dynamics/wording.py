@@ -41,6 +41,12 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "mouth_stays_open": ("their mouth stays open",) * 3,
     "smile_stays": ("the corners of their mouth stay lifted",) * 3,
     "face_appears": ("their face comes into view",) * 3,
+    "head_is_turned_left": ("their head is turned to the left",) * 3,
+    "head_is_turned_right": ("their head is turned to the right",) * 3,
+    "head_is_tilted_left": ("their head is tilted to the left",) * 3,
+    "head_is_tilted_right": ("their head is tilted to the right",) * 3,
+    "head_is_lowered": ("their head is lowered",) * 3,
+    "head_is_raised": ("their head is raised",) * 3,
     "face_leaves": ("their face is no longer visible",) * 3,
     "blink": ("the person blinks",) * 3,
     "eyes_close": ("their eyes close",) * 3,
@@ -51,7 +57,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "eyes_relax_narrow": ("their eyes relax",) * 3,
     "mouth_open": ("their mouth opens", "their lips part slightly", "their mouth opens wide"),
     "mouth_close": ("their mouth closes", "their mouth partly closes", "their mouth closes"),
-    "speaking": ("the person starts speaking",) * 3,
+    "speaking": ("their mouth opens to speak",) * 3,
     "speaking_stop": ("the person stops speaking",) * 3,
     "smile": ("the person smiles", "the corners of their mouth lift slightly", "the person smiles broadly"),
     "smile_fade": ("their smile fades",) * 3,
@@ -80,8 +86,8 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
                    "the person shakes their head"),
     "head_sway": ("their head sways from side to side", "their head sways slightly from side to side",
                   "their head sways from side to side"),
-    "speaking_pause": ("the person pauses",) * 3,
-    "speaking_resume": ("the person speaks again",) * 3,
+    "speaking_pause": ("the person pauses speaking",) * 3,
+    "speaking_resume": ("their mouth opens to speak again",) * 3,
     # mesh, iris and pixel signals
     "gaze_is_ahead": ("their eyes look straight ahead",) * 3,
     "gaze_is_down": ("their eyes look down",) * 3,
@@ -126,10 +132,14 @@ _THRESHOLD_OF = {
     "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
     "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
 }
-_STATE_KINDS = {"face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
+_STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
+                "head_is_lowered", "head_is_raised", "face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
                 "corners_are_lifted", "eyes_are_half_open", "teeth_are_visible", "gaze_is_ahead", "gaze_is_down",
                 "gaze_is_up", "gaze_is_left", "gaze_is_right"}
 _ALWAYS_KEEP = {"speaking", "speaking_stop"}
+#: kept next when a phase holds more changes than it may say: blinks, which FEC-Bench's
+#: references name on most clips and which the blink detector measures directly
+_FIRST_KEPT = {"blink"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
                 "mouth_stays_open", "smile_stays"}
 
@@ -197,7 +207,7 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
             # then the changes FEC-Bench's annotators name most often (their share of reference
             # events, dfec.dynamics.vocabulary), weighed by strength relative to the threshold
-            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP,
+            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP, m.kind not in _FIRST_KEPT,
                                                   -(reference_share(m.text) + 1e-3) * min(strength(m, config), 3.0)))
             keep = keep[: config.max_clauses_per_segment]
             changes = [m for m in changes if m in keep]
