@@ -184,3 +184,67 @@ def test_real_clip_blinks_and_mesh_signals(shared_data, tmp_path):
     assert sum(any(abs(b - t) <= 0.25 for b in blinks) for t in (0.80, 2.38, 3.74, 6.02)) >= 3
     doc = json.loads((tmp_path / "events.json").read_text())
     assert " ".join(c["text"] for c in doc["clauses"]) == doc["caption"].replace("\n", " ")
+
+
+# ------------------------------------------------------------------ head state, scene gaze, closures
+def _states(tr, cfg=None):
+    cfg = cfg or DynamicsConfig()
+    return [e.kind for e in initial_state(track_signals(tr, cfg.signals), cfg)]
+
+
+def test_head_pose_state_at_the_start_and_gaze_in_the_scene():
+    # yaw > 0 turns the face towards the image right: the person's own left (FEC-Bench's convention)
+    turned = _states(mesh_sequence(2.0, noise_px=0.2, yaw=lambda t: 28 + 0 * t))
+    assert turned[0] == "head_is_turned_left"                  # said first, as the references do
+    assert "gaze_is_left" in turned and "gaze_is_ahead" not in turned   # centred eyes look where the head points
+    assert "head_is_tilted_left" in _states(mesh_sequence(2.0, noise_px=0.2, roll=lambda t: 16 + 0 * t))
+    lowered = _states(mesh_sequence(2.0, noise_px=0.2, pitch=lambda t: -32 + 0 * t))
+    assert "head_is_lowered" in lowered and "gaze_is_down" in lowered
+    # eyes turned within a turned head keep their own direction
+    aside = _states(mesh_sequence(2.0, noise_px=0.2, yaw=lambda t: 28 + 0 * t, gaze_h=lambda t: -25 + 0 * t))
+    assert "gaze_is_right" in aside
+    front = _states(mesh_sequence(2.0, noise_px=0.2, yaw=lambda t: 8 + 0 * t))
+    assert not [k for k in front if k.startswith("head_is")] and "gaze_is_ahead" in front
+
+
+def test_blinks_from_short_lid_aperture_dips_when_iris_darkness_does_not_drop():
+    eyes = lambda t: 1 - 0.7 * (bump(t, 1.25, 1.4, 0.06) + bump(t, 2.5, 2.65, 0.06))  # two ~0.2 s closures
+    tr = mesh_sequence(4.0, noise_px=0.2, eyes=eyes)
+    track = tr.main_track
+    dark = 0.5 + np.random.default_rng(1).normal(0, 0.01, len(track))    # a light iris: no dip
+    sig = compute_signals(track.landmarks, track.frames, tr.fps, tr.frame_size, mesh=track.mesh,
+                          iris=track.iris, pixels={"iris_dark": dark})
+    blinks = [e for e in detect_events(sig) if e.kind == "blink"]
+    assert [round(e.start, 1) for e in blinks] == pytest.approx([1.2, 2.45], abs=0.15)
+    assert not [e for e in detect_events(sig, DynamicsConfig(blink_aperture=0)) if e.kind == "blink"]
+    slow = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - 0.7 * bump(t, 1.0, 2.5, 0.3))  # a 1.5 s droop
+    s2 = track_signals(slow)
+    assert not [e for e in detect_events(s2) if e.kind == "blink"]
+
+
+def test_lip_closure_inside_speech_from_the_3d_lip_gap():
+    from dfec.dynamics.mesh_events import add_closures, closure_events
+    from dfec.schema import Event
+
+    # mouth open (jaw drop 9 mm), closed 1.5-2.5 s, open again
+    tr = mesh_sequence(4.0, noise_px=0.2, mouth=lambda t: 9 * (1 - bump(t, 1.5, 2.5, 0.15)))
+    sig = track_signals(tr)
+    detail = np.ones(len(sig), bool)
+    cfg = DynamicsConfig()
+    ev = closure_events(sig, cfg, detail)
+    assert [e.kind for e in ev] == ["lips_meet", "lips_part"]
+    assert 1.3 <= ev[0].end <= 1.8 and 2.3 <= ev[1].start <= 2.8
+    assert closure_events(sig, DynamicsConfig(lip_closed_min_s=2.0), detail) == []   # too short a closure
+    still = track_signals(mesh_sequence(4.0, noise_px=0.2, mouth=lambda t: 9 + 0 * t))
+    assert closure_events(still, cfg, np.ones(len(still), bool)) == []
+    # a closing the 68-point detector already found is not said twice
+    found = [Event("mouth_close", ev[0].start, ev[0].end, 0.1, "mouth")]
+    assert [e.kind for e in add_closures(found, sig, cfg, detail)] == ["mouth_close", "lips_part"]
+
+
+def test_downcast_eyes_with_lids_apart_stay_half_open_not_closed():
+    from dfec.dynamics.events import final_state
+
+    sig = track_signals(mesh_sequence(3.0, noise_px=0.2, eyes=lambda t: 1 - 0.55 * np.clip((t - 1.0) / 0.3, 0, 1)))
+    kinds_ = [e.kind for e in final_state(sig, DynamicsConfig(eyes_closed_below=0.2))]
+    assert "eyes_stay_half_open" in kinds_ and "eyes_stay_closed" not in kinds_

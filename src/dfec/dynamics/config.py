@@ -44,6 +44,15 @@ class DynamicsConfig:
       RAVDESS clip the head stays still by eye while the PnP pitch drifts by up to 9 degrees as the
       eyes widen and the mouth opens (the eye-corner and nose points shift), hence 10 degrees.
       ``nod_deg`` 5 for each half of a quick down-up movement.
+      The starting pose is said from absolute angles (dev clips, by-eye captions): ``head_turned_deg``
+      20 (|yaw| 32 and 22 were written "turned", 18 and below were not), ``head_tilted_deg`` 12
+      (|roll| 13.5 written "tilted", 10.6 not), ``head_lowered_deg`` 25 (pitch -29 written
+      "lowered", -22 not). Eyes centred in a turned / lowered head are said to look that way.
+    * Blinks on mesh tracks also from a short dip of the lid ``aperture`` of ``blink_aperture`` 0.3
+      of its neutral value: dev clip s32's light irises get darker, not lighter, on a blink (the
+      iris signal missed all of its 3-5 blinks; the aperture finds 4, at 0.06, 1.31, 2.06, 5.62 s
+      against 0.2, (1.2), 2.27, 5.9 s by eye). Lips meeting inside speech: the 3-D ``lip_gap``
+      below ``lip_closed_fraction`` 0.6 of ``mouth_closed_below`` for ``lip_closed_min_s`` 0.4 s.
     * ``noise_k`` 5: the thresholds above hold for the landmark jitter of these two clips. A face
       that is smaller, blurrier or partly hidden jitters more, so each threshold is raised, per
       video, to ``noise_k`` times the noise std of its signal (:func:`effective_thresholds`; the
@@ -131,6 +140,10 @@ class DynamicsConfig:
     speak_prominence_mesh: float = 0.015
     #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
     speak_pause_max_s: float = 2.5
+    #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
+    #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
+    lip_closed_fraction: float = 0.6
+    lip_closed_min_s: float = 0.4
     smile_lift: float = 0.04
     smile_width: float = 0.10
     lips_round: float = 0.08

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
-from .mesh_events import mesh_events, mesh_initial_state, oscillation_events
+from .mesh_events import add_closures, mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
@@ -57,10 +57,10 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         return [], mask
     y = -np.nan_to_num(x, nan=np.nanmax(x))
     peaks, props = find_peaks(y, prominence=depth_th * m)
-    if not len(peaks):
-        return [], mask
-    widths, _, left, right = peak_widths(y, peaks, rel_height=0.5)
-    left, right = left.copy(), right.copy()
+    left, right = np.zeros(0), np.zeros(0)
+    if len(peaks):
+        _, _, left, right = peak_widths(y, peaks, rel_height=0.5)
+    left, right = np.array(left, float), np.array(right, float)
     # two closures in quick succession share one wide half-height span: split it between them
     for k in range(len(peaks) - 1):
         if right[k] > peaks[k + 1] or left[k + 1] < peaks[k]:
@@ -247,6 +247,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         if in_speech(s.t0, s.t1):
             continue
         events.append(Event("mouth_open" if s.amplitude > 0 else "mouth_close", s.t0, s.t1, abs(s.amplitude), "mouth"))
+    events = add_closures(events, sig, cfg, detail)
 
     # lip corners: smile / corners down from corner lift, smile also from mouth width
     lift = np.where(detail, sig.deviation("corner_lift"), np.nan)
@@ -459,7 +460,10 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -
     if eye >= cfg.eye_deg:
         out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
     elif level("eye_open", dev=False) < cfg.eyes_closed_below:
-        out.append(Event("eyes_stay_closed", t1, t1, abs(eye), "eyes"))
+        # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
+        # half-open eye, not a closed one
+        apart = "aperture" in sig.values and level("aperture", dev=False) >= cfg.closed_below
+        out.append(Event("eyes_stay_half_open" if apart else "eyes_stay_closed", t1, t1, abs(eye), "eyes"))
     elif eye <= -cfg.eye_deg:
         out.append(Event("eyes_stay_narrow", t1, t1, abs(eye), "eyes"))
     brow = level("brow_height")

@@ -180,6 +180,42 @@ def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_s
     return out
 
 
+def closure_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """The lips meeting and parting again, from the 3-D inner-lip gap (hysteresis): "their mouth
+    closes" (``lips_meet``) where ``lip_gap`` falls from open (>= ``mouth_closed_below``) to closed (below
+    ``lip_closed_fraction`` of it) and stays closed for at least ``lip_closed_min_s``; "their
+    mouth opens again" (``lips_part``) where it then returns to open. Catches the pauses inside speech that the
+    68-point mouth opening (a deviation from the neutral frame) is too coarse for."""
+    if not _has(sig, "lip_gap", detail) or cfg.lip_closed_min_s <= 0:
+        return []
+    g = np.where(detail, sig["lip_gap"], np.nan)
+    t = sig.times
+    closed = g < cfg.lip_closed_fraction * cfg.mouth_closed_below
+    opened = g >= cfg.mouth_closed_below
+    out: list[Event] = []
+    last_open = None
+    i, n = 0, len(g)
+    while i < n:
+        if opened[i]:
+            last_open = i
+            i += 1
+            continue
+        if not closed[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and not opened[j + 1] and np.isfinite(g[j + 1]):
+            j += 1
+        run = np.flatnonzero(closed[i: j + 1]) + i
+        if last_open is not None and t[run[-1]] - t[i] >= cfg.lip_closed_min_s:
+            amp = float(np.nanmax(g[last_open: i + 1]) - np.nanmin(g[i: j + 1]))
+            out.append(Event("lips_meet", float(t[last_open]), float(t[i]), amp, "mouth"))
+            if j + 1 < n and opened[j + 1]:
+                out.append(Event("lips_part", float(t[run[-1]]), float(t[j + 1]), amp, "mouth"))
+        i = j + 1
+    return out
+
+
 def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Event], list[tuple[float, float]]]:
     """Head shakes (yaw) and sways (roll): at least ``shake_min_swings`` alternating swings of at
     least ``shake_fraction`` of the turn / tilt threshold, each lasting at most
@@ -233,3 +269,13 @@ def mesh_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     eyes = detail if eye_detail is None else eye_detail
     return (gaze_events(sig, cfg, eyes, blink_mask) + lid_events(sig, cfg, eyes, blink_mask)
             + teeth_events(sig, cfg, detail) + shape_events(sig, cfg, detail, in_speech))
+
+
+def add_closures(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """``events`` plus the lip closures / re-openings of :func:`closure_events` that no mouth
+    opening or closing already found covers (within 0.3 s)."""
+    mouth = [e for e in events if e.kind in ("mouth_open", "mouth_close")]
+    same = {"lips_meet": "mouth_close", "lips_part": "mouth_open"}
+    extra = [c for c in closure_events(sig, cfg, detail)
+             if not any(m.kind == same[c.kind] and m.start - 0.3 <= c.end and c.start <= m.end + 0.3 for m in mouth)]
+    return events + extra

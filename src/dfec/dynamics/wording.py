@@ -35,6 +35,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "corners_are_lifted": ("the corners of their mouth are lifted",) * 3,
     "eyes_stay_wide": ("their eyes stay wide open",) * 3,
     "eyes_stay_closed": ("their eyes stay closed",) * 3,
+    "eyes_stay_half_open": ("their eyes stay half-open",) * 3,
     "eyes_stay_narrow": ("their eyes stay narrowed",) * 3,
     "brows_stay_raised": ("their eyebrows stay raised",) * 3,
     "brows_stay_furrowed": ("their eyebrows stay furrowed",) * 3,
@@ -57,6 +58,8 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "eyes_relax_narrow": ("their eyes relax",) * 3,
     "mouth_open": ("their mouth opens", "their lips part slightly", "their mouth opens wide"),
     "mouth_close": ("their mouth closes", "their mouth partly closes", "their mouth closes"),
+    "lips_meet": ("their mouth closes",) * 3,
+    "lips_part": ("their mouth opens again",) * 3,
     "speaking": ("their mouth opens to speak",) * 3,
     "speaking_stop": ("the person stops speaking",) * 3,
     "smile": ("the person smiles", "the corners of their mouth lift slightly", "the person smiles broadly"),
@@ -140,7 +143,7 @@ _ALWAYS_KEEP = {"speaking", "speaking_stop"}
 #: kept next when a phase holds more changes than it may say: blinks, which FEC-Bench's
 #: references name on most clips and which the blink detector measures directly
 _FIRST_KEPT = {"blink"}
-_FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
+_FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_half_open", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
                 "mouth_stays_open", "smile_stays"}
 
 
