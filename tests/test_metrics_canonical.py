@@ -126,6 +126,14 @@ def test_parser_returns_to_center_and_reversed_adjectives():
         == ("corners", "corners")
     assert _one("the corners of her mouth are tightly closed").region == "mouth"
     assert (_one("eyes downcast").region, _one("eyes downcast").axes) == ("gaze", {"vertical": -1})
+    for text in ("wrinkles reappear between them", "wrinkles are evident between them", "deep lines between his eyebrows"):
+        assert (_one(text).region, _one(text).axes) == ("brows", {"vertical": -1, "tension": 1}), text
+    assert [(a.region, a.axes) for a in parse_event("showing smile lines")] == [("cheeks", {"wrinkle": 1})]
+    assert [a.region for a in parse_event("widens her eyes with slightly protruded eyeballs")] == ["eyes"]
+    assert _one("his mouth half open").axes == {"aperture": 1}  # a half-open mouth is open ...
+    assert _one("her eyes half-open").axes == {"aperture": -1}  # ... half-open eyes are narrowed
+    assert parse_event("his arms wrapped tightly around the other's back") == []
+    assert (_one("her head is slightly bowed").region, _one("her head is slightly bowed").axes) == ("head", {"pitch": -1})
 
 
 def test_parser_covers_the_reference_phrasings(shared_data):

@@ -21,11 +21,12 @@ downwards" holds an eyelid action and a gaze action). An action holds
 * ``negated``: "does not blink", "stops speaking", "head remains still", "wrinkles disappear" (a
   negated action's axes are flipped, so a negated state is the opposite of the state).
 
-Relation rule (:func:`relate`), on the main actions and the other actions of both events:
+Relation rule (:func:`relate`), on every pair of actions of the two events:
 
-* the same region and movement, all shared axes in the same direction: **Same** (each event's main
-  action must agree with some action of the other event);
-* a shared axis in the reverse direction, or a negated action against the action: **Opposite**;
+* a shared axis in the reverse direction, or a negated action against the action, in any pair of
+  actions: **Opposite**;
+* otherwise the same region and movement, all shared axes in the same direction, in some pair of
+  actions: **Same** ("she speaks with her mouth slightly open" / "he keeps talking");
 * a different region or movement (no shared axis): **No relation**;
 * intensity, count and state vs change are ignored (a slight smile is a smile; "eyes are open" is
   Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
@@ -234,8 +235,8 @@ class _Parse:
                 return  # "the corners of her mouth pull to the sides": still the corners
             self.set_region(reg)
             return
-        if tok == "back" and nxt in {"to", "toward", "towards", "into", "again"}:
-            return  # "turns back to the left": a return, not the head tipping back
+        if tok == "back" and (nxt in {"to", "toward", "towards", "into", "again"} or prev in DETERMINERS | {"s"}):
+            return  # "turns back to the left": a return; "the other's back": a noun
         if tok in YAW:
             self.head_kind = "yaw"
         elif tok in ROLL:
@@ -262,6 +263,9 @@ class _Parse:
                 self.mouth_moves = True  # "her lips move": she talks (unless the phrase says how)
             return
         mv = MOVES.get(tok)
+        if tok.startswith("half-open") and any(NOUN_REGION.get(t) == "mouth" for t in toks) and \
+                not any(NOUN_REGION.get(t) == "eyes" for t in toks):
+            mv = (None, "aperture", 1)  # a half-open mouth is open (half-open eyes are narrowed)
         if mv is None or (tok in {"part", "parts"} and (nxt == "of" or prev in {"a", "the", "small", "some"})):
             return
         dflt, axis, sign = mv
@@ -414,6 +418,8 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
             return [("corners", "retract", 1)]
     if reg == "corners" and axis in {"aperture", "tension"}:
         return [("corners", "tension" if axis == "tension" else "stretch", sign)]
+    if reg == "gaze" and axis in {"puff", "pout", "tension", "stretch", "wrinkle", "more", "reveal", "retract"}:
+        return []  # "slightly bulging eyeballs": no gaze direction
     if reg in {"head", "gaze"} and axis == "vertical":
         return [(reg, "pitch" if reg == "head" else "vertical", sign)]
     if reg == "head" and axis in {"aperture", "tension", "reveal", "wrinkle"}:

@@ -64,7 +64,7 @@ def _add(words, region, axis, sign):
 
 _add(verb_forms("raise", "lift", "arch", "rise", "elevate") | {"rose", "risen", "upturned", "upturn", "upturns"},
      None, "vertical", 1)
-_add(verb_forms("lower", "drop", "droop", "sag", "dip", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
+_add(verb_forms("lower", "drop", "droop", "sag", "dip", "bow", "descend", "fall", "sink") | {"fell", "downturned", "downturn",
                                                                           "downturns", "droopy", "fallen"},
      None, "vertical", -1)
 _add(verb_forms("open", "widen", "part", "enlarge", "separate") | {"ajar", "apart", "agape", "wide", "wider", "widely",
@@ -136,10 +136,11 @@ PHRASES = [
     (re.compile(r"\bup and down\b|\bdown and up\b|\bback[- ]and[- ]forth\b"), " nod "),
     (re.compile(r"\bcrow'?s feet\b"), " eye wrinkles "),
     (re.compile(r"\bnasolabial folds?\b"), " cheeks folds "),
-    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between "
+    (re.compile(r"\b(?:smile|laugh|laughter) lines\b"), " cheeks folds "),
+    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:[a-z]+ ){0,2}?(?:in )?between "
                 r"(?:his |her |their |the )?(?:eye)?brows\b|\bfrown lines\b|\bbetween (?:his |her |the )?(?:eye)?brows\b"),
      " brows wrinkles "),
-    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:appear |form |are visible )?(?:in )?between them\b"),
+    (re.compile(r"\b(?:lines|wrinkles?|creases?|furrows?|folds?) (?:[a-z]+ ){0,2}?(?:in )?between them\b"),
      " brows wrinkles "),
     (re.compile(r"\bbetween them\b|\bin between\b"), " furrow "),
     (re.compile(r"\bline of sight\b"), " gaze "),
