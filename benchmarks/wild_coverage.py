@@ -39,6 +39,10 @@ DEV = ["../01-01-08-02-01-01-19.mp4", "liveportrait__d12.mp4"]
 TEST = ["tpsmm__driving.mp4", "smirk__dafoe.mp4", "facellava__facial_expr_example_1.mp4"]
 
 
+#: the old default: dlib HOG with the main-character rule as it was (no screen-time weighting)
+VARIANTS = {"hog": {"detector": "hog", "area_by_screen_time": False, "neutral_single_similarity": False}}
+
+
 def clips(wild: Path, only: str | None = None) -> list[Path]:
     names = sorted(p for p in wild.iterdir() if p.suffix.lower() in (".mp4", ".mov"))
     if only:
@@ -151,7 +155,7 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: P
         for d in detectors:
             key = f"{clip.name}|{d}"
             if key not in done:
-                done[key] = main_frames(track(clip, detector=d))
+                done[key] = main_frames(track(clip, **VARIANTS.get(d, {"detector": d})))
                 if cache:
                     cache.write_text(json.dumps(done))
             det, interp = (set(x) for x in done[key])
