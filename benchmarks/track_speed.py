@@ -77,9 +77,10 @@ def speed(clips: list[Path], detectors: list[str], repeat: int, out: str | None)
         print(f"  ({clip.name}: {info.width}x{info.height}, {info.duration:.2f} s at {info.fps:.2f} fps)")
 
 
-def make_long_clip(path: Path, minutes: float, size=(1280, 720), fps: int = 25) -> Path:
-    """Concatenate the shared clips (each resized into a 720p frame, letterboxed) until
-    ``minutes`` of video, encoded with PyAV (H.264, ultrafast)."""
+def make_long_clip(path: Path, minutes: float, size=(1280, 720), fps: int = 16, segment_s: float = 60.0) -> Path:
+    """A ``minutes``-long 720p clip from the shared clips: one ``segment_s`` segment is encoded
+    with PyAV (each clip letterboxed into 1280x720, H.264 ultrafast, at the 16 fps analysis rate)
+    and then repeated by stream copy with shifted timestamps (no second encode)."""
     import av
     import cv2
     import numpy as np
@@ -88,31 +89,48 @@ def make_long_clip(path: Path, minutes: float, size=(1280, 720), fps: int = 25) 
 
     sources = [SHARED / "short_hamilton_clip.mp4", SHARED / "01-01-08-02-01-01-19.mp4"] + sorted(
         (SHARED / "wild").glob("*.mp4"))
-    need = int(minutes * 60 * fps)
+    seg = path.with_name(path.stem + "_segment.mp4")
     w, h = size
-    out = av.open(str(path), "w")
+    need = int(segment_s * fps)
+    out = av.open(str(seg), "w")
     st = out.add_stream("libx264", rate=fps)
     st.width, st.height, st.pix_fmt = w, h, "yuv420p"
-    st.options = {"preset": "ultrafast", "crf": "28"}
+    st.options = {"preset": "ultrafast", "crf": "28", "g": str(4 * fps)}
     n = 0
-    while n < need:
-        for src in sources:
-            for _, _, rgb in iter_frames(src, fps):
-                s = min(w / rgb.shape[1], h / rgb.shape[0])
-                small = cv2.resize(rgb, (int(rgb.shape[1] * s) // 2 * 2, int(rgb.shape[0] * s) // 2 * 2))
-                canvas = np.zeros((h, w, 3), np.uint8)
-                y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-                canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-                for pkt in st.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
-                    out.mux(pkt)
-                n += 1
-                if n >= need:
-                    break
+    for src in sources:
+        for _, _, rgb in iter_frames(src, fps):
+            s = min(w / rgb.shape[1], h / rgb.shape[0])
+            small = cv2.resize(rgb, (int(rgb.shape[1] * s) // 2 * 2, int(rgb.shape[0] * s) // 2 * 2))
+            canvas = np.zeros((h, w, 3), np.uint8)
+            y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+            canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+            for pkt in st.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+                out.mux(pkt)
+            n += 1
             if n >= need:
                 break
+        if n >= need:
+            break
     for pkt in st.encode():
         out.mux(pkt)
     out.close()
+    # repeat the segment by stream copy
+    src = av.open(str(seg))
+    ist = src.streams.video[0]
+    packets = [p for p in src.demux(ist) if p.size]
+    span = max(int(p.pts) + int(p.duration or 0) for p in packets) - min(int(p.pts) for p in packets)
+    dst = av.open(str(path), "w")
+    ost = dst.add_stream_from_template(ist)
+    for k in range(int(np.ceil(minutes * 60 / segment_s))):
+        for p in packets:
+            q = av.Packet(bytes(p))
+            q.pts, q.dts = int(p.pts) + k * span, int(p.dts) + k * span
+            q.duration, q.time_base, q.stream = p.duration, p.time_base, ost
+            q.is_keyframe = p.is_keyframe
+            dst.mux(q)
+    dst.close()
+    src.close()
+    seg.unlink()
     return path
 
 

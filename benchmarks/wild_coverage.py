@@ -39,6 +39,10 @@ DEV = ["../01-01-08-02-01-01-19.mp4", "liveportrait__d12.mp4"]
 TEST = ["tpsmm__driving.mp4", "smirk__dafoe.mp4", "facellava__facial_expr_example_1.mp4"]
 
 
+#: the old default: dlib HOG with the main-character rule as it was (no screen-time weighting)
+VARIANTS = {"hog": {"detector": "hog", "area_by_screen_time": False, "neutral_single_similarity": False}}
+
+
 def clips(wild: Path, only: str | None = None) -> list[Path]:
     names = sorted(p for p in wild.iterdir() if p.suffix.lower() in (".mp4", ".mov"))
     if only:
@@ -118,15 +122,15 @@ def write_sheets(wild: Path, data: dict, out: Path) -> None:
         print(f"{name}: {len(tiles)} disagreement(s) -> {out / (Path(name).stem + '.png')}")
 
 
-def coverage(res, frames: list[int]) -> tuple[int, int]:
-    """(detected, detected-or-interpolated) main-face samples among ``frames``."""
+def main_frames(res) -> tuple[list[int], list[int]]:
+    """Frames with a detected main face, and with a detected or interpolated one."""
     det, interp = set(), set()
     for t in res.main_tracks:
         for f, i in zip(t.frames, t.interpolated):
             interp.add(f)
             if not i:
                 det.add(f)
-    return sum(f in det for f in frames), sum(f in interp for f in frames)
+    return sorted(det), sorted(interp)
 
 
 def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: Path | None = None) -> None:
@@ -149,12 +153,13 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: P
         vis = [f for f, v in lab.items() if v]
         cells = []
         for d in detectors:
-            key = f"{clip.name}|{d}|{','.join(map(str, vis))}"
+            key = f"{clip.name}|{d}"
             if key not in done:
-                done[key] = coverage(track(clip, detector=d), vis)
+                done[key] = main_frames(track(clip, **VARIANTS.get(d, {"detector": d})))
                 if cache:
                     cache.write_text(json.dumps(done))
-            a, b = done[key]
+            det, interp = (set(x) for x in done[key])
+            a, b = sum(f in det for f in vis), sum(f in interp for f in vis)
             tot[d][0] += a
             tot[d][1] += b
             cells.append(f"{a / max(1, len(vis)):.2f} | {b / max(1, len(vis)):.2f}")

@@ -147,6 +147,21 @@ def test_screen_time_decides_between_a_long_shot_and_a_brief_close_up():
     assert plain.tolist() == [False, True] and weighted.tolist() == [True, False]
 
 
+def test_single_embedding_tracks_get_a_neutral_similarity():
+    from dfec.tracking.selection import neutral_similarity, select_main
+
+    # the Dirty Dancing clip's 8 tracks (screen-time weighted A_k, S_k): 1-3 the two dancers,
+    # 4-8 crowd faces; 4, 7 and 8 were embedded once (S 1.0) and pulled K-means apart on S alone
+    areas = [17664.0, 9238.0, 6584.0, 786.0, 1267.0, 6911.0, 607.0, 216.0]
+    sims = [0.957, 0.974, 0.956, 1.0, 0.908, 0.921, 1.0, 1.0]
+    neutral = neutral_similarity(sims)
+    assert neutral[3] == neutral[6] == neutral[7] == pytest.approx(np.mean([0.957, 0.974, 0.956, 0.908, 0.921]))
+    raw, _ = select_main(areas, sims)
+    fixed, _ = select_main(areas, list(neutral))
+    assert raw[4] and np.flatnonzero(fixed).tolist() == [0, 1, 2]
+    assert neutral_similarity([1.0, 1.0]).tolist() == [1.0, 1.0]  # nothing to compare with
+
+
 # --------------------------------------------------------------------------- the pipeline
 W, H, N = 480, 360, 40
 

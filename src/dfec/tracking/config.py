@@ -83,13 +83,16 @@ class TrackConfig:
 
     # main character selection (paper Eq. 3): K-means, k = 2, on standardised (A_k, S_k)
     kmeans_clusters: int = 2
-    #: with exactly two tracks (where K-means degenerates to "the larger A_k wins"), weight A_k
-    #: by screen time (share of the video's frames where the face was detected). A detector that
-    #: also finds 3/4 and profile faces sees both sides of a dialogue; unweighted, the other
-    #: person's brief close-up after a cut (8 of 33 frames in wild clip samplenew_00051251, 4 of
-    #: 38 in samplenew_00061200) outranked the person on screen the rest of the time, and all N
-    #: selected frames collapsed onto it. Three or more tracks: the paper's K-means, unweighted
+    #: weight A_k by screen time (share of the video's frames where the face was detected). A
+    #: detector that also finds 3/4 and profile faces sees both sides of a dialogue; unweighted,
+    #: the other person's brief close-up after a cut (8 of 33 frames in wild clip
+    #: samplenew_00051251, 4 of 38 in samplenew_00061200) outranked the person on screen the rest
+    #: of the time, and all N selected frames collapsed onto it
     area_by_screen_time: bool = True
+    #: S_k of a track with fewer than two embeddings (1.0 by convention) is set to the mean S_k
+    #: of the others before K-means (the mesh backend embeds rarely, so short tracks have one);
+    #: with both switches the Dirty Dancing clip's main tracks are the dancers, not crowd faces
+    neutral_single_similarity: bool = True
     seed: int = 0
     #: at most this many embeddings per track enter S_k's pairwise mean
     similarity_max_embeddings: int = 64

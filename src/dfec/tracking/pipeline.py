@@ -21,7 +21,8 @@ from .config import TrackConfig
 from .gsi import gsi
 from .kalman import xyah_to_xyxy
 from .link import link_groups
-from .selection import mean_area, mean_pairwise_similarity, screen_time_area, select_frames, select_main
+from .selection import (mean_area, mean_pairwise_similarity, neutral_similarity, screen_time_area, select_frames,
+                        select_main)
 from .strongsort import StrongSort
 
 #: the clock of ``timings`` (wall time; benchmarks/track_speed.py swaps in CPU time)
@@ -214,10 +215,11 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
     t_post = _clock()
     tracks = finish_tracks(tracker, cfg)
-    # two tracks: the larger-area rule (ours, not the paper's K-means) weighs A_k by screen time
-    weigh = cfg.area_by_screen_time and len(tracks) == 2
-    areas = [screen_time_area(t, n_total) if weigh else t.mean_area for t in tracks]
-    mask, rule = select_main(areas, [t.mean_similarity for t in tracks], cfg.kmeans_clusters, cfg.seed)
+    areas = [screen_time_area(t, n_total) if cfg.area_by_screen_time else t.mean_area for t in tracks]
+    sims = [t.mean_similarity for t in tracks]
+    if cfg.neutral_single_similarity:
+        sims = list(neutral_similarity(sims))
+    mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed)
     for t, m in zip(tracks, mask):
         t.is_main = bool(m)
     # frames where a main face was actually detected (interpolated entries are occluded faces)
