@@ -1,110 +1,216 @@
-"""Caption quality of the training-free landmark captioner (``dfec caption`` without a model).
+"""Caption quality of the training-free landmark captioner against by-eye and official references.
 
-Captions every clip that has a reference in ``tests/data/reference_captions_by_eye.json`` (written
-by eye for this project) and whose video is in ``../shared/data``, scores them with the FEC-Bench
-scorer (``dfec.metrics.scorer.score``, offline judge: rule-based event extraction + MiniLM
-relations; TEM, AutoDQ, ROUGE-L, CIDEr) and prints one Markdown table. Two reference points are
-scored the same way so the numbers can be read:
+Four rows, scored with the FEC-Bench scorer (``dfec.metrics.scorer.score``, offline judge by
+default): TEM, AutoDQ precision / recall / F and ROUGE-L, per clip and as means per half:
 
-* ``generic prior``: one fixed caption of the most common FEC-Bench events, the same for every clip;
-* ``other clip's caption``: each clip gets the landmark caption of another clip (needs >= 2 clips),
-  i.e. a fluent caption of the wrong video.
+* ``new``: the current landmark captioner (``dfec caption``: MediaPipe face stack, mesh, iris and
+  pixel signals);
+* ``previous``: the landmark captioner of commit ``bea84bc`` (68 dlib landmarks only, dlib HOG
+  tracking), run from that commit's sources (``git archive``) in a subprocess;
+* ``fixed``: one fixed caption of the most common FEC-Bench events, the same for every clip;
+* ``clip 61``: FEC-Bench test clip 61 (``wild/emollama__sample_00001073.mp4``) against its official
+  reference, for the new and the previous captioner.
 
-    python benchmarks/caption_quality.py [--refs FILE] [--media DIR] [--work DIR] [--out results.json] [--noise]
+The by-eye references (``tests/data/wild_captions_by_eye.json``) were written before the new
+captioner produced any caption, with a dev/test split frozen beside them; thresholds were only
+tuned on the dev half. The two halves are reported separately: the test half is the result.
 
-With ``--noise`` it also prints the false-event rate of the event detector on synthetic landmark
-sequences with known events and 0.5-1.5 px of added jitter
-(:func:`dfec.dynamics.synthetic.false_event_rate`), without and with the per-video noise floor.
+    python benchmarks/caption_quality.py [--refs FILE] [--media DIR] [--work DIR] [--out results.json]
+        [--systems new,previous,fixed] [--counts] [--noise] [--judge offline]
 
-With ``--work`` the tracker's ``tracks.json`` files are kept there and reused on the next run.
+``--work`` keeps each system's per-clip outputs (``tracks.json`` is reused on the next run).
+``--counts`` also prints blink and speaking-run counts against the by-eye counts.
+``--noise`` prints the false-event rate on noisy synthetic sequences (68 points and mesh).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_REFS = REPO / "tests" / "data" / "reference_captions_by_eye.json"
+DEFAULT_REFS = REPO / "tests" / "data" / "wild_captions_by_eye.json"
 DEFAULT_MEDIA = REPO.parent / "shared" / "data"
-GENERIC = (
+PREVIOUS_COMMIT = "bea84bc"
+CLIP61 = ("61", "wild/emollama__sample_00001073.mp4")
+FIXED = (
     "The video shows the facial movements of the main person.\n"
-    "At the beginning of the video, their eyes are open, and their mouth is closed. "
+    "At the beginning of the video, their eyes are open, looking straight ahead, and their mouth is closed. "
     "As the video progresses, their mouth opens, and the person starts speaking.\n"
     "In the middle of the video, the person blinks, and their head tilts slightly.\n"
     "Towards the end of the video, the person stops speaking, and their mouth closes."
 )
-COLUMNS = (("tem", "TEM"), ("autodq", "AutoDQ F"), ("lcs", "LCS/|E_G|"), ("rouge_l", "ROUGE-L"), ("cider", "CIDEr"))
+COLUMNS = (("tem", "TEM"), ("precision", "P"), ("recall", "R"), ("autodq", "F"), ("rouge_l", "ROUGE-L"))
 
 
-def _row(name: str, res: dict) -> dict:
-    m = dict(res["metrics"])
-    m["lcs"] = (res.get("extra_metrics") or {}).get("lcs")
-    per = {k: v.get("tem") for k, v in (res.get("per_sample") or {}).items()}
-    return {"system": name, **{k: m.get(k) for k, _ in COLUMNS}, "per_clip_tem": per}
+def previous_sources(work: Path) -> Path:
+    """The ``src`` folder of commit :data:`PREVIOUS_COMMIT`, extracted once under ``work``."""
+    dest = work / f"src_{PREVIOUS_COMMIT}"
+    if not (dest / "src" / "dfec").is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", PREVIOUS_COMMIT, "src"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def caption_previous(video: Path, out_dir: Path, src: Path) -> str:
+    """The previous captioner's caption, run from its own sources (a cached result is reused)."""
+    cap = out_dir / "caption.txt"
+    if cap.is_file() and (out_dir / "tracks.json").is_file():
+        return cap.read_text().strip()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(src))
+    code = ("import sys; from dfec.dynamics.captioner import caption_video; "
+            "print(caption_video(sys.argv[1], out_dir=sys.argv[2]).caption)")
+    subprocess.run([sys.executable, "-c", code, str(video), str(out_dir)], env=env, check=True, capture_output=True)
+    return cap.read_text().strip()
+
+
+def caption_new(video: Path, out_dir: Path):
+    from dfec.dynamics.captioner import caption_video
+
+    return caption_video(video, out_dir=out_dir)
+
+
+def per_clip(res: dict) -> dict[str, dict]:
+    return {k: {c: v.get(c) for c, _ in COLUMNS} for k, v in (res.get("per_sample") or {}).items()}
+
+
+def _mean(rows: list[dict], key: str):
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return sum(vals) / len(vals) if vals else None
 
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
+def table(title: str, systems: dict[str, dict[str, dict]], ids: list[str]) -> None:
+    print(f"\n### {title} ({len(ids)} clips)\n")
+    print("| system | " + " | ".join(h for _, h in COLUMNS) + " |")
+    print("|---|" + "---:|" * len(COLUMNS))
+    for name, rows in systems.items():
+        sel = [rows[i] for i in ids if i in rows]
+        print(f"| {name} | " + " | ".join(_fmt(_mean(sel, k)) for k, _ in COLUMNS) + " |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--refs", default=str(DEFAULT_REFS), help="reference captions JSON (by-eye references)")
-    ap.add_argument("--media", default=str(DEFAULT_MEDIA), help="folder holding the clips")
-    ap.add_argument("--work", default=None, help="folder for per-clip outputs (tracks.json reused); default: temp")
-    ap.add_argument("--out", default=None, help="write the landmark captioner's results JSON + .md here")
-    ap.add_argument("--noise", action="store_true",
-                    help="also print the false-event rate on noisy synthetic sequences (truth known)")
+    ap.add_argument("--refs", default=str(DEFAULT_REFS), help="by-eye reference captions with a dev/test split")
+    ap.add_argument("--media", default=str(DEFAULT_MEDIA), help="folder holding wild/ and fecbench_test_captions.json")
+    ap.add_argument("--work", default=None, help="folder for per-clip outputs (reused); default: temp")
+    ap.add_argument("--out", default=None, help="write every caption and score here (JSON)")
+    ap.add_argument("--systems", default="new,previous,fixed")
+    ap.add_argument("--judge", default="offline")
+    ap.add_argument("--counts", action="store_true", help="blink / speaking counts against the by-eye counts")
+    ap.add_argument("--noise", action="store_true", help="false events on noisy synthetic sequences")
     args = ap.parse_args(argv)
 
-    from dfec.dynamics.captioner import caption_video
+    from dfec.metrics.references import load_references
     from dfec.metrics.scorer import score
 
-    refs_doc = json.loads(Path(args.refs).read_text())
+    doc = json.loads(Path(args.refs).read_text())
     media = Path(args.media)
-    clips = [c for c in refs_doc["captions"] if (media / c["video"]).is_file()]
+    clips = [c for c in doc["captions"] if (media / c["video"]).is_file()]
     if not clips:
         print(f"no clip with a reference found in {media}", file=sys.stderr)
         return 1
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="dfec_caption_quality_"))
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     refs = {c["id"]: c["caption"] for c in clips}
-    preds, timing = {}, {}
-    for c in clips:
-        t0 = time.perf_counter()
-        r = caption_video(media / c["video"], out_dir=work / c["id"])
-        timing[c["id"]] = time.perf_counter() - t0
-        preds[c["id"]] = r.caption
-        print(f"## {c['id']} ({c['video']}, {timing[c['id']]:.1f} s, {len(r.timeline)} events)\n{r.caption}\n")
+    split = {c["id"]: c.get("split", "test") for c in clips}
+    official = {r["id"]: r for r in load_references(media / "fecbench_test_captions.json")} \
+        if (media / "fecbench_test_captions.json").is_file() else {}
+    with61 = CLIP61[0] in official and (media / CLIP61[1]).is_file()
 
-    rows = []
-    main_res = score(preds, refs, judge="offline", out_path=args.out)
-    rows.append(_row("landmark captioner (dfec caption)", main_res))
-    rows.append(_row("generic prior (same caption for every clip)",
-                     score({k: GENERIC for k in refs}, refs, judge="offline")))
-    if len(clips) >= 2:
-        ids = list(refs)
-        swapped = {ids[i]: preds[ids[(i + 1) % len(ids)]] for i in range(len(ids))}
-        rows.append(_row("other clip's landmark caption", score(swapped, refs, judge="offline")))
+    captions: dict[str, dict[str, str]] = {s: {} for s in systems}
+    new_results = {}
+    prev_src = previous_sources(work) if "previous" in systems else None
+    jobs = [(c["id"], media / c["video"]) for c in clips] + ([(f"clip{CLIP61[0]}", media / CLIP61[1])] if with61 else [])
+    for cid, video in jobs:
+        for s in systems:
+            t0 = time.perf_counter()
+            if s == "new":
+                r = caption_new(video, work / "new" / cid)
+                new_results[cid] = r
+                captions[s][cid] = r.caption
+            elif s == "previous":
+                captions[s][cid] = caption_previous(video, work / "previous" / cid, prev_src)
+            elif s == "fixed":
+                captions[s][cid] = FIXED
+            else:
+                raise SystemExit(f"unknown system {s!r}")
+            print(f"[{s}] {cid}: {time.perf_counter() - t0:.1f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
 
-    ids = list(refs)
-    head = "| system | " + " | ".join(h for _, h in COLUMNS) + " | " + " | ".join(f"TEM {i}" for i in ids) + " |"
-    print(f"Caption quality on {len(ids)} clip(s) with by-eye references (offline judge)\n")
-    print(head)
-    print("|" + "---|" * (1 + len(COLUMNS) + len(ids)))
-    for r in rows:
-        cells = [_fmt(r[k]) for k, _ in COLUMNS] + [_fmt(r["per_clip_tem"].get(i)) for i in ids]
-        print(f"| {r['system']} | " + " | ".join(cells) + " |")
-    print("\nCIDEr's document frequencies come from these few references only, so it is near zero and "
-          "not informative here.")
+    scored = {}
+    for s in systems:
+        res = score({k: v for k, v in captions[s].items() if k in refs}, refs, judge=args.judge)
+        scored[s] = per_clip(res)
+    dev = [i for i in refs if split[i] == "dev"]
+    test = [i for i in refs if split[i] != "dev"]
+    print(f"Caption quality against by-eye references ({args.judge} judge); dev = thresholds tuned there, "
+          f"test = the result")
+    table("test half", scored, test)
+    table("dev half", scored, dev)
+
+    print("\n### per clip (TEM)\n")
+    print("| clip | split | " + " | ".join(systems) + " |")
+    print("|---|---|" + "---:|" * len(systems))
+    for i in refs:
+        print(f"| {i} | {split[i]} | " + " | ".join(_fmt(scored[s].get(i, {}).get("tem")) for s in systems) + " |")
+
+    clip61 = {}
+    if with61:
+        ref61 = {CLIP61[0]: official[CLIP61[0]]["caption"]}
+        rows = {}
+        for s in systems:
+            if s == "fixed":
+                pred = FIXED
+            else:
+                pred = captions[s][f"clip{CLIP61[0]}"]
+            res = score({CLIP61[0]: pred}, ref61, judge=args.judge)
+            rows[s] = per_clip(res)[CLIP61[0]]
+            clip61[s] = {"caption": pred, **rows[s]}
+        print(f"\n### clip 61 against its official FEC-Bench reference\n")
+        print("| system | " + " | ".join(h for _, h in COLUMNS) + " |")
+        print("|---|" + "---:|" * len(COLUMNS))
+        for s, r in rows.items():
+            print(f"| {s} | " + " | ".join(_fmt(r[k]) for k, _ in COLUMNS) + " |")
+
+    if args.counts and "new" in systems:
+        counts_table(doc, new_results)
     if args.noise:
         noise_table()
     if args.out:
-        print(f"results: {args.out} (+ .md)")
+        Path(args.out).write_text(json.dumps({"captions": captions, "scores": scored, "split": split,
+                                              "clip61": clip61}, indent=1))
+        print(f"\nresults: {args.out}")
     return 0
+
+
+def counts_table(doc: dict, results: dict) -> None:
+    """Blinks and speaking runs found by the new captioner against the by-eye counts."""
+    counted = (doc.get("counts_by_eye") or {}).get("clips", {})
+    print("\n### blinks and speaking runs against by-eye counts (every 16-fps frame)\n")
+    print("| clip | split | blinks by eye | blinks found (times) | speaking runs by eye | speaking runs found |")
+    print("|---|---|---:|---|---:|---|")
+    split = {c["id"]: c.get("split", "test") for c in doc["captions"]}
+    for cid, c in counted.items():
+        r = results.get(cid)
+        if r is None:
+            continue
+        blinks = [e for e in r.timeline if e.kind == "blink"]
+        runs = [e for e in r.timeline if e.kind in ("speaking", "speaking_resume")]
+        eye = c["blinks_min"] if c["blinks_min"] == c["blinks_max"] else f"{c['blinks_min']}-{c['blinks_max']}"
+        print(f"| {cid} | {split.get(cid)} | {eye} | {len(blinks)} ({', '.join(f'{e.start:.2f}' for e in blinks)}) | "
+              f"{len(c['speaking'])} ({', '.join(f'{a}-{b}' for a, b in c['speaking'])}) | "
+              f"{len(runs)} ({', '.join(f'{e.start:.1f}-{e.end:.1f}' for e in runs)}) |")
 
 
 def noise_table() -> None:

@@ -1,25 +1,34 @@
-"""Speed of the face tracking module (``dfec track``) on the bundled test clip.
+"""Speed and memory of the face tracking module (``dfec track``) on one CPU core at 16 fps.
 
-Prints frames per second at the 16 fps analysis rate and where the time goes
-(decode / detect / landmarks / embed / track / post), for the default configuration and, with
-``--compare``, for the variants without the two speed-ups (whole-frame detection on every frame;
-a fresh embedding for every face on every frame). Pinned to one CPU core by default (the issue's
-target: faster than real time on one core).
+For each clip (default: the RAVDESS crop, FEC-Bench clip 61 and the two-face Hamilton clip) and
+each backend (default: the MediaPipe stack and dlib HOG, the old default) prints the median run's
+wall time, CPU time and the stage split (decode / detect / mesh / iris / landmarks / embed /
+track / post). Stage times are measured in CPU seconds of the process (``time.process_time``),
+so they stay meaningful on a shared machine; "x real time (cpu)" is video duration / CPU time,
+the speed on an unshared core. The load average is printed beside the figures.
 
-    python benchmarks/track_speed.py [VIDEO] [--repeat 3] [--cores 1] [--compare] [--out DIR]
+``--long MINUTES`` adds the long-video case: the shared clips concatenated with PyAV into one
+720p clip of that length, tracked in a fresh process whose peak RSS is reported (target:
+under 1.5 GB for 10 minutes, whatever the length).
+
+    python benchmarks/track_speed.py [--clips a.mp4,b.mp4] [--detectors mediapipe,hog] [--repeat 3]
+    python benchmarks/track_speed.py --long 10 [--long-only]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = REPO.parent / "shared" / "data" / "01-01-08-02-01-01-19.mp4"
-STAGES = ("decode", "detect", "landmarks", "embed", "track", "post", "write")
+SHARED = REPO.parent / "shared" / "data"
+DEFAULT_CLIPS = [SHARED / "01-01-08-02-01-01-19.mp4", SHARED / "wild" / "emollama__sample_00001073.mp4",
+                 SHARED / "short_hamilton_clip.mp4"]
+STAGES = ("decode", "detect", "mesh", "iris", "landmarks", "embed", "track", "post", "write")
 
 
 def _pin(cores: int) -> str:
@@ -33,71 +42,165 @@ def _pin(cores: int) -> str:
         return "not pinned (no sched_setaffinity)"
 
 
+def _load() -> str:
+    return "load %.2f %.2f %.2f" % os.getloadavg()
+
+
+def speed(clips: list[Path], detectors: list[str], repeat: int, out: str | None) -> None:
+    from dfec.tracking import pipeline
+    from dfec.tracking.config import TrackConfig
+    from dfec.video import probe
+
+    pipeline._clock = time.process_time  # stage split in CPU seconds
+    head = ("| clip | backend | frames | wall s | cpu s | x real time (wall) | x real time (cpu) | "
+            + " | ".join(f"{s}" for s in STAGES) + " | detections | embeddings | load |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for clip in clips:
+        info = probe(clip)
+        for det in detectors:
+            cfg = TrackConfig(detector=det)
+            models = pipeline.FaceModels(config=cfg)
+            runs = []
+            for _ in range(max(1, repeat)):
+                with tempfile.TemporaryDirectory() as tmp:
+                    t, c = time.perf_counter(), time.process_time()
+                    res = pipeline.track(clip, cfg, out_dir=out or tmp, models=models)
+                    runs.append((time.perf_counter() - t, time.process_time() - c, res))
+            wall, cpu, res = sorted(runs, key=lambda r: r[1])[len(runs) // 2]
+            tm = res.timings
+            cells = " | ".join(f"{tm.get(s, 0.0):.3f}" for s in STAGES)
+            print(f"| {clip.name} | {models.name} | {res.n_frames} | {wall:.2f} | {cpu:.2f} | "
+                  f"{res.duration / wall:.1f} | {res.duration / cpu:.1f} | {cells} | "
+                  f"{int(tm.get('n_detect', res.n_frames))} | {int(tm.get('n_embedded', 0))} | {_load()} |",
+                  flush=True)
+        print(f"  ({clip.name}: {info.width}x{info.height}, {info.duration:.2f} s at {info.fps:.2f} fps)")
+
+
+def make_long_clip(path: Path, minutes: float, size=(1280, 720), fps: int = 16, segment_s: float = 60.0) -> Path:
+    """A ``minutes``-long 720p clip from the shared clips: one ``segment_s`` segment is encoded
+    with PyAV (each clip letterboxed into 1280x720, H.264 ultrafast, at the 16 fps analysis rate)
+    and then repeated by stream copy with shifted timestamps (no second encode)."""
+    import av
+    import cv2
+    import numpy as np
+
+    from dfec.video.reader import iter_frames
+
+    sources = [SHARED / "short_hamilton_clip.mp4", SHARED / "01-01-08-02-01-01-19.mp4"] + sorted(
+        (SHARED / "wild").glob("*.mp4"))
+    seg = path.with_name(path.stem + "_segment.mp4")
+    w, h = size
+    need = int(segment_s * fps)
+    out = av.open(str(seg), "w")
+    st = out.add_stream("libx264", rate=fps)
+    st.width, st.height, st.pix_fmt = w, h, "yuv420p"
+    st.options = {"preset": "ultrafast", "crf": "28", "g": str(4 * fps)}
+    n = 0
+    for src in sources:
+        for _, _, rgb in iter_frames(src, fps):
+            s = min(w / rgb.shape[1], h / rgb.shape[0])
+            small = cv2.resize(rgb, (int(rgb.shape[1] * s) // 2 * 2, int(rgb.shape[0] * s) // 2 * 2))
+            canvas = np.zeros((h, w, 3), np.uint8)
+            y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+            canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+            for pkt in st.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
+                out.mux(pkt)
+            n += 1
+            if n >= need:
+                break
+        if n >= need:
+            break
+    for pkt in st.encode():
+        out.mux(pkt)
+    out.close()
+    # repeat the segment by stream copy
+    src = av.open(str(seg))
+    ist = src.streams.video[0]
+    packets = [p for p in src.demux(ist) if p.size]
+    span = max(int(p.pts) + int(p.duration or 0) for p in packets) - min(int(p.pts) for p in packets)
+    dst = av.open(str(path), "w")
+    ost = dst.add_stream_from_template(ist)
+    for k in range(int(np.ceil(minutes * 60 / segment_s))):
+        for p in packets:
+            q = av.Packet(bytes(p))
+            q.pts, q.dts = int(p.pts) + k * span, int(p.dts) + k * span
+            q.duration, q.time_base, q.stream = p.duration, p.time_base, ost
+            q.is_keyframe = p.is_keyframe
+            dst.mux(q)
+    dst.close()
+    src.close()
+    seg.unlink()
+    return path
+
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from dfec.tracking.pipeline import track
+t, c = time.perf_counter(), time.process_time()
+res = track(sys.argv[1], out_dir=sys.argv[2], detector=sys.argv[3])
+wall, cpu = time.perf_counter() - t, time.process_time() - c
+side = Path(sys.argv[2]) / "tracks_mesh.npz"
+print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "wall": wall, "cpu": cpu,
+                  "frames": res.n_frames, "duration": res.duration, "tracks": len(res.tracks),
+                  "json_mb": (Path(sys.argv[2]) / "tracks.json").stat().st_size / 2**20,
+                  "mesh_mb": side.stat().st_size / 2**20 if side.exists() else 0.0}))
+"""
+
+
+def long_video(minutes: float, detectors: list[str], keep: str | None) -> None:
+    import json
+
+    folder = Path(keep or tempfile.mkdtemp())
+    folder.mkdir(parents=True, exist_ok=True)
+    clip = folder / f"long_{minutes:g}min_720p.mp4"
+    if not clip.is_file():
+        t = time.perf_counter()
+        make_long_clip(clip, minutes)
+        print(f"built {clip} ({clip.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.0f} s")
+    print("| clip | backend | frames | wall s | cpu s | x real time (cpu) | peak RSS MB | tracks.json MB | tracks_mesh.npz MB | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for det in detectors:
+        out = folder / f"out_{det}"
+        r = subprocess.run([sys.executable, "-c", _CHILD, str(clip), str(out), det], env=env,
+                           capture_output=True, text=True)
+        if r.returncode:
+            print(f"| {clip.name} | {det} | failed: {r.stderr.strip().splitlines()[-1:]} |")
+            continue
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        print(f"| {clip.name} | {det} | {d['frames']} | {d['wall']:.0f} | {d['cpu']:.0f} | "
+              f"{d['duration'] / d['cpu']:.1f} | **{d['rss_mb']:.0f}** | {d['json_mb']:.1f} | {d['mesh_mb']:.1f} | {_load()} |",
+              flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("video", nargs="?", default=str(DEFAULT_CLIP))
-    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median run is shown")
+    ap.add_argument("--clips", help="comma-separated video paths (default: RAVDESS, clip 61, Hamilton)")
+    ap.add_argument("--detectors", default="mediapipe,hog")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median (by CPU) is shown")
     ap.add_argument("--cores", type=int, default=1, help="CPU cores to pin to (0 = do not pin)")
-    ap.add_argument("--compare", action="store_true", help="also time the variants without the speed-ups")
-    ap.add_argument("--out", help="also write the outputs (crops, contact sheet) here; default: a temp folder")
+    ap.add_argument("--out", help="write the outputs (crops, contact sheet) here; default: a temp folder")
+    ap.add_argument("--long", type=float, default=0.0, metavar="MIN", help="also the long-video memory case")
+    ap.add_argument("--long-only", action="store_true")
+    ap.add_argument("--keep", help="folder for the long clip and its outputs (reused when present)")
     args = ap.parse_args(argv)
     pinned = _pin(args.cores) if args.cores > 0 else "not pinned"
-
     import cv2
 
     cv2.setNumThreads(max(1, args.cores))
-    from dfec.errors import DfecError
-    from dfec.tracking.config import TrackConfig
-    from dfec.tracking.pipeline import FaceModels, track
-    from dfec.video import probe
-
-    try:
-        info = probe(args.video)
-    except DfecError as exc:
-        print(f"track_speed: {exc.message}", file=sys.stderr)
-        return 2
-    t0 = time.perf_counter()
-    models = FaceModels(config=TrackConfig())
-    load_s = time.perf_counter() - t0
-
-    variants = [("default", TrackConfig())]
-    if args.compare:
-        variants += [("detect whole frame every frame", TrackConfig(detect_full_every=1)),
-                     ("embed every face every frame", TrackConfig(embed_every=1)),
-                     ("neither speed-up", TrackConfig(detect_full_every=1, embed_every=1))]
-
-    rows = []
-    for name, cfg in variants:
-        runs = []
-        for _ in range(max(1, args.repeat)):
-            with tempfile.TemporaryDirectory() as tmp:
-                out = args.out or tmp
-                t, c = time.perf_counter(), time.process_time()
-                res = track(args.video, cfg, out_dir=out, models=models)
-                wall, cpu = time.perf_counter() - t, time.process_time() - c
-            runs.append((wall, cpu, res))
-        wall, cpu, res = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-        rows.append((name, wall, cpu, res))
-
-    print(f"clip: {Path(args.video).name}  {info.width}x{info.height}, {info.duration:.2f} s at {info.fps:.2f} fps; "
-          f"analysed at 16 fps; {pinned}; model load {load_s:.2f} s (once, not in the table)")
-    head = "| configuration | frames | wall s | cpu s | fps | fps (cpu) | x real time | " + " | ".join(f"{s} s" for s in STAGES) + " | embeddings computed/borrowed |"
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
-    for name, wall, cpu, res in rows:
-        tm = res.timings
-        n = res.n_frames
-        cells = " | ".join(f"{tm.get(s, 0.0):.3f}" for s in STAGES)
-        print(f"| {name} | {n} | {wall:.2f} | {cpu:.2f} | {n / wall:.1f} | {n / cpu:.1f} | {res.duration / wall:.2f} | {cells} | "
-              f"{int(tm.get('n_embedded', 0))}/{int(tm.get('n_borrowed', 0))} |")
-    name, wall, cpu, res = rows[0]
-    verdict = "faster" if wall < res.duration else "slower"
-    if cpu < 0.8 * wall:
-        print(f"note: the process got {100 * cpu / wall:.0f}% of its core (other load on the machine); "
-              "'fps (cpu)' is the rate on an unshared core")
-    print(f"default: {res.n_frames} frames in {wall:.2f} s wall ({cpu:.2f} s CPU) = {res.n_frames / wall:.1f} fps; "
-          f"{verdict} than real time ({res.duration:.2f} s of video); per frame "
-          + ", ".join(f"{s} {1000 * res.timings.get(s, 0.0) / max(1, res.n_frames):.1f} ms" for s in STAGES[:5]))
+    print(f"{pinned}; {_load()}; 16 fps analysis; model load excluded")
+    detectors = args.detectors.split(",")
+    if not args.long_only:
+        clips = [Path(p) for p in args.clips.split(",")] if args.clips else DEFAULT_CLIPS
+        missing = [str(p) for p in clips if not p.is_file()]
+        if missing:
+            print(f"track_speed: no such file: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        speed(clips, detectors, args.repeat, args.out)
+    if args.long:
+        long_video(args.long, detectors, args.keep)
     return 0
 
 

@@ -78,6 +78,29 @@ def test_segments_and_grouping():
     assert len(kept) == 3 and [e.start for e in kept] == sorted(e.start for e in kept)
 
 
+def test_blinks_kept_first_under_the_clause_cap():
+    # four strong, often-named changes and a just-detected blink in one phase: the blink stays
+    evs = [Event(k, 0.5 + 0.1 * i, 0.6 + 0.1 * i, 100.0, r) for i, (k, r) in enumerate(
+        (("head_turn_left", "head"), ("brows_raise", "brows"), ("smile", "mouth"), ("mouth_open", "mouth")))]
+    evs.append(Event("blink", 1.5, 1.6, 0.12, "eyes"))
+    kept = [e.kind for e in group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=3))[0]]
+    assert len(kept) == 3 and "blink" in kept
+
+
+def test_clauses_read_as_fecbench_events():
+    """Speech is said as the mouth opening to speak (both readable by the judge's parser), a
+    pause and the head's starting pose each as one event."""
+    canonical = pytest.importorskip("dfec.metrics.canonical", reason="offline judge's parser not present")
+    read = lambda kind: canonical.describe(CLAUSES[kind][0])
+    assert "mouth open" in read("speaking") and "speech speak" in read("speaking")
+    assert "speech speak" in read("speaking_resume") and "NOT speech speak" in read("speaking_pause")
+    assert read("head_is_turned_left").startswith("head turn left [state")
+    assert read("head_is_tilted_right").startswith("head tilt right [state")
+    assert read("head_is_lowered").startswith("head down [state")
+    assert read("lips_meet").startswith("mouth close") and read("lips_part").startswith("mouth open")
+    assert read("eyes_stay_half_open").startswith("eyes close [state")
+
+
 def test_no_face_caption():
     tr = TrackingResult(video="none.mp4", fps=16, n_frames=32, frame_size=(64, 64))
     r = caption_video("none.mp4", tracking=tr)

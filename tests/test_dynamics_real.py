@@ -16,7 +16,14 @@ HAMILTON = "short_hamilton_clip.mp4"
 
 @pytest.fixture(scope="module")
 def ravdess(shared_data, tmp_path_factory):
+    from dfec.tracking.pipeline import track
+
     out = tmp_path_factory.mktemp("ravdess")
+    # the event timings below were checked by eye against dlib's 68 points; on the MediaPipe
+    # mesh (the tracker's default since issue 10) the lips never close fully, so the speech
+    # opening at 2.4 s and the wide opening at 2.7 s merge into one mouth_open from 2.2 s:
+    # the dynamics are re-based on the mesh in issue 11. Here: dlib tracks, reused from out/.
+    track(shared_data / RAVDESS, out_dir=out, detector="hog")
     return caption_video(shared_data / RAVDESS, out_dir=out), out
 
 

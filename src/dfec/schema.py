@@ -15,6 +15,16 @@ from typing import Any
 import numpy as np
 
 
+def _nan_rows(a, n: int, shape: tuple[int, int], name: str) -> np.ndarray:
+    """``a`` as a float32 (n, *shape) array; None or empty -> all NaN (not measured)."""
+    if a is None or np.size(a) == 0:
+        return np.full((n, *shape), np.nan, dtype=np.float32)
+    a = np.asarray(a, dtype=np.float32)
+    if a.shape != (n, *shape):
+        raise ValueError(f"Track.{name} must have shape ({n}, {shape[0]}, {shape[1]}), got {a.shape}")
+    return a
+
+
 def _plain(value: Any) -> Any:
     """Convert numpy values (recursively) to JSON-friendly Python values."""
     if isinstance(value, np.ndarray):
@@ -38,7 +48,9 @@ class Detection:
 
     ``box`` is ``(x1, y1, x2, y2)`` in pixels of the decoded frame; ``landmarks`` is the 68x2 array
     P_t of the iBUG-68 points (x, y); ``embedding`` the identity vector (128-d for dlib ResNet) or
-    ``None`` when it was not computed for this detection.
+    ``None`` when it was not computed for this detection. ``mesh`` (468, 3) and ``iris``
+    (10, 3) are the MediaPipe FaceMesh / Iris points when that backend measured them (see
+    :class:`Track`).
     """
 
     frame: int
@@ -46,6 +58,8 @@ class Detection:
     score: float = 1.0
     landmarks: np.ndarray | None = None
     embedding: np.ndarray | None = None
+    mesh: np.ndarray | None = None
+    iris: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.box = np.asarray(self.box, dtype=np.float64).reshape(4)
@@ -53,6 +67,10 @@ class Detection:
             self.landmarks = np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 2)
         if self.embedding is not None:
             self.embedding = np.asarray(self.embedding, dtype=np.float64).reshape(-1)
+        if self.mesh is not None:
+            self.mesh = np.asarray(self.mesh, dtype=np.float32).reshape(468, 3)
+        if self.iris is not None:
+            self.iris = np.asarray(self.iris, dtype=np.float32).reshape(10, 3)
 
     @property
     def area(self) -> float:
@@ -75,6 +93,15 @@ class Track:
     ``interpolated[i]`` is True where the entry was filled by gap interpolation (no detection).
     ``mean_area`` is A_k and ``mean_similarity`` is S_k of the paper's Eq. 3; ``is_main`` marks the
     main-character track(s) chosen by the K-means step.
+
+    ``mesh`` (T, 468, 3) float32: MediaPipe FaceMesh points in decoded-frame pixels (x, y, and z
+    on the x scale, MediaPipe's convention: depth relative to the face centre, smaller = nearer);
+    ``iris`` (T, 10, 3) float32: 5 points per eye, the subject's right eye first (mesh corners
+    33/133, image-left in an unmirrored frontal view) then the left eye (362/263); per eye the
+    iris centre first, then 4 iris contour points. Rows are NaN where the frame has no measured
+    mesh (interpolated entries, or a backend without a mesh). With the mesh backend
+    ``landmarks`` is the mesh's 68-point view (:data:`dfec.faces.mesh68.MESH_TO_68`). Both
+    arrays are kept out of ``to_json``: :meth:`TrackingResult.save` writes them to a side file.
     """
 
     track_id: int
@@ -86,9 +113,16 @@ class Track:
     mean_area: float = 0.0
     mean_similarity: float = 0.0
     is_main: bool = False
+    mesh: np.ndarray | None = None
+    iris: np.ndarray | None = None
+
+    #: fields stored in the binary side file instead of JSON (``*_mesh.npz``)
+    BINARY = ("mesh", "iris")
 
     def __post_init__(self) -> None:
         self.frames = [int(f) for f in self.frames]
+        self.mesh = _nan_rows(self.mesh, len(self.frames), (468, 3), "mesh")
+        self.iris = _nan_rows(self.iris, len(self.frames), (10, 3), "iris")
         self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
         self.landmarks = np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 68, 2)
         self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
@@ -107,7 +141,12 @@ class Track:
             return None
 
     def to_json(self) -> dict:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in self.BINARY}
+
+    @property
+    def has_mesh(self) -> np.ndarray:
+        """(T,) bool: frames with a measured mesh."""
+        return ~np.isnan(self.mesh[:, 0, 0]) if len(self.mesh) else np.zeros(0, dtype=bool)
 
     @classmethod
     def from_json(cls, d: dict) -> "Track":
@@ -163,19 +202,58 @@ class TrackingResult:
         kw["frame_size"] = tuple(kw.get("frame_size", (0, 0)))
         return cls(tracks=[Track.from_json(t) for t in d.get("tracks", [])], **kw)
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json()))
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        """Write ``path`` (JSON; ``extra`` keys added at the top level) and, when any track has a
+        measured mesh, the side file :func:`mesh_path` beside it (a stale one is removed)."""
+        path = Path(path)
+        d = self.to_json()
+        d.update(extra or {})
+        side = mesh_path(path)
+        if any(t.has_mesh.any() for t in self.tracks):
+            arrays = {}
+            for k, t in enumerate(self.tracks):
+                arrays[f"mesh_{k}"], arrays[f"iris_{k}"] = t.mesh, t.iris
+            with open(side, "wb") as f:  # np.savez would append ".npz" to a str path
+                np.savez_compressed(f, **arrays)
+            d["mesh_file"] = side.name
+        elif side.exists():
+            side.unlink()
+        path.write_text(json.dumps(d))
+        return path
 
     @classmethod
     def load(cls, path: str | Path) -> "TrackingResult":
+        """Read a ``tracks.json`` (or the folder holding one) and, when present, its mesh side
+        file: each track's ``mesh``/``iris`` come back as written (NaN rows without it)."""
         from .errors import DfecError
         from .userfiles import read_json
 
-        data = read_json(path, "a tracks.json file", allow_nonfinite=True)  # deep nesting refused there
+        path = Path(path)
+        if path.is_dir():
+            path = path / "tracks.json"
+        d = read_json(path, "a tracks.json file", allow_nonfinite=True)  # deep nesting refused there
         try:
-            return cls.from_json(data)
+            result = cls.from_json(d)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DfecError(f"not a tracks.json file ({exc})", path) from None
+        if d.get("mesh_file"):
+            side = path.parent / d["mesh_file"]
+            try:
+                with np.load(side) as z:
+                    for k, t in enumerate(result.tracks):
+                        t.mesh = _nan_rows(z[f"mesh_{k}"], len(t), (468, 3), "mesh")
+                        t.iris = _nan_rows(z[f"iris_{k}"], len(t), (10, 3), "iris")
+            except FileNotFoundError:
+                raise DfecError(f"mesh side file {side.name} is missing", path) from None
+            except (OSError, KeyError, ValueError) as exc:
+                raise DfecError(f"not a tracks mesh file ({exc})", side) from None
+        return result
+
+
+def mesh_path(tracks_json: str | Path) -> Path:
+    """The binary side file beside ``tracks.json``: ``tracks_mesh.npz`` (``<stem>_mesh.npz``)."""
+    p = Path(tracks_json)
+    return p.with_name(p.stem + "_mesh.npz")
 
 
 @dataclass

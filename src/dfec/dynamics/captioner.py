@@ -26,89 +26,10 @@ from ..errors import DfecError
 from ..schema import Event, TrackingResult
 from .events import DynamicsConfig, _detail_mask, detect_events, final_state, initial_state
 from .signals import FaceSignals, track_signals
-
-INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
-NO_FACE = "No face was found in the video, so no facial movement was measured."
-NO_CHANGE = "there is no obvious change in their face"
-SEGMENT_PHRASES = (
-    "At the beginning of the video",
-    "As the video progresses",
-    "In the middle of the video",
-    "Towards the end of the video",
+from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
+    CLAUSES, INTRO, NO_CHANGE, NO_FACE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,
+    strength,
 )
-
-#: event kind -> (plain clause, weak clause, strong clause); weak below 1.5x the threshold,
-#: strong from 3x. Clauses avoid commas and joining words so the TEM event extractor keeps each
-#: one whole.
-CLAUSES: dict[str, tuple[str, str, str]] = {
-    "eyes_are_open": ("their eyes are open",) * 3,
-    "eyes_are_closed": ("their eyes are closed",) * 3,
-    "mouth_is_closed": ("their mouth is closed",) * 3,
-    "mouth_is_slightly_open": ("their mouth is slightly open",) * 3,
-    "mouth_is_open": ("their mouth is open",) * 3,
-    "corners_are_lifted": ("the corners of their mouth are lifted",) * 3,
-    "eyes_stay_wide": ("their eyes stay wide open",) * 3,
-    "eyes_stay_closed": ("their eyes stay closed",) * 3,
-    "eyes_stay_narrow": ("their eyes stay narrowed",) * 3,
-    "brows_stay_raised": ("their eyebrows stay raised",) * 3,
-    "brows_stay_furrowed": ("their eyebrows stay furrowed",) * 3,
-    "mouth_stays_open": ("their mouth stays open",) * 3,
-    "smile_stays": ("the corners of their mouth stay lifted",) * 3,
-    "face_appears": ("their face comes into view",) * 3,
-    "face_leaves": ("their face is no longer visible",) * 3,
-    "blink": ("the person blinks",) * 3,
-    "eyes_close": ("their eyes close",) * 3,
-    "eyes_open": ("their eyes open again",) * 3,
-    "eyes_widen": ("their eyes widen", "their eyes widen slightly", "their eyes open wide"),
-    "eyes_narrow": ("their eyes narrow", "their eyes narrow slightly", "their eyes squint"),
-    "eyes_relax_open": ("their eyes open up again",) * 3,
-    "eyes_relax_narrow": ("their eyes relax",) * 3,
-    "mouth_open": ("their mouth opens", "their lips part slightly", "their mouth opens wide"),
-    "mouth_close": ("their mouth closes", "their mouth partly closes", "their mouth closes"),
-    "speaking": ("the person starts speaking",) * 3,
-    "speaking_stop": ("the person stops speaking",) * 3,
-    "smile": ("the person smiles", "the corners of their mouth lift slightly", "the person smiles broadly"),
-    "smile_fade": ("their smile fades",) * 3,
-    "lips_round": ("their lips round", "their lips round slightly", "their lips round"),
-    "lips_pucker": ("their lips pucker", "their lips pucker slightly", "their lips pucker"),
-    "corners_relax": ("the corners of their mouth relax",) * 3,
-    "corners_down": ("the corners of their mouth turn down", "the corners of their mouth turn down slightly",
-                     "the corners of their mouth pull down"),
-    "brows_raise": ("their eyebrows raise", "their eyebrows raise slightly", "their eyebrows raise high"),
-    "brows_lower": ("their eyebrows lower", "their eyebrows lower slightly", "their eyebrows drop"),
-    "brows_relax": ("their eyebrows relax",) * 3,
-    "brows_furrow": ("their eyebrows furrow", "their eyebrows furrow slightly", "their eyebrows furrow tightly"),
-    "brows_unfurrow": ("their brow relaxes",) * 3,
-    "head_turn_left": ("their head turns to the left", "their head turns slightly to the left",
-                       "their head turns to the left"),
-    "head_turn_right": ("their head turns to the right", "their head turns slightly to the right",
-                        "their head turns to the right"),
-    "head_tilt_left": ("their head tilts to the left", "their head tilts slightly to the left",
-                       "their head tilts to the left"),
-    "head_tilt_right": ("their head tilts to the right", "their head tilts slightly to the right",
-                        "their head tilts to the right"),
-    "head_nod": ("the person nods", "the person nods slightly", "the person nods"),
-    "head_lift": ("their head lifts", "their head lifts slightly", "their head tilts back"),
-    "head_lower": ("their head lowers", "their head lowers slightly", "their head drops"),
-}
-#: the threshold each kind's intensity is compared with (attribute of DynamicsConfig)
-_THRESHOLD_OF = {
-    "blink": "blink_depth", "eyes_close": "blink_depth", "eyes_open": "blink_depth",
-    "eyes_widen": "eye_deg", "eyes_narrow": "eye_deg", "eyes_relax_open": "eye_deg", "eyes_relax_narrow": "eye_deg",
-    "mouth_open": "mouth_open", "mouth_close": "mouth_open", "speaking": "speak_prominence",
-    "speaking_stop": "speak_prominence", "smile": "smile_lift", "smile_fade": "smile_lift",
-    "corners_relax": "smile_lift", "lips_round": "lips_round", "lips_pucker": "lips_round", "corners_down": "smile_lift", "brows_raise": "brow_raise",
-    "brows_lower": "brow_raise", "brows_relax": "brow_raise", "brows_furrow": "brow_furrow",
-    "brows_unfurrow": "brow_furrow", "head_turn_left": "yaw_deg", "head_turn_right": "yaw_deg",
-    "head_tilt_left": "roll_deg", "head_tilt_right": "roll_deg", "head_nod": "nod_deg",
-    "head_lift": "pitch_deg", "head_lower": "pitch_deg",
-}
-_STATE_KINDS = {"face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
-                "corners_are_lifted"}
-_ALWAYS_KEEP = {"speaking", "speaking_stop"}
-_FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
-                "mouth_stays_open", "smile_stays"}
-
 
 @dataclass
 class CaptionResult:
@@ -116,7 +37,9 @@ class CaptionResult:
 
     ``caption`` is the text; ``events`` the events it describes, one per clause, in caption order
     (``Event.text`` holds the clause); ``tracking`` the tracking result used; ``timeline`` every
-    detected event (before grouping); ``signals`` the per-frame measurements (None without a face).
+    detected event (before grouping); ``signals`` the per-frame measurements (None without a face);
+    ``clauses`` the caption cut into its pieces, each with the events it came from (see
+    :func:`caption_video`).
     """
 
     caption: str
@@ -124,6 +47,7 @@ class CaptionResult:
     tracking: TrackingResult
     timeline: list[Event] = field(default_factory=list)
     signals: FaceSignals | None = None
+    clauses: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -133,101 +57,11 @@ class CaptionResult:
             "fps": self.tracking.fps,
             "main_track": None if self.tracking.main_track is None else self.tracking.main_track.track_id,
             "caption": self.caption,
+            "clauses": self.clauses,
             "events": [e.to_json() for e in self.events],
             "timeline": [e.to_json() for e in self.timeline],
             "signals": None if self.signals is None else self.signals.to_json(),
         }
-
-
-# ----------------------------------------------------------------------------------- wording
-def strength(event: Event, config: DynamicsConfig) -> float:
-    """Intensity as a multiple of its detection threshold (1.0 = just detected)."""
-    attr = _THRESHOLD_OF.get(event.kind)
-    th = getattr(config, attr, 0.0) if attr else 0.0
-    return float(event.intensity / th) if th else 1.0
-
-
-def clause(event: Event, config: DynamicsConfig, count: int = 1) -> str:
-    """The caption clause for one (possibly merged) event."""
-    plain, weak, strong = CLAUSES.get(event.kind, (event.kind.replace("_", " "),) * 3)
-    if event.kind == "blink":
-        return {1: "the person blinks", 2: "the person blinks twice"}.get(count, "the person blinks several times")
-    r = strength(event, config)
-    text = weak if r < 1.5 else strong if r >= 3.0 else plain
-    if count > 1 and event.kind not in _STATE_KINDS:
-        text += " repeatedly" if count > 2 else " twice"
-    return text
-
-
-def segment_of(t: float, duration: float, bounds: tuple[float, float, float]) -> int:
-    """Which of the four caption phases time ``t`` falls in."""
-    if duration <= 0:
-        return 0
-    f = t / duration
-    return int(sum(f >= b for b in bounds))
-
-
-def group_events(events: list[Event], duration: float, config: DynamicsConfig) -> list[list[Event]]:
-    """Events per caption phase: same-kind repeats in one phase become one event (count in the
-    clause), at most ``max_clauses_per_segment`` clauses per phase (the strongest, in time order)."""
-    phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
-    for e in events:
-        phases[segment_of(e.start, duration, config.segments)].append(e)
-    out = []
-    for evs in phases:
-        merged: dict[str, list[Event]] = {}
-        order: list[str] = []
-        for e in sorted(evs, key=lambda e: e.start):
-            if e.kind not in merged:
-                order.append(e.kind)
-                merged[e.kind] = []
-            merged[e.kind].append(e)
-        items = []
-        for kind in order:
-            group = merged[kind]
-            first = group[0]
-            m = Event(kind, first.start, max(g.end for g in group), max(g.intensity for g in group), first.region)
-            m.text = clause(m, config, len(group))
-            items.append(m)
-        states = [m for m in items if m.kind in _STATE_KINDS]
-        finals = [m for m in items if m.kind in _FINAL_KINDS]
-        changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
-        if len(changes) > config.max_clauses_per_segment:
-            # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
-            # then the strongest changes relative to their thresholds
-            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP, -strength(m, config)))
-            keep = keep[: config.max_clauses_per_segment]
-            changes = [m for m in changes if m in keep]
-        room = max(0, config.max_clauses_per_segment - len(changes))
-        out.append(states + changes + finals[:room])
-    return out
-
-
-def _join(clauses: list[str]) -> str:
-    if len(clauses) == 1:
-        return clauses[0]
-    return ", ".join(clauses[:-1]) + ", and " + clauses[-1]
-
-
-def compose(phases: list[list[Event]], visible: list[bool], seen_s: list[float] | None = None,
-            min_still_s: float = 0.0) -> tuple[str, list[Event]]:
-    """Caption text (intro + four phases in FEC-Bench layout) and the events in caption order.
-
-    A phase without events says there is no obvious change only when the face was measured in it
-    for at least ``min_still_s`` seconds (``seen_s``: measured seconds per phase); a glimpse of a
-    few frames is no evidence that nothing changed."""
-    sentences, used = [], []
-    for k, evs in enumerate(phases):
-        if evs:
-            sentences.append(f"{SEGMENT_PHRASES[k]}, {_join([e.text for e in evs])}.")
-            used.extend(evs)
-        elif visible[k] and k > 0 and (seen_s is None or seen_s[k] >= min_still_s):
-            sentences.append(f"{SEGMENT_PHRASES[k]}, {NO_CHANGE}.")
-        else:
-            sentences.append("")
-    # paragraphs: intro / beginning + progresses / middle / end
-    paras = [INTRO, " ".join(s for s in sentences[:2] if s), sentences[2], sentences[3]]
-    return "\n".join(p for p in paras if p), used
 
 
 def _span(signals: FaceSignals) -> tuple[float | None, float | None]:
@@ -240,7 +74,15 @@ def _span(signals: FaceSignals) -> tuple[float | None, float | None]:
 
 def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None,
              presence: tuple[float, float] | None = None) -> tuple[str, list[Event], list[Event]]:
-    """``(caption, caption_events, timeline)`` for one track's signals over a video of ``duration`` s.
+    text, used, timeline, _ = describe_clauses(signals, duration, config, presence)
+    return text, used, timeline
+
+
+def describe_clauses(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None,
+                     presence: tuple[float, float] | None = None
+                     ) -> tuple[str, list[Event], list[Event], list[dict]]:
+    """``(caption, caption_events, timeline, clauses)`` for one track's signals over a video of
+    ``duration`` s (:func:`describe` returns the first three; ``clauses``: see :func:`caption_video`).
 
     ``presence`` is ``(first, last)`` time (s) the main character's face was detected (default:
     the measured frames of ``signals``); a face that comes into view or leaves at least
@@ -248,7 +90,7 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
     the tracker did not find it there), and its last state is then not described as the end."""
     cfg = config or DynamicsConfig()
     if signals is None or len(signals) == 0:
-        return NO_FACE, [], []
+        return NO_FACE, [], [], [{"text": NO_FACE, "events": [], "timeline": []}]
     timeline = detect_events(signals, cfg)
     for e in timeline:
         e.text = clause(e, cfg)
@@ -268,7 +110,8 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
         finals = []
     for e in presence_events:
         e.text = clause(e, cfg)
-    phases = group_events(presence_events + states + timeline + finals, duration, cfg)
+    sources: dict[int, list[Event]] = {}
+    phases = group_events(presence_events + states + timeline + finals, duration, cfg, sources)
     visible = [False] * len(SEGMENT_PHRASES)
     seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):
@@ -276,8 +119,15 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
             k = segment_of(float(t), duration, cfg.segments)
             visible[k] = True
             seen[k] += 1.0 / signals.fps
-    text, used = compose(phases, visible, seen, cfg.min_still_s)
-    return text, used, timeline
+    text, used, pieces = compose_clauses(phases, visible, seen, cfg.min_still_s)
+    in_caption = {id(e): i for i, e in enumerate(used)}
+    in_timeline = {id(e): i for i, e in enumerate(timeline)}
+    clauses = []
+    for piece, ev in pieces:
+        src = sources.get(id(ev), []) if ev is not None else []
+        clauses.append({"text": piece, "events": [] if ev is None else [in_caption[id(ev)]],
+                        "timeline": [in_timeline[id(e)] for e in src if id(e) in in_timeline]})
+    return text, used, timeline, clauses
 
 
 def _initial_smile(sig: FaceSignals, cfg: DynamicsConfig) -> list[Event]:
@@ -346,9 +196,21 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
                   tracking: TrackingResult | None = None, progress: bool = False) -> CaptionResult:
     """Caption the facial dynamics of the main character of ``path`` without any model.
 
-    With ``out_dir`` writes ``events.json`` (caption, caption events, full timeline, signals),
-    ``caption.txt`` and ``timeline.png`` there (plus the tracker's own files when it runs).
-    A video without a face is not an error: the caption says no face was found.
+    With ``out_dir`` writes ``events.json`` (caption, clauses, caption events, full timeline,
+    signals), ``caption.txt`` and ``timeline.png`` there (plus the tracker's own files when it
+    runs). A video without a face is not an error: the caption says no face was found.
+
+    ``events.json`` fields: ``caption`` (the text); ``events`` (the caption's events, one per
+    event clause, in caption order: kind, start, end (s), intensity, region, text); ``timeline``
+    (every detected event, time order; several may be merged into one caption event, e.g. "the
+    person blinks twice"); ``clauses``: the caption cut into pieces,
+    ``[{"text": str, "events": [i], "timeline": [j, ...]}]``, where ``events`` holds the index
+    into ``events`` of the event a piece states (empty for the intro, the phase phrases "At the
+    beginning of the video," and "there is no obvious change in their face.") and ``timeline``
+    the indices into ``timeline`` of the detected events it came from (empty for states such as
+    "their eyes are open", measured on the first frames, and for presence clauses). The pieces'
+    texts joined with single spaces equal ``caption`` with its newlines (paragraph breaks)
+    replaced by spaces: ``" ".join(c["text"] for c in clauses) == caption.replace("\n", " ")``.
     """
     cfg = config or DynamicsConfig()
     p = Path(path)
@@ -363,8 +225,9 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
     present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
     fps = tracking.fps or 16.0
     presence = (present[0] / fps, present[-1] / fps) if present and sig is not None else None
-    text, used, timeline = describe(sig, duration, cfg, presence)
-    result = CaptionResult(caption=text, events=used, tracking=tracking, timeline=timeline, signals=sig)
+    text, used, timeline, clauses = describe_clauses(sig, duration, cfg, presence)
+    result = CaptionResult(caption=text, events=used, tracking=tracking, timeline=timeline, signals=sig,
+                           clauses=clauses)
     if out_dir is not None:
         write_outputs(result, out_dir, cfg)
     return result

@@ -29,359 +29,38 @@ documented there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from ..schema import Event
-from .signals import FaceSignals, SignalConfig
-
-
-@dataclass
-class DynamicsConfig:
-    """All settings of the landmark captioner: signals, event thresholds and caption layout.
-
-    How the defaults were chosen (real data, measured in this project): the dlib-68 landmarks of
-    the bundled RAVDESS clip (720x720, inter-ocular ~205 px, 16 fps) and of the stage close-ups of
-    the Hamilton clip (inter-ocular 45-53 px) were inspected frame by frame next to the signal
-    traces (see ``tests/data/reference_captions_by_eye.json``):
-
-    * ``blink_depth`` 0.12: the neutral EAR there is 0.29; visible eye closures dip it to
-      0.18-0.21 (-30 to -40 %), the shallowest closure seen by eye (frames 2-3) to 0.25 (-15 %),
-      and two closures 0.3 s apart (2.0 and 2.4 s) are separated by a partial re-opening of only
-      +0.04 (14 %); frame-to-frame jitter on open eyes is below 5 %.
-    * ``blink_max_s`` 0.6: the slowest closure-and-reopening seen by eye lasts ~0.45 s.
-    * ``eye_deg`` 0.15: the eyes opening wide at the end of the RAVDESS clip raise the de-blinked
-      EAR from ~0.32 to ~0.39 (+22 %); the open-eye level otherwise drifts by < 10 %.
-    * ``mouth_open`` 0.05 (face-scale units = inter-ocular distance): lips parting for speech move
-      the inner-lip gap by 0.04-0.09; the mouth opening wide at the end moves it by ~0.07 (smoothed);
-      ``mouth_closed_below`` 0.035 and ``mouth_open_above`` 0.10 describe the state at the start.
-    * ``speak_prominence`` 0.03 with ``speak_min_peaks`` 3 within ``speak_max_gap_s`` 0.8 s: each
-      syllable of the RAVDESS sentence produces a gap peak of prominence 0.04-0.09, four peaks
-      in 2.5 s; a still, closed mouth stays within +-0.01.
-    * ``smile_lift`` 0.04 / ``smile_width`` 0.10: the broad smile at the start of the Hamilton
-      close-up lifts the lip corners by +0.05 face-scale and widens the mouth by +20 %; speech
-      alone moves the corners by up to 0.03 (RAVDESS, a slow drift) and the width by < 8 %.
-    * ``lips_round`` 0.08: the lips rounding into an "o" at 2.8 s of the RAVDESS clip narrow the
-      mouth by 10-14 % below neutral; speech moves the width by -3 to +6 %.
-    * ``brow_raise`` 0.12 (relative brow-eye height): the brow raise at the start of the RAVDESS
-      clip moves it from 0.20 to 0.30 (+35 %); blinks and speech move it by < 8 %.
-    * ``brow_furrow`` 0.10 (relative inner-brow distance).
-    * Head: ``yaw_deg`` 10, ``roll_deg`` 7, ``pitch_deg`` 10 degrees: solvePnP with the generic model
-      jitters by ~1-2 degrees on the large face and 3-4 degrees on the Hamilton close-ups; the head
-      turns seen by eye there span 20-40 degrees of yaw. Pitch is the least reliable angle: in the
-      RAVDESS clip the head stays still by eye while the PnP pitch drifts by up to 9 degrees as the
-      eyes widen and the mouth opens (the eye-corner and nose points shift), hence 10 degrees.
-      ``nod_deg`` 5 for each half of a quick down-up movement.
-    * ``noise_k`` 5: the thresholds above hold for the landmark jitter of these two clips. A face
-      that is smaller, blurrier or partly hidden jitters more, so each threshold is raised, per
-      video, to ``noise_k`` times the noise std of its signal (:func:`effective_thresholds`; the
-      std comes from :func:`~dfec.dynamics.signals.estimate_noise`: rigid-point jitter propagated
-      through the measurement). A swing is the difference of two noisy samples (std sqrt(2) sigma)
-      and the zigzag takes the largest one over a few dozen correlated samples, so 3 sigma still
-      fires on a still face; 5 was chosen on synthetic still and single-event sequences with 0.5-
-      1.5 px of added jitter at inter-ocular distances of 48 and 96 px (false events per
-      sequence 7.7 -> 0.2; k 3: 3.2, k 4: 1.6, see ``benchmarks/caption_quality.py --noise``),
-      not on the by-eye clips. ``noise_k_speech`` 3 applies to ``speak_prominence``: speaking
-      needs ``speak_min_peaks`` peaks of the unsmoothed gap in a row, which already guards
-      against single noise peaks (5 lost all synthetic speech at 1 px on a 48 px face).
-    * ``turn_masks_horizontal``: furrows and lip rounding are read from horizontal distances
-      (inner-brow gap, mouth width), which a head turn changes by itself; in the Hamilton close-up
-      the inner-brow gap follows yaw (r = 0.42; it shrinks by 30 % while the head turns 27 degrees
-      to frontal at 2.75-3.1 s, read as "eyebrows furrow tightly" next to a real brow raise). Such
-      an event lying mostly (>= 50 %) inside a measured head turn is dropped.
-    * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
-      the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
-      like true ones, so a duration floor does not separate them; the noise floor above does.
-    * ``min_still_s`` 0.5 / ``face_absent_s`` 1.0: a phase is called unchanged only after 0.5 s of
-      measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
-      view" / "is no longer visible") and no end state is claimed for a face that left.
-    * ``min_detail_px`` 30: below this inter-ocular distance (e.g. the Hamilton wide shot, 24 px)
-      eye, brow and mouth details are not measured; head pose still is.
-    """
-
-    signals: SignalConfig = field(default_factory=SignalConfig)
-    # eyes
-    blink_depth: float = 0.12
-    blink_max_s: float = 0.6
-    eye_deg: float = 0.15
-    eyes_closed_below: float = 0.15
-    # mouth
-    mouth_open: float = 0.05
-    mouth_closed_below: float = 0.035
-    mouth_open_above: float = 0.10
-    speak_prominence: float = 0.03
-    speak_min_peaks: int = 3
-    speak_max_gap_s: float = 0.8
-    smile_lift: float = 0.04
-    smile_width: float = 0.10
-    lips_round: float = 0.08
-    # brows
-    brow_raise: float = 0.12
-    brow_furrow: float = 0.10
-    # head
-    yaw_deg: float = 10.0
-    pitch_deg: float = 10.0
-    roll_deg: float = 7.0
-    nod_deg: float = 5.0
-    nod_max_s: float = 1.2
-    # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
-    noise_k: float = 5.0
-    noise_k_speech: float = 3.0
-    turn_masks_horizontal: bool = True
-    # general
-    min_event_s: float = 0.1
-    min_detail_px: float = 30.0
-    return_fraction: float = 0.5
-    # caption layout: fractions of the video where "as the video progresses", "in the middle"
-    # and "towards the end" start (paper's FEC-Bench captions use these four phases)
-    segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
-    max_clauses_per_segment: int = 5
-    #: a phase without events is called unchanged only after this many seconds of measured face
-    min_still_s: float = 0.5
-    #: the face missing for at least this long at the start / end of the video is said in the caption
-    face_absent_s: float = 1.0
-    describe_states: bool = True  # first-frame and last-frame states of eyes, mouth, brows
-    #: whose left/right the head-turn and tilt events (kinds and caption) use: "subject" (the
-    #: person's own left, FEC-Bench's convention: its references say "his right hand" 7 times and
-    #: never "his left hand", as expected of mostly right-handed people only in the person's own
-    #: frame, and write "to the left of the screen" when they mean the image side) or "viewer"
-    #: (the image's left). Signals (yaw, roll, ear_left ...) always use image directions.
-    left_right: str = "subject"
-
-
-def load_config(path) -> DynamicsConfig:
-    """A :class:`DynamicsConfig` from a YAML or JSON mapping of field overrides (``signals:`` holds
-    :class:`~dfec.dynamics.signals.SignalConfig` fields). Unknown keys and bad values raise a
-    one-line :class:`~dfec.errors.DfecError`."""
-    from dataclasses import fields as dc_fields
-
-    from ..userfiles import check_known, read_mapping
-    from ..errors import DfecError
-
-    p = Path(path)
-    data = read_mapping(p, "DynamicsConfig fields")
-    known = {f.name: f for f in dc_fields(DynamicsConfig)}
-    sig_known = {f.name for f in dc_fields(SignalConfig)}
-    kw = {}
-    for key, value in data.items():
-        check_known([key], known, p)
-        if key == "signals":
-            if not isinstance(value, dict) or set(value) - sig_known:
-                bad = sorted(set(value) - sig_known) if isinstance(value, dict) else value
-                raise DfecError(f"bad 'signals' settings {bad} (known: {', '.join(sorted(sig_known))})", p)
-            kw[key] = SignalConfig(**value)
-        elif key == "left_right":
-            if value not in ("subject", "viewer"):
-                raise DfecError("'left_right' must be 'subject' or 'viewer'", p)
-            kw[key] = value
-        elif key == "segments":
-            if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
-                    and 0 < value[0] < value[1] < value[2] < 1):
-                raise DfecError("'segments' must be three increasing fractions in (0, 1)", p)
-            kw[key] = tuple(float(v) for v in value)
-        else:
-            default = getattr(DynamicsConfig(), key)
-            if isinstance(default, bool):
-                ok = isinstance(value, bool)
-            elif isinstance(default, int):
-                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            else:
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-            if not ok:
-                kind = {bool: "true/false", int: "whole number >= 0"}.get(type(default), "number >= 0")
-                raise DfecError(f"'{key}' must be a {kind}", p)
-            kw[key] = type(default)(value)
-    return DynamicsConfig(**kw)
-
-
-#: which signal's noise limits each threshold (and whether the unsmoothed signal is meant)
-NOISE_OF = {
-    "blink_depth": ("eye_open", False), "eye_deg": ("eye_open", False),
-    "mouth_open": ("mouth_open", False), "speak_prominence": ("mouth_open", True),
-    "smile_lift": ("corner_lift", False), "smile_width": ("mouth_width", False),
-    "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
-    "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
-    "roll_deg": ("roll", False), "nod_deg": ("pitch", False),
-}
-
-
-def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:
-    """A copy of ``cfg`` whose event thresholds are at least ``noise_k`` times the per-video noise
-    std of their signal (deviation units, see :meth:`FaceSignals.noise_level`). The configured
-    values stay the floor; a clean video keeps them unchanged."""
-    from dataclasses import replace
-
-    if sig is None or cfg.noise_k <= 0:
-        return cfg
-    kw = {}
-    for attr, (name, raw) in NOISE_OF.items():
-        floor = (cfg.noise_k_speech if attr == "speak_prominence" else cfg.noise_k) * sig.noise_level(name, raw)
-        if floor > getattr(cfg, attr):
-            kw[attr] = float(floor)
-    return replace(cfg, **kw) if kw else cfg
-
-
-# --------------------------------------------------------------------------------- primitives
-def zigzag(x: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Monotonic swings ``(i_start, i_end)`` of ``x`` whose amplitude is >= ``threshold``.
-
-    Hysteresis zigzag: a turning point is confirmed once ``x`` has moved back from it by the
-    threshold. NaN samples split the series; swings never cross a NaN.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    out: list[tuple[int, int]] = []
-    n = len(x)
-    i = 0
-    while i < n:
-        if not np.isfinite(x[i]):
-            i += 1
-            continue
-        j = i
-        while j < n and np.isfinite(x[j]):
-            j += 1
-        out.extend((a + i, b + i) for a, b in _zigzag_finite(x[i:j], threshold))
-        i = j
-    return out
-
-
-def _zigzag_finite(x: np.ndarray, th: float) -> list[tuple[int, int]]:
-    n = len(x)
-    if n < 2 or th <= 0:
-        return []
-    pivots: list[int] = []
-    trend, hi, lo, ext = 0, 0, 0, 0
-    for i in range(1, n):
-        if trend == 0:
-            if x[i] > x[hi]:
-                hi = i
-            if x[i] < x[lo]:
-                lo = i
-            if x[hi] - x[lo] >= th:
-                if hi > lo:
-                    pivots, trend, ext = [lo], 1, hi
-                else:
-                    pivots, trend, ext = [hi], -1, lo
-        elif trend == 1:
-            if x[i] >= x[ext]:
-                ext = i
-            elif x[ext] - x[i] >= th:
-                pivots.append(ext)
-                trend, ext = -1, i
-        else:
-            if x[i] <= x[ext]:
-                ext = i
-            elif x[i] - x[ext] >= th:
-                pivots.append(ext)
-                trend, ext = 1, i
-    if trend != 0 and abs(x[ext] - x[pivots[-1]]) >= th:
-        pivots.append(ext)
-    return list(zip(pivots[:-1], pivots[1:]))
-
-
-def _progress(x: np.ndarray, a: int, b: int) -> np.ndarray:
-    """How far each sample of x[a..b] has gone from x[a] towards x[b] (0 .. 1)."""
-    span = x[b] - x[a]
-    return (x[a:b + 1] - x[a]) / (span if span else 1.0)
-
-
-def _onset(x: np.ndarray, a: int, b: int, frac: float = 0.1) -> int:
-    """Last index in [a, b] still within ``frac`` of the start before the change takes off."""
-    prog = _progress(x, a, b)
-    end = int(np.argmax(prog >= 0.9))
-    below = np.nonzero(prog[:end + 1] < 0.5)[0]  # the final take-off, not an earlier wobble
-    mid = int(below[-1]) if len(below) else 0
-    low = np.nonzero(prog[:mid + 1] <= frac)[0]
-    return a + int(low[-1]) if len(low) else a
-
-
-def _offset(x: np.ndarray, a: int, b: int, frac: float = 0.9) -> int:
-    """First index in [a, b] where ``frac`` of the change is reached."""
-    hit = np.nonzero(_progress(x, a, b) >= frac)[0]
-    return a + int(hit[0]) if len(hit) else b
-
-
-@dataclass
-class Swing:
-    """One monotonic change of a signal (deviation units)."""
-
-    signal: str
-    i0: int
-    i1: int
-    t0: float
-    t1: float
-    start_value: float
-    end_value: float
-
-    @property
-    def amplitude(self) -> float:
-        return self.end_value - self.start_value
-
-
-
-def label_returns(sw: list[Swing], threshold: float, fraction: float = 0.5) -> list[bool]:
-    """For each swing, whether it *returns* from the swing before it.
-
-    A swing returns when the previous swing moved away (was not itself a return), the two go in
-    opposite directions, and this one ends near where the previous one started (within
-    ``fraction`` of the previous amplitude, or of the threshold). The first change of a signal is
-    therefore always named by its direction ("raise"), the way back by its return name ("relax"),
-    whatever share of the video each state takes (the median neutral cannot tell).
-    """
-    out: list[bool] = []
-    prev: Swing | None = None
-    prev_away = False
-    for s in sw:
-        back = (
-            prev is not None and prev_away and s.amplitude * prev.amplitude < 0
-            and abs(s.end_value - prev.start_value) <= fraction * max(abs(prev.amplitude), threshold)
-        )
-        out.append(bool(back))
-        prev, prev_away = s, not back
-    return out
-
-
-def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
-           filled: np.ndarray | None = None) -> list[Swing]:
-    """Zigzag swings of a deviation series with 10 %-90 % onset/offset times. ``filled`` marks
-    interpolated samples (e.g. over blinks): an onset never lies inside them."""
-    out = []
-    for a, b in zigzag(dev, threshold):
-        s, e = _onset(dev, a, b), _offset(dev, a, b)
-        if filled is not None:
-            while s < e and filled[s]:
-                s += 1
-        out.append(Swing(name, a, b, float(times[s]), float(times[max(e, s)]), float(dev[a]), float(dev[b])))
-    return out
-
-
-def _interp_over(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    y = x.copy()
-    good = np.isfinite(x) & ~mask
-    idx = np.arange(len(x))
-    if good.sum() >= 2:
-        fill = mask & np.isfinite(x)
-        y[fill] = np.interp(idx[fill], idx[good], x[good])
-    return y
+from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
+from .mesh_events import add_closures, mesh_events, mesh_initial_state, oscillation_events
+from .signals import FaceSignals
+from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
 
 # ----------------------------------------------------------------------------------- detectors
 def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> tuple[list[Event], np.ndarray]:
-    """Blinks and longer eye closures; returns the events and a mask of the frames they cover."""
+    """Blinks and longer eye closures; returns the events and a mask of the frames they cover.
+
+    Read from ``iris_dark`` (the iris's darkness on the video frames, see
+    :mod:`.mesh_signals`; depth ``blink_dark``) when the track has it, else from the eye aspect
+    ratio ``eye_open`` (depth ``blink_depth``): FaceMesh's eyelid points barely close on a blink."""
     from scipy.signal import find_peaks, peak_widths
 
-    x = np.where(detail, sig["eye_open"], np.nan)
+    name = "iris_dark" if has_signal(sig, "iris_dark", detail) else "eye_open"
+    depth_th = cfg.blink_dark if name == "iris_dark" else cfg.blink_depth
+    # a blink lasts 1-3 frames at 16 fps: the iris signal is read unsmoothed
+    x = np.where(detail, sig.raw[name] if name == "iris_dark" else sig[name], np.nan)
     mask = np.zeros(len(x), bool)
-    m = sig.neutral("eye_open")
+    m = sig.neutral(name)
     if not np.isfinite(m) or np.isfinite(x).sum() < 3:
         return [], mask
     y = -np.nan_to_num(x, nan=np.nanmax(x))
-    peaks, props = find_peaks(y, prominence=cfg.blink_depth * m)
-    if not len(peaks):
-        return [], mask
-    widths, _, left, right = peak_widths(y, peaks, rel_height=0.5)
-    left, right = left.copy(), right.copy()
+    peaks, props = find_peaks(y, prominence=depth_th * m)
+    left, right = np.zeros(0), np.zeros(0)
+    if len(peaks):
+        _, _, left, right = peak_widths(y, peaks, rel_height=0.5)
+    left, right = np.array(left, float), np.array(right, float)
     # two closures in quick succession share one wide half-height span: split it between them
     for k in range(len(peaks) - 1):
         if right[k] > peaks[k + 1] or left[k + 1] < peaks[k]:
@@ -398,25 +77,70 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         depth = float(prom / m)
         if dur <= cfg.blink_max_s:
             events.append(Event("blink", t0, t1, depth, "eyes"))
-        elif x[p] <= cfg.eyes_closed_below or depth >= 2 * cfg.blink_depth:
+        elif (x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m) or depth >= 2 * depth_th:
             events.append(Event("eyes_close", t0, t0, depth, "eyes"))
             events.append(Event("eyes_open", t1, t1, depth, "eyes"))
         else:
             continue  # a slow, shallow dip: left to the narrow/widen swings
         mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
+    if name == "iris_dark" and cfg.blink_aperture > 0 and has_signal(sig, "aperture", detail):
+        # light irises (and eyeliner) can darken rather than brighten the iris disc on a blink:
+        # a short dip of the lid aperture that no iris blink covers is a blink too
+        for t0, t1, depth, i0, i1 in _aperture_dips(sig, cfg, detail):
+            if not mask[i0: i1 + 1].any():
+                events.append(Event("blink", t0, t1, depth, "eyes"))
+                mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
+        events.sort(key=lambda e: e.start)
     return events, mask
+
+
+def _aperture_dips(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[tuple]:
+    """``(t0, t1, depth, i0, i1)`` of the dips of the raw lid aperture of at least
+    ``blink_aperture`` of its neutral value lasting at most ``blink_max_s`` (at half depth); a dip
+    at the first or last frame counts (the clip may cut a blink)."""
+    from scipy.signal import find_peaks, peak_widths
+
+    x = np.where(detail, sig.raw["aperture"], np.nan)
+    m = sig.neutral("aperture")
+    if not np.isfinite(m) or m <= 0 or np.isfinite(x).sum() < 3:
+        return []
+    fill = np.nanmax(x)
+    y = -np.concatenate([[fill], np.nan_to_num(x, nan=fill), [fill]])  # pads let edge dips be peaks
+    peaks, props = find_peaks(y, prominence=cfg.blink_aperture * m)
+    if not len(peaks):
+        return []
+    widths, _, left, right = peak_widths(y, peaks, rel_height=0.5)
+    out = []
+    n = len(x)
+    for prom, lo, hi in zip(props["prominences"], left - 1, right - 1):
+        if (hi - lo) / sig.fps > cfg.blink_max_s:
+            continue
+        i0, i1 = max(int(np.floor(lo)), 0), min(int(np.ceil(hi)), n - 1)
+        out.append((float(sig.times[i0]), float(sig.times[i1]), float(prom / m), i0, i1))
+    return out
+
+
+def has_signal(sig: FaceSignals, name: str, detail: np.ndarray | None = None, min_frames: int = 3) -> bool:
+    """Whether ``sig`` holds ``name`` with at least ``min_frames`` finite samples (where ``detail``)."""
+    if name not in sig.values:
+        return False
+    x = sig.values[name] if detail is None else np.where(detail, sig.values[name], np.nan)
+    return int(np.isfinite(x).sum()) >= min_frames
 
 
 def detect_speaking(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[tuple[float, float, float]]:
     """Speaking runs ``(start, end, mean peak prominence)`` from mouth-gap oscillation."""
     from scipy.signal import find_peaks
 
-    raw = sig.raw.get("mouth_open", sig["mouth_open"])
+    # the mesh's 3-D inner-lip gap when the track has one (a head turn does not shrink it)
+    name = "lip_gap" if has_signal(sig, "lip_gap", detail) else "mouth_open"
+    raw = sig.raw.get(name, sig[name])
     x = np.where(detail, raw, np.nan)
     if np.isfinite(x).sum() < 5:
         return []
     y = np.nan_to_num(x, nan=float(np.nanmin(x)))
-    found, props = find_peaks(y, prominence=cfg.speak_prominence)
+    prominence = cfg.speak_prominence_mesh if name == "lip_gap" else cfg.speak_prominence
+    found, props = find_peaks(y, prominence=prominence)
     prom = dict(zip(found.tolist(), props["prominences"].tolist()))
     peaks = [int(p) for p in found if np.isfinite(x[p])]
     runs, cur = [], []
@@ -473,13 +197,27 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     ret = cfg.return_fraction
 
     # eyes: blinks first, then widen / narrow on the de-blinked signal
-    blinks, blink_mask = detect_blinks(sig, cfg, detail)
+    # eyes are read only where the face is not turned far (in a near-profile view the far eye's
+    # lids and iris are guessed, not seen)
+    yaw_dev = np.abs(sig["yaw"]) if "yaw" in sig.values else np.zeros(len(sig))
+    eye_detail = detail & ~(np.nan_to_num(yaw_dev, nan=0.0) > cfg.eye_max_yaw)
+    blinks, blink_mask = detect_blinks(sig, cfg, eye_detail)
     events += blinks
-    eye = sig.deviation("eye_open")
-    eye = np.where(detail, _interp_over(eye, blink_mask), np.nan)
-    eye_sw = swings(eye, t, cfg.eye_deg, "eye_open", filled=blink_mask)
-    for s, back in zip(eye_sw, label_returns(eye_sw, cfg.eye_deg, ret)):
-        if back:
+    # on mesh tracks the lid aperture against the iris (the 68-point EAR of a mesh is jittery);
+    # a narrowing that ends below ``half_open_below`` is "eyelids droop", a widening back from
+    # there "eyelids lift"
+    mesh = has_signal(sig, "aperture", detail)
+    eye_name, eye_th = ("aperture", cfg.eye_mesh) if mesh else ("eye_open", cfg.eye_deg)
+    eye = sig.deviation(eye_name)
+    eye = np.where(eye_detail, _interp_over(eye, blink_mask), np.nan)
+    eye_sw = swings(eye, t, eye_th, eye_name, filled=blink_mask)
+    ap = sig.values.get("aperture")
+    for s, back in zip(eye_sw, label_returns(eye_sw, eye_th, ret)):
+        if mesh and s.amplitude < 0 and ap[s.i1] < cfg.half_open_below:
+            kind = "eyes_half_close"
+        elif mesh and s.amplitude > 0 and back and ap[s.i0] < cfg.half_open_below:
+            kind = "eyes_reopen"
+        elif back:
             kind = "eyes_relax_open" if s.amplitude > 0 else "eyes_relax_narrow"
         else:
             kind = "eyes_widen" if s.amplitude > 0 else "eyes_narrow"
@@ -487,9 +225,14 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
 
     # mouth: speaking runs, then open / close swings outside them
     speaking = detect_speaking(sig, cfg, detail)
-    for s0, s1, prom in speaking:
-        events.append(Event("speaking", s0, s1, prom, "mouth"))
-        if s1 < t[-1] - 0.25:
+    for k, (s0, s1, prom) in enumerate(speaking):
+        nxt = speaking[k + 1] if k + 1 < len(speaking) else None
+        # a later run after a short silence is the same talk resumed: "pauses", "speaks again"
+        resumed = k > 0 and s0 - speaking[k - 1][1] <= cfg.speak_pause_max_s
+        events.append(Event("speaking_resume" if resumed else "speaking", s0, s1, prom, "mouth"))
+        if nxt is not None and nxt[0] - s1 <= cfg.speak_pause_max_s:
+            events.append(Event("speaking_pause", s1, nxt[0], prom, "mouth"))
+        elif s1 < t[-1] - 0.25:
             events.append(Event("speaking_stop", s1, s1, prom, "mouth"))
 
     def in_speech(a: float, b: float) -> bool:
@@ -497,11 +240,14 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         mid = 0.5 * (a + b)
         return any(s <= mid <= e for s, e, _ in speaking)
 
+    events += mesh_events(sig, cfg, detail, blink_mask, in_speech, eye_detail)
+
     mouth = np.where(detail, sig.deviation("mouth_open"), np.nan)
     for s in swings(mouth, t, cfg.mouth_open, "mouth_open"):
         if in_speech(s.t0, s.t1):
             continue
         events.append(Event("mouth_open" if s.amplitude > 0 else "mouth_close", s.t0, s.t1, abs(s.amplitude), "mouth"))
+    events = add_closures(events, sig, cfg, detail)
 
     # lip corners: smile / corners down from corner lift, smile also from mouth width
     lift = np.where(detail, sig.deviation("corner_lift"), np.nan)
@@ -599,6 +345,14 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
 
+    # head shakes and sways: the single turns and tilts inside them are not reported again
+    shakes, spans = oscillation_events(sig, cfg)
+    if shakes:
+        inside = {"head_shake": ("head_turn_left", "head_turn_right"), "head_sway": ("head_tilt_left", "head_tilt_right")}
+        events = [e for e in events if not any(e.kind in inside[sh.kind] and a - 0.05 <= e.start and e.end <= b + 0.05
+                                               for sh, (a, b) in zip(shakes, spans))]
+        events += shakes
+
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
         # landmark fit of a turned face): an inner-brow or mouth-width change that happens mostly
@@ -637,6 +391,49 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             state = "open"
         out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
+    mesh = mesh_initial_state(sig, cfg, detail)
+    if any(e.kind == "eyes_are_half_open" for e in mesh):
+        out = [e for e in out if e.kind != "eyes_are_open"]
+    head = head_state(sig, cfg, first)
+    return head + out + [_world_gaze(e, head) for e in mesh]
+
+
+def _world_gaze(state: Event, head: list[Event]) -> Event:
+    """Where the eyes look in the scene, as annotators write it: eyes centred in a head turned
+    to the left look to the left ("her head is turned to the left, her eyes look to the left");
+    in a lowered head they look down. Eyes turned within the head keep their own direction."""
+    if state.kind != "gaze_is_ahead" or not head:
+        return state
+    side = max(head, key=lambda e: e.intensity if e.kind.startswith(("head_is_turned", "head_is_lowered")) else -1)
+    if side.kind.startswith("head_is_turned"):
+        return Event("gaze_is_" + side.kind.rsplit("_", 1)[1], state.start, state.end, state.intensity, "gaze")
+    if side.kind == "head_is_lowered":
+        return Event("gaze_is_down", state.start, state.end, state.intensity, "gaze")
+    return state
+
+
+def head_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> list[Event]:
+    """The head's measured pose on the frames ``idx`` when it is far from facing the camera:
+    turned (|yaw| >= ``head_turned_deg``), tilted (|roll| >= ``head_tilted_deg``), lowered or
+    raised (pitch <= -``head_lowered_deg`` / >= ``head_lowered_deg``), as FEC-Bench captions open
+    ("her head is turned slightly to the left, her eyes are open ..."). Absolute angles, not
+    deviations from the neutral frame: the pose itself is the state."""
+    to_image_right = "right" if cfg.left_right == "viewer" else "left"
+    to_image_left = "left" if cfg.left_right == "viewer" else "right"
+    t0 = float(sig.times[0])
+    out = []
+
+    def level(name: str) -> float:
+        v = sig[name][idx] if name in sig.values else np.array([np.nan])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    yaw, roll, pitch = level("yaw"), level("roll"), level("pitch")
+    if np.isfinite(yaw) and abs(yaw) >= cfg.head_turned_deg:
+        out.append(Event(f"head_is_turned_{to_image_right if yaw > 0 else to_image_left}", t0, t0, abs(yaw), "head"))
+    if np.isfinite(roll) and abs(roll) >= cfg.head_tilted_deg:
+        out.append(Event(f"head_is_tilted_{to_image_right if roll > 0 else to_image_left}", t0, t0, abs(roll), "head"))
+    if np.isfinite(pitch) and abs(pitch) >= cfg.head_lowered_deg:
+        out.append(Event("head_is_raised" if pitch > 0 else "head_is_lowered", t0, t0, abs(pitch), "head"))
     return out
 
 
@@ -663,7 +460,10 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -
     if eye >= cfg.eye_deg:
         out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
     elif level("eye_open", dev=False) < cfg.eyes_closed_below:
-        out.append(Event("eyes_stay_closed", t1, t1, abs(eye), "eyes"))
+        # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
+        # half-open eye, not a closed one
+        apart = "aperture" in sig.values and level("aperture", dev=False) >= cfg.closed_below
+        out.append(Event("eyes_stay_half_open" if apart else "eyes_stay_closed", t1, t1, abs(eye), "eyes"))
     elif eye <= -cfg.eye_deg:
         out.append(Event("eyes_stay_narrow", t1, t1, abs(eye), "eyes"))
     brow = level("brow_height")

@@ -1,9 +1,12 @@
 """Timeline plot: the per-frame signals of the main track with the detected events marked.
 
-Four panels share the video's time axis: eyes (EAR of both eyes), mouth (inner-lip gap, mouth
-width and lip-corner lift as deviations from the neutral frame), brows (brow height and inner-brow
-distance, relative deviations) and head pose (yaw, pitch, roll in degrees). Events are shaded in
-the panel of their face region and labelled with their kind; dashed lines mark the caption phases.
+Panels share the video's time axis: eyes (EAR of both eyes), mouth (inner-lip gap, mouth width
+and lip-corner lift as deviations from the neutral frame), brows (brow height and inner-brow
+distance, relative deviations) and head pose (yaw, pitch, roll in degrees). Tracks with a mesh
+add: lids (lid aperture / iris diameter, iris darkness), gaze (eye-in-head angles), mouth
+interior (3-D lip gap, teeth area) and lower face (lip thickness, chin, cheeks, nose, relative
+deviations). Events are shaded in the panel of their face region and labelled with their kind;
+dashed lines mark the caption phases.
 """
 from __future__ import annotations
 
@@ -18,7 +21,18 @@ _PANELS = (
     ("head", "head pose (deg)", (("yaw", "yaw (+ face to image right)", False), ("pitch", "pitch (+ up)", False),
                                  ("roll", "roll (+ to image right)", False))),
 )
-_COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "head": "#8172b3", "gaze": "#937860"}
+_MESH_PANELS = (
+    ("lids", "lids (/ iris diam.)", (("aperture", "lid aperture", False), ("iris_dark", "iris darkness", False))),
+    ("gaze", "gaze in head (deg)", (("gaze_h", "+ image right", False), ("gaze_v", "+ up", False))),
+    ("interior", "mouth interior", (("lip_gap", "3-D lip gap", False), ("teeth", "teeth (% scale^2)", False))),
+    ("lower", "lower face (rel. dev.)", (("lip_thick", "lip thickness", True), ("chin", "lip-chin", True),
+                                         ("cheek", "cheeks", True), ("nose", "alae", True))),
+)
+#: the panel each event region is shaded in
+_PANEL_OF = {"eyes": ("eyes", "lids"), "gaze": ("gaze",), "mouth": ("mouth", "interior"), "brows": ("brows",),
+             "head": ("head",), "cheeks": ("lower",), "nose": ("lower",)}
+_COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "head": "#8172b3", "gaze": "#937860",
+            "cheeks": "#da8bc3", "nose": "#8c8c8c"}
 
 
 def plot_timeline(result, path, config=None) -> Path:
@@ -33,20 +47,23 @@ def plot_timeline(result, path, config=None) -> Path:
     cfg = config or DynamicsConfig()
     sig = result.signals
     duration = result.tracking.duration or (float(sig.times[-1]) if sig is not None and len(sig) else 1.0)
-    fig, axes = plt.subplots(len(_PANELS), 1, figsize=(11, 8.5), sharex=True)
-    for ax, (region, title, series) in zip(axes, _PANELS):
+    panels = _PANELS + (_MESH_PANELS if sig is not None and "aperture" in sig.values else ())
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.1 * len(panels) + 0.1), sharex=True)
+    for ax, (region, title, series) in zip(axes, panels):
         ax.set_ylabel(title, fontsize=8)
         ax.grid(alpha=0.3)
         if sig is not None and len(sig):
             for name, label, as_dev in series:
+                if name not in sig.values:
+                    continue
                 y = sig.deviation(name) if as_dev else sig[name]
                 ax.plot(sig.times, y, lw=1.2, label=label)
             ax.legend(fontsize=7, loc="upper right", ncol=3)
         for e in result.timeline:
-            if e.region != region:
+            if region not in _PANEL_OF.get(e.region, (e.region,)):
                 continue
             end = max(e.end, e.start + 1.0 / max(result.tracking.fps or 16.0, 1.0))
-            ax.axvspan(e.start, end, color=_COLOURS.get(region, "grey"), alpha=0.18)
+            ax.axvspan(e.start, end, color=_COLOURS.get(e.region, "grey"), alpha=0.18)
             ax.text(e.start, 0.98, e.kind.replace("_", " "), transform=ax.get_xaxis_transform(), fontsize=6,
                     va="top", rotation=90, alpha=0.8)
         for b in cfg.segments:

@@ -36,8 +36,11 @@ per-video median of each signal (:meth:`FaceSignals.deviation`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+from .mesh_signals import FAST, MESH_NORMALISATION, mesh_raw_signals, signal_noise
 
 #: A generic 3D face (millimetres) for the rigid iBUG points used by solvePnP. Axes follow the
 #: camera: x to the image right (the subject's left), y down, z away from the camera; the origin
@@ -70,6 +73,8 @@ NORMALISATION = {
     "mouth_open": "difference", "mouth_width": "relative", "corner_lift": "difference",
     "brow_height": "relative", "brow_inner": "relative",
     "yaw": "difference", "pitch": "difference", "roll": "difference",
+    **MESH_NORMALISATION,
+    "gaze_yaw": "difference", "gaze_pitch": "difference",
 }
 
 
@@ -97,6 +102,9 @@ class SignalConfig:
     noise_reps: int = 8
     noise_max_frames: int = 256
     noise_seed: int = 0
+    #: measure the pixel signals (teeth, iris darkness) on the video frames when the track has a
+    #: mesh (decodes the video once more)
+    teeth: bool = True
 
 
 @dataclass
@@ -137,7 +145,10 @@ class FaceSignals:
         return v - m
 
     def noise_level(self, name: str, raw: bool = False) -> float:
-        """Noise std of a signal in the units of :meth:`deviation` (0 when not estimated)."""
+        """Noise std of a signal in the units of :meth:`deviation` (0 when not estimated or when the
+        track has no such signal)."""
+        if name not in self.values:
+            return 0.0
         sd = (self.noise_raw if raw else self.noise).get(name, 0.0)
         if not np.isfinite(sd):
             return 0.0
@@ -407,11 +418,18 @@ def compute_signals(
     fps: float,
     frame_size: tuple[int, int] = (0, 0),
     config: SignalConfig | None = None,
+    mesh: np.ndarray | None = None,
+    iris: np.ndarray | None = None,
+    pixels: dict[str, np.ndarray] | None = None,
 ) -> FaceSignals:
     """Signals for one track: ``landmarks`` (T, 68, 2) at the 16-fps frame indices ``frames``.
 
     The track is laid on a regular grid from its first to its last frame (missing frames NaN),
     short gaps are interpolated, head pose is solved per frame, and each signal is smoothed.
+    With ``mesh`` (T, 468, 3) (and ``iris`` (T, 10, 3), ``pixels``: {name: (T,)} from
+    :func:`~dfec.dynamics.mesh_signals.pixel_signals`) the signals of
+    :mod:`.mesh_signals` are added, plus ``gaze_yaw`` = yaw + gaze_h and ``gaze_pitch`` =
+    pitch + gaze_v (where the eyes point relative to the camera, degrees).
     """
     cfg = config or SignalConfig()
     lm = np.asarray(landmarks, dtype=np.float64).reshape(-1, 68, 2)
@@ -438,11 +456,44 @@ def compute_signals(
     values = _smoothed(raw, cfg)
     iod = _d(full[:, 36], full[:, 45])
     jit, noise, noise_raw = estimate_noise(full, valid, frame_size, cfg, raw, values)
+    if mesh is not None and np.size(mesh) and np.isfinite(np.asarray(mesh, dtype=float)).any():
+        _add_mesh(raw, values, noise, noise_raw, pose, frames[0], frames, order, len(grid), max_gap, cfg,
+                  mesh, iris, pixels)
     return FaceSignals(times=grid / float(fps), fps=float(fps), values=values, valid=valid, raw=raw, iod_px=iod,
                        jitter_px=jit, noise=noise, noise_raw=noise_raw)
 
 
-def track_signals(tracking, config: SignalConfig | None = None) -> FaceSignals | None:
+def _on_grid(a, frames, order, first: int, n: int, max_gap: int, shape) -> np.ndarray:
+    """Rows of ``a`` (in track order) laid on the regular grid, short gaps filled."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, *shape)[order]
+    full = np.full((n, *shape), np.nan)
+    full[frames - first] = a
+    flat = full.reshape(n, -1)
+    for j in range(flat.shape[1]):
+        flat[:, j] = fill_gaps(flat[:, j], max_gap)
+    return flat.reshape(n, *shape)
+
+
+def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_gap, cfg, mesh, iris, pixels) -> None:
+    """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`."""
+    m = _on_grid(mesh, frames, order, first, n, max_gap, (468, 3))
+    ir = None if iris is None or not np.size(iris) else _on_grid(iris, frames, order, first, n, max_gap, (10, 3))
+    mr = mesh_raw_signals(m, ir)
+    for name, x in (pixels or {}).items():
+        if x is not None and np.size(x) == len(order):
+            mr[name] = _on_grid(x, frames, order, first, n, max_gap, ())
+    mr["gaze_yaw"] = pose[:, 0] + mr["gaze_h"]
+    mr["gaze_pitch"] = pose[:, 1] + mr["gaze_v"]
+    for name, x in mr.items():
+        k = cfg.eye_smooth_frames if name in FAST or name.startswith("gaze") else cfg.smooth_frames
+        raw[name] = x
+        values[name] = smooth(x, k)
+        sd = signal_noise(x)
+        noise_raw[name] = sd
+        noise[name] = sd / np.sqrt(max(int(k) | 1, 1))
+
+
+def track_signals(tracking, config: SignalConfig | None = None, pixels: bool | None = None) -> FaceSignals | None:
     """Signals of ``tracking.main_track`` (a :class:`~dfec.schema.TrackingResult`), or None when
     the video has no main face.
 
@@ -465,4 +516,29 @@ def track_signals(tracking, config: SignalConfig | None = None) -> FaceSignals |
     interp = np.asarray(getattr(track, "interpolated", None) or [False] * len(lm), bool)
     if len(interp) == len(lm) and interp.any() and not interp.all():
         lm[interp] = np.nan
-    return compute_signals(lm, track.frames, tracking.fps or 16.0, tracking.frame_size, config)
+    mesh, iris = track_mesh(track)
+    if mesh is not None and interp.any() and len(interp) == len(mesh):
+        mesh[interp] = np.nan
+        if iris is not None:
+            iris[interp] = np.nan
+    cfg = config or SignalConfig()
+    pix = None
+    if mesh is not None and (cfg.teeth if pixels is None else pixels) and tracking.video and Path(tracking.video).is_file():
+        from .mesh_signals import pixel_signals_from_video
+
+        pix = pixel_signals_from_video(tracking.video, track.frames, mesh, iris, tracking.fps or 16.0)
+    return compute_signals(lm, track.frames, tracking.fps or 16.0, tracking.frame_size, cfg, mesh=mesh,
+                           iris=iris, pixels=pix)
+
+
+def track_mesh(track) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Copies of ``track.mesh`` (T, 468, 3) and ``track.iris`` (T, 10, 3) as float64, or None where
+    the track has none (a backend without a mesh, or a ``tracks.json`` written before it)."""
+    n = len(track.frames)
+    mesh = getattr(track, "mesh", None)
+    iris = getattr(track, "iris", None)
+    mesh = np.array(mesh, dtype=np.float64) if mesh is not None and np.size(mesh) == n * 468 * 3 else None
+    if mesh is not None and not np.isfinite(mesh).any():
+        mesh = None
+    iris = np.array(iris, dtype=np.float64) if mesh is not None and iris is not None and np.size(iris) == n * 30 else None
+    return (None if mesh is None else mesh.reshape(n, 468, 3)), (None if iris is None else iris.reshape(n, 10, 3))

@@ -1,12 +1,13 @@
 """Per-frame face models (paper): detection, 68-point landmarks, identity embeddings,
-and aligned crops. Backends sit behind the protocols in :mod:`dfec.faces.base`; dlib is imported
-only when a backend is built."""
+and aligned crops. Backends sit behind the protocols in :mod:`dfec.faces.base`: the MediaPipe
+stack (BlazeFace + FaceMesh + Iris on ai-edge-litert, :mod:`.facemesh`, the default) and dlib
+(HOG / CNN detectors, 68-point predictor, ResNet embedder); each is imported only when built."""
 from .align import align_face, alignment_matrix
 from .base import FaceDetector, FaceEmbedder, LandmarkPredictor, sigmoid_confidence
 
 __all__ = ["FaceDetector", "FaceEmbedder", "LandmarkPredictor", "align_face", "alignment_matrix",
            "sigmoid_confidence", "make_detector", "HogDetector", "CnnDetector", "DlibLandmarks",
-           "DlibResNetEmbedder"]
+           "DlibResNetEmbedder", "MediaPipeFaces"]
 
 
 def __getattr__(name):  # lazy: these import dlib-backed modules only when asked for
@@ -14,6 +15,10 @@ def __getattr__(name):  # lazy: these import dlib-backed modules only when asked
         from . import detector
 
         return getattr(detector, name)
+    if name == "MediaPipeFaces":
+        from .facemesh import MediaPipeFaces
+
+        return MediaPipeFaces
     if name == "DlibLandmarks":
         from .landmarks import DlibLandmarks
 

@@ -1,8 +1,8 @@
-"""``dfec track VIDEO [--out DIR] [--frames 16] [--detector hog|cnn] ...``
+"""``dfec track VIDEO [--out DIR] [--frames 16] [--detector mediapipe|hog|cnn] ...``
 
 Runs the face tracking module on one video, prints a short summary and, with ``--out``, writes
-``tracks.json``, ``faces/*.png`` and ``contact_sheet.png``. Only light modules are imported here;
-dlib is loaded when the command runs.
+``tracks.json`` (+ ``tracks_mesh.npz``), ``faces/*.png`` and ``contact_sheet.png``. Only light
+modules are imported here; the face models are loaded when the command runs.
 """
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .config import TrackConfig
+    from .config import DETECTORS, TrackConfig
 
     d = TrackConfig()
     parser.add_argument("video", help="input video file (anything FFmpeg/PyAV decodes)")
     parser.add_argument("--out", metavar="DIR", help="write tracks.json, faces/*.png and contact_sheet.png here")
     parser.add_argument("--frames", type=int, default=d.n_frames, metavar="N",
                         help=f"number of frames to select for the main face (default {d.n_frames})")
-    parser.add_argument("--detector", choices=("hog", "cnn"), default=d.detector,
-                        help="dlib HOG (fast, default) or the MMOD CNN (slower, more robust)")
+    parser.add_argument("--detector", choices=DETECTORS, default=d.detector,
+                        help="mediapipe: BlazeFace + FaceMesh (468 points) + Iris, tracked frame to frame "
+                             "(default); hog / cnn: dlib's HOG or MMOD CNN detector with dlib's 68 points")
     parser.add_argument("--fps", type=float, default=d.fps, help=f"analysis frame rate (default {d.fps:g})")
     parser.add_argument("--max-side", type=int, default=d.detect_max_side, metavar="PX",
                         help=f"shrink frames to this longest side before detection; 0 = never (default {d.detect_max_side})")

@@ -1,7 +1,8 @@
 """GSI-style post-processing of finished tracks (StrongSORT's Gaussian-smoothed interpolation).
 
 1. Gaps of at most ``max_gap`` frames inside a track are filled by linear interpolation of the
-   box, the 68 landmarks and the score (the filled entries are flagged ``interpolated``).
+   box, the 68 landmarks and the score (the filled entries are flagged ``interpolated``); the
+   mesh and iris rows of filled entries stay NaN (not measured).
 2. The box trajectory is smoothed with a local-linear Gaussian kernel over time (``sigma``
    frames). StrongSORT fits a Gaussian-process regressor per track; a kernel smoother is the same
    kind of linear smoother at linear cost, which matters for long videos. Landmarks are never smoothed,
@@ -18,8 +19,9 @@ def interpolate_gaps(track: Track, max_gap: int = 20) -> Track:
     """Fill gaps of 1..``max_gap`` missing frames by linear interpolation; returns a new Track."""
     if len(track) < 2 or max_gap <= 0:
         return track
-    frames, boxes, lms, scores, interp = [], [], [], [], []
+    frames, boxes, lms, scores, interp, rows = [], [], [], [], [], []
     for i in range(len(track)):
+        rows.append(i)
         f0 = track.frames[i]
         frames.append(f0)
         boxes.append(track.boxes[i])
@@ -37,8 +39,13 @@ def interpolate_gaps(track: Track, max_gap: int = 20) -> Track:
                     lms.append((1 - w) * track.landmarks[i] + w * track.landmarks[i + 1])
                     scores.append((1 - w) * track.scores[i] + w * track.scores[i + 1])
                     interp.append(True)
+                    rows.append(-1)
+    src = np.array(rows)
+    mesh = np.full((len(frames), 468, 3), np.nan, dtype=np.float32)
+    iris = np.full((len(frames), 10, 3), np.nan, dtype=np.float32)
+    mesh[src >= 0], iris[src >= 0] = track.mesh, track.iris
     return Track(track.track_id, frames, np.array(boxes), np.array(lms), np.array(scores), interp,
-                 track.mean_area, track.mean_similarity, track.is_main)
+                 track.mean_area, track.mean_similarity, track.is_main, mesh=mesh, iris=iris)
 
 
 def gaussian_smooth(t: np.ndarray, y: np.ndarray, sigma: float) -> np.ndarray:

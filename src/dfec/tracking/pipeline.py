@@ -21,21 +21,38 @@ from .config import TrackConfig
 from .gsi import gsi
 from .kalman import xyah_to_xyxy
 from .link import link_groups
-from .selection import mean_area, mean_pairwise_similarity, select_frames, select_main
+from .selection import (mean_area, mean_pairwise_similarity, neutral_similarity, screen_time_area, select_frames,
+                        select_main)
 from .strongsort import StrongSort
 
-STAGES = ("decode", "detect", "landmarks", "embed", "track", "post")
+#: the clock of ``timings`` (wall time; benchmarks/track_speed.py swaps in CPU time)
+_clock = time.perf_counter
+
+STAGES = ("decode", "detect", "landmarks", "mesh", "iris", "embed", "track", "post")
 
 
 class FaceModels:
-    """The three per-frame backends (any objects following :mod:`dfec.faces.base`)."""
+    """The three per-frame backends (any objects following :mod:`dfec.faces.base`).
+
+    ``config.detector == "mediapipe"`` (the default) builds :class:`~dfec.faces.facemesh.MediaPipeFaces`
+    as both detector and landmark predictor; when its runtime or model files are not installed a
+    one-line warning names the pip command and dlib HOG is used instead (``name`` says which
+    backend runs). A model file failing its SHA-256 check is refused (:class:`DfecError`).
+    """
 
     def __init__(self, detector=None, landmarks=None, embedder=None, config: TrackConfig | None = None):
         cfg = config or TrackConfig()
+        self.name = cfg.detector if detector is None else getattr(detector, "name", "custom")
+        if detector is None and cfg.detector == "mediapipe":
+            detector = _mediapipe_or_none(cfg)
+            if detector is None:
+                self.name = "hog"
+            elif landmarks is None:
+                landmarks = detector
         if detector is None:
             from ..faces.detector import make_detector
 
-            detector = make_detector(cfg.detector, cfg.detect_upsample, cfg.detect_max_side)
+            detector = make_detector("cnn" if self.name == "cnn" else "hog", cfg.detect_upsample, cfg.detect_max_side)
         if landmarks is None:
             from ..faces.landmarks import DlibLandmarks
 
@@ -46,12 +63,37 @@ class FaceModels:
             embedder = DlibResNetEmbedder()
         self.detector, self.landmarks, self.embedder = detector, landmarks, embedder
 
+    @property
+    def mesh_stack(self):
+        """The MediaPipe stack when it is the detector (frame-to-frame mesh tracking), else None."""
+        from ..faces.facemesh import MediaPipeFaces
+
+        return self.detector if isinstance(self.detector, MediaPipeFaces) else None
+
+
+def _mediapipe_or_none(cfg: TrackConfig):
+    """The MediaPipe stack, or None (after a one-line warning) when it is not installed."""
+    import sys
+
+    from ..errors import MissingDependencyError
+
+    try:
+        from ..faces import tflite
+        from ..faces.facemesh import MediaPipeFaces
+
+        tflite.check_available()
+        return MediaPipeFaces(cfg.detect_min_score, cfg.mesh_min_presence, cfg.with_iris)
+    except MissingDependencyError as exc:
+        print(f"dfec: warning: {exc.reason}; falling back to dlib HOG (--detector hog)", file=sys.stderr)
+        return None
+
 
 _MODEL_CACHE: dict[tuple, FaceModels] = {}
 
 
 def _default_models(cfg: TrackConfig) -> FaceModels:
-    key = (cfg.detector, cfg.detect_upsample, cfg.detect_max_side)
+    key = (cfg.detector, cfg.detect_upsample, cfg.detect_max_side, cfg.detect_min_score, cfg.mesh_min_presence,
+           cfg.with_iris)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE[key] = FaceModels(config=cfg)
     return _MODEL_CACHE[key]
@@ -86,8 +128,22 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     if out_dir is not None:
         _make_dir(Path(out_dir))  # fail before the work, not after it
     models = models or _default_models(cfg)
+    stack = models.mesh_stack
+    if models.name in ("hog", "cnn", "mediapipe") and models.name != cfg.detector:
+        from dataclasses import replace
+
+        cfg = replace(cfg, detector=models.name)  # the fallback ran: tracks.json says so
     timings = {k: 0.0 for k in STAGES}
-    tracker = StrongSort(cfg)
+    follower = None
+    if stack is not None:
+        from dataclasses import replace
+
+        from .meshtrack import MeshFollower
+
+        follower = MeshFollower(stack, cfg, _clock)
+        tracker = StrongSort(replace(cfg, embed_every=cfg.mesh_embed_every), borrow_tentative=True)
+    else:
+        tracker = StrongSort(cfg)
     expected = int(math.ceil(info.duration * cfg.fps)) if info.duration else None
 
     bar = None
@@ -96,6 +152,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
         bar = tqdm(total=expected, unit="frame", desc=f"track {path.name}", leave=False)
     n_total = 0
+    embed_clock = [0.0]
     size = (info.width, info.height)
     cache: dict[int, np.ndarray] | None = {} if out_dir is not None and cfg.frame_cache_mb > 0 else None
     cache_bytes = 0
@@ -106,12 +163,12 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         coverage: dict = {}  # declared vs decoded duration (a truncated file warns), kept in tracks.json
         frames_iter = iter_frames(path, cfg.fps, fill=True, coverage=coverage)
         while True:
-            t0 = time.perf_counter()
+            t0 = _clock()
             try:
                 idx, _, rgb = next(frames_iter)
             except StopIteration:
                 break
-            t1 = time.perf_counter()
+            t1 = _clock()
             timings["decode"] += t1 - t0
             n_total = idx + 1
             repeated = rgb is prev_rgb  # the same source frame again: same faces
@@ -123,54 +180,92 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
                     cache = None  # too long to keep: decode the selected frames again at the end
             size = (rgb.shape[1], rgb.shape[0])
             if repeated:
-                dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks) for d in prev_dets]
-                t3 = time.perf_counter()
+                dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks, mesh=d.mesh, iris=d.iris)
+                        for d in prev_dets]
+                t3 = _clock()
+            elif follower is not None:
+                dets = follower.step(rgb, idx)
+                if follower.cut:
+                    tracker.cut()
+                t3 = _clock()
             else:
                 found = _detect(models.detector, rgb, idx, tracker, cfg)
-                t2 = time.perf_counter()
+                t2 = _clock()
                 timings["detect"] += t2 - t1
                 dets = [Detection(idx, box, score, landmarks=models.landmarks.predict(rgb, box)) for box, score in found]
-                t3 = time.perf_counter()
+                t3 = _clock()
                 timings["landmarks"] += t3 - t2
             prev_rgb, prev_dets = rgb, dets
-            embed_time = [0.0]
+            e0 = embed_clock[0]
 
             def embed(j: int, rgb=rgb, dets=dets) -> np.ndarray:
-                s = time.perf_counter()
+                s = _clock()
                 e = models.embedder.embed(rgb, dets[j].box, dets[j].landmarks)
-                embed_time[0] += time.perf_counter() - s
+                embed_clock[0] += _clock() - s
                 return e
 
-            tracker.step(idx, dets, embed)
-            timings["embed"] += embed_time[0]
-            timings["track"] += time.perf_counter() - t3 - embed_time[0]
+            tracker.step(idx, dets, embed, _deferred(models.embedder, rgb, dets, embed_clock) if follower else None)
+            spent = embed_clock[0] - e0
+            timings["embed"] += spent
+            timings["track"] += _clock() - t3 - spent
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
 
-    t_post = time.perf_counter()
+    t_post = _clock()
     tracks = finish_tracks(tracker, cfg)
-    mask, rule = select_main([t.mean_area for t in tracks], [t.mean_similarity for t in tracks],
-                             cfg.kmeans_clusters, cfg.seed)
+    areas = [screen_time_area(t, n_total) if cfg.area_by_screen_time else t.mean_area for t in tracks]
+    sims = [t.mean_similarity for t in tracks]
+    if cfg.neutral_single_similarity:
+        sims = list(neutral_similarity(sims))
+    mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed)
     for t, m in zip(tracks, mask):
         t.is_main = bool(m)
     # frames where a main face was actually detected (interpolated entries are occluded faces)
     main_frames = {f for t in tracks if t.is_main for f, interp in zip(t.frames, t.interpolated) if not interp}
     selected = select_frames(n_total, cfg.n_frames, main_frames)
-    timings["post"] = time.perf_counter() - t_post
+    timings["post"] = _clock() - t_post
+    if follower is not None:
+        timings.update({k: v for k, v in follower.timings.items()})
+        timings["n_detect"] = float(follower.n_detect)
+        timings["n_cuts"] = float(follower.n_cuts)
     timings["n_embedded"] = float(tracker.n_embedded)
     timings["n_borrowed"] = float(tracker.n_borrowed)
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
                             selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage)
     if out_dir is not None:
-        t_out = time.perf_counter()
+        t_out = _clock()
         write_outputs(result, out_dir, cfg, cache)
         del cache
-        timings["write"] = time.perf_counter() - t_out
+        timings["write"] = _clock() - t_out
         save_result(result, Path(out_dir) / "tracks.json", cfg)
     return result
+
+
+def _deferred(embedder, rgb: np.ndarray, dets: list[Detection], clock: list[float]):
+    """``defer(j)`` for :meth:`StrongSort.step`: a closure computing ``dets[j]``'s embedding later
+    from a copy of the face region (the box grown by half its size on every side), not the frame."""
+
+    def defer(j: int):
+        d = dets[j]
+        h, w = rgb.shape[:2]
+        bw, bh = d.box[2] - d.box[0], d.box[3] - d.box[1]
+        x1, y1 = int(max(0, d.box[0] - bw / 2)), int(max(0, d.box[1] - bh / 2))
+        x2, y2 = int(min(w, d.box[2] + bw / 2)) + 1, int(min(h, d.box[3] + bh / 2)) + 1
+        crop = np.ascontiguousarray(rgb[y1:y2, x1:x2])
+        box, lm = d.box - [x1, y1, x1, y1], d.landmarks - [x1, y1]
+
+        def compute() -> np.ndarray:
+            s = _clock()
+            e = embedder.embed(crop, box, lm)
+            clock[0] += _clock() - s
+            return e
+
+        return compute
+
+    return defer
 
 
 def _detect(detector, rgb: np.ndarray, idx: int, tracker: StrongSort, cfg: TrackConfig):
@@ -206,8 +301,11 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
     for k, group in enumerate(groups, start=1):
         dets = sorted((d for i in group for d in states[i].detections), key=lambda d: d.frame)
         embeddings = [e for i in group for e in states[i].embeddings]
+        nan_mesh, nan_iris = np.full((468, 3), np.nan, np.float32), np.full((10, 3), np.nan, np.float32)
         t = Track(k, [d.frame for d in dets], np.array([d.box for d in dets]),
-                  np.array([d.landmarks for d in dets]), np.array([d.score for d in dets]))
+                  np.array([d.landmarks for d in dets]), np.array([d.score for d in dets]),
+                  mesh=np.array([nan_mesh if d.mesh is None else d.mesh for d in dets], dtype=np.float32),
+                  iris=np.array([nan_iris if d.iris is None else d.iris for d in dets], dtype=np.float32))
         t = gsi(t, cfg.gsi_max_gap, cfg.gsi_sigma)
         t.mean_area = mean_area(t)
         t.mean_similarity = mean_pairwise_similarity(embeddings, cfg.similarity_max_embeddings)
@@ -217,18 +315,13 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
 
 def save_result(result: TrackingResult, path: str | Path, cfg: TrackConfig | None = None) -> Path:
     """Write ``tracks.json``: the :class:`TrackingResult` (readable with ``TrackingResult.load``)
-    plus the configuration it was made with under ``"config"``."""
-    import json
-
-    d = result.to_json()
-    if cfg is not None:
-        d["config"] = cfg.to_json()
+    plus the configuration it was made with under ``"config"``; per-frame meshes and iris points
+    go to the binary side file ``tracks_mesh.npz`` beside it."""
     path = Path(path)
     try:
-        path.write_text(json.dumps(d))
+        return result.save(path, {"config": cfg.to_json()} if cfg is not None else None)
     except OSError as exc:
         raise DfecError(f"cannot write tracks.json ({exc.strerror})", path) from None
-    return path
 
 
 def _make_dir(out: Path) -> Path:

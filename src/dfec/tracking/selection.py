@@ -32,6 +32,23 @@ def mean_area(track: Track) -> float:
     return float(np.mean(np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None))) if len(b) else 0.0
 
 
+def screen_time_area(track: Track, n_frames: int) -> float:
+    """A_k weighted by screen time: the mean detected area times the share of the video's
+    ``n_frames`` in which the face was detected (``TrackConfig.area_by_screen_time``)."""
+    return mean_area(track) * sum(not i for i in track.interpolated) / max(1, int(n_frames))
+
+
+def neutral_similarity(similarities) -> np.ndarray:
+    """S_k with "no evidence" made neutral: a track with fewer than two embeddings has S_k = 1.0
+    by convention, which in Eq. 3's standardised K-means reads as the most consistent identity
+    and can decide the clusters on its own; such tracks get the mean S_k of the others."""
+    s = np.asarray(similarities, dtype=np.float64).copy()
+    none = s >= 1.0
+    if none.any() and (~none).any():
+        s[none] = s[~none].mean()
+    return s
+
+
 def mean_pairwise_similarity(embeddings: list[np.ndarray] | np.ndarray, max_items: int = 64) -> float:
     """S_k: mean cosine similarity over all pairs of a track's embeddings (1.0 with fewer than two:
     nothing contradicts the identity). At most ``max_items`` evenly spaced embeddings are used."""

@@ -11,7 +11,15 @@ their first miss). The appearance bank is an EMA, ``f_t = alpha f_{t-1} + (1 - a
 Embeddings are expensive (dlib ResNet, ~80 ms per face) so they are requested lazily through a
 callback: a detection that overlaps exactly one confirmed track (and that track no other
 detection) whose feature is fresher than ``embed_every`` frames borrows that track's feature;
-every other detection (new, unconfirmed, ambiguous, or due for a refresh) is embedded.
+every other detection (new, unconfirmed, ambiguous, or due for a refresh) is embedded. With
+``borrow_tentative`` (the mesh backend, where each face is followed by its own ROI) an unconfirmed
+track's feature is borrowed the same way, so a new face costs one embedding, not ``n_init``.
+
+Solo mode (``step(..., defer=...)``): while the video has shown one face at a time in a single
+tracklet, identity is never in question, so no embedding is computed: detections continue the
+track by overlap (IoU) and the birth detection keeps a deferred embedding (a closure over a crop).
+The first time a second face, a second tracklet or a long gap appears, the deferred embeddings
+are computed and tracking goes on as above. A one-face clip thus costs no embedding at all.
 """
 from __future__ import annotations
 
@@ -82,6 +90,7 @@ class TrackState:
     feature_age: int = 0  # frames since the feature was last refreshed by a real embedding
     detections: list[Detection] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)  # real (not borrowed) embeddings
+    pending: Callable[[], np.ndarray] | None = None  # solo mode: the birth embedding, deferred
 
     @property
     def box(self) -> np.ndarray:
@@ -95,8 +104,10 @@ class TrackState:
 class StrongSort:
     """Online multi-face tracker; feed frames in order with :meth:`step`, then :meth:`tracks`."""
 
-    def __init__(self, config: TrackConfig | None = None):
+    def __init__(self, config: TrackConfig | None = None, borrow_tentative: bool = False):
         self.cfg = config or TrackConfig()
+        self.borrow_tentative = bool(borrow_tentative)
+
         self.kf = KalmanFilter(self.cfg.std_weight_position, self.cfg.std_weight_velocity, self.cfg.nsa)
         self.active: list[TrackState] = []
         self.finished: list[TrackState] = []
@@ -104,6 +115,7 @@ class StrongSort:
         self.n_embedded = 0
         self.n_borrowed = 0
         self.n_steps = 0
+        self.solo = True  # until identity matters (see the module docstring); needs step(defer=...)
 
     # -- association costs -------------------------------------------------------------------
     def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
@@ -131,17 +143,30 @@ class StrongSort:
         return cost
 
     # -- one frame ---------------------------------------------------------------------------
-    def step(self, frame: int, dets: list[Detection], embed: Callable[[int], np.ndarray]) -> None:
+    def step(self, frame: int, dets: list[Detection], embed: Callable[[int], np.ndarray],
+             defer: Callable[[int], Callable[[], np.ndarray]] | None = None) -> None:
         """Advance by one frame. ``embed(j)`` returns the embedding of ``dets[j]`` (called only
-        for detections that need a fresh one)."""
+        for detections that need a fresh one); ``defer(j)``, when given, returns a closure that
+        computes it later (solo mode)."""
         cfg = self.cfg
         self.n_steps += 1
         for t in self.active:
             t.mean, t.cov = self.kf.predict(t.mean, t.cov)
             t.age += 1
             t.time_since_update += 1
+        if self.solo and defer is not None and self._solo_step(dets, defer):
+            return
+        self.materialize()
 
         feats, real = self._features(dets, embed)
+        # an embedding of a face overlapping another face (one walks in front of the other) is
+        # used for matching but kept out of the track's identity record (S_k of Eq. 3, linking)
+        if len(dets) > 1:
+            dd = iou_matrix(np.array([d.box for d in dets]), np.array([d.box for d in dets]))
+            np.fill_diagonal(dd, 0.0)
+            clean = list((dd <= OVERLAP_IOU).all(axis=1))
+        else:
+            clean = [True] * len(dets)
 
         confirmed = [i for i, t in enumerate(self.active) if t.confirmed]
         unconfirmed = [i for i, t in enumerate(self.active) if not t.confirmed]
@@ -171,7 +196,7 @@ class StrongSort:
             unmatched_tracks = late + iou_tracks
 
         for ti, dj in matches:
-            self._update(self.active[ti], dets[dj], feats[dj], real[dj])
+            self._update(self.active[ti], dets[dj], feats[dj], real[dj], clean[dj])
         for ti in unmatched_tracks:
             t = self.active[ti]
             if t.state == TENTATIVE or t.time_since_update > cfg.max_age:
@@ -182,6 +207,55 @@ class StrongSort:
 
         self.finished += [t for t in self.active if t.state == DELETED]
         self.active = [t for t in self.active if t.state != DELETED]
+
+    def _solo_step(self, dets: list[Detection], defer) -> bool:
+        """One frame in solo mode; False (nothing done) when this frame ends solo mode."""
+        if len(dets) > 1 or len(self.active) > 1 or self.finished:
+            return False
+        if self.active:
+            t = self.active[0]
+            if dets:
+                ok = t.time_since_update == 1 and iou_matrix(t.box, dets[0].box)[0, 0] >= 1.0 - self.cfg.max_iou_distance
+                if not ok:
+                    return False
+                self._update(t, dets[0], None, False)
+            elif t.state == TENTATIVE or t.time_since_update > self.cfg.max_age:
+                t.state = DELETED
+                if t.hits >= self.cfg.n_init:  # a never-confirmed blip is forgotten, solo goes on
+                    self.finished.append(t)
+                self.active = []
+            return True
+        if dets:
+            mean, cov = self.kf.initiate(xyxy_to_xyah(dets[0].box))
+            t = TrackState(self._next_id, mean, cov, None, detections=[dets[0]], pending=defer(0))
+            if self.cfg.n_init <= 1:
+                t.state = CONFIRMED
+            self._next_id += 1
+            self.active.append(t)
+        return True
+
+    def materialize(self) -> None:
+        """Leave solo mode: compute the deferred birth embeddings."""
+        if not self.solo:
+            return
+        self.solo = False
+        for t in self.finished + self.active:
+            if t.pending is not None:
+                f = np.asarray(t.pending(), dtype=np.float64)
+                self.n_embedded += 1
+                t.pending = None
+                t.feature, t.feature_age = _unit(f), 0
+                t.embeddings.append(f)
+                t.detections[0].embedding = f
+
+    def cut(self) -> None:
+        """A shot cut: every active tracklet ends here (position and motion say nothing across a
+        cut); the same face in the next shot starts a new tracklet, and the offline linker
+        (:mod:`.link`) joins the two by appearance."""
+        for t in self.active:
+            t.state = DELETED
+        self.finished += self.active
+        self.active = []
 
     def _embed(self, embed: Callable[[int], np.ndarray], j: int) -> np.ndarray:
         self.n_embedded += 1
@@ -200,7 +274,7 @@ class StrongSort:
                 if len(ts) != 1:
                     continue
                 t = self.active[ts[0]]
-                if (t.confirmed and t.feature is not None and overlap[ts[0]].sum() == 1
+                if ((t.confirmed or self.borrow_tentative) and t.feature is not None and overlap[ts[0]].sum() == 1
                         and t.feature_age + 1 < self.cfg.embed_every):
                     feats[j] = t.feature
                     self.n_borrowed += 1
@@ -210,14 +284,15 @@ class StrongSort:
                 real[j] = True
         return feats, real  # type: ignore[return-value]
 
-    def _update(self, t: TrackState, det: Detection, feat: np.ndarray, real: bool) -> None:
+    def _update(self, t: TrackState, det: Detection, feat: np.ndarray, real: bool, clean: bool = True) -> None:
         t.mean, t.cov = self.kf.update(t.mean, t.cov, xyxy_to_xyah(det.box), det.score)
         t.hits += 1
         t.time_since_update = 0
         if real:
             a = self.cfg.ema_alpha
             t.feature = _unit(a * _unit(t.feature) + (1.0 - a) * _unit(feat)) if t.feature is not None else _unit(feat)
-            t.embeddings.append(np.asarray(feat, dtype=np.float64))
+            if clean:
+                t.embeddings.append(np.asarray(feat, dtype=np.float64))
             t.feature_age = 0
             det.embedding = np.asarray(feat)
         else:

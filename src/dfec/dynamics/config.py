@@ -1,0 +1,298 @@
+"""Settings of the landmark captioner (:class:`DynamicsConfig`), their loading from YAML/JSON, and
+the per-video noise floor that raises each event threshold (:func:`effective_thresholds`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .signals import FaceSignals, SignalConfig
+
+
+@dataclass
+class DynamicsConfig:
+    """All settings of the landmark captioner: signals, event thresholds and caption layout.
+
+    How the defaults were chosen (real data, measured in this project): the dlib-68 landmarks of
+    the bundled RAVDESS clip (720x720, inter-ocular ~205 px, 16 fps) and of the stage close-ups of
+    the Hamilton clip (inter-ocular 45-53 px) were inspected frame by frame next to the signal
+    traces (see ``tests/data/reference_captions_by_eye.json``):
+
+    * ``blink_depth`` 0.12: the neutral EAR there is 0.29; visible eye closures dip it to
+      0.18-0.21 (-30 to -40 %), the shallowest closure seen by eye (frames 2-3) to 0.25 (-15 %),
+      and two closures 0.3 s apart (2.0 and 2.4 s) are separated by a partial re-opening of only
+      +0.04 (14 %); frame-to-frame jitter on open eyes is below 5 %.
+    * ``blink_max_s`` 0.6: the slowest closure-and-reopening seen by eye lasts ~0.45 s.
+    * ``eye_deg`` 0.15: the eyes opening wide at the end of the RAVDESS clip raise the de-blinked
+      EAR from ~0.32 to ~0.39 (+22 %); the open-eye level otherwise drifts by < 10 %.
+    * ``mouth_open`` 0.05 (face-scale units = inter-ocular distance): lips parting for speech move
+      the inner-lip gap by 0.04-0.09; the mouth opening wide at the end moves it by ~0.07 (smoothed);
+      ``mouth_closed_below`` 0.035 and ``mouth_open_above`` 0.10 describe the state at the start.
+    * ``speak_prominence`` 0.03 with ``speak_min_peaks`` 3 within ``speak_max_gap_s`` 0.8 s: each
+      syllable of the RAVDESS sentence produces a gap peak of prominence 0.04-0.09, four peaks
+      in 2.5 s; a still, closed mouth stays within +-0.01.
+    * ``smile_lift`` 0.04 / ``smile_width`` 0.10: the broad smile at the start of the Hamilton
+      close-up lifts the lip corners by +0.05 face-scale and widens the mouth by +20 %; speech
+      alone moves the corners by up to 0.03 (RAVDESS, a slow drift) and the width by < 8 %.
+    * ``lips_round`` 0.08: the lips rounding into an "o" at 2.8 s of the RAVDESS clip narrow the
+      mouth by 10-14 % below neutral; speech moves the width by -3 to +6 %.
+    * ``brow_raise`` 0.12 (relative brow-eye height): the brow raise at the start of the RAVDESS
+      clip moves it from 0.20 to 0.30 (+35 %); blinks and speech move it by < 8 %.
+    * ``brow_furrow`` 0.10 (relative inner-brow distance).
+    * Head: ``yaw_deg`` 10, ``roll_deg`` 7, ``pitch_deg`` 10 degrees: solvePnP with the generic model
+      jitters by ~1-2 degrees on the large face and 3-4 degrees on the Hamilton close-ups; the head
+      turns seen by eye there span 20-40 degrees of yaw. Pitch is the least reliable angle: in the
+      RAVDESS clip the head stays still by eye while the PnP pitch drifts by up to 9 degrees as the
+      eyes widen and the mouth opens (the eye-corner and nose points shift), hence 10 degrees.
+      ``nod_deg`` 5 for each half of a quick down-up movement.
+      The starting pose is said from absolute angles (dev clips, by-eye captions): ``head_turned_deg``
+      20 (|yaw| 32 and 22 were written "turned", 18 and below were not), ``head_tilted_deg`` 12
+      (|roll| 13.5 written "tilted", 10.6 not), ``head_lowered_deg`` 25 (pitch -29 written
+      "lowered", -22 not). Eyes centred in a turned / lowered head are said to look that way.
+    * Blinks on mesh tracks also from a short dip of the lid ``aperture`` of ``blink_aperture`` 0.3
+      of its neutral value: dev clip s32's light irises get darker, not lighter, on a blink (the
+      iris signal missed all of its 3-5 blinks; the aperture finds 4, at 0.06, 1.31, 2.06, 5.62 s
+      against 0.2, (1.2), 2.27, 5.9 s by eye). Lips meeting inside speech: the 3-D ``lip_gap``
+      below ``lip_closed_fraction`` 0.6 of ``mouth_closed_below`` for ``lip_closed_min_s`` 0.4 s.
+    * ``noise_k`` 5: the thresholds above hold for the landmark jitter of these two clips. A face
+      that is smaller, blurrier or partly hidden jitters more, so each threshold is raised, per
+      video, to ``noise_k`` times the noise std of its signal (:func:`effective_thresholds`; the
+      std comes from :func:`~dfec.dynamics.signals.estimate_noise`: rigid-point jitter propagated
+      through the measurement). A swing is the difference of two noisy samples (std sqrt(2) sigma)
+      and the zigzag takes the largest one over a few dozen correlated samples, so 3 sigma still
+      fires on a still face; 5 was chosen on synthetic still and single-event sequences with 0.5-
+      1.5 px of added jitter at inter-ocular distances of 48 and 96 px (false events per
+      sequence 7.7 -> 0.2; k 3: 3.2, k 4: 1.6, see ``benchmarks/caption_quality.py --noise``),
+      not on the by-eye clips. ``noise_k_speech`` 3 applies to ``speak_prominence``: speaking
+      needs ``speak_min_peaks`` peaks of the unsmoothed gap in a row, which already guards
+      against single noise peaks (5 lost all synthetic speech at 1 px on a 48 px face).
+    * ``turn_masks_horizontal``: furrows and lip rounding are read from horizontal distances
+      (inner-brow gap, mouth width), which a head turn changes by itself; in the Hamilton close-up
+      the inner-brow gap follows yaw (r = 0.42; it shrinks by 30 % while the head turns 27 degrees
+      to frontal at 2.75-3.1 s, read as "eyebrows furrow tightly" next to a real brow raise). Such
+      an event lying mostly (>= 50 %) inside a measured head turn is dropped.
+    * Mesh tracks (MediaPipe face stack; signals in :mod:`dfec.dynamics.mesh_signals`), chosen on
+      the dev half of the wild clips (``tests/data/wild_captions_by_eye.json``) and physiology:
+      ``blink_dark`` 0.4: on an open eye the iris centre is 0.45-0.55 darker than the eye region,
+      on the four blinks counted by eye in the tpsmm clip it falls to 0.04-0.17 (-65 to -90 %).
+      ``gaze_deg`` 12 degrees of eye-in-head rotation (the iris centre moves ~9 % of the eye
+      width; 8 fired on the iris jitter of the dev clips) and ``gaze_ahead_deg`` 12 (the iris
+      within 12 degrees of the middle of the eye opening = "looks ahead", as annotators read a
+      3/4 view). ``eye_mesh`` 0.25: eyes widen / narrow on mesh tracks as a change of the lid
+      aperture by 0.25 iris diameters (the EAR of the mesh's 68-point view jitters; 0.15 gave
+      4-6 droop / lift pairs on the dev clips 669 and s32, where the lids barely move by eye).
+      ``half_open_below`` 0.55: lid gap / iris diameter is 0.8-1.05 on open eyes; half the iris
+      covered reads ~0.5. ``lid_droop`` 0.15 and ``lid_tighten`` 0.15 (relative lower-lid depth; 0.10 fired on still synthetic faces with 0.3 px jitter).
+      ``teeth_show`` 0.5 % of the squared face scale for at least ``teeth_min_s`` 0.25 s: closed
+      lips read 0-0.05, a speaking mouth that shows a little of its teeth 0.2-0.4 (dev clips 669,
+      3358: their references, written by eye, do not name teeth), a broad smile 1-2 (s32, facellava
+      1: named); 0.15 named the teeth of speech.
+      ``lip_press`` 0.15, ``lips_stretch`` 0.10, ``chin_raise`` 0.08, ``cheek_raise`` 0.05 and
+      ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
+      ``speak_prominence_mesh`` 0.015: FaceMesh's inner lips move less than dlib's in speech
+      (syllable peaks of 0.015-0.04 face scale on the dev clips 669, 3358 and 5854); 0.025 lost
+      669, 0.03 also 3358; 0.02 lost 3358 on the face stack's tracks; 0.015 also reads the smiles
+      of s32 and facellava 1 as speech (dev TEM 0.281 at 0.02, 0.301 at 0.015, 0.296 at 0.01). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
+      the lip gap's own second differences are mostly speech.
+      ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
+      differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
+      k 5 left 2.3 false mesh events per sequence, 6: 1.6, 7: 0.8 (with the 68-point ones), 8: 0.6.
+      ``eye_max_yaw`` 35: in the near-profile views of dev clip 669 the far eye's lids and iris
+      are guessed and made blinks and lid movements out of nothing.
+      ``max_clauses_per_segment`` 3, ``rare_share`` 0.02 / ``rare_strength`` 2: what the caption
+      says is chosen like an annotator would, by how often FEC-Bench's references name a kind of
+      change times how clearly it was measured; on the dev clips (mean TEM, offline judge) 5
+      clauses and no rarity rule gave 0.273, 3 clauses 0.281 (then 0.308 with the speech
+      threshold above), rare_share 0.01: 0.323, 0.02: 0.334.
+      A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least
+      ``shake_fraction`` 0.75 of the turn / tilt threshold, each within ``shake_max_swing_s``
+      0.8 s, with at most ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
+      read slow drifts of clip 61's head as a shake). All of them are
+      raised per video by the noise floor below.
+    * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
+      the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
+      like true ones, so a duration floor does not separate them; the noise floor above does.
+    * ``min_still_s`` 0.5 / ``face_absent_s`` 1.0: a phase is called unchanged only after 0.5 s of
+      measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
+      view" / "is no longer visible") and no end state is claimed for a face that left.
+    * ``min_detail_px`` 30: below this inter-ocular distance (e.g. the Hamilton wide shot, 24 px)
+      eye, brow and mouth details are not measured; head pose still is.
+    """
+
+    signals: SignalConfig = field(default_factory=SignalConfig)
+    # eyes
+    blink_depth: float = 0.12
+    blink_max_s: float = 0.6
+    #: blink depth on ``iris_dark`` (mesh tracks): fraction of its neutral value
+    blink_dark: float = 0.4
+    #: a short dip of the lid ``aperture`` (mesh tracks) of this fraction of its neutral value is
+    #: a blink too (light irises barely change ``iris_dark``); 0 turns it off
+    blink_aperture: float = 0.3
+    eye_deg: float = 0.15
+    eyes_closed_below: float = 0.15
+    # mouth
+    mouth_open: float = 0.05
+    mouth_closed_below: float = 0.035
+    mouth_open_above: float = 0.10
+    speak_prominence: float = 0.03
+    speak_min_peaks: int = 3
+    speak_max_gap_s: float = 0.8
+    #: ``speak_prominence`` on mesh tracks (read from the 3-D ``lip_gap``)
+    speak_prominence_mesh: float = 0.015
+    #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
+    speak_pause_max_s: float = 2.5
+    #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
+    #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
+    lip_closed_fraction: float = 0.6
+    lip_closed_min_s: float = 0.4
+    smile_lift: float = 0.04
+    smile_width: float = 0.10
+    lips_round: float = 0.08
+    # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
+    eye_mesh: float = 0.25
+    #: eyes (blinks, lids, gaze) are read only where |yaw| is at most this (degrees)
+    eye_max_yaw: float = 35.0
+    gaze_deg: float = 12.0
+    gaze_ahead_deg: float = 12.0
+    lid_droop: float = 0.15
+    half_open_below: float = 0.55
+    closed_below: float = 0.15
+    lid_tighten: float = 0.15
+    teeth_show: float = 0.5
+    teeth_min_s: float = 0.25
+    lip_press: float = 0.15
+    lips_stretch: float = 0.10
+    chin_raise: float = 0.08
+    cheek_raise: float = 0.05
+    nose_wrinkle: float = 0.06
+    shake_min_swings: int = 3
+    shake_max_gap_s: float = 0.4
+    shake_fraction: float = 0.75
+    shake_max_swing_s: float = 0.8
+    # brows
+    brow_raise: float = 0.12
+    brow_furrow: float = 0.10
+    # head
+    yaw_deg: float = 10.0
+    pitch_deg: float = 10.0
+    roll_deg: float = 7.0
+    nod_deg: float = 5.0
+    nod_max_s: float = 1.2
+    #: the head's pose on the first frames is said ("their head is turned to the left") from these
+    #: absolute angles (degrees): yaw, roll, pitch
+    head_turned_deg: float = 20.0
+    head_tilted_deg: float = 12.0
+    head_lowered_deg: float = 25.0
+    # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
+    noise_k: float = 5.0
+    noise_k_speech: float = 3.0
+    #: noise multiple for the mesh, iris and pixel thresholds (their noise is measured on the
+    #: signal itself, :func:`~dfec.dynamics.mesh_signals.signal_noise`, not by simulation)
+    noise_k_mesh: float = 7.0
+    turn_masks_horizontal: bool = True
+    # general
+    min_event_s: float = 0.1
+    min_detail_px: float = 30.0
+    return_fraction: float = 0.5
+    # caption layout: fractions of the video where "as the video progresses", "in the middle"
+    # and "towards the end" start (paper's FEC-Bench captions use these four phases)
+    segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
+    max_clauses_per_segment: int = 3
+    #: a change whose kind makes up less than ``rare_share`` of FEC-Bench's reference events
+    #: (:func:`dfec.dynamics.vocabulary.reference_share`) is said only from ``rare_strength``
+    #: times its threshold
+    rare_share: float = 0.02
+    rare_strength: float = 2.0
+    #: a phase without events is called unchanged only after this many seconds of measured face
+    min_still_s: float = 0.5
+    #: the face missing for at least this long at the start / end of the video is said in the caption
+    face_absent_s: float = 1.0
+    describe_states: bool = True  # first-frame and last-frame states of eyes, mouth, brows
+    #: whose left/right the head-turn and tilt events (kinds and caption) use: "subject" (the
+    #: person's own left, FEC-Bench's convention: its references say "his right hand" 7 times and
+    #: never "his left hand", as expected of mostly right-handed people only in the person's own
+    #: frame, and write "to the left of the screen" when they mean the image side) or "viewer"
+    #: (the image's left). Signals (yaw, roll, ear_left ...) always use image directions.
+    left_right: str = "subject"
+
+
+def load_config(path) -> DynamicsConfig:
+    """A :class:`DynamicsConfig` from a YAML or JSON mapping of field overrides (``signals:`` holds
+    :class:`~dfec.dynamics.signals.SignalConfig` fields). Unknown keys and bad values raise a
+    one-line :class:`~dfec.errors.DfecError`."""
+    from dataclasses import fields as dc_fields
+
+    from ..userfiles import check_known, read_mapping
+    from ..errors import DfecError
+
+    p = Path(path)
+    data = read_mapping(p, "DynamicsConfig fields")
+    known = {f.name: f for f in dc_fields(DynamicsConfig)}
+    sig_known = {f.name for f in dc_fields(SignalConfig)}
+    kw = {}
+    for key, value in data.items():
+        check_known([key], known, p)
+        if key == "signals":
+            if not isinstance(value, dict) or set(value) - sig_known:
+                bad = sorted(set(value) - sig_known) if isinstance(value, dict) else value
+                raise DfecError(f"bad 'signals' settings {bad} (known: {', '.join(sorted(sig_known))})", p)
+            kw[key] = SignalConfig(**value)
+        elif key == "left_right":
+            if value not in ("subject", "viewer"):
+                raise DfecError("'left_right' must be 'subject' or 'viewer'", p)
+            kw[key] = value
+        elif key == "segments":
+            if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
+                    and 0 < value[0] < value[1] < value[2] < 1):
+                raise DfecError("'segments' must be three increasing fractions in (0, 1)", p)
+            kw[key] = tuple(float(v) for v in value)
+        else:
+            default = getattr(DynamicsConfig(), key)
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            else:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+            if not ok:
+                kind = {bool: "true/false", int: "whole number >= 0"}.get(type(default), "number >= 0")
+                raise DfecError(f"'{key}' must be a {kind}", p)
+            kw[key] = type(default)(value)
+    return DynamicsConfig(**kw)
+
+
+#: which signal's noise limits each threshold (and whether the unsmoothed signal is meant)
+NOISE_OF = {
+    "blink_depth": ("eye_open", False), "eye_deg": ("eye_open", False),
+    "mouth_open": ("mouth_open", False), "speak_prominence": ("mouth_open", True),
+    "speak_prominence_mesh": ("mouth_open", True),
+    "smile_lift": ("corner_lift", False), "smile_width": ("mouth_width", False),
+    "lips_round": ("mouth_width", False), "brow_raise": ("brow_height", False),
+    "brow_furrow": ("brow_inner", False), "yaw_deg": ("yaw", False), "pitch_deg": ("pitch", False),
+    "roll_deg": ("roll", False), "nod_deg": ("pitch", False),
+    "blink_dark": ("iris_dark", True), "eye_mesh": ("aperture", False), "gaze_deg": ("gaze_h", False), "lid_droop": ("aperture", False),
+    "lid_tighten": ("lower_lid", False), "teeth_show": ("teeth", False), "lip_press": ("lip_thick", False),
+    "lips_stretch": ("mouth_w", False), "chin_raise": ("chin", False), "cheek_raise": ("cheek", False),
+    "nose_wrinkle": ("nose", False),
+}
+
+
+#: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
+MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "lid_droop", "lid_tighten", "teeth_show", "lip_press", "lips_stretch",
+                   "chin_raise", "cheek_raise", "nose_wrinkle"}
+
+
+def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:
+    """A copy of ``cfg`` whose event thresholds are at least ``noise_k`` times the per-video noise
+    std of their signal (deviation units, see :meth:`FaceSignals.noise_level`). The configured
+    values stay the floor; a clean video keeps them unchanged."""
+    from dataclasses import replace
+
+    if sig is None or cfg.noise_k <= 0:
+        return cfg
+    kw = {}
+    for attr, (name, raw) in NOISE_OF.items():
+        k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if attr in MESH_THRESHOLDS else cfg.noise_k
+        floor = k * sig.noise_level(name, raw)
+        if floor > getattr(cfg, attr):
+            kw[attr] = float(floor)
+    return replace(cfg, **kw) if kw else cfg

@@ -1,0 +1,281 @@
+"""Events from the mesh, iris and pixel signals of :mod:`.mesh_signals`.
+
+Gaze, half-open eyes, lower-lid tightening, teeth, lip press and stretch, chin raise, cheek raise,
+nose wrinkle, and head shakes and sways (from the pose signals every track has). Like
+:mod:`.events`, every event is a measured change (a swing of one signal past its threshold, see
+:mod:`.swings`) or a measured state; thresholds live in :class:`~dfec.dynamics.config.DynamicsConfig`
+and are raised per video to ``noise_k`` times each signal's noise
+(:func:`~dfec.dynamics.config.effective_thresholds`). Without a mesh only the head shakes and
+sways are found.
+
+Gaze directions: ``gaze_h`` > 0 is towards the image right, which is the person's own left
+(``DynamicsConfig.left_right`` = "subject", FEC-Bench's convention).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..schema import Event
+from .config import DynamicsConfig
+from .signals import FaceSignals
+from .swings import label_returns, swings
+
+
+def _has(sig: FaceSignals, name: str, detail: np.ndarray) -> bool:
+    return name in sig.values and int(np.isfinite(np.where(detail, sig.values[name], np.nan)).sum()) >= 3
+
+
+def _sides(cfg: DynamicsConfig) -> tuple[str, str]:
+    """(word for towards the image right, word for towards the image left)."""
+    return ("right", "left") if cfg.left_right == "viewer" else ("left", "right")
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end] index pairs of the True runs of ``mask``."""
+    out, i, n = [], 0, len(mask)
+    while i < n:
+        if mask[i]:
+            j = i
+            while j + 1 < n and mask[j + 1]:
+                j += 1
+            out.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
+    """Eye movements relative to the head: a swing of ``gaze_h`` / ``gaze_v`` of at least
+    ``gaze_deg`` (blinks masked out, the iris model drops its estimate when the lid closes) is
+    "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
+    middle of the eye opening is "looks ahead again"."""
+    out: list[Event] = []
+    if not _has(sig, "gaze_h", detail):
+        return out
+    t = sig.times
+    right, left = _sides(cfg)
+    keep = detail & ~blink_mask
+    for name, pos, neg in (("gaze_h", f"gaze_{right}", f"gaze_{left}"), ("gaze_v", "gaze_up", "gaze_down")):
+        x = np.where(keep, sig.deviation(name), np.nan)
+        whole = sig.values.get(name)
+        for s in swings(x, t, cfg.gaze_deg, name):
+            end_total = whole[s.i1] if whole is not None else np.nan
+            if np.isfinite(end_total) and abs(end_total) <= cfg.gaze_ahead_deg and abs(s.end_value) < abs(s.start_value):
+                kind = "gaze_ahead"
+            else:
+                kind = pos if s.amplitude > 0 else neg
+            out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "gaze"))
+    # "looks ahead again" from both axes at once is one event
+    out.sort(key=lambda e: e.start)
+    merged: list[Event] = []
+    for e in out:
+        if merged and e.kind == merged[-1].kind and e.start <= merged[-1].end + 0.2:
+            merged[-1].end = max(merged[-1].end, e.end)
+            merged[-1].intensity = max(merged[-1].intensity, e.intensity)
+            continue
+        merged.append(e)
+    return merged
+
+
+def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | None:
+    """Where the eyes point in the head over the frames ``idx``: "ahead" when the iris sits within
+    ``gaze_ahead_deg`` of the middle of the eye opening both ways (what an annotator reads as
+    "looking ahead", whatever the head's pose), else "down", "up" or the side; None when not
+    measured."""
+    if "gaze_h" not in sig.values:
+        return None
+    gh, gv = sig["gaze_h"][idx], sig["gaze_v"][idx]
+    if not (np.isfinite(gh).any() and np.isfinite(gv).any()):
+        return None
+    gh, gv = float(np.nanmedian(gh)), float(np.nanmedian(gv))
+    right, left = _sides(cfg)
+    if abs(gh) <= cfg.gaze_ahead_deg and abs(gv) <= 1.5 * cfg.gaze_ahead_deg:
+        return "ahead"  # vertically looser: where the iris sits between the corners varies by face
+    if abs(gv) > abs(gh):
+        return "up" if gv > 0 else "down"
+    return right if gh > 0 else left
+
+
+def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
+    """Lower-lid tightening: a fall of ``lower_lid`` (relative) of at least ``lid_tighten``, blinks
+    masked out. (Lid aperture swings, half-open eyes included, are read in
+    :func:`dfec.dynamics.events.detect_events` with the other eye swings.)"""
+    out: list[Event] = []
+    if _has(sig, "lower_lid", detail):
+        x = np.where(detail & ~blink_mask, sig.deviation("lower_lid"), np.nan)
+        sw = swings(x, sig.times, cfg.lid_tighten, "lower_lid")
+        for s, back in zip(sw, label_returns(sw, cfg.lid_tighten, cfg.return_fraction)):
+            if s.amplitude < 0 and not back:
+                out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes"))
+    return out
+
+
+def teeth_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """Teeth showing: runs of at least ``teeth_min_s`` where ``teeth`` (teeth-coloured area, % of
+    the squared face scale) is at least ``teeth_show``; runs closer than 0.5 s are one. A run from
+    the first frame is a state (said with the beginning), later ones are events."""
+    if not _has(sig, "teeth", detail):
+        return []
+    x = np.where(detail, sig["teeth"], np.nan)
+    on = np.nan_to_num(x, nan=0.0) >= cfg.teeth_show
+    runs = _runs(on)
+    gap = int(round(0.5 * sig.fps))
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] <= gap:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    min_n = max(1, int(round(cfg.teeth_min_s * sig.fps)))
+    for a, b in merged:
+        if on[a:b + 1].sum() < min_n:
+            continue
+        level = float(np.nanmax(x[a:b + 1]))
+        kind = "teeth_are_visible" if a == 0 else "teeth_show"
+        out.append(Event(kind, float(sig.times[a]), float(sig.times[b]), level, "mouth"))
+    return out
+
+
+def _closed(sig: FaceSignals, i: int, cfg: DynamicsConfig) -> bool:
+    gap = sig.values.get("lip_gap", sig.values.get("mouth_open"))
+    return gap is not None and np.isfinite(gap[i]) and gap[i] < cfg.mouth_closed_below
+
+
+def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_speech) -> list[Event]:
+    """Lip press (``lip_thick`` falls by ``lip_press`` with the mouth closed), lip stretch
+    (``mouth_w`` widens by ``lips_stretch`` without the corners lifting), chin raise (``chin``
+    shortens by ``chin_raise`` with the mouth closed), cheek raise (``cheek`` falls by
+    ``cheek_raise``), nose wrinkle (``nose`` falls by ``nose_wrinkle``). Changes during speech
+    are left out (speech moves all of these)."""
+    out: list[Event] = []
+    t = sig.times
+
+    def falls(name: str, th: float, kind: str, region: str, need_closed: bool = False) -> None:
+        if not _has(sig, name, detail):
+            return
+        x = np.where(detail, sig.deviation(name), np.nan)
+        sw = swings(x, t, th, name)
+        for s, back in zip(sw, label_returns(sw, th, cfg.return_fraction)):
+            if s.amplitude >= 0 or back or in_speech(s.t0, s.t1):
+                continue
+            if need_closed and not _closed(sig, s.i1, cfg):
+                continue
+            out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), region))
+
+    falls("lip_thick", cfg.lip_press, "lips_press", "mouth", need_closed=True)
+    falls("chin", cfg.chin_raise, "chin_raise", "mouth", need_closed=True)
+    falls("cheek", cfg.cheek_raise, "cheeks_raise", "cheeks")
+    falls("nose", cfg.nose_wrinkle, "nose_wrinkle", "nose")
+    if _has(sig, "mouth_w", detail):
+        x = np.where(detail, sig.deviation("mouth_w"), np.nan)
+        lift = sig.deviation("corner_lift")
+        for s in swings(x, t, cfg.lips_stretch, "mouth_w"):
+            if s.amplitude <= 0 or in_speech(s.t0, s.t1) or s.end_value < cfg.lips_stretch:
+                continue
+            if np.isfinite(lift[s.i1]) and lift[s.i1] >= 0.5 * cfg.smile_lift:
+                continue  # the corners go up too: a smile, reported by the smile detector
+            out.append(Event("lips_stretch", s.t0, s.t1, abs(s.amplitude), "mouth"))
+    return out
+
+
+def closure_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """The lips meeting and parting again, from the 3-D inner-lip gap (hysteresis): "their mouth
+    closes" (``lips_meet``) where ``lip_gap`` falls from open (>= ``mouth_closed_below``) to closed (below
+    ``lip_closed_fraction`` of it) and stays closed for at least ``lip_closed_min_s``; "their
+    mouth opens again" (``lips_part``) where it then returns to open. Catches the pauses inside speech that the
+    68-point mouth opening (a deviation from the neutral frame) is too coarse for."""
+    if not _has(sig, "lip_gap", detail) or cfg.lip_closed_min_s <= 0:
+        return []
+    g = np.where(detail, sig["lip_gap"], np.nan)
+    t = sig.times
+    closed = g < cfg.lip_closed_fraction * cfg.mouth_closed_below
+    opened = g >= cfg.mouth_closed_below
+    out: list[Event] = []
+    last_open = None
+    i, n = 0, len(g)
+    while i < n:
+        if opened[i]:
+            last_open = i
+            i += 1
+            continue
+        if not closed[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and not opened[j + 1] and np.isfinite(g[j + 1]):
+            j += 1
+        run = np.flatnonzero(closed[i: j + 1]) + i
+        if last_open is not None and t[run[-1]] - t[i] >= cfg.lip_closed_min_s:
+            amp = float(np.nanmax(g[last_open: i + 1]) - np.nanmin(g[i: j + 1]))
+            out.append(Event("lips_meet", float(t[last_open]), float(t[i]), amp, "mouth"))
+            if j + 1 < n and opened[j + 1]:
+                out.append(Event("lips_part", float(t[run[-1]]), float(t[j + 1]), amp, "mouth"))
+        i = j + 1
+    return out
+
+
+def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Event], list[tuple[float, float]]]:
+    """Head shakes (yaw) and sways (roll): at least ``shake_min_swings`` alternating swings of at
+    least ``shake_fraction`` of the turn / tilt threshold, each lasting at most
+    ``shake_max_swing_s`` and starting within ``shake_max_gap_s`` of the last one's end. Returns the events and the time spans they cover (single turns and tilts inside
+    them are not reported again)."""
+    out, spans = [], []
+    t = sig.times
+    for name, th, kind in (("yaw", cfg.yaw_deg, "head_shake"), ("roll", cfg.roll_deg, "head_sway")):
+        if name not in sig.values:
+            continue
+        sw = [s for s in swings(sig.deviation(name), t, cfg.shake_fraction * th, name)
+              if t[s.i1] - t[s.i0] <= cfg.shake_max_swing_s]
+        k = 0
+        while k < len(sw):
+            j = k
+            while (j + 1 < len(sw) and sw[j + 1].amplitude * sw[j].amplitude < 0
+                   and t[sw[j + 1].i0] - t[sw[j].i1] <= cfg.shake_max_gap_s):
+                j += 1
+            if j - k + 1 >= cfg.shake_min_swings:
+                amp = max(abs(s.amplitude) for s in sw[k:j + 1])
+                out.append(Event(kind, sw[k].t0, sw[j].t1, amp, "head"))
+                spans.append((float(t[sw[k].i0]), float(t[sw[j].i1])))
+            k = j + 1
+    return out, spans
+
+
+def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """States on the first 0.3 s that the mesh measures: where the eyes look (``gaze_state``) and
+    whether they are half-open (``aperture`` below ``half_open_below``)."""
+    n = max(1, int(round(0.3 * sig.fps)))
+    idx = np.arange(len(sig))[:n]
+    idx = idx[detail[idx]]
+    if not len(idx):
+        return []
+    t0 = float(sig.times[0])
+    out = []
+    state = gaze_state(sig, cfg, idx)
+    if state is not None:
+        out.append(Event(f"gaze_is_{state}", t0, t0, 1.0, "gaze"))
+    if "aperture" in sig.values and np.isfinite(sig["aperture"][idx]).any():
+        ap = float(np.nanmedian(sig["aperture"][idx]))
+        if ap < cfg.half_open_below and ap >= cfg.closed_below:
+            out.append(Event("eyes_are_half_open", t0, t0, ap, "eyes"))
+    return out
+
+
+def mesh_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray,
+                in_speech, eye_detail: np.ndarray | None = None) -> list[Event]:
+    """All mesh-based change events of one track (states: :func:`mesh_initial_state`);
+    ``eye_detail`` marks the frames where the eyes can be read (default ``detail``)."""
+    eyes = detail if eye_detail is None else eye_detail
+    return (gaze_events(sig, cfg, eyes, blink_mask) + lid_events(sig, cfg, eyes, blink_mask)
+            + teeth_events(sig, cfg, detail) + shape_events(sig, cfg, detail, in_speech))
+
+
+def add_closures(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """``events`` plus the lip closures / re-openings of :func:`closure_events` that no mouth
+    opening or closing already found covers (within 0.3 s)."""
+    mouth = [e for e in events if e.kind in ("mouth_open", "mouth_close")]
+    same = {"lips_meet": "mouth_close", "lips_part": "mouth_open"}
+    extra = [c for c in closure_events(sig, cfg, detail)
+             if not any(m.kind == same[c.kind] and m.start - 0.3 <= c.end and c.start <= m.end + 0.3 for m in mouth)]
+    return events + extra

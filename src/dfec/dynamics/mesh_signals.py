@@ -1,0 +1,300 @@
+"""Per-frame signals from the 468-point FaceMesh and the iris points (MediaPipe face stack).
+
+The 68-point signals of :mod:`.signals` cannot see gaze, the eyelids against the iris, the teeth,
+lip thickness, the chin, the cheeks or the nose. With ``Track.mesh`` (T, 468, 3: frame pixels, z
+on the x scale) and ``Track.iris`` (T, 10, 3: the subject's right eye first, iris centre then 4
+contour points per eye) these are measured here. Lengths are 3-D (so a head turn does not
+shorten them) over the face scale, the 3-D distance of the outer eye corners (33, 263); vertical
+positions are image-plane offsets along the face's downward axis over the nose's image length
+(see :func:`mesh_raw_signals`).
+
+MediaPipe indices used (checked by plotting a real mesh, see ``benchmarks/caption_quality.py``):
+
+=================  ===========================================================================
+eye corners        33 / 133 (subject's right eye, image-left), 362 / 263 (subject's left eye)
+eyelids            upper 159, 158, 160 / lower 145, 153, 144 (right eye); 386, 385, 387 /
+                   374, 380, 373 (left eye)
+lips               inner 13 (upper) / 14 (lower); outer 0 (top of the upper lip) / 17 (bottom
+                   of the lower lip); corners 61 / 291; inner-lip ring :data:`INNER_LIP_RING`
+nose, chin         nose tip 1, nasion 168, alae 98 / 327, chin 152
+cheeks             205 / 425 (mid cheek, below the cheekbone)
+=================  ===========================================================================
+
+================  ==========================================================================  ==========
+signal            measurement                                                                 unit
+================  ==========================================================================  ==========
+``aperture_left`` lid aperture of the image-left eye (mean of 3 upper-lower lid distances)     iris diam.
+                  divided by that eye's iris diameter: ~0.8-1.0 open, < 0.55 half-open, ~0
+``aperture_right`` same for the image-right eye                                                iris diam.
+``aperture``      mean of the two                                                             iris diam.
+``lower_lid``     depth of the lower lids below the eye-corner line / eye width (lid           relative
+                  tightening and cheek raise push it up: it shrinks)
+``gaze_h``        eye-in-head horizontal angle, > 0 towards the image right: iris centre       degrees
+                  offset from the corner midpoint along the corner line, asin(d / (0.42 w))
+                  (eyeball radius ~ 0.42 of the eye width), mean of both eyes
+``gaze_v``        eye-in-head vertical angle, > 0 up (iris centre above the corner line)      degrees
+``lip_gap``       inner-lip distance |13-14| / face scale                                     face scale
+``lip_thick``     red-lip height |0-13| + |14-17| / face scale (pressed lips thin it)         relative
+``mouth_w``       lip-corner distance |61-291| / face scale (3-D)                             relative
+``jaw``           nose tip to chin |1-152| / face scale (jaw drop)                            relative
+``chin``          lower-lip bottom to chin |17-152| / face scale (chin raise shortens it)     relative
+``cheek``         depth of the mid-cheek points below the eye-corner line / face scale        relative
+``nose``          depth of the alae below the inner eye corners / face scale (nose wrinkle)    relative
+``teeth``         teeth-coloured area inside the inner-lip ring, % of the face scale squared   % scale^2
+================  ==========================================================================  ==========
+
+``iris_dark``     1 - brightness at the iris centre / around the eye (blink cue, ~0 closed)    fraction
+
+``teeth`` and ``iris_dark`` need the video frames (:func:`pixel_signals`); the others only the
+arrays.
+Noise: each signal's noise std is measured on the signal itself, from the second differences of
+consecutive frames (robust MAD; see :func:`signal_noise`), which white jitter of the points
+inflates and smooth facial motion barely touches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+RIGHT_EYE = (33, 133)   # subject's right eye: outer, inner corner (image-left in a frontal view)
+LEFT_EYE = (263, 362)   # subject's left eye: outer, inner corner
+RIGHT_LIDS = ((159, 145), (158, 153), (160, 144))
+LEFT_LIDS = ((386, 374), (385, 380), (387, 373))
+LIP_INNER = (13, 14)
+LIP_OUTER = (0, 17)
+LIP_CORNERS = (61, 291)
+NOSE_TIP, NASION, CHIN = 1, 168, 152
+ALAE = (98, 327)
+CHEEKS = (205, 425)
+INNER_LIP_RING = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+#: points expressions barely move (eye corners, nose bridge and tip): the jitter estimate's points
+RIGID = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1)
+#: eyeball radius as a fraction of the corner-to-corner eye width (12 mm / ~29 mm)
+EYEBALL_RADIUS = 0.42
+#: iris diameter as a fraction of the eye width, used when no iris points were measured
+IRIS_FRACTION = 0.40
+
+MESH_SIGNAL_NAMES = (
+    "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "lip_gap", "lip_thick",
+    "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark",
+)
+MESH_NORMALISATION = {
+    "aperture_left": "difference", "aperture_right": "difference", "aperture": "difference",
+    "lower_lid": "relative", "gaze_h": "difference", "gaze_v": "difference", "lip_gap": "difference",
+    "lip_thick": "relative", "mouth_w": "relative", "jaw": "relative", "chin": "relative",
+    "cheek": "relative", "nose": "relative", "teeth": "difference", "iris_dark": "difference",
+}
+#: signals smoothed with the short (eye) window
+FAST = {"aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "teeth", "iris_dark"}
+
+
+def _n(a: np.ndarray) -> np.ndarray:
+    return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-9)
+
+
+def image_axes(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame unit axes (T, 2) in the image plane: x along the outer-eye-corner line (image-left
+    eye to image-right eye), y perpendicular to it, down the face (roll removed)."""
+    ex = _n(mesh[:, LEFT_EYE[0], :2] - mesh[:, RIGHT_EYE[0], :2])
+    return ex, np.stack([-ex[:, 1], ex[:, 0]], axis=-1)
+
+
+def _dist(mesh, a, b, dims: int = 3) -> np.ndarray:
+    return np.linalg.norm(mesh[:, a, :dims] - mesh[:, b, :dims], axis=-1)
+
+
+def _eye(mesh: np.ndarray, iris: np.ndarray | None, corners, lids, which: int, ex, ey):
+    """(lid aperture / iris diameter, lower-lid depth / vertical scale, horizontal and vertical
+    iris-centre offset / eye width) of one eye in the image plane; ``which`` 0 = the subject's
+    right eye in ``iris``. Image-plane measures: the iris model's z is not on the mesh's depth
+    scale."""
+    a, b = corners
+    width = np.maximum(_dist(mesh, a, b, 2), 1e-6)
+    gap = np.mean([_dist(mesh, u, lo, 2) for u, lo in lids], axis=0)
+    mid = (mesh[:, a, :2] + mesh[:, b, :2]) / 2.0
+    low = np.mean([mesh[:, lo, :2] for _, lo in lids], axis=0)
+    lower = ((low - mid) * ey).sum(-1)
+    diam = IRIS_FRACTION * _dist(mesh, a, b, 3)
+    dx = dy = np.full(len(mesh), np.nan)
+    if iris is not None and np.size(iris):
+        eye = iris[:, 5 * which: 5 * which + 5, :2]
+        ring = eye[:, 1:]
+        pair = np.linalg.norm(ring[:, :, None, :] - ring[:, None, :, :], axis=-1).reshape(len(mesh), -1)
+        with np.errstate(all="ignore"):
+            d = np.nanmax(pair, axis=1) if np.isfinite(pair).any() else np.full(len(mesh), np.nan)
+        ok = np.isfinite(d) & (d > 0.15 * width) & (d < 0.9 * width)  # a plausible iris only
+        diam = np.where(ok, d, diam)
+        c = eye[:, 0] - mid
+        dx = np.where(ok, (c * ex).sum(-1) / width, np.nan)
+        dy = np.where(ok, (c * ey).sum(-1) / width, np.nan)
+    return gap / diam, lower, dx, dy
+
+
+def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The unsmoothed signals of this module (all but ``teeth``) for ``mesh`` (T, 468, 3) and
+    ``iris`` (T, 10, 3) or None; NaN rows stay NaN.
+
+    Lengths (lip gap, lip thickness, mouth width, jaw, chin) are 3-D distances over the 3-D
+    outer-eye-corner distance, so a head turn does not shorten them. Vertical positions (lower
+    lids, cheeks, alae) are image-plane offsets along the face's downward axis over the image
+    length of the nose (nasion 168 to tip 1), which a nod foreshortens the same way."""
+    m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
+    ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)
+    ex, ey = image_axes(m)
+    scale = np.maximum(_dist(m, RIGHT_EYE[0], LEFT_EYE[0]), 1e-6)
+    vscale = np.maximum(_dist(m, NASION, NOSE_TIP, 2), 1e-6)
+    ap_r, low_r, dx_r, dy_r = _eye(m, ir, RIGHT_EYE, RIGHT_LIDS, 0, ex, ey)
+    ap_l, low_l, dx_l, dy_l = _eye(m, ir, LEFT_EYE, LEFT_LIDS, 1, ex, ey)
+    with np.errstate(all="ignore"):
+        gx = np.nanmean(np.stack([dx_r, dx_l]), axis=0)
+        gy = np.nanmean(np.stack([dy_r, dy_l]), axis=0)
+        gaze_h = np.degrees(np.arcsin(np.clip(gx / EYEBALL_RADIUS, -1, 1)))
+        gaze_v = -np.degrees(np.arcsin(np.clip(gy / EYEBALL_RADIUS, -1, 1)))
+    eye_line = (m[:, RIGHT_EYE[0], :2] + m[:, LEFT_EYE[0], :2]) / 2.0
+    inner = (m[:, RIGHT_EYE[1], :2] + m[:, LEFT_EYE[1], :2]) / 2.0
+
+    def depth(points, ref):  # image-plane offset along the face's downward axis / nose length
+        return ((points - ref) * ey).sum(-1) / vscale
+
+    return {
+        # the subject's right eye is on the image's left (an unmirrored view)
+        "aperture_left": ap_r, "aperture_right": ap_l, "aperture": (ap_r + ap_l) / 2.0,
+        "lower_lid": (low_r + low_l) / 2.0 / vscale,
+        "gaze_h": gaze_h, "gaze_v": gaze_v,
+        "lip_gap": _dist(m, *LIP_INNER) / scale,
+        "lip_thick": (_dist(m, LIP_OUTER[0], LIP_INNER[0]) + _dist(m, LIP_INNER[1], LIP_OUTER[1])) / scale,
+        "mouth_w": _dist(m, *LIP_CORNERS) / scale,
+        "jaw": _dist(m, NOSE_TIP, CHIN) / scale,
+        "chin": _dist(m, LIP_OUTER[1], CHIN) / scale,
+        "cheek": depth((m[:, CHEEKS[0], :2] + m[:, CHEEKS[1], :2]) / 2.0, eye_line),
+        "nose": depth((m[:, ALAE[0], :2] + m[:, ALAE[1], :2]) / 2.0, inner),
+    }
+
+
+def teeth_fraction(rgb: np.ndarray, mesh2d: np.ndarray) -> tuple[float, float]:
+    """``(teeth_area_px, mouth_area_px)`` for one frame: the pixels of the mouth opening whose
+    colour is teeth-like, i.e. unsaturated but not dark compared with the lips and skin around.
+
+    The mouth opening is the inner-lip ring grown by a quarter of the mouth width's tenth (teeth
+    often show just past the mesh's inner-lip line). A pixel there counts as teeth when its HSV
+    saturation is at most 0.6 times the median saturation of the band around the mouth (lips and
+    skin, reddish) and its value at least 0.6 times the band's median value (the dark mouth
+    interior fails this; the tongue and lips fail the first)."""
+    import cv2
+
+    ring = np.asarray(mesh2d, dtype=np.float64)[list(INNER_LIP_RING), :2]
+    if not np.isfinite(ring).all():
+        return float("nan"), float("nan")
+    h, w = rgb.shape[:2]
+    x0, y0 = np.floor(ring.min(0)).astype(int)
+    x1, y1 = np.ceil(ring.max(0)).astype(int)
+    mw = max(x1 - x0, 4)
+    pad = max(3, int(0.3 * mw))
+    bx0, by0, bx1, by1 = max(x0 - pad, 0), max(y0 - pad, 0), min(x1 + pad, w - 1), min(y1 + pad, h - 1)
+    if bx1 - bx0 < 3 or by1 - by0 < 3:
+        return 0.0, 0.0
+    patch = np.ascontiguousarray(rgb[by0:by1 + 1, bx0:bx1 + 1])
+    mask = np.zeros(patch.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(ring - [bx0, by0]).astype(np.int32)], 1)
+    grow = max(1, int(round(0.025 * mw)))
+    mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    inside = mask.astype(bool)
+    area = float(inside.sum())
+    band = ~cv2.dilate(mask, np.ones((2 * grow + 3, 2 * grow + 3), np.uint8)).astype(bool)
+    if area < 2 or band.sum() < 4:
+        return 0.0, area
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV).astype(np.float64)
+    s_ref = np.median(hsv[..., 1][band])
+    v_ref = np.median(hsv[..., 2][band])
+    teeth = inside & (hsv[..., 1] <= 0.6 * s_ref) & (hsv[..., 2] >= 0.6 * v_ref)
+    return float(teeth.sum()), area
+
+
+def iris_darkness(rgb: np.ndarray, mesh2d: np.ndarray, iris2d: np.ndarray) -> float:
+    """How much darker the iris is than the eye region around it, mean of both eyes:
+    1 - median V (HSV value) of a disc of 0.3 iris diameters at the iris centre / median V of the
+    eye's box (corners, lids and the skin around). An open eye shows the dark iris and pupil there
+    (~0.3-0.6); a closed eye shows the lid's skin (~0). NaN without iris points."""
+    import cv2
+
+    out = []
+    for k, (a, b) in enumerate((RIGHT_EYE, LEFT_EYE)):
+        eye = np.asarray(iris2d, dtype=np.float64)[5 * k: 5 * k + 5, :2]
+        if not np.isfinite(eye).all() or not np.isfinite(mesh2d[[a, b], :2]).all():
+            continue
+        ring = eye[1:]
+        diam = float(np.max(np.linalg.norm(ring[:, None] - ring[None], axis=-1)))
+        width = float(np.linalg.norm(mesh2d[a, :2] - mesh2d[b, :2]))
+        if not (0.15 * width < diam < 0.9 * width) or width < 4:
+            continue
+        cx, cy = (mesh2d[a, :2] + mesh2d[b, :2]) / 2.0
+        half = 0.6 * width
+        h, w = rgb.shape[:2]
+        x0, y0 = int(max(cx - half, 0)), int(max(cy - half * 0.7, 0))
+        x1, y1 = int(min(cx + half, w - 1)), int(min(cy + half * 0.7, h - 1))
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            continue
+        patch = np.ascontiguousarray(rgb[y0:y1 + 1, x0:x1 + 1])
+        v = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[..., 2].astype(np.float64)
+        yy, xx = np.mgrid[y0:y1 + 1, x0:x1 + 1]
+        disc = (xx - eye[0, 0]) ** 2 + (yy - eye[0, 1]) ** 2 <= max(0.3 * diam, 1.0) ** 2
+        if disc.sum() < 1:
+            continue
+        ref = np.median(v)
+        out.append(1.0 - float(np.median(v[disc])) / max(ref, 1.0))
+    return float(np.mean(out)) if out else float("nan")
+
+
+def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``teeth`` and ``iris_dark`` for each row of ``mesh`` (T, 468, 3), given an iterable of the
+    matching RGB frames (None for a frame not decoded); NaN where a frame has no mesh.
+
+    ``teeth``: teeth-coloured area (:func:`teeth_fraction`) in percent of the squared face scale.
+    ``iris_dark``: :func:`iris_darkness`, the blink cue (FaceMesh's own eyelid points barely close
+    on a blink; the iris stays the place where an open eye is dark)."""
+    m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
+    ir = None if iris is None or not np.size(iris) else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)
+    scale = _dist(m, RIGHT_EYE[0], LEFT_EYE[0])
+    teeth = np.full(len(m), np.nan)
+    dark = np.full(len(m), np.nan)
+    for t, rgb in enumerate(frames_rgb):
+        if t >= len(m):
+            break
+        if rgb is None or not np.isfinite(m[t, list(INNER_LIP_RING)]).all() or not scale[t] > 0:
+            continue
+        area, _ = teeth_fraction(rgb, m[t])
+        teeth[t] = 100.0 * area / scale[t] ** 2
+        if ir is not None:
+            dark[t] = iris_darkness(rgb, m[t], ir[t])
+    return {"teeth": teeth, "iris_dark": dark}
+
+
+def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | None, fps: float) -> dict[str, np.ndarray]:
+    """:func:`pixel_signals` for a track: decodes ``path`` at ``fps`` (the tracker's frame slots) and
+    measures the frames listed in ``frames`` (the track's frame indices, aligned with ``mesh``)."""
+    from ..video.reader import iter_frames
+
+    pos = {int(f): i for i, f in enumerate(frames)}
+    out = {"teeth": np.full(len(pos), np.nan), "iris_dark": np.full(len(pos), np.nan)}
+    last = max(pos) if pos else -1
+    m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
+    ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)
+    for k, _, rgb in iter_frames(path, fps, fill=True):
+        i = pos.get(int(k))
+        if i is not None:
+            one = pixel_signals([rgb], m[i:i + 1], None if ir is None else ir[i:i + 1])
+            for name in out:
+                out[name][i] = one[name][0]
+        if k >= last:
+            break
+    return out
+
+
+def signal_noise(x: np.ndarray) -> float:
+    """Noise std of a raw per-frame signal from its second differences: 1.4826 median|d2| / sqrt(6)
+    over triples of consecutive finite samples (0 with fewer than three)."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 3:
+        return 0.0
+    d2 = x[2:] - 2 * x[1:-1] + x[:-2]
+    d2 = d2[np.isfinite(d2)]
+    return float(1.4826 * np.median(np.abs(d2)) / np.sqrt(6.0)) if len(d2) else 0.0

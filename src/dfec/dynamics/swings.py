@@ -1,0 +1,150 @@
+"""Swings: the monotonic changes of a signal that become events (hysteresis zigzag, 10-90 %
+onset/offset, return labelling). Shared by every detector of :mod:`dfec.dynamics.events` and
+:mod:`dfec.dynamics.mesh_events`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def zigzag(x: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Monotonic swings ``(i_start, i_end)`` of ``x`` whose amplitude is >= ``threshold``.
+
+    Hysteresis zigzag: a turning point is confirmed once ``x`` has moved back from it by the
+    threshold. NaN samples split the series; swings never cross a NaN.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    out: list[tuple[int, int]] = []
+    n = len(x)
+    i = 0
+    while i < n:
+        if not np.isfinite(x[i]):
+            i += 1
+            continue
+        j = i
+        while j < n and np.isfinite(x[j]):
+            j += 1
+        out.extend((a + i, b + i) for a, b in _zigzag_finite(x[i:j], threshold))
+        i = j
+    return out
+
+
+def _zigzag_finite(x: np.ndarray, th: float) -> list[tuple[int, int]]:
+    n = len(x)
+    if n < 2 or th <= 0:
+        return []
+    pivots: list[int] = []
+    trend, hi, lo, ext = 0, 0, 0, 0
+    for i in range(1, n):
+        if trend == 0:
+            if x[i] > x[hi]:
+                hi = i
+            if x[i] < x[lo]:
+                lo = i
+            if x[hi] - x[lo] >= th:
+                if hi > lo:
+                    pivots, trend, ext = [lo], 1, hi
+                else:
+                    pivots, trend, ext = [hi], -1, lo
+        elif trend == 1:
+            if x[i] >= x[ext]:
+                ext = i
+            elif x[ext] - x[i] >= th:
+                pivots.append(ext)
+                trend, ext = -1, i
+        else:
+            if x[i] <= x[ext]:
+                ext = i
+            elif x[i] - x[ext] >= th:
+                pivots.append(ext)
+                trend, ext = 1, i
+    if trend != 0 and abs(x[ext] - x[pivots[-1]]) >= th:
+        pivots.append(ext)
+    return list(zip(pivots[:-1], pivots[1:]))
+
+
+def _progress(x: np.ndarray, a: int, b: int) -> np.ndarray:
+    """How far each sample of x[a..b] has gone from x[a] towards x[b] (0 .. 1)."""
+    span = x[b] - x[a]
+    return (x[a:b + 1] - x[a]) / (span if span else 1.0)
+
+
+def _onset(x: np.ndarray, a: int, b: int, frac: float = 0.1) -> int:
+    """Last index in [a, b] still within ``frac`` of the start before the change takes off."""
+    prog = _progress(x, a, b)
+    end = int(np.argmax(prog >= 0.9))
+    below = np.nonzero(prog[:end + 1] < 0.5)[0]  # the final take-off, not an earlier wobble
+    mid = int(below[-1]) if len(below) else 0
+    low = np.nonzero(prog[:mid + 1] <= frac)[0]
+    return a + int(low[-1]) if len(low) else a
+
+
+def _offset(x: np.ndarray, a: int, b: int, frac: float = 0.9) -> int:
+    """First index in [a, b] where ``frac`` of the change is reached."""
+    hit = np.nonzero(_progress(x, a, b) >= frac)[0]
+    return a + int(hit[0]) if len(hit) else b
+
+
+@dataclass
+class Swing:
+    """One monotonic change of a signal (deviation units)."""
+
+    signal: str
+    i0: int
+    i1: int
+    t0: float
+    t1: float
+    start_value: float
+    end_value: float
+
+    @property
+    def amplitude(self) -> float:
+        return self.end_value - self.start_value
+
+
+
+def label_returns(sw: list[Swing], threshold: float, fraction: float = 0.5) -> list[bool]:
+    """For each swing, whether it *returns* from the swing before it.
+
+    A swing returns when the previous swing moved away (was not itself a return), the two go in
+    opposite directions, and this one ends near where the previous one started (within
+    ``fraction`` of the previous amplitude, or of the threshold). The first change of a signal is
+    therefore always named by its direction ("raise"), the way back by its return name ("relax"),
+    whatever share of the video each state takes (the median neutral cannot tell).
+    """
+    out: list[bool] = []
+    prev: Swing | None = None
+    prev_away = False
+    for s in sw:
+        back = (
+            prev is not None and prev_away and s.amplitude * prev.amplitude < 0
+            and abs(s.end_value - prev.start_value) <= fraction * max(abs(prev.amplitude), threshold)
+        )
+        out.append(bool(back))
+        prev, prev_away = s, not back
+    return out
+
+
+def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
+           filled: np.ndarray | None = None) -> list[Swing]:
+    """Zigzag swings of a deviation series with 10 %-90 % onset/offset times. ``filled`` marks
+    interpolated samples (e.g. over blinks): an onset never lies inside them."""
+    out = []
+    for a, b in zigzag(dev, threshold):
+        s, e = _onset(dev, a, b), _offset(dev, a, b)
+        if filled is not None:
+            while s < e and filled[s]:
+                s += 1
+        out.append(Swing(name, a, b, float(times[s]), float(times[max(e, s)]), float(dev[a]), float(dev[b])))
+    return out
+
+
+def _interp_over(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    y = x.copy()
+    good = np.isfinite(x) & ~mask
+    idx = np.arange(len(x))
+    if good.sum() >= 2:
+        fill = mask & np.isfinite(x)
+        y[fill] = np.interp(idx[fill], idx[good], x[good])
+    return y

@@ -1,0 +1,262 @@
+"""Caption wording: the clause of each event kind, and the four-phase FEC-Bench layout.
+
+:data:`CLAUSES` holds every clause the landmark captioner can write (plain / weak / strong);
+:func:`group_events` merges same-kind repeats per caption phase and keeps the strongest changes;
+:func:`compose` lays the phases out as FEC-Bench captions do ("At the beginning of the video",
+"As the video progresses", "In the middle of the video", "Towards the end of the video") and
+returns, beside the text, the clauses with the events each came from (``clauses`` of
+``events.json``, see :func:`dfec.dynamics.captioner.caption_video`).
+"""
+from __future__ import annotations
+
+from ..schema import Event
+from .config import DynamicsConfig
+from .vocabulary import reference_share
+
+INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
+NO_FACE = "No face was found in the video, so no facial movement was measured."
+NO_CHANGE = "there is no obvious change in their face"
+SEGMENT_PHRASES = (
+    "At the beginning of the video",
+    "As the video progresses",
+    "In the middle of the video",
+    "Towards the end of the video",
+)
+
+#: event kind -> (plain clause, weak clause, strong clause); weak below 1.5x the threshold,
+#: strong from 3x. Clauses avoid commas and joining words so the TEM event extractor keeps each
+#: one whole.
+CLAUSES: dict[str, tuple[str, str, str]] = {
+    "eyes_are_open": ("their eyes are open",) * 3,
+    "eyes_are_closed": ("their eyes are closed",) * 3,
+    "mouth_is_closed": ("their mouth is closed",) * 3,
+    "mouth_is_slightly_open": ("their mouth is slightly open",) * 3,
+    "mouth_is_open": ("their mouth is open",) * 3,
+    "corners_are_lifted": ("the corners of their mouth are lifted",) * 3,
+    "eyes_stay_wide": ("their eyes stay wide open",) * 3,
+    "eyes_stay_closed": ("their eyes stay closed",) * 3,
+    "eyes_stay_half_open": ("their eyes stay half-open",) * 3,
+    "eyes_stay_narrow": ("their eyes stay narrowed",) * 3,
+    "brows_stay_raised": ("their eyebrows stay raised",) * 3,
+    "brows_stay_furrowed": ("their eyebrows stay furrowed",) * 3,
+    "mouth_stays_open": ("their mouth stays open",) * 3,
+    "smile_stays": ("the corners of their mouth stay lifted",) * 3,
+    "face_appears": ("their face comes into view",) * 3,
+    "head_is_turned_left": ("their head is turned to the left",) * 3,
+    "head_is_turned_right": ("their head is turned to the right",) * 3,
+    "head_is_tilted_left": ("their head is tilted to the left",) * 3,
+    "head_is_tilted_right": ("their head is tilted to the right",) * 3,
+    "head_is_lowered": ("their head is lowered",) * 3,
+    "head_is_raised": ("their head is raised",) * 3,
+    "face_leaves": ("their face is no longer visible",) * 3,
+    "blink": ("the person blinks",) * 3,
+    "eyes_close": ("their eyes close",) * 3,
+    "eyes_open": ("their eyes open again",) * 3,
+    "eyes_widen": ("their eyes widen", "their eyes widen slightly", "their eyes open wide"),
+    "eyes_narrow": ("their eyes narrow", "their eyes narrow slightly", "their eyes squint"),
+    "eyes_relax_open": ("their eyes open up again",) * 3,
+    "eyes_relax_narrow": ("their eyes relax",) * 3,
+    "mouth_open": ("their mouth opens", "their lips part slightly", "their mouth opens wide"),
+    "mouth_close": ("their mouth closes", "their mouth partly closes", "their mouth closes"),
+    "lips_meet": ("their mouth closes",) * 3,
+    "lips_part": ("their mouth opens again",) * 3,
+    "speaking": ("their mouth opens to speak",) * 3,
+    "speaking_stop": ("the person stops speaking",) * 3,
+    "smile": ("the person smiles", "the corners of their mouth lift slightly", "the person smiles broadly"),
+    "smile_fade": ("their smile fades",) * 3,
+    "lips_round": ("their lips round", "their lips round slightly", "their lips round"),
+    "lips_pucker": ("their lips pucker", "their lips pucker slightly", "their lips pucker"),
+    "corners_relax": ("the corners of their mouth relax",) * 3,
+    "corners_down": ("the corners of their mouth turn down", "the corners of their mouth turn down slightly",
+                     "the corners of their mouth pull down"),
+    "brows_raise": ("their eyebrows raise", "their eyebrows raise slightly", "their eyebrows raise high"),
+    "brows_lower": ("their eyebrows lower", "their eyebrows lower slightly", "their eyebrows drop"),
+    "brows_relax": ("their eyebrows relax",) * 3,
+    "brows_furrow": ("their eyebrows furrow", "their eyebrows furrow slightly", "their eyebrows furrow tightly"),
+    "brows_unfurrow": ("their brow relaxes",) * 3,
+    "head_turn_left": ("their head turns to the left", "their head turns slightly to the left",
+                       "their head turns to the left"),
+    "head_turn_right": ("their head turns to the right", "their head turns slightly to the right",
+                        "their head turns to the right"),
+    "head_tilt_left": ("their head tilts to the left", "their head tilts slightly to the left",
+                       "their head tilts to the left"),
+    "head_tilt_right": ("their head tilts to the right", "their head tilts slightly to the right",
+                        "their head tilts to the right"),
+    "head_nod": ("the person nods", "the person nods slightly", "the person nods"),
+    "head_lift": ("their head lifts", "their head lifts slightly", "their head tilts back"),
+    "head_lower": ("their head lowers", "their head lowers slightly", "their head drops"),
+    "head_shake": ("the person shakes their head", "the person shakes their head slightly",
+                   "the person shakes their head"),
+    "head_sway": ("their head sways from side to side", "their head sways slightly from side to side",
+                  "their head sways from side to side"),
+    "speaking_pause": ("the person pauses speaking",) * 3,
+    "speaking_resume": ("their mouth opens to speak again",) * 3,
+    # mesh, iris and pixel signals
+    "gaze_is_ahead": ("their eyes look straight ahead",) * 3,
+    "gaze_is_down": ("their eyes look down",) * 3,
+    "gaze_is_up": ("their eyes look up",) * 3,
+    "gaze_is_left": ("their eyes look to the left",) * 3,
+    "gaze_is_right": ("their eyes look to the right",) * 3,
+    "gaze_left": ("their eyes turn to the left", "their eyes move slightly to the left", "their eyes turn to the left"),
+    "gaze_right": ("their eyes turn to the right", "their eyes move slightly to the right",
+                   "their eyes turn to the right"),
+    "gaze_up": ("they look up", "they look up slightly", "they look up"),
+    "gaze_down": ("they look down", "they look down slightly", "they look down"),
+    "gaze_ahead": ("they look straight ahead again",) * 3,
+    "eyes_are_half_open": ("their eyes are half-open",) * 3,
+    "eyes_half_close": ("their upper eyelids droop", "their upper eyelids droop slightly", "their eyes half-close"),
+    "eyes_reopen": ("their upper eyelids lift",) * 3,
+    "lids_tighten": ("their lower eyelids tighten", "their lower eyelids tighten slightly",
+                     "their lower eyelids tighten"),
+    "teeth_are_visible": ("their teeth are visible",) * 3,
+    "teeth_show": ("showing their teeth", "showing some of their teeth", "showing their teeth"),
+    "lips_press": ("their lips press together", "their lips press together slightly", "their lips press tightly"),
+    "lips_stretch": ("their lips stretch", "their lips stretch slightly", "their lips stretch wide"),
+    "chin_raise": ("their chin raises", "their chin raises slightly", "their chin raises"),
+    "cheeks_raise": ("their cheeks raise", "their cheeks raise slightly", "their cheeks raise"),
+    "nose_wrinkle": ("the person wrinkles their nose", "the person wrinkles their nose slightly",
+                     "the person wrinkles their nose"),
+}
+#: the threshold each kind's intensity is compared with (attribute of DynamicsConfig)
+_THRESHOLD_OF = {
+    "blink": "blink_depth", "eyes_close": "blink_depth", "eyes_open": "blink_depth",
+    "eyes_widen": "eye_deg", "eyes_narrow": "eye_deg", "eyes_relax_open": "eye_deg", "eyes_relax_narrow": "eye_deg",
+    "mouth_open": "mouth_open", "mouth_close": "mouth_open", "speaking": "speak_prominence",
+    "speaking_stop": "speak_prominence", "smile": "smile_lift", "smile_fade": "smile_lift",
+    "corners_relax": "smile_lift", "lips_round": "lips_round", "lips_pucker": "lips_round", "corners_down": "smile_lift", "brows_raise": "brow_raise",
+    "brows_lower": "brow_raise", "brows_relax": "brow_raise", "brows_furrow": "brow_furrow",
+    "brows_unfurrow": "brow_furrow", "head_turn_left": "yaw_deg", "head_turn_right": "yaw_deg",
+    "head_tilt_left": "roll_deg", "head_tilt_right": "roll_deg", "head_nod": "nod_deg",
+    "head_lift": "pitch_deg", "head_lower": "pitch_deg",
+    "head_shake": "yaw_deg", "head_sway": "roll_deg", "speaking_pause": "speak_prominence",
+    "speaking_resume": "speak_prominence", "gaze_left": "gaze_deg", "gaze_right": "gaze_deg",
+    "gaze_up": "gaze_deg", "gaze_down": "gaze_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
+    "eyes_reopen": "lid_droop", "lids_tighten": "lid_tighten", "teeth_show": "teeth_show",
+    "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
+    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
+}
+_STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
+                "head_is_lowered", "head_is_raised", "face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed", "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open",
+                "corners_are_lifted", "eyes_are_half_open", "teeth_are_visible", "gaze_is_ahead", "gaze_is_down",
+                "gaze_is_up", "gaze_is_left", "gaze_is_right"}
+_ALWAYS_KEEP = {"speaking", "speaking_stop"}
+#: kept next when a phase holds more changes than it may say: blinks, which FEC-Bench's
+#: references name on most clips and which the blink detector measures directly
+_FIRST_KEPT = {"blink"}
+_FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_half_open", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
+                "mouth_stays_open", "smile_stays"}
+
+
+def strength(event: Event, config: DynamicsConfig) -> float:
+    """Intensity as a multiple of its detection threshold (1.0 = just detected)."""
+    attr = _THRESHOLD_OF.get(event.kind)
+    th = getattr(config, attr, 0.0) if attr else 0.0
+    return float(event.intensity / th) if th else 1.0
+
+
+def clause(event: Event, config: DynamicsConfig, count: int = 1) -> str:
+    """The caption clause for one (possibly merged) event."""
+    plain, weak, strong = CLAUSES.get(event.kind, (event.kind.replace("_", " "),) * 3)
+    if event.kind == "blink":
+        return {1: "the person blinks", 2: "the person blinks twice"}.get(count, "the person blinks several times")
+    r = strength(event, config)
+    text = weak if r < 1.5 else strong if r >= 3.0 else plain
+    if count > 1 and event.kind not in _STATE_KINDS:
+        text += " repeatedly" if count > 2 else " twice"
+    return text
+
+
+def segment_of(t: float, duration: float, bounds: tuple[float, float, float]) -> int:
+    """Which of the four caption phases time ``t`` falls in."""
+    if duration <= 0:
+        return 0
+    f = t / duration
+    return int(sum(f >= b for b in bounds))
+
+
+def group_events(events: list[Event], duration: float, config: DynamicsConfig,
+                 sources: dict[int, list[Event]] | None = None) -> list[list[Event]]:
+    """Events per caption phase: same-kind repeats in one phase become one event (count in the
+    clause), at most ``max_clauses_per_segment`` clauses per phase (the strongest, in time order).
+    With ``sources`` given, ``sources[id(merged)]`` lists the events each merged one came from."""
+    phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
+    for e in events:
+        phases[segment_of(e.start, duration, config.segments)].append(e)
+    out = []
+    for evs in phases:
+        merged: dict[str, list[Event]] = {}
+        order: list[str] = []
+        for e in sorted(evs, key=lambda e: e.start):
+            if e.kind not in merged:
+                order.append(e.kind)
+                merged[e.kind] = []
+            merged[e.kind].append(e)
+        items = []
+        for kind in order:
+            group = merged[kind]
+            first = group[0]
+            m = Event(kind, first.start, max(g.end for g in group), max(g.intensity for g in group), first.region)
+            m.text = clause(m, config, len(group))
+            if sources is not None:
+                sources[id(m)] = list(group)
+            items.append(m)
+        states = [m for m in items if m.kind in _STATE_KINDS]
+        finals = [m for m in items if m.kind in _FINAL_KINDS]
+        changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
+        # a change FEC-Bench's annotators rarely name is said only when it is clearly measured
+        changes = [m for m in changes if m.kind in _ALWAYS_KEEP or reference_share(m.text) >= config.rare_share
+                   or strength(m, config) >= config.rare_strength]
+        if len(changes) > config.max_clauses_per_segment:
+            # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
+            # then the changes FEC-Bench's annotators name most often (their share of reference
+            # events, dfec.dynamics.vocabulary), weighed by strength relative to the threshold
+            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP, m.kind not in _FIRST_KEPT,
+                                                  -(reference_share(m.text) + 1e-3) * min(strength(m, config), 3.0)))
+            keep = keep[: config.max_clauses_per_segment]
+            changes = [m for m in changes if m in keep]
+        room = max(0, config.max_clauses_per_segment - len(changes))
+        out.append(states + changes + finals[:room])
+    return out
+
+
+def compose(phases: list[list[Event]], visible: list[bool], seen_s: list[float] | None = None,
+            min_still_s: float = 0.0) -> tuple[str, list[Event]]:
+    """Caption text (intro + four phases in FEC-Bench layout) and the events in caption order
+    (:func:`compose_clauses` without the clause list)."""
+    text, used, _ = compose_clauses(phases, visible, seen_s, min_still_s)
+    return text, used
+
+
+def compose_clauses(phases: list[list[Event]], visible: list[bool], seen_s: list[float] | None = None,
+                    min_still_s: float = 0.0) -> tuple[str, list[Event], list[tuple[str, Event | None]]]:
+    """``(text, events, clauses)``: the caption, its events in caption order, and its pieces in
+    order as ``(piece, event or None)``: the intro, each phase phrase ("At the beginning of the
+    video,"), each event's clause with its punctuation ("their eyes widen,", "and the person
+    blinks.") and "there is no obvious change in their face." The pieces joined with single
+    spaces give ``text`` with its paragraph breaks (newlines) written as spaces.
+
+    A phase without events says there is no obvious change only when the face was measured in it
+    for at least ``min_still_s`` seconds (``seen_s``: measured seconds per phase); a glimpse of a
+    few frames is no evidence that nothing changed."""
+    used: list[Event] = []
+    per_phase: list[list[tuple[str, Event | None]]] = []
+    for k, evs in enumerate(phases):
+        if evs:
+            pieces: list[tuple[str, Event | None]] = [(f"{SEGMENT_PHRASES[k]},", None)]
+            for i, e in enumerate(evs):
+                if len(evs) == 1:
+                    pieces.append((f"{e.text}.", e))
+                elif i < len(evs) - 1:
+                    pieces.append((f"{e.text},", e))
+                else:
+                    pieces.append((f"and {e.text}.", e))
+            used.extend(evs)
+        elif visible[k] and k > 0 and (seen_s is None or seen_s[k] >= min_still_s):
+            pieces = [(f"{SEGMENT_PHRASES[k]},", None), (f"{NO_CHANGE}.", None)]
+        else:
+            pieces = []
+        per_phase.append(pieces)
+    # paragraphs: intro / beginning + progresses / middle / end
+    paras = [[(INTRO, None)], per_phase[0] + per_phase[1], per_phase[2], per_phase[3]]
+    text = "\n".join(" ".join(t for t, _ in p) for p in paras if p)
+    return text, used, [c for p in paras for c in p]
