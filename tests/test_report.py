@@ -80,7 +80,7 @@ def test_report_page_is_self_contained_with_the_video_embedded(folder):
     assert np.allclose(np.array(ov["landmarks"][5]).reshape(68, 2), tracks[0]["landmarks"][5], atol=0.06)
     # caption clauses linked to the caption events; the caption reads as written
     ev = json.loads((out / "events.json").read_text())
-    assert d["link_mode"] == "event-text"
+    assert d["link_mode"] == "clauses"  # the landmark captioner's own clause-to-event map
     assert "".join(s["text"] for s in d["clauses"]) == ev["caption"]
     linked = {ev["events"][s["events"][0]]["kind"] for s in d["clauses"] if s["events"]}
     assert {"blink", "head_turn_left"} <= linked

@@ -164,14 +164,19 @@ def link_clauses(caption: str, ev: dict | None) -> tuple[list[dict], str]:
     caption, and how they were linked ("clauses", "event-text" or "unlinked")."""
     if ev and isinstance(ev.get("clauses"), list) and ev["clauses"]:
         n = len(ev.get("events") or [])
-        segs = []
+        segs, pos = [], 0
         for k, c in enumerate(ev["clauses"]):
             if not isinstance(c, dict) or not isinstance(c.get("text"), str):
                 continue
             idx = [int(i) for i in c.get("events") or [] if isinstance(i, int) and 0 <= i < n]
-            if segs:
-                segs.append({"text": " ", "events": []})
+            # keep the caption's own separators (paragraph newlines) between clauses
+            j = caption.find(c["text"], pos) if caption else -1
+            sep = caption[pos:j] if j >= 0 else " "
+            if sep and (segs or j > 0):
+                segs.append({"text": sep, "events": []})
             segs.append({"text": c["text"], "events": idx})
+            if j >= 0:
+                pos = j + len(c["text"])
         if segs:
             return segs, "clauses"
     events = (ev or {}).get("events") or []
@@ -199,7 +204,7 @@ def build_payload(folder: dict, video: dict) -> dict:
     description without the bytes)."""
     tracking, ev = folder["tracks"], folder["events"]
     caption = (ev or {}).get("caption") or folder["caption"] or ""
-    if ev and isinstance(ev.get("clauses"), list) and ev["clauses"]:
+    if not caption and ev and isinstance(ev.get("clauses"), list) and ev["clauses"]:
         caption = " ".join(str(c.get("text", "")) for c in ev["clauses"] if isinstance(c, dict))
     segments, link_mode = link_clauses(caption, ev)
     duration = (ev or {}).get("duration") or (tracking.duration if tracking is not None else None) \
