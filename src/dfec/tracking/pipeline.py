@@ -181,7 +181,9 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             if cache is not None and (near is None or idx in near):
                 cache_bytes += 0 if repeated else rgb.nbytes
                 if cache_bytes <= cfg.frame_cache_mb * 2**20:
-                    cache[idx] = rgb
+                    # a copy: a decoded array kept alive pins PyAV/FFmpeg frame memory, and on a
+                    # 720p clip RSS then grew ~0.5 MB with every later frame (1.9 GB for 2 min)
+                    cache[idx] = cache[idx - 1] if repeated and idx - 1 in cache else rgb.copy()
                 else:
                     cache = None  # too long to keep: decode the selected frames again at the end
             size = (rgb.shape[1], rgb.shape[0])
