@@ -251,3 +251,40 @@ def test_a_corrupt_model_is_refused_in_one_line(moving_face, tmp_path, fresh_mod
     assert rc != 0 and "Traceback" not in err
     lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("INFO")]
     assert len(lines) == 1 and "iris_landmark.tflite" in lines[0] and "SHA-256 mismatch" in lines[0]
+
+
+@needs_stack
+def test_a_video_longer_than_the_frame_cache_keeps_only_frames_near_the_picks(moving_face, tmp_path, monkeypatch):
+    """With a 15 MB frame cache (the 40-frame clip needs 20.7 MB) only the frames within 2 of the
+    N = 4 uniform picks are kept (20 frames, 10 MB); with 1 MB none, and the selected frames are
+    decoded again. The crops are the same in every case."""
+    from PIL import Image
+
+    from dfec.tracking import pipeline
+
+    big = pipeline.track(moving_face, n_frames=4, out_dir=tmp_path / "big")
+    seen = {}
+    real = pipeline.write_outputs
+
+    def spy(result, out_dir, cfg, cache=None):
+        seen["cached"] = None if cache is None else sorted(cache)
+        return real(result, out_dir, cfg, cache)
+
+    monkeypatch.setattr(pipeline, "write_outputs", spy)
+    for mb, n_cached in ((15, 20), (1, None)):
+        small = pipeline.track(moving_face, n_frames=4, out_dir=tmp_path / f"c{mb}", frame_cache_mb=mb)
+        assert small.selected_frames == big.selected_frames and len(small.crops) == 4
+        assert (seen["cached"] is None) if n_cached is None else len(seen["cached"]) == n_cached
+        for a, b in zip(big.crops, small.crops):
+            assert np.array_equal(np.asarray(Image.open(tmp_path / "big" / a)),
+                                  np.asarray(Image.open(tmp_path / f"c{mb}" / b)))
+
+
+def test_meshed_share_counts_detected_frames_with_a_mesh():
+    from dfec.tracking.pipeline import meshed_share
+
+    t = _track(4)
+    t.mesh[1] = np.nan
+    t.interpolated = [False, False, False, True]
+    assert meshed_share(t) == pytest.approx(2 / 3)
+    assert meshed_share(_track(3, with_mesh=False)) == 0.0

@@ -99,7 +99,9 @@ class Track:
     ``iris`` (T, 10, 3) float32: 5 points per eye, the subject's right eye first (mesh corners
     33/133, image-left in an unmirrored frontal view) then the left eye (362/263); per eye the
     iris centre first, then 4 iris contour points. Rows are NaN where the frame has no measured
-    mesh (interpolated entries, or a backend without a mesh). With the mesh backend
+    mesh: interpolated entries, a backend without a mesh, or a face BlazeFace found but FaceMesh
+    rejected (full profile, deep shadow), whose ``landmarks`` row is then only a rough guess
+    (``has_mesh`` tells which rows were measured). With the mesh backend
     ``landmarks`` is the mesh's 68-point view (:data:`dfec.faces.mesh68.MESH_TO_68`). Both
     arrays are kept out of ``to_json``: :meth:`TrackingResult.save` writes them to a side file.
     """

@@ -42,6 +42,9 @@ class TrackConfig:
     # below ``mesh_min_presence`` and every ``mesh_redetect_every`` frames (new faces)
     mesh_min_presence: float = 0.5
     mesh_redetect_every: int = 8
+    #: keep a BlazeFace face whose mesh presence is low (full profile, deep shadow: FaceMesh
+    #: scores a toddler in profile 0.0) as a detection without mesh (its rows stay NaN)
+    keep_unmeshed: bool = True
     detect_min_score: float = 0.5      # BlazeFace score threshold (MediaPipe's default)
     with_iris: bool = True
     #: with the mesh backend a face is followed by its own ROI, so identity embeddings are

@@ -80,6 +80,7 @@ class MeshFollower:
 
         cfg, st, tm = self.cfg, self.stack, self.timings
         t0 = self.clock()
+        weak: list = []
         thumb = _thumb(rgb)
         self.cut = is_cut(self._thumb, thumb)
         self._thumb = thumb
@@ -102,6 +103,8 @@ class MeshFollower:
                 f = st.fit(rgb, roi_from_detection(fb))
                 if f.score >= cfg.mesh_min_presence:
                     faces.append(f)
+                elif cfg.keep_unmeshed:
+                    weak.append((fb, f))
             tm["mesh"] += self.clock() - t2
         faces = self._dedupe(faces)
         t3 = self.clock()
@@ -109,7 +112,15 @@ class MeshFollower:
             st.iris(rgb, f)
         tm["iris"] += self.clock() - t3
         self.rois = [f.next_roi() for f in faces]
-        return [Detection(idx, f.box, f.score, landmarks=f.landmarks68, mesh=f.mesh, iris=f.iris) for f in faces]
+        dets = [Detection(idx, f.box, f.score, landmarks=f.landmarks68, mesh=f.mesh, iris=f.iris) for f in faces]
+        # faces BlazeFace found but FaceMesh rejects (full profile, deep shadow): the detector's box,
+        # the rejected fit's 68 points as a rough guess, and no mesh/iris (NaN rows in the track)
+        for fb, f in sorted(weak, key=lambda w: -w[0].score):
+            c = (fb.box[:2] + fb.box[2:]) / 2.0
+            if all(_iou(fb.box, d.box) < 0.3 and not _inside(c, d.box)
+                   and not _inside((d.box[:2] + d.box[2:]) / 2.0, fb.box) for d in dets):
+                dets.append(Detection(idx, fb.box, fb.score, landmarks=f.landmarks68))
+        return dets
 
     @staticmethod
     def _dedupe(faces: list) -> list:

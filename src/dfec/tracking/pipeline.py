@@ -156,6 +156,13 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     size = (info.width, info.height)
     cache: dict[int, np.ndarray] | None = {} if out_dir is not None and cfg.frame_cache_mb > 0 else None
     cache_bytes = 0
+    # a video too long for the cache keeps only the frames near the N uniform picks (the usual
+    # selected frames), so memory does not grow to the cache budget; others are decoded again
+    near: set[int] | None = None
+    if cache is not None and expected and expected * info.width * info.height * 3 > cfg.frame_cache_mb * 2**20:
+        from ..video.reader import uniform_indices
+
+        near = {f + d for f in uniform_indices(expected, cfg.n_frames) for d in range(-2, 3)}
     prev_rgb, prev_dets = None, []
     try:
         # fill=True: a slow or variable-rate source repeats a frame, so index k is always the
@@ -172,10 +179,12 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             timings["decode"] += t1 - t0
             n_total = idx + 1
             repeated = rgb is prev_rgb  # the same source frame again: same faces
-            if cache is not None:
+            if cache is not None and (near is None or idx in near):
                 cache_bytes += 0 if repeated else rgb.nbytes
                 if cache_bytes <= cfg.frame_cache_mb * 2**20:
-                    cache[idx] = rgb
+                    # a copy: a decoded array kept alive pins PyAV/FFmpeg frame memory, and on a
+                    # 720p clip RSS then grew ~0.5 MB with every later frame (1.9 GB for 2 min)
+                    cache[idx] = cache[idx - 1] if repeated and idx - 1 in cache else rgb.copy()
                 else:
                     cache = None  # too long to keep: decode the selected frames again at the end
             size = (rgb.shape[1], rgb.shape[0])
@@ -216,12 +225,16 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
     t_post = _clock()
     tracks = finish_tracks(tracker, cfg)
-    areas = [screen_time_area(t, n_total) if cfg.area_by_screen_time else t.mean_area for t in tracks]
-    sims = [t.mean_similarity for t in tracks]
+    # with the mesh backend, faces FaceMesh never confirmed (mostly unmeshed tracks: profiles,
+    # shadows) are main-character candidates only when no meshed track exists
+    cands = [t for t in tracks if meshed_share(t) >= 0.5] if stack is not None else tracks
+    cands = cands or tracks
+    areas = [screen_time_area(t, n_total) if cfg.area_by_screen_time else t.mean_area for t in cands]
+    sims = [t.mean_similarity for t in cands]
     if cfg.neutral_single_similarity:
         sims = list(neutral_similarity(sims))
     mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed)
-    for t, m in zip(tracks, mask):
+    for t, m in zip(cands, mask):
         t.is_main = bool(m)
     # frames where a main face was actually detected (interpolated entries are occluded faces)
     main_frames = {f for t in tracks if t.is_main for f, interp in zip(t.frames, t.interpolated) if not interp}
@@ -242,6 +255,12 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         timings["write"] = _clock() - t_out
         save_result(result, Path(out_dir) / "tracks.json", cfg)
     return result
+
+
+def meshed_share(track: Track) -> float:
+    """Share of a track's detected (not interpolated) frames that have a measured mesh."""
+    observed = [i for i, v in enumerate(track.interpolated) if not v]
+    return float(track.has_mesh[observed].mean()) if observed else 0.0
 
 
 def _deferred(embedder, rgb: np.ndarray, dets: list[Detection], clock: list[float]):
@@ -343,12 +362,13 @@ def write_outputs(result: TrackingResult, out_dir: str | Path, cfg: TrackConfig,
     out = _make_dir(Path(out_dir))
     wanted = set(result.selected_frames)
     frames: dict[int, np.ndarray] = {}
-    if frames_cache is not None and wanted <= set(frames_cache):
-        frames = {f: frames_cache[f] for f in wanted}
-    elif wanted:
-        last = max(wanted)
+    if frames_cache is not None:
+        frames = {f: frames_cache[f] for f in wanted if f in frames_cache}
+    missing = wanted - set(frames)
+    if missing:
+        last = max(missing)
         for idx, _, rgb in iter_frames(result.video, cfg.fps, fill=True):
-            if idx in wanted:
+            if idx in missing:
                 frames[idx] = rgb
             if idx >= last:
                 break
