@@ -166,34 +166,100 @@ def _run_item(item):
     return _HANDLER(item)
 
 
-def _iter_pool(items: list, setup: Callable, setup_args: tuple, n: int, fail: Callable) -> Iterator[dict]:
+POOL_RESTARTS = 3  # broken pools replaced per run before the rest of the items are failed
+
+
+def _new_pool(setup: Callable, setup_args: tuple, n: int):
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
     # spawn: safe with CUDA, OpenMP and torch threads in the parent; each worker builds its handler once
     ctx = mp.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // n)
-    ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                             initargs=(setup, setup_args, threads, os.getpid(), ctx.Value("i", 0)))
-    try:
-        futures = {ex.submit(_run_item, it): it for it in items}
-        for fut in as_completed(futures):
-            try:
-                yield fut.result()
-            except FatalRunError:  # the worker's captioner cannot work: stop every worker, one error
-                raise
-            except Exception as exc:  # a worker died (out of memory, its setup failed): record, go on
-                yield fail(futures[fut], f"worker process failed: {str(exc)[:200] or type(exc).__name__}",
-                           type(exc).__name__)
-    except BaseException:  # Ctrl-C or the consumer stopped: stop the workers now, keep what is written
-        procs = list((getattr(ex, "_processes", None) or {}).values())
-        ex.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        raise
-    else:
-        ex.shutdown(wait=True)
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                               initargs=(setup, setup_args, threads, os.getpid(), ctx.Value("i", 0)))
+
+
+def _stop_pool(ex) -> None:
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+
+
+def _iter_pool(items: list, setup: Callable, setup_args: tuple, n: int, fail: Callable,
+               max_restarts: int = POOL_RESTARTS) -> Iterator[dict]:
+    """Run items over ``n`` worker processes, at most ``n`` in flight.
+
+    A worker that dies (``os._exit``, out of memory, a native crash) breaks the whole pool, and
+    every item in flight then reports the same error. Those items become *suspects*; a new pool
+    starts and reruns them one at a time, so the item that kills its worker alone is the one
+    recorded as failed and the others still run. At most ``max_restarts`` new pools per run;
+    after that the remaining items are failed with one clear reason.
+    """
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    todo, suspects = deque(items), deque()
+    restarts = 0
+    while todo or suspects:
+        ex = _new_pool(setup, setup_args, n)
+        inflight: dict = {}  # future -> item
+        broken: list = []    # items in flight when the pool broke
+        try:
+            while (todo or suspects or inflight) and not broken:
+                cap = 1 if suspects else n  # a suspect runs alone, so a crash names its item
+                while len(inflight) < cap and (suspects or todo):
+                    item = (suspects or todo).popleft()
+                    try:
+                        inflight[ex.submit(_run_item, item)] = item
+                    except BrokenProcessPool:
+                        broken.append(item)
+                        break
+                if not inflight:
+                    break
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    if isinstance(fut.exception(), BrokenProcessPool):
+                        broken.append(inflight.pop(fut))
+                if broken:  # the pool is dead: every other future in flight ends at once
+                    wait(list(inflight))
+                    done = set(inflight)
+                for fut in done:
+                    if fut not in inflight:
+                        continue
+                    item = inflight.pop(fut)
+                    try:
+                        yield fut.result()
+                    except FatalRunError:  # the worker's captioner cannot work: stop every worker, one error
+                        raise
+                    except BrokenProcessPool:
+                        broken.append(item)
+                    except Exception as exc:  # the item failed in its worker: record, go on
+                        yield fail(item, f"worker process failed: {str(exc)[:200] or type(exc).__name__}",
+                                   type(exc).__name__)
+        except BaseException:  # Ctrl-C or the consumer stopped: stop the workers now, keep what is written
+            _stop_pool(ex)
+            raise
+        if not broken:
+            ex.shutdown(wait=True)
+            break
+        _stop_pool(ex)
+        if len(broken) == 1:  # it ran alone (or was the only one left): it killed its worker
+            yield fail(broken[0], "worker process died while running this item (crash or out of memory)",
+                       "BrokenProcessPool")
+        else:
+            suspects.extend(broken)
+        restarts += 1
+        if restarts > max_restarts:
+            left = list(suspects) + list(todo)
+            suspects.clear()
+            todo.clear()
+            for item in left:
+                yield fail(item, f"worker processes kept dying ({restarts} broken pools); not run",
+                           "BrokenProcessPool")
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,6 +299,19 @@ def _ray_room(ray, gpus_per_worker: float) -> int | None:
     if gpus_per_worker > 0:
         room = min(room, int(gpu / gpus_per_worker + 1e-9))
     return room
+
+
+def _fatal_cause(exc: BaseException) -> FatalRunError | None:
+    """The :class:`FatalRunError` behind a Ray task error, else None.
+
+    Ray raises a ``RayTaskError`` whose ``cause`` is the worker's exception (and which subclasses
+    the cause's type when it can)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, FatalRunError):
+        return cause
+    if isinstance(exc, FatalRunError):
+        return FatalRunError(getattr(exc, "reason", None) or str(exc), getattr(exc, "path", None))
+    return None
 
 
 def _iter_ray(items: list, setup: Callable, setup_args: tuple, par: Parallel, fail: Callable) -> Iterator[dict]:
@@ -297,6 +376,9 @@ def _iter_ray(items: list, setup: Callable, setup_args: tuple, par: Parallel, fa
                     start()
                     res = fail(item, f"ray actor died: {str(exc)[:200]}", type(exc).__name__)
                 except Exception as exc:
+                    fatal = _fatal_cause(exc)
+                    if fatal is not None:  # the captioner cannot work: stop the run, one error
+                        raise fatal from None
                     free.append(actor)
                     res = fail(item, f"ray task failed: {str(exc)[:200]}", type(exc).__name__)
                 yield res

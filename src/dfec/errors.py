@@ -35,6 +35,18 @@ class DfecError(Exception):
     def message(self) -> str:
         return f"{self.path}: {self.reason}" if self.path else self.reason
 
+    def __reduce__(self):
+        # subclasses take other __init__ arguments (MissingDependencyError(what, hint)), so rebuild
+        # from the state, not by calling __init__ again: errors cross process pools and Ray intact
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls, args: tuple, state: dict) -> DfecError:
+    obj = cls.__new__(cls, *args)
+    obj.args = args
+    obj.__dict__.update(state)
+    return obj
+
 
 class FatalRunError(DfecError):
     """A user error that ends a whole batch run instead of failing one item: the captioner itself
