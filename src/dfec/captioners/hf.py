@@ -6,7 +6,7 @@ import inspect
 import json
 from pathlib import Path
 
-from ..errors import MissingDependencyError
+from ..errors import DfecError, FatalRunError, MissingDependencyError
 from ..schema import Caption
 from .base import DEFAULT_INSTRUCTION, CaptionerOptions, need_dir, need_module
 from .frames import sample_frames
@@ -38,6 +38,10 @@ class _HFVideoCaptioner:
         p = need_dir(self.options.model_path, f"the {self.what} weight folder")
         if not (p / "config.json").exists():
             raise MissingDependencyError(f"the {self.what} weight folder {p}", "it has no config.json (a Hugging Face model folder is needed)")
+        from ..model.files import check_weights_folder
+
+        # every JSON file parses to an object, config fields have their types, safetensors are whole
+        check_weights_folder(p)
         need_module("torch", "install torch")
         try:
             tf = importlib.import_module("transformers")
@@ -48,18 +52,30 @@ class _HFVideoCaptioner:
 
     # -- loading --------------------------------------------------------------------------
     def _load(self):
+        """Load once; a folder the loaders refuse stops a list run once (:class:`FatalRunError`)."""
         if self._model is not None:
             return
+        from ..model.files import loader_errors
+
+        path = Path(self.options.model_path).expanduser()
+        try:
+            with loader_errors(path, f"the {self.what} model"):
+                self._load_model(str(path))
+        except FatalRunError:
+            raise
+        except DfecError as exc:
+            raise FatalRunError.from_error(exc) from None
+
+    def _load_model(self, path: str):
         import torch
         import transformers
 
-        path = str(Path(self.options.model_path).expanduser())
         device = self.options.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, self.options.dtype) if self.options.dtype else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         cls = getattr(transformers, self.model_class)
-        self._model = cls.from_pretrained(path, local_files_only=True, dtype=dtype).to(device).eval()
+        model = cls.from_pretrained(path, local_files_only=True, dtype=dtype).to(device).eval()
         self._processor, self._use_video = self._load_processor(path)
-        self._device = device
+        self._model, self._device = model, device
 
     def _load_processor(self, path: str):
         import transformers
