@@ -37,9 +37,13 @@ def test_hf_folder_with_invalid_json_config_is_one_line(tmp_path, clips, capsys,
     (bad / "config.json").write_text("{not json")
     _one_line_error(capsys, ["caption", str(clips / "a.mp4"), "--captioner", spec, "--model", str(bad),
                              "--out", str(tmp_path / "o")], "config.json")
-    (bad / "config.json").write_text(json.dumps({"model_type": "qwen2_vl", "hidden_size": "big"}))
+    (bad / "config.json").write_text("[]")
     _one_line_error(capsys, ["caption", str(clips / "a.mp4"), "--captioner", spec, "--model", str(bad),
-                             "--out", str(tmp_path / "o")], "field 'hidden_size'")
+                             "--out", str(tmp_path / "o")], "is a JSON list")
+    (bad / "config.json").write_text("{}")
+    (bad / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")  # a cut download
+    _one_line_error(capsys, ["caption", str(clips / "a.mp4"), "--captioner", spec, "--model", str(bad),
+                             "--out", str(tmp_path / "o")], "truncated safetensors")
 
 
 @pytest.mark.parametrize("spec", ["qwen2-vl", "llava-onevision"])
