@@ -502,3 +502,25 @@ def test_resumed_jsonl_output_with_a_hostile_line(tmp_path):
     out.write_text('{"id": "1", "caption": "x"}\n' + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(DfecError, match="line 2: nested more than"):
         read_jsonl(out)
+
+
+def test_symlinks_out_of_the_data_root_are_refused(tmp_path):
+    """A linked folder or file inside the root whose target is outside it escapes the root; a link
+    that stays inside the root is fine."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "A").mkdir(parents=True)
+    (root / "A" / "a.mp4").write_bytes(b"x")
+    outside.mkdir()
+    (outside / "passwd").write_text("x")
+    (root / "evil").symlink_to(outside)
+    (root / "evil.mp4").symlink_to(outside / "passwd")
+    for bad in ("evil/passwd", "evil.mp4", "A/../evil/passwd"):
+        with pytest.raises(ValueError, match="escapes the data root .* through a symlink"):
+            resolve_under_root(bad, root)
+    (root / "alias").symlink_to(root / "A")
+    (root / "same.mp4").symlink_to(root / "A" / "a.mp4")
+    assert resolve_under_root("alias/a.mp4", root)[1] == "alias/a.mp4"
+    assert resolve_under_root("same.mp4", root)[1] == "same.mp4"
+    (root / "loop").symlink_to(root / "loop")
+    with pytest.raises(ValueError):
+        resolve_under_root("loop/x.mp4", root)

@@ -31,24 +31,26 @@ def test_strip_inferences_repairs_only_around_the_cut(text, want):
     assert strip_inferences(text) == want
 
 
-def test_dotdot_through_a_symlink_is_refused_but_symlinked_folders_work(tmp_path):
+def test_symlinks_out_of_the_root_are_refused_inside_ones_work(tmp_path):
     root, outside = tmp_path / "root", tmp_path / "outside"
     (outside / "deep").mkdir(parents=True)
     (outside / "secret.mp4").write_bytes(b"x")
     (outside / "deep" / "clip.mp4").write_bytes(b"x")
     root.mkdir()
-    os.symlink(outside / "deep", root / "DFEW")          # the owner links a big data folder into the root
-    abs_path, rel = resolve_video("DFEW/clip.mp4", root)
-    assert rel == "DFEW/clip.mp4" and abs_path.is_file()
+    os.symlink(outside / "deep", root / "DFEW")          # a linked folder whose target is outside the root
+    with pytest.raises(ValueError, match="through a symlink"):
+        resolve_video("DFEW/clip.mp4", root)
     # lexically "root/secret.mp4", but the OS climbs from the link's target to outside/secret.mp4
     with pytest.raises(ValueError, match="escapes the data root"):
         resolve_video("DFEW/../../outside/secret.mp4", root)
     with pytest.raises(ValueError, match="through a symlink"):
         resolve_video("DFEW/../secret.mp4", root)
-    # a plain ".." that stays inside the root is still fine
+    # a plain ".." that stays inside the root is still fine, and so is a link inside the root
     (root / "a").mkdir()
     (root / "b.mp4").write_bytes(b"x")
     assert resolve_video("a/../b.mp4", root)[1] == "b.mp4"
+    os.symlink(root / "a", root / "alias")
+    assert resolve_video("alias/../b.mp4", root)[1] == "b.mp4"
 
 
 def _rec(i, **kw):

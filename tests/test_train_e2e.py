@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def _annotations(root: Path, shared: Path | None) -> list[dict]:
     recs[3]["faces"] = ["faces/c3_0.png", "faces/c3_1.png"]
     if shared is not None and (shared / REAL_CLIP).is_file():
         (root / "RAVDESS").mkdir()
-        os.symlink(shared / REAL_CLIP, root / "RAVDESS" / "r.mp4")  # a symlinked clip inside the root
+        shutil.copyfile(shared / REAL_CLIP, root / "RAVDESS" / "r.mp4")  # a link out of the root is refused
         recs.append({"id": "ravdess_19", "video": "RAVDESS/r.mp4", "attributes": "A man with short hair.",
                      "facial_changes": "He raises his eyebrows [inf: surprised] and opens his mouth.",
                      "summary": "He looks surprised."})

@@ -291,11 +291,9 @@ def resolve_under_root(path: str, root: str | Path) -> tuple[Path, str]:
     """Resolve a data file's ``path`` under the data ``root``; returns ``(absolute path,
     root-relative posix path)``.
 
-    Raises ValueError when the path escapes the root (``..`` above it, or an absolute path
-    elsewhere). The check is lexical (``..`` and absolute paths), so a symlinked data folder
-    inside the root (``root/DFEW -> /mnt/big/DFEW``, made by whoever owns the root) stays usable;
-    but a path with a ``..`` component must also stay inside the root once symlinks are followed
-    (``link/../x`` climbs from the link's *target*, not from the root).
+    Raises ValueError when the path escapes the root: ``..`` above it, an absolute path elsewhere,
+    or a symlink (a linked folder or file inside the root) whose target lies outside the root once
+    every link is followed (:meth:`Path.resolve`). A symlink that stays inside the root is fine.
     """
     if not isinstance(path, str) or not path.strip():
         raise ValueError(f"path {path!r} is not a non-empty string")
@@ -307,10 +305,12 @@ def resolve_under_root(path: str, root: str | Path) -> tuple[Path, str]:
         rel = resolved.relative_to(root_abs)
     except ValueError:
         raise ValueError(f"path {path!r} escapes the data root {str(root_abs)!r}") from None
-    if ".." in PurePosixPath(raw).parts:
-        real, real_root = os.path.realpath(candidate), os.path.realpath(root_abs)
-        if os.path.commonpath([real, real_root]) != real_root:
-            raise ValueError(f"path {path!r} escapes the data root {str(root_abs)!r} through a symlink") from None
+    try:
+        real, real_root = candidate.resolve(), root_abs.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ValueError(f"path {path!r} cannot be resolved ({exc})") from None
+    if real != real_root and real_root not in real.parents:
+        raise ValueError(f"path {path!r} escapes the data root {str(root_abs)!r} through a symlink")
     if str(rel) in ("", "."):
         raise ValueError(f"path {path!r} is the data root itself, not a file")
     return resolved, PurePosixPath(*rel.parts).as_posix()

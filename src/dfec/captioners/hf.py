@@ -6,7 +6,7 @@ import inspect
 import json
 from pathlib import Path
 
-from ..errors import MissingDependencyError
+from ..errors import DfecError, FatalRunError, MissingDependencyError
 from ..schema import Caption
 from .base import DEFAULT_INSTRUCTION, CaptionerOptions, need_dir, need_module
 from .frames import sample_frames
@@ -38,6 +38,7 @@ class _HFVideoCaptioner:
         p = need_dir(self.options.model_path, f"the {self.what} weight folder")
         if not (p / "config.json").exists():
             raise MissingDependencyError(f"the {self.what} weight folder {p}", "it has no config.json (a Hugging Face model folder is needed)")
+        _check_hf_folder(p)
         need_module("torch", "install torch")
         try:
             tf = importlib.import_module("transformers")
@@ -48,18 +49,30 @@ class _HFVideoCaptioner:
 
     # -- loading --------------------------------------------------------------------------
     def _load(self):
+        """Load once; a folder the loaders refuse stops a list run once (:class:`FatalRunError`)."""
         if self._model is not None:
             return
+        from ..model.files import loader_errors
+
+        path = Path(self.options.model_path).expanduser()
+        try:
+            with loader_errors(path, f"the {self.what} model"):
+                self._load_model(str(path))
+        except FatalRunError:
+            raise
+        except DfecError as exc:
+            raise FatalRunError.from_error(exc) from None
+
+    def _load_model(self, path: str):
         import torch
         import transformers
 
-        path = str(Path(self.options.model_path).expanduser())
         device = self.options.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, self.options.dtype) if self.options.dtype else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         cls = getattr(transformers, self.model_class)
-        self._model = cls.from_pretrained(path, local_files_only=True, dtype=dtype).to(device).eval()
+        model = cls.from_pretrained(path, local_files_only=True, dtype=dtype).to(device).eval()
         self._processor, self._use_video = self._load_processor(path)
-        self._device = device
+        self._model, self._device = model, device
 
     def _load_processor(self, path: str):
         import transformers
@@ -133,6 +146,28 @@ class _HFVideoCaptioner:
         text = proc.batch_decode(new, skip_special_tokens=True)[0].strip()
         return Caption(text=text, captioner=self.name, video=str(video),
                        metadata={"model_path": str(self.options.model_path), "n_frames": len(frames)})
+
+
+def _check_hf_folder(folder: Path) -> None:
+    """Cheap checks before loading (:mod:`dfec.model.files`): every top-level JSON file is an object,
+    every ``*.safetensors`` is whole, a shard index names shards that exist. ``config.json`` field
+    types are not checked here: that table is FaceTrack-MM's (Qwen2-VL's ``vision_config.num_heads``
+    is an integer, FaceSwin's a list)."""
+    from ..model.files import check_safetensors, read_json_object
+
+    for f in sorted(folder.glob("*.json")):
+        if f.is_file():
+            read_json_object(f)
+    for f in sorted(folder.glob("*.safetensors")):
+        check_safetensors(f)
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = read_json_object(index).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise DfecError("no 'weight_map' object in the shard index", index)
+        missing = sorted(s for s in set(map(str, weight_map.values())) if not (folder / s).is_file())
+        if missing:
+            raise DfecError(f"shard {missing[0]} named in the index is missing", index)
 
 
 def _image_only(proc_cls):

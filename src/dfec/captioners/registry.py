@@ -49,6 +49,9 @@ def resolve_class(spec: str) -> Callable:
             obj = getattr(obj, part, None)
             if obj is None:
                 raise DfecError(f"module '{module_name}' has no attribute '{attr}'", spec)
+        if not callable(obj):  # a module, a constant...: not something that builds a captioner
+            raise DfecError(f"'{attr}' in module '{module_name}' is a {type(obj).__name__}, "
+                            "not a captioner class", spec)
         return obj
     try:
         from importlib.metadata import entry_points
@@ -72,7 +75,10 @@ def load(spec: str, options: CaptionerOptions | None = None):
                         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)])
     except (TypeError, ValueError):
         n_params = 1
-    captioner = cls(options) if n_params >= 1 else cls()
+    try:
+        captioner = cls(options) if n_params >= 1 else cls()
+    except TypeError as exc:  # e.g. json:loads, a class whose __init__ wants other arguments
+        raise DfecError(f"cannot construct captioner {spec} ({str(exc)[:200]})") from None
     if not callable(getattr(captioner, "caption", None)):
         raise DfecError("captioner has no caption(video) method", spec)
     if not getattr(captioner, "name", None):
