@@ -148,3 +148,29 @@ def test_demo_without_gradio_says_how_to_install(monkeypatch, capsys):
     assert main(["demo", "--port", "0"]) == 3
     err = capsys.readouterr().err.strip()
     assert err.startswith("dfec: error: ") and "pip install -e '.[demo]'" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1"])
+def test_demo_refuses_a_port_out_of_range(capsys, port):
+    from dfec.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--port", port])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--port" in err and "Traceback" not in err
+
+
+def test_demo_on_a_busy_port_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("gradio")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    from dfec.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        rc = main(["demo", "--port", str(port), "--records", str(tmp_path / "r.jsonl"), "--work", str(tmp_path / "w")])
+    assert rc != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dfec: error: ") and f"port {port}" in err and "\n" not in err

@@ -253,14 +253,25 @@ def test_landmark_captioner_interface():
     assert text.startswith("The video shows") and "their head turns to the left" in text
 
 
-def test_command_module_imports_light():
+@pytest.mark.parametrize("module", [
+    "dfec.captioners.command",
+    "dfec.report.caption",   # what `dfec caption` runs (the registry's command plus --html)
+    "dfec.report.demo",      # `dfec demo`: gradio is imported only when the app is built
+    "dfec.tracking.command",
+    "dfec.report.bench",     # what `dfec bench` runs (dfec.bench.command plus table --html)
+    "dfec.cli",
+])
+def test_command_module_imports_light(module):
+    import os
     import subprocess
     import sys
 
-    code = ("import sys, dfec.captioners.command; "
-            "print(sorted(m for m in ('torch', 'cv2', 'dlib', 'transformers', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    code = (f"import sys, {module}; "
+            "print(sorted(m for m in ('torch', 'cv2', 'dlib', 'transformers', 'matplotlib', 'gradio') if m in sys.modules))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[1] / "src"),
+                                                                  os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "[]", f"{module} imports {out.strip()}"
 
 
 def test_cli_on_a_video_without_a_face(tmp_path, capsys):

@@ -35,6 +35,8 @@ def test_layer_contract_is_kept():
     ("dynamics/plot.py", "from ..captioners import registry as _r  # noqa", "dfec.dynamics is not allowed to import dfec.captioners"),
     # the caption command reaching up into the report pages (dfec caption --html runs through dfec.report.caption)
     ("captioners/command.py", "from ..report import page as _p  # noqa", "dfec.captioners is not allowed to import dfec.report"),
+    # the bench command reaching up into the report pages (dfec bench table --html runs through dfec.report.bench)
+    ("bench/command.py", "from ..report import bench_html as _h  # noqa", "dfec.bench is not allowed to import dfec.report"),
     # two siblings on one layer
     ("train/config.py", "from ..data import build as _b  # noqa", "dfec.train is not allowed to import dfec.data"),
 ])

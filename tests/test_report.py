@@ -31,10 +31,40 @@ def test_clauses_contract_links_each_clause_to_its_events():
     ev = dict(EVENTS, clauses=[{"text": "At the beginning, the person blinks,", "events": [0]},
                                {"text": "and later the person smiles.", "events": [1, 7, "x"]},
                                {"text": "Nothing else changes.", "events": []}])
-    segs, mode = link_clauses("ignored", ev)
+    caption = " ".join(c["text"] for c in ev["clauses"])  # as build_payload joins them without caption.txt
+    segs, mode = link_clauses(caption, ev)
     assert mode == "clauses"
-    assert "".join(s["text"] for s in segs) == " ".join(c["text"] for c in ev["clauses"])
+    assert "".join(s["text"] for s in segs) == caption
     assert [s["events"] for s in segs if s["text"].strip()] == [[0], [1], []]  # bad indices dropped
+
+
+def test_clause_links_keep_every_character_of_the_caption():
+    ev = dict(EVENTS, clauses=[{"text": "A.", "events": [0]}, {"text": "B.", "events": [1]}])
+    # text before, between (a paragraph break) and after the clauses stays, unlinked
+    caption = "Intro: A.\n\nB.\n\nOverall, the person looks pleased."
+    segs, mode = link_clauses(caption, ev)
+    assert mode == "clauses" and "".join(s["text"] for s in segs) == caption
+    assert [(s["text"], s["events"]) for s in segs] == [
+        ("Intro: ", []), ("A.", [0]), ("\n\n", []), ("B.", [1]), ("\n\nOverall, the person looks pleased.", [])]
+    # a clause that is not in the caption: no invented separator; the events' own texts link instead
+    caption = "At first the person blinks, then the person smiles. Overall calm."
+    bad = dict(EVENTS, clauses=[{"text": "the person blinks", "events": [0]}, {"text": "not in it", "events": [1]}])
+    segs, mode = link_clauses(caption, bad)
+    assert mode == "event-text" and "".join(s["text"] for s in segs) == caption
+    assert [s["events"] for s in segs if s["events"]] == [[0], [1]]
+    # and nothing links: the caption whole, unlinked
+    segs, mode = link_clauses("Something else entirely.", bad)
+    assert (segs, mode) == ([{"text": "Something else entirely.", "events": []}], "unlinked")
+
+
+@pytest.mark.parametrize("bad", ['{"events": 5}', '{"clauses": "A."}', '{"events": [1, 2]}',
+                                 '{"timeline": {"kind": "blink"}}', '{"clauses": [null]}'])
+def test_events_json_with_wrong_types_is_a_one_line_error(tmp_path, capsys, bad):
+    (tmp_path / "events.json").write_text(bad)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dfec: error: ") and "events.json" in err and "list of objects" in err
+    assert "\n" not in err
 
 
 def test_landmark_events_link_by_their_verbatim_clause():

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("dfec.metrics.command", "score predicted captions with the FEC-Bench metrics"),
     "data": ("dfec.data.command", "build, curate and describe FDA-style data"),
     "train": ("dfec.train.command", "instruction-tune FaceTrack-MM with LoRA"),
-    "bench": ("dfec.bench.command", "run captioners over FEC-Bench and render the leaderboard"),
+    "bench": ("dfec.report.bench", "run captioners over FEC-Bench and render the leaderboard"),  # dfec.bench.command + table --html
     "report": ("dfec.report.command", "write an interactive report.html for a track/caption output folder"),
     "demo": ("dfec.report.demo", "run the local Gradio demo app (needs the 'demo' extra)"),
 }

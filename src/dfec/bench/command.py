@@ -1,4 +1,7 @@
-"""``dfec bench run|table``: the FEC-Bench harness on the command line (light imports only)."""
+"""``dfec bench run|table``: the FEC-Bench harness on the command line (light imports only).
+
+``dfec bench table --html`` is added on the report side (:mod:`dfec.report.bench`, which the
+dispatcher runs for ``dfec bench``): this stage never imports :mod:`dfec.report`."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +14,8 @@ from ..errors import DfecError
 from ..options import positive_int
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Add ``run`` and ``table``; returns those sub-parsers by name (for wrappers adding options)."""
     sub = parser.add_subparsers(dest="bench_command", metavar="{run,table}")
     sub.required = True
 
@@ -43,8 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "ablation.md: the runs beside the paper's Table 2")
     t.add_argument("--paper-file", help="an alternative published-results JSON (format of dfec/bench/paper_tables.json)")
     t.add_argument("--no-charts", action="store_true")
-    t.add_argument("--html", action="store_true",
-                   help="also write table.html: sortable leaderboard, per-metric charts, per-sample captions vs references")
+    return {"run": r, "table": t}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,6 +111,12 @@ def _run(args) -> int:
 
 
 def _table(args) -> int:
+    render_table(args)
+    return 0
+
+
+def render_table(args) -> tuple[str, list]:
+    """``dfec bench table``: write and print the table; returns its output folder and rows."""
     from ..userfiles import check_output_dir
     from .table import PAPER_TABLE, build_table
 
@@ -127,8 +136,4 @@ def _table(args) -> int:
         sys.stdout.write("\n" + ablation.read_text(encoding="utf-8"))
     print(f"\nwrote {out}/table.md, {out}/table.csv" + ("" if args.no_charts else f", {out}/charts/*.png")
           + (f", {ablation}" if args.paper else ""))
-    if getattr(args, "html", False):
-        from ..report.bench_html import write_bench_html
-
-        print(f"wrote {write_bench_html(rows, Path(out) / 'table.html')}")
-    return 0
+    return out, rows

@@ -56,6 +56,11 @@ def load_folder(out_dir: str | Path) -> dict:
         events = read_json(out / "events.json", "events.json", allow_nonfinite=True)  # our own output, like tracks.json
         if not isinstance(events, dict):
             raise DfecError("not an events.json file (expected a JSON object)", out / "events.json")
+        for key in ("events", "clauses", "timeline"):
+            value = events.get(key)
+            if value is not None and not (isinstance(value, list) and all(isinstance(x, dict) for x in value)):
+                raise DfecError(f"not an events.json file ({key!r} must be a list of objects, got "
+                                f"{type(value).__name__})", out / "events.json")
     caption = None
     if (out / "caption.txt").is_file():
         caption = (out / "caption.txt").read_text(encoding="utf-8", errors="replace").strip()
@@ -159,24 +164,34 @@ def events_payload(ev: dict) -> list[dict]:
     return caption_events + extra
 
 
+def _link_by_clauses(caption: str, clauses: list, n: int) -> list[dict] | None:
+    """Segments from the ``clauses`` contract, or None when a clause is not found (in order) in the
+    caption: the texts between and after clauses are kept as unlinked segments, nothing is invented."""
+    segs, pos = [], 0
+    for c in clauses:
+        if not isinstance(c, dict) or not isinstance(c.get("text"), str) or not c["text"]:
+            continue
+        j = caption.find(c["text"], pos) if caption else -1
+        if j < 0:
+            return None
+        if j > pos:  # the caption's own separators (spaces, paragraph newlines) between clauses
+            segs.append({"text": caption[pos:j], "events": []})
+        idx = [int(i) for i in c.get("events") or [] if isinstance(i, int) and 0 <= i < n]
+        segs.append({"text": c["text"], "events": idx})
+        pos = j + len(c["text"])
+    if not segs:
+        return None
+    if pos < len(caption):  # text after the last clause (e.g. an "Overall ..." paragraph)
+        segs.append({"text": caption[pos:], "events": []})
+    return segs
+
+
 def link_clauses(caption: str, ev: dict | None) -> tuple[list[dict], str]:
-    """Caption segments ``[{"text", "events": [indices]}]`` whose texts concatenate to the shown
-    caption, and how they were linked ("clauses", "event-text" or "unlinked")."""
+    """Caption segments ``[{"text", "events": [indices]}]`` whose texts concatenate exactly to the
+    shown caption, and how they were linked: "clauses" (the ``clauses`` contract, when every clause
+    is found in order in the caption), else "event-text" (each event's verbatim text), else "unlinked"."""
     if ev and isinstance(ev.get("clauses"), list) and ev["clauses"]:
-        n = len(ev.get("events") or [])
-        segs, pos = [], 0
-        for k, c in enumerate(ev["clauses"]):
-            if not isinstance(c, dict) or not isinstance(c.get("text"), str):
-                continue
-            idx = [int(i) for i in c.get("events") or [] if isinstance(i, int) and 0 <= i < n]
-            # keep the caption's own separators (paragraph newlines) between clauses
-            j = caption.find(c["text"], pos) if caption else -1
-            sep = caption[pos:j] if j >= 0 else " "
-            if sep and (segs or j > 0):
-                segs.append({"text": sep, "events": []})
-            segs.append({"text": c["text"], "events": idx})
-            if j >= 0:
-                pos = j + len(c["text"])
+        segs = _link_by_clauses(caption, ev["clauses"], len(ev.get("events") or []))
         if segs:
             return segs, "clauses"
     events = (ev or {}).get("events") or []

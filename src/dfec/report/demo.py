@@ -238,10 +238,18 @@ def build_app(records: str | Path = "dfec_demo/records.jsonl", work_dir: str | P
     return app
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
+def port_number(text: str) -> int:
+    """argparse type of ``--port``: a TCP port, 0..65535 (0: any free port)."""
     from ..options import non_negative_int
 
-    parser.add_argument("--port", type=non_negative_int, default=7860, help="port on 127.0.0.1 (0: any free port)")
+    value = non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (0..65535), got {text!r}")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=port_number, default=7860, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--records", default="dfec_demo/records.jsonl", help="JSONL file the saved records go to")
     parser.add_argument("--work", default="dfec_demo/work", help="folder for the per-video outputs")
     parser.add_argument("--captioner", action="append", default=None, metavar="NAME",
@@ -264,5 +272,9 @@ def run(args: argparse.Namespace) -> int:
     check_captioners(captioners)  # a missing weight folder or key: one line before the app starts
     app = build_app(args.records, args.work, args.model, captioners=captioners)
     allowed = [str(Path(args.work).resolve())]
-    app.launch(server_name="127.0.0.1", server_port=args.port or None, share=False, allowed_paths=allowed)
+    try:
+        app.launch(server_name="127.0.0.1", server_port=args.port or None, share=False, allowed_paths=allowed)
+    except OSError as exc:  # a busy port: gradio raises OSError("Cannot find empty port ...")
+        where = f"port {args.port} on 127.0.0.1" if args.port else "a free port on 127.0.0.1"
+        raise DfecError(f"cannot start the demo on {where}: {exc} (pick another --port, or 0 for any free one)") from None
     return 0
