@@ -13,24 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-_PANELS = (
-    ("eyes", "eye openness (EAR)", (("ear_left", "image-left eye", False), ("ear_right", "image-right eye", False))),
-    ("mouth", "mouth (dev. from neutral)", (("mouth_open", "opening", True), ("mouth_width", "width (rel.)", True),
-                                             ("corner_lift", "corner lift", True))),
-    ("brows", "brows (rel. dev.)", (("brow_height", "height", True), ("brow_inner", "inner distance", True))),
-    ("head", "head pose (deg)", (("yaw", "yaw (+ face to image right)", False), ("pitch", "pitch (+ up)", False),
-                                 ("roll", "roll (+ to image right)", False))),
-)
-_MESH_PANELS = (
-    ("lids", "lids (/ iris diam.)", (("aperture", "lid aperture", False), ("iris_dark", "iris darkness", False))),
-    ("gaze", "gaze in head (deg)", (("gaze_h", "+ image right", False), ("gaze_v", "+ up", False))),
-    ("interior", "mouth interior", (("lip_gap", "3-D lip gap", False), ("teeth", "teeth (% scale^2)", False))),
-    ("lower", "lower face (rel. dev.)", (("lip_thick", "lip thickness", True), ("chin", "lip-chin", True),
-                                         ("cheek", "cheeks", True), ("nose", "alae", True))),
-)
-#: the panel each event region is shaded in
-_PANEL_OF = {"eyes": ("eyes", "lids"), "gaze": ("gaze",), "mouth": ("mouth", "interior"), "brows": ("brows",),
-             "head": ("head",), "cheeks": ("lower",), "nose": ("lower",)}
+from .panels import PANEL_OF as _PANEL_OF, panels_for
+
 _COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "head": "#8172b3", "gaze": "#937860",
             "cheeks": "#da8bc3", "nose": "#8c8c8c"}
 
@@ -47,7 +31,7 @@ def plot_timeline(result, path, config=None) -> Path:
     cfg = config or DynamicsConfig()
     sig = result.signals
     duration = result.tracking.duration or (float(sig.times[-1]) if sig is not None and len(sig) else 1.0)
-    panels = _PANELS + (_MESH_PANELS if sig is not None and "aperture" in sig.values else ())
+    panels = panels_for(sig.values if sig is not None else None)
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.1 * len(panels) + 0.1), sharex=True)
     for ax, (region, title, series) in zip(axes, panels):
         ax.set_ylabel(title, fontsize=8)

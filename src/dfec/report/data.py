@@ -22,17 +22,6 @@ from typing import Any
 from ..errors import DfecError
 from ..userfiles import read_json
 
-#: timeline lanes: (region, title, [(signal, label, as deviation from neutral)]) -- the panels of
-#: ``dfec.dynamics.plot`` (timeline.png), so the report and the PNG show the same measurements
-LANES = (
-    ("eyes", "eye openness (EAR)", (("ear_left", "image-left eye", False), ("ear_right", "image-right eye", False))),
-    ("mouth", "mouth (dev. from neutral)", (("mouth_open", "opening", True), ("mouth_width", "width (rel.)", True),
-                                             ("corner_lift", "corner lift", True))),
-    ("brows", "brows (rel. dev.)", (("brow_height", "height", True), ("brow_inner", "inner distance", True))),
-    ("head", "head pose (deg)", (("yaw", "yaw (+ face to image right)", False), ("pitch", "pitch (+ up)", False),
-                                 ("roll", "roll (+ to image right)", False))),
-)
-
 
 def _r(v: Any, nd: int = 2) -> float | None:
     try:
@@ -109,14 +98,16 @@ def track_summary(tracking) -> dict:
 
 # ------------------------------------------------------------------------------------ signals
 def lanes_payload(signals: dict | None) -> list[dict]:
-    """The four timeline lanes from ``events.json["signals"]`` (values as in timeline.png)."""
+    """The timeline lanes from ``events.json["signals"]``: the panels of timeline.png
+    (:mod:`dfec.dynamics.panels`), values as drawn there."""
     if not signals or not signals.get("times"):
         return []
+    from ..dynamics.panels import panels_for
     from ..dynamics.signals import NORMALISATION
 
     values, neutral = signals.get("values") or {}, signals.get("neutral") or {}
     lanes = []
-    for region, title, series in LANES:
+    for region, title, series in panels_for(values):
         out = []
         for name, label, as_dev in series:
             v = values.get(name)
