@@ -77,6 +77,18 @@ def test_missing_or_broken_side_file_is_a_one_line_error(tmp_path):
         TrackingResult.load(tmp_path / "tracks.json")
 
 
+def test_save_streams_the_same_json_track_by_track(tmp_path):
+    """save writes one track at a time (bounded memory); the file still holds exactly to_json."""
+    a, b = _track(4, track_id=1), _track(3, with_mesh=False, track_id=2)
+    for tracks in ([a, b], []):
+        res = TrackingResult("v.mp4", 16.0, 10, (64, 48), tracks, selected_frames=[1, 2])
+        res.save(tmp_path / "tracks.json", {"config": {"x": 1}})
+        want = {**json.loads(json.dumps(res.to_json())), "config": {"x": 1}}
+        if tracks:
+            want["mesh_file"] = "tracks_mesh.npz"
+        assert json.loads((tmp_path / "tracks.json").read_text()) == want
+
+
 def test_interpolated_frames_have_nan_mesh():
     t = _track(4)
     t.frames = [0, 1, 5, 6]

@@ -208,8 +208,11 @@ class TrackingResult:
         """Write ``path`` (JSON; ``extra`` keys added at the top level) and, when any track has a
         measured mesh, the side file :func:`mesh_path` beside it (a stale one is removed)."""
         path = Path(path)
-        d = self.to_json()
+        # the JSON is written one track at a time: the whole result as one tree of Python floats
+        # plus its text cost ~15 MB of peak memory per minute of tracked video
+        d = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "tracks"}
         d.update(extra or {})
+        d.pop("tracks", None)
         side = mesh_path(path)
         if any(t.has_mesh.any() for t in self.tracks):
             arrays = {}
@@ -220,7 +223,11 @@ class TrackingResult:
             d["mesh_file"] = side.name
         elif side.exists():
             side.unlink()
-        path.write_text(json.dumps(d))
+        with open(path, "w") as f:
+            f.write(json.dumps(d)[:-1] + ', "tracks": [')
+            for k, t in enumerate(self.tracks):
+                f.write((", " if k else "") + json.dumps(t.to_json()))
+            f.write("]}")
         return path
 
     @classmethod
