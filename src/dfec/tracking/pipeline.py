@@ -134,7 +134,6 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
 
         cfg = replace(cfg, detector=models.name)  # the fallback ran: tracks.json says so
     timings = {k: 0.0 for k in STAGES}
-    _pin_mmap_threshold()
     follower = None
     if stack is not None:
         from dataclasses import replace
@@ -146,6 +145,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     else:
         tracker = StrongSort(cfg)
     expected = int(math.ceil(info.duration * cfg.fps)) if info.duration else None
+    if info.duration and info.duration > PIN_AFTER_S:
+        _pin_mmap_threshold()  # long video: bounded memory over speed (see the function)
 
     bar = None
     if progress:
@@ -258,6 +259,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     return result
 
 
+#: videos longer than this (seconds) pin the mmap threshold (:func:`_pin_mmap_threshold`)
+PIN_AFTER_S = 120.0
 #: frame-sized buffers (a 720p RGB frame is 2.6 MiB) are above this and always get their own mmap
 MMAP_THRESHOLD = 1 << 20
 
@@ -267,7 +270,9 @@ def _pin_mmap_threshold() -> None:
     every frame never move into the heap. With glibc's default dynamic threshold they do, and the
     small per-frame rows kept for the whole video (mesh, iris, landmarks) interleave with them:
     on a 10-minute 720p clip the heap then held ~200 MB more than the rows themselves. No-op
-    where the C library has no ``mallopt`` (macOS, musl)."""
+    where the C library has no ``mallopt`` (macOS, musl). It costs speed (each frame buffer is
+    a fresh mmap: ~25% more CPU on a 3-minute 720p clip), so only videos longer than
+    :data:`PIN_AFTER_S` pin it; the setting then stays for the rest of the process."""
     global _PINNED
     if _PINNED:
         return
