@@ -38,7 +38,10 @@ class _HFVideoCaptioner:
         p = need_dir(self.options.model_path, f"the {self.what} weight folder")
         if not (p / "config.json").exists():
             raise MissingDependencyError(f"the {self.what} weight folder {p}", "it has no config.json (a Hugging Face model folder is needed)")
-        _check_hf_folder(p)
+        from ..model.files import check_weights_folder
+
+        # JSON objects, whole safetensors, shard index; config.json field types are FaceTrack-MM's
+        check_weights_folder(p, config_types=False)
         need_module("torch", "install torch")
         try:
             tf = importlib.import_module("transformers")
@@ -146,28 +149,6 @@ class _HFVideoCaptioner:
         text = proc.batch_decode(new, skip_special_tokens=True)[0].strip()
         return Caption(text=text, captioner=self.name, video=str(video),
                        metadata={"model_path": str(self.options.model_path), "n_frames": len(frames)})
-
-
-def _check_hf_folder(folder: Path) -> None:
-    """Cheap checks before loading (:mod:`dfec.model.files`): every top-level JSON file is an object,
-    every ``*.safetensors`` is whole, a shard index names shards that exist. ``config.json`` field
-    types are not checked here: that table is FaceTrack-MM's (Qwen2-VL's ``vision_config.num_heads``
-    is an integer, FaceSwin's a list)."""
-    from ..model.files import check_safetensors, read_json_object
-
-    for f in sorted(folder.glob("*.json")):
-        if f.is_file():
-            read_json_object(f)
-    for f in sorted(folder.glob("*.safetensors")):
-        check_safetensors(f)
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        weight_map = read_json_object(index).get("weight_map")
-        if not isinstance(weight_map, dict):
-            raise DfecError("no 'weight_map' object in the shard index", index)
-        missing = sorted(s for s in set(map(str, weight_map.values())) if not (folder / s).is_file())
-        if missing:
-            raise DfecError(f"shard {missing[0]} named in the index is missing", index)
 
 
 def _image_only(proc_cls):
