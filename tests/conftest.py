@@ -27,6 +27,17 @@ def test_data() -> Path:
     return TEST_DATA
 
 
+#: dlib HOG's box (x1, y1, x2, y2) of the face in scikit-image's astronaut picture
+ASTRONAUT_FACE = (175, 76, 265, 166)
+
+
+@pytest.fixture(scope="session")
+def astronaut():
+    """scikit-image's astronaut picture (RGB uint8, one frontal face at :data:`ASTRONAUT_FACE`)."""
+    data = pytest.importorskip("skimage.data")
+    return data.astronaut()
+
+
 def _has_cuda() -> bool:
     try:
         import torch

@@ -4,12 +4,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from stub_server import ChatStub, chat_completion
 
 from dfec.bench.adapters import AdapterOptions, OpenAIAdapter, load_adapter, sample_frames
 from dfec.bench.runner import BenchConfig, load_predictions, read_jsonl, run_bench
@@ -31,52 +31,23 @@ def _clip(path: Path, n: int = 40, fps: int = 20) -> None:
             c.mux(p)
 
 
-class FakeChat:
+class FakeChat(ChatStub):
     """A minimal OpenAI-compatible /v1/chat/completions server; fails the first ``fail_first`` calls."""
 
     def __init__(self, fail_first: int = 0, status: int = 500):
         self.requests: list[dict] = []
         self.fail_left = fail_first
         self.status = status
-        outer = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-                if outer.fail_left > 0:
-                    outer.fail_left -= 1
-                    payload, code = {"error": {"message": "try again", "type": "server_error"}}, outer.status
-                else:
-                    n_img = sum(1 for part in body["messages"][-1]["content"] if part.get("type") == "image_url")
-                    text = f"At the beginning the eyebrows rise ({n_img} frames); then the mouth opens."
-                    payload, code = {
-                        "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": text}}],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                    }, 200
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def _answer(self, body: dict, request):
+        self.requests.append({"path": request.path, "auth": request.headers.get("Authorization"), "body": body})
+        if self.fail_left > 0:
+            self.fail_left -= 1
+            return self.status, {"error": {"message": "try again", "type": "server_error"}}
+        n_img = sum(1 for part in body["messages"][-1]["content"] if part.get("type") == "image_url")
+        return 200, chat_completion(f"At the beginning the eyebrows rise ({n_img} frames); then the mouth opens.",
+                                    body["model"])
 
 
 def test_uniform_frame_sampling(tmp_path):

@@ -1,6 +1,7 @@
 """dfec.faces: dlib backends on real face images, and the aligned crop geometry."""
 from __future__ import annotations
 
+import conftest
 import numpy as np
 import pytest
 
@@ -9,12 +10,7 @@ from dfec.faces.align import LEFT_EYE, RIGHT_EYE, transform_points
 from dfec.faces.models import MODEL_FILES, model_path
 
 skimage_data = pytest.importorskip("skimage.data")
-ASTRONAUT_FACE = np.array([175, 76, 265, 166])  # dlib HOG box of the astronaut's face
-
-
-@pytest.fixture(scope="module")
-def astronaut():
-    return skimage_data.astronaut()
+ASTRONAUT_FACE = np.array(conftest.ASTRONAUT_FACE)
 
 
 @pytest.fixture(scope="module")

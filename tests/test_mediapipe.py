@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 
+import conftest
 import numpy as np
 import pytest
 
@@ -22,12 +23,7 @@ from dfec.faces.facemesh import MediaPipeFaces, roi_from_detection  # noqa: E402
 from dfec.faces.mesh68 import MESH_TO_68, mesh_to_68  # noqa: E402
 from dfec.faces.roi import Roi, roi_around  # noqa: E402
 
-ASTRONAUT_FACE = np.array([175, 76, 265, 166])  # dlib HOG box of the astronaut's face
-
-
-@pytest.fixture(scope="module")
-def astronaut():
-    return skimage_data.astronaut()
+ASTRONAUT_FACE = np.array(conftest.ASTRONAUT_FACE)
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ import json
 import os
 import re
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,6 +12,8 @@ import tempfile as _tempfile
 
 # keep the test runs out of ~/.cache; a shared temp file also makes reruns faster
 os.environ.setdefault("DFEC_EMBED_CACHE", os.path.join(_tempfile.gettempdir(), "dfec-test-embeddings.sqlite"))
+
+from stub_server import ChatStub
 
 from dfec.errors import DfecError
 from dfec.metrics.judge import JudgeCache, OpenAIJudge, JudgeConfig, parse_json_reply
@@ -108,35 +108,9 @@ class FakeLLM:
 @pytest.fixture()
 def server():
     llm = FakeLLM()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length))
-            status, payload, delay = llm.answer(body)
-            if delay:
-                time.sleep(delay)
-            data = payload.encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    llm.base_url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    yield llm
-    httpd.shutdown()
-    httpd.server_close()
+    with ChatStub(lambda body, request: llm.answer(body)) as stub:
+        llm.base_url = stub.url
+        yield llm
 
 
 def _kw(server, tmp_path, **over):

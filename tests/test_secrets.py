@@ -11,12 +11,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from stub_server import ChatStub, chat_completion
 
 from dfec.redact import redact, register_secret
 
@@ -25,32 +25,16 @@ OPT_KEY = "canary-opt-7Q2x9Lw4Zp"
 ENV_KEY = "canary-env-3Hk8Vt1Rm6"
 
 
-class EchoServer:
+class EchoServer(ChatStub):
     """Answers every chat request according to ``mode``; error texts quote the caller's key."""
 
     def __init__(self):
         self.mode = "ok"
-        outer = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                auth = self.headers.get("Authorization", "")
-                key = auth.split(" ", 1)[-1]
-                code, body = outer.reply(auth, key)
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _answer(self, body: dict, request):
+        auth = request.headers.get("Authorization", "")
+        return self.reply(auth, auth.split(" ", 1)[-1])
 
     def reply(self, auth: str, key: str):
         echo = f"Incorrect API key provided: {key} (header '{auth}', also tried sk-proj-ABCDEF0123456789)"
@@ -65,13 +49,7 @@ class EchoServer:
                               "correctness": 4, "detail": 3, "context": 4, "temporal": 3, "consistency": 4})
         if self.mode == "echo_text":  # a vision model's caption quoting the key
             content = f"He smiles. {echo}"
-        return 200, {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return 200, chat_completion(content, "m")
 
 
 @pytest.fixture()
