@@ -166,6 +166,20 @@ def test_interrupted_run_resumes_without_duplicate_log_lines_or_retracking(work,
     assert (out / "adapter_model.safetensors").is_file()
 
 
+def test_second_run_into_a_busy_output_folder_is_refused(work, monkeypatch):
+    """Two runs into one output folder would interleave train_log.jsonl and checkpoints."""
+    from dfec.batch import output_lock
+    from dfec.tracking import pipeline
+
+    monkeypatch.setattr(pipeline, "track", lambda path, **kw: fake_tracking(path, n_frames=12))
+    cfg = TrainConfig.from_yaml(_yaml(work, "busy", max_steps=1))
+    with output_lock(work / "busy" / "train_log.jsonl"):  # the other run
+        with pytest.raises(DfecError, match="another dfec process"):
+            train(cfg, progress=False)
+        assert not (work / "busy" / "train_log.jsonl").exists()
+    assert train(cfg, progress=False)["global_step"] == 1  # free again: runs
+
+
 def test_adapter_folder_without_safetensors_is_refused(work, tmp_path):
     from dfec.model.inference import resolve_layout
 

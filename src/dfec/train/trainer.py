@@ -19,12 +19,14 @@ Only safetensors and ``torch.load(weights_only=True)`` are used for reading.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 from dataclasses import asdict
 from pathlib import Path
 
+from ..batch import output_lock
 from ..errors import DfecError
 from ..model.loading import BASE_FILE, NON_LORA_FILE, load_base_model, load_trained  # noqa: F401
 from .config import LORA_TARGET, TrainConfig  # noqa: F401
@@ -195,57 +197,62 @@ def train(cfg: TrainConfig, model=None, processor=None, progress: bool = True) -
         accelerator.print(f"resuming from {ckpt} at step {state['global_step']}")
 
     log_path = out / "train_log.jsonl"
+    lock = contextlib.ExitStack()
     if accelerator.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
-        _truncate_log(log_path, state["global_step"])
-    model.train()
-    bar = tqdm(total=total_steps, initial=state["global_step"], desc="train", disable=not (progress and accelerator.is_main_process))
-    losses: list[float] = []
-    last_loss = float("nan")
-    step = state["global_step"]
-    epoch = state["epoch"]
-    done = step >= total_steps
-    while not done:
-        dl = accelerator.prepare(loader(epoch))
-        skip = state["batches_in_epoch"] if epoch == state["epoch"] else 0
-        it = accelerator.skip_first_batches(dl, skip) if skip else dl
-        n_batch = skip
-        for batch in it:
-            with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and cfg.max_grad_norm:
-                    accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            n_batch += 1
-            losses.append(float(loss.detach().float()))
-            if accelerator.sync_gradients:
-                step += 1
-                last_loss = sum(losses) / len(losses)
-                losses = []
-                bar.update(1)
-                bar.set_postfix(loss=f"{last_loss:.4f}")
-                state = {"global_step": step, "epoch": epoch, "batches_in_epoch": n_batch, "loss": last_loss}
-                if accelerator.is_main_process and (step % cfg.logging_steps == 0 or step == total_steps):
-                    with log_path.open("a") as fh:
-                        fh.write(json.dumps({"step": step, "epoch": epoch + n_batch / batches_per_epoch,
-                                             "loss": last_loss, "lr": scheduler.get_last_lr()[0]}) + "\n")
-                if cfg.save_steps > 0 and step % cfg.save_steps == 0 and step < total_steps:
-                    _save_checkpoint(accelerator, model, optimizer, scheduler, out / f"checkpoint-{step}", state, cfg)
-                if step >= total_steps:
-                    done = True
-                    break
-        if not done:
-            epoch += 1
-            state = {"global_step": step, "epoch": epoch, "batches_in_epoch": 0, "loss": last_loss}
-    bar.close()
-    accelerator.wait_for_everyone()
-    state_dict = accelerator.get_state_dict(model) if accelerator.distributed_type.name == "DEEPSPEED" else None
-    if accelerator.is_main_process:
-        save_trained(accelerator.unwrap_model(model), out, base_spec, processor, state_dict=state_dict)
-    accelerator.wait_for_everyone()
+        # one run per output folder: a second run into it (log, checkpoints) fails at once, in one line
+        lock.enter_context(output_lock(log_path))
+    with lock:
+        if accelerator.is_main_process:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+            _truncate_log(log_path, state["global_step"])
+        model.train()
+        bar = tqdm(total=total_steps, initial=state["global_step"], desc="train", disable=not (progress and accelerator.is_main_process))
+        losses: list[float] = []
+        last_loss = float("nan")
+        step = state["global_step"]
+        epoch = state["epoch"]
+        done = step >= total_steps
+        while not done:
+            dl = accelerator.prepare(loader(epoch))
+            skip = state["batches_in_epoch"] if epoch == state["epoch"] else 0
+            it = accelerator.skip_first_batches(dl, skip) if skip else dl
+            n_batch = skip
+            for batch in it:
+                with accelerator.accumulate(model):
+                    loss = model(**batch).loss
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and cfg.max_grad_norm:
+                        accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                n_batch += 1
+                losses.append(float(loss.detach().float()))
+                if accelerator.sync_gradients:
+                    step += 1
+                    last_loss = sum(losses) / len(losses)
+                    losses = []
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{last_loss:.4f}")
+                    state = {"global_step": step, "epoch": epoch, "batches_in_epoch": n_batch, "loss": last_loss}
+                    if accelerator.is_main_process and (step % cfg.logging_steps == 0 or step == total_steps):
+                        with log_path.open("a") as fh:
+                            fh.write(json.dumps({"step": step, "epoch": epoch + n_batch / batches_per_epoch,
+                                                 "loss": last_loss, "lr": scheduler.get_last_lr()[0]}) + "\n")
+                    if cfg.save_steps > 0 and step % cfg.save_steps == 0 and step < total_steps:
+                        _save_checkpoint(accelerator, model, optimizer, scheduler, out / f"checkpoint-{step}", state, cfg)
+                    if step >= total_steps:
+                        done = True
+                        break
+            if not done:
+                epoch += 1
+                state = {"global_step": step, "epoch": epoch, "batches_in_epoch": 0, "loss": last_loss}
+        bar.close()
+        accelerator.wait_for_everyone()
+        state_dict = accelerator.get_state_dict(model) if accelerator.distributed_type.name == "DEEPSPEED" else None
+        if accelerator.is_main_process:
+            save_trained(accelerator.unwrap_model(model), out, base_spec, processor, state_dict=state_dict)
+        accelerator.wait_for_everyone()
     return {"global_step": step, "final_loss": last_loss, "output_dir": str(out), "total_steps": total_steps,
             "resumed_from": str(ckpt) if ckpt else None}
