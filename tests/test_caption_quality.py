@@ -78,3 +78,77 @@ def test_by_eye_counts_well_formed():
         for a, b in c["speaking"]:
             assert prev < a < b and lo <= a and b <= hi + 0.05, cid
             prev = b
+
+
+# ------------------------------------------------------------------ benchmarks/caption_quality.py
+def _bench():
+    spec = importlib.util.spec_from_file_location("caption_quality", REPO / "benchmarks" / "caption_quality.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_halves_reports_each_split_and_all_test():
+    cq = _bench()
+    split = {"a": "dev", "b": "test", "c": "test2", "d": "dev", "e": "test2"}
+    batch = {"a": 1, "b": 1, "c": 2, "d": 2, "e": 2}
+    got = dict(cq.halves(split, batch))
+    assert got == {"test half": ["b"], "test2 half": ["c", "e"], "all test (test + test2)": ["b", "c", "e"],
+                   "dev half (all batches)": ["a", "d"], "dev batch 1": ["a"]}
+    # one batch only: an empty test2 is left out, and groups repeating an earlier one ("all test" =
+    # "test half", "dev batch 1" = "dev half") are printed once
+    one = dict(cq.halves({"a": "dev", "b": "test"}, {"a": 1, "b": 1}))
+    assert one == {"test half": ["b"], "dev half (all batches)": ["a"]}
+
+
+def test_counts_table_counts_inside_the_window_only(capsys):
+    from types import SimpleNamespace as E
+
+    cq = _bench()
+    doc = {"captions": [{"id": "x", "split": "test2"}, {"id": "y", "split": "dev"}],
+           "counts_by_eye": {"clips": {
+               "x": {"blinks": [0.3], "blinks_min": 1, "blinks_max": 1, "speaking": [[0.0, 0.6]], "window": [0.0, 2.0]},
+               "y": {"blinks": [], "blinks_min": 0, "blinks_max": 0, "speaking": []},
+               "z": {"blinks": [], "blinks_min": 0, "blinks_max": 0, "speaking": []}}}}
+    timeline = [E(kind="blink", start=0.31, end=0.4), E(kind="blink", start=2.3, end=2.4),   # 2.3: after the cut
+                E(kind="speaking", start=0.0, end=0.7), E(kind="speaking_resume", start=2.2, end=2.4),
+                E(kind="head_turn", start=1.0, end=1.5)]
+    rows = cq.counts_table(doc, {"x": E(timeline=timeline), "y": E(timeline=[E(kind="blink", start=1.0, end=1.1)])})
+    assert set(rows) == {"x", "y"}                                   # z was not run
+    assert rows["x"]["blinks_found"] == [0.31] and rows["x"]["speaking_found"] == [[0.0, 0.7]]
+    assert rows["y"]["blinks_found"] == [1.0] and rows["x"]["split"] == "test2"
+    out = capsys.readouterr().out
+    assert "| x | test2 | 1 | 1 (0.31) | 1 (0.0-0.6) | 1 (0.0-0.7) |" in out
+    assert "within the by-eye range: 1 of 2 clips" in out and "equal to the by-eye count: 2 of 2 clips" in out
+
+
+def test_main_fixed_system_reports_every_half(tmp_path, capsys):
+    cq = _bench()
+    media = tmp_path / "media"
+    (media / "wild").mkdir(parents=True)
+    caps = []
+    for cid, split, b in (("a", "dev", 1), ("b", "test", 1), ("c", "test2", 2), ("d", "dev", 2)):
+        (media / "wild" / f"{cid}.mp4").write_bytes(b"")
+        caps.append({"id": cid, "video": f"wild/{cid}.mp4", "split": split, "batch": b, "written_by": "eye",
+                     "caption": "The video shows a man.\nAt the beginning of the video, his eyes are open and he "
+                                "speaks. In the middle of the video, he blinks. Towards the end of the video, "
+                                "his mouth closes."})
+    refs = tmp_path / "refs.json"
+    refs.write_text(json.dumps({"captions": caps}))
+    out = tmp_path / "res.json"
+    assert cq.main(["--refs", str(refs), "--media", str(media), "--work", str(tmp_path / "w"),
+                    "--systems", "fixed", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for title in ("test half (1 clips)", "test2 half (1 clips)", "all test (test + test2) (2 clips)",
+                  "dev half (all batches) (2 clips)", "dev batch 1 (1 clips)"):
+        assert f"### {title}" in printed
+    res = json.loads(out.read_text())
+    assert res["halves"]["all test (test + test2)"]["ids"] == ["b", "c"]
+    tem = res["halves"]["all test (test + test2)"]["fixed"]["tem"]
+    assert tem == pytest.approx((res["scores"]["fixed"]["b"]["tem"] + res["scores"]["fixed"]["c"]["tem"]) / 2)
+    # --splits dev runs the dev clips only
+    assert cq.main(["--refs", str(refs), "--media", str(media), "--systems", "fixed", "--splits", "dev",
+                    "--out", str(out)]) == 0
+    assert set(json.loads(out.read_text())["split"]) == {"a", "d"}
+    with pytest.raises(SystemExit):
+        cq.main(["--refs", str(refs), "--media", str(media), "--systems", "fixed", "--splits", "tst"])
