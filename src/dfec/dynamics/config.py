@@ -144,6 +144,20 @@ class DynamicsConfig:
     speak_prominence_mesh: float = 0.015
     #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
     speak_pause_max_s: float = 2.5
+    #: mesh speech segmenter (:mod:`dfec.dynamics.speech`, see "Speech on mesh tracks" above):
+    #: an articulation's prominence is at least this fraction of its peak lip gap
+    speak_depth: float = 0.25
+    #: prominence of an articulation is measured within this window (s): fast cycles only
+    speak_window_s: float = 1.0
+    #: articulations at most this far apart (s) chain into one speaking run
+    speak_peak_gap_s: float = 0.7
+    #: silences shorter than this (s) between runs are no pause (the runs are one)
+    speak_pause_min_s: float = 0.4
+    #: a mouth opening / closing this close (s) to a talk's start / end only restates it
+    speak_merge_s: float = 0.5
+    #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
+    #: close briefly" (0: said as "close" and "open again")
+    closure_max_s: float = 1.5
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6
