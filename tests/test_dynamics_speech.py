@@ -134,8 +134,8 @@ def test_a_slow_eye_closure_is_one_brief_closure_and_a_long_one_is_not():
 
 
 def test_eyes_closed_just_over_a_blink_close_briefly_end_to_end():
-    # eyes shut for ~0.8 s (longer than blink_max_s 0.6 s): no blink, one brief closure
-    tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 2.3, 0.08))
+    # eyes shut for ~0.8 s (longer than blink_max_s 0.6 s, within closure_max_s 1.0 s): no blink, one brief closure
+    tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 2.2, 0.08))
     k = kinds(tr)
     assert "eyes_close_briefly" in k and "blink" not in k and "eyes_close" not in k
     blink = kinds(mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 1.7, 0.05)))

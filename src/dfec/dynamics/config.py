@@ -157,7 +157,7 @@ class DynamicsConfig:
     speak_merge_s: float = 0.5
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
-    closure_max_s: float = 1.5
+    closure_max_s: float = 1.0
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6
