@@ -140,3 +140,11 @@ def test_eyes_closed_just_over_a_blink_close_briefly_end_to_end():
     assert "eyes_close_briefly" in k and "blink" not in k and "eyes_close" not in k
     blink = kinds(mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 1.7, 0.05)))
     assert "blink" in blink and "eyes_close_briefly" not in blink
+
+
+def test_a_brief_closure_is_said_in_the_caption():
+    from dfec.dynamics.captioner import describe
+
+    tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 2.2, 0.08))
+    text, _, _ = describe(track_signals(tr), 4.0)
+    assert "their eyes close briefly" in text and "blinks" not in text

@@ -112,6 +112,22 @@ class DynamicsConfig:
       0.8 s, with at most ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
       read slow drifts of clip 61's head as a shake). All of them are
       raised per video by the noise floor below.
+    * Speech on mesh tracks (:mod:`dfec.dynamics.speech`), chosen on the dev clips' by-eye
+      speaking runs (``counts_by_eye`` of ``tests/data/wild_captions_by_eye.json``: 669, 3358,
+      5854, 4251, facellava 1, s32; checked afterwards on the later dev clips 167, 2422,
+      face_noface, skarsgard): an articulation (one lip opening-and-closing) has a prominence of
+      at least ``speak_prominence_mesh`` measured within ``speak_window_s`` 1.0 s and of at least
+      ``speak_depth`` 0.25 of its peak gap: the held broad smiles of facellava 1 and s32 jitter
+      by at most 0.23 of their gap (teeth confuse the inner-lip points), syllables close the lips
+      by 0.3-0.8 of it. ``speak_min_peaks`` 3 articulations at most ``speak_peak_gap_s`` 0.7 s apart
+      are speech (s32's smile closing and reopening gives two, 0.9 s apart). A grid over depth
+      0.2-0.35, chain gap 0.5-0.8 s, window 0.5-1.0 s, 2-3 peaks and floor 0.01-0.02 on those six
+      clips: the chosen values sit inside a plateau with no count error; 0.2 / 0.01 also fit
+      2422 but fire more on jittery still synthetic mouths. ``speak_pause_min_s`` 0.4 s: shorter
+      silences are no pause. ``speak_merge_s`` 0.5 s: a mouth opening / closing that close to
+      a talk's start / end only restates it. ``closure_max_s`` 1.0 s: an eye closure longer than
+      a blink (``blink_max_s``) and at most this long is "their eyes close briefly" (a 1.1 s
+      closure stays "close" / "open again").
     * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
       the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
       like true ones, so a duration floor does not separate them; the noise floor above does.

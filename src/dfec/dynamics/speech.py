@@ -38,6 +38,11 @@ kind                   start / end         meaning (suggested FEC-Bench-like wor
 ``speaking_resume``    run start / end     the talk goes on after a pause ("they speak again")
 ``speaking_stop``      run end / run end   the talk ends before the video does ("they stop
                                            speaking")
+``lips_meet``          open / closed       (from :func:`~dfec.dynamics.mesh_events.closure_events`)
+                                           the lips close for >= ``lip_closed_min_s``; kept only
+                                           outside speaking runs, e.g. in a pause ("pauses, their
+                                           mouth closes, ... speaks again")
+``lips_part``          closed / open       the lips open again; dropped when it starts a talk
 ``eyes_close_briefly`` closure start / end the eyes stay closed longer than a blink
                                            (``blink_max_s``) but at most ``closure_max_s`` ("their
                                            eyes close briefly"); replaces the ``eyes_close`` /
