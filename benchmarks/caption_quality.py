@@ -236,9 +236,36 @@ def main(argv=None) -> int:
     return 0
 
 
+BLINK_TOL_S = 0.25
+
+
 def _in_window(events, window) -> list:
     lo, hi = window
     return [e for e in events if lo <= e.start <= hi]
+
+
+def matched_blinks(eye: list[float], found: list[float], tol: float = BLINK_TOL_S) -> int:
+    """By-eye blinks with a found blink within ``tol`` seconds, each found blink used once (nearest first)."""
+    pairs = sorted((abs(a - b), i, j) for i, a in enumerate(eye) for j, b in enumerate(found) if abs(a - b) <= tol)
+    used_i, used_j = set(), set()
+    for _, i, j in pairs:
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+    return len(used_i)
+
+
+def speech_iou(eye: list, found: list, window, step: float = 0.01) -> float | None:
+    """Intersection over union of the seconds covered by speaking runs (by eye vs found) inside the
+    window; None where neither says anyone speaks."""
+    lo, hi = window
+    hi = min(hi, max([b for _, b in eye] + [b for _, b in found] + [lo]))
+    n = int(round((hi - lo) / step))
+    t = [lo + (k + 0.5) * step for k in range(n)]
+    a = [any(x <= v < y for x, y in eye) for v in t]
+    b = [any(x <= v < y for x, y in found) for v in t]
+    union = sum(p or q for p, q in zip(a, b))
+    return None if union == 0 else sum(p and q for p, q in zip(a, b)) / union
 
 
 def counts_table(doc: dict, results: dict) -> dict[str, dict]:
@@ -259,19 +286,30 @@ def counts_table(doc: dict, results: dict) -> dict[str, dict]:
                      "blinks_eye": list(c["blinks"]), "blinks_found": [round(e.start, 2) for e in blinks],
                      "speaking_eye": [list(x) for x in c["speaking"]],
                      "speaking_found": [[round(e.start, 2), round(e.end, 2)] for e in runs]}
+        rows[cid]["blinks_matched"] = matched_blinks(rows[cid]["blinks_eye"], rows[cid]["blinks_found"])
+        rows[cid]["speech_iou"] = speech_iou(rows[cid]["speaking_eye"], rows[cid]["speaking_found"], window)
     print(f"\n### blinks and speaking runs against by-eye counts (every 16-fps frame; {len(rows)} clips)\n")
-    print("| clip | split | blinks by eye | blinks found (times) | speaking runs by eye | speaking runs found |")
-    print("|---|---|---:|---|---:|---|")
+    print(f"| clip | split | blinks by eye | blinks found (times) | matched ±{BLINK_TOL_S} s | speaking runs by eye | "
+          "speaking runs found | speech IoU |")
+    print("|---|---|---:|---|---:|---|---|---:|")
     for cid, w in rows.items():
         eye = w["blinks_min"] if w["blinks_min"] == w["blinks_max"] else f"{w['blinks_min']}-{w['blinks_max']}"
         print(f"| {cid} | {w['split']} | {eye} | {len(w['blinks_found'])} ({', '.join(f'{t:.2f}' for t in w['blinks_found'])}) | "
+              f"{w['blinks_matched']} of {len(w['blinks_eye'])} | "
               f"{len(w['speaking_eye'])} ({', '.join(f'{a}-{b}' for a, b in w['speaking_eye'])}) | "
-              f"{len(w['speaking_found'])} ({', '.join(f'{a:.1f}-{b:.1f}' for a, b in w['speaking_found'])}) |")
+              f"{len(w['speaking_found'])} ({', '.join(f'{a:.1f}-{b:.1f}' for a, b in w['speaking_found'])}) | "
+              f"{_fmt(w['speech_iou'])} |")
     if rows:
         ok = sum(w["blinks_min"] <= len(w["blinks_found"]) <= w["blinks_max"] for w in rows.values())
         same = sum(len(w["speaking_found"]) == len(w["speaking_eye"]) for w in rows.values())
-        print(f"\nblink count within the by-eye range: {ok} of {len(rows)} clips; "
-              f"speaking-run count equal to the by-eye count: {same} of {len(rows)} clips")
+        eye_n = sum(len(w["blinks_eye"]) for w in rows.values())
+        found_n = sum(len(w["blinks_found"]) for w in rows.values())
+        hit = sum(w["blinks_matched"] for w in rows.values())
+        ious = [w["speech_iou"] for w in rows.values() if w["speech_iou"] is not None]
+        print(f"\nblink count within the by-eye range: {ok} of {len(rows)} clips; by-eye blinks matched within "
+              f"{BLINK_TOL_S} s: {hit} of {eye_n} (found {found_n}, {found_n - hit} unmatched); "
+              f"speaking-run count equal to the by-eye count: {same} of {len(rows)} clips; "
+              f"mean speech IoU: {_fmt(sum(ious) / len(ious) if ious else None)} over {len(ious)} clips")
     return rows
 
 

@@ -117,9 +117,23 @@ def test_counts_table_counts_inside_the_window_only(capsys):
     assert set(rows) == {"x", "y"}                                   # z was not run
     assert rows["x"]["blinks_found"] == [0.31] and rows["x"]["speaking_found"] == [[0.0, 0.7]]
     assert rows["y"]["blinks_found"] == [1.0] and rows["x"]["split"] == "test2"
+    assert rows["x"]["blinks_matched"] == 1 and rows["x"]["speech_iou"] == pytest.approx(0.6 / 0.7, abs=0.02)
+    assert rows["y"]["blinks_matched"] == 0 and rows["y"]["speech_iou"] is None
     out = capsys.readouterr().out
-    assert "| x | test2 | 1 | 1 (0.31) | 1 (0.0-0.6) | 1 (0.0-0.7) |" in out
+    assert "| x | test2 | 1 | 1 (0.31) | 1 of 1 | 1 (0.0-0.6) | 1 (0.0-0.7) | 0.857 |" in out
     assert "within the by-eye range: 1 of 2 clips" in out and "equal to the by-eye count: 2 of 2 clips" in out
+    assert "matched within 0.25 s: 1 of 1 (found 2, 1 unmatched)" in out
+
+
+def test_blink_matching_and_speech_overlap():
+    cq = _bench()
+    # each found blink is used once, the nearest pair first; 0.3 s away is no match
+    assert cq.matched_blinks([1.0, 1.2, 3.0], [1.1, 3.3]) == 1
+    assert cq.matched_blinks([1.0, 1.2], [1.05, 1.25]) == 2
+    assert cq.matched_blinks([], [1.0]) == 0
+    assert cq.speech_iou([[0.0, 1.0]], [[0.5, 1.5]], (0.0, 9.0)) == pytest.approx(1 / 3, abs=0.01)
+    assert cq.speech_iou([[0.0, 1.0]], [], (0.0, 9.0)) == 0.0
+    assert cq.speech_iou([], [[2.5, 3.0]], (0.0, 2.0)) is None          # outside the window: nothing to compare
 
 
 def test_main_fixed_system_reports_every_half(tmp_path, capsys):
