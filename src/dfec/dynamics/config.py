@@ -94,8 +94,8 @@ class DynamicsConfig:
       ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
       ``speak_prominence_mesh`` 0.015: FaceMesh's inner lips move less than dlib's in speech
       (syllable peaks of 0.015-0.04 face scale on the dev clips 669, 3358 and 5854); 0.025 lost
-      669, 0.03 also 3358; 0.02 lost 3358 on the face stack's tracks; 0.015 also reads the smiles
-      of s32 and facellava 1 as speech (dev TEM 0.281 at 0.02, 0.301 at 0.015, 0.296 at 0.01). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
+      669, 0.03 also 3358; 0.02 lost 3358 on the face stack's tracks; 0.015 also read the smiles
+      of s32 and facellava 1 as speech (before the depth rule below) (dev TEM 0.281 at 0.02, 0.301 at 0.015, 0.296 at 0.01). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
       the lip gap's own second differences are mostly speech.
       ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
       differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
