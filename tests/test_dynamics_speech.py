@@ -148,3 +148,12 @@ def test_a_brief_closure_is_said_in_the_caption():
     tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 2.2, 0.08))
     text, _, _ = describe(track_signals(tr), 4.0)
     assert "their eyes close briefly" in text and "blinks" not in text
+
+
+@pytest.mark.parametrize("size,noise", [((640, 480), 0.3), ((320, 240), 0.15)])
+def test_still_mouths_with_real_jitter_levels_are_not_speech(size, noise):
+    # lip-gap noise 0.003-0.005 face scale, as measured on the still dev clips 4251 and face_noface
+    for mouth in (0.0, 1.0, 3.0, 9.0):
+        for seed in range(3):
+            tr = mesh_sequence(4.0, frame_size=size, noise_px=noise, seed=seed, mouth=lambda t: mouth + 0 * t)
+            assert runs_of(tr) == [], (mouth, seed)

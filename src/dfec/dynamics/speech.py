@@ -26,6 +26,14 @@ Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev 
 nasion-to-chin length changes by -0.7 % per 10 degrees of |yaw| where the 2-D ratio changes by
 -10 %, so ``lip_gap`` needs no further pose correction; the depth rule is pose-free anyway.
 
+Limits (measured): on still synthetic mouths with independent point jitter the segmenter stays
+quiet while the lip gap's noise is at most ~0.005 face scale (the level of the still dev clips
+4251 and face_noface); heavier independent jitter (0.2 px on a 47 px face) gives false runs. Real
+FaceMesh jitter is correlated across the lips (the one-pair ``lip_gap`` is 0.8-1.2 times as noisy
+as the three-pair 68-point gap on the dev clips, not sqrt(3) times), so the floor is not scaled
+for it. Speech with the lips held apart in a smile (dev clip skarsgard 0-1.6 s) or barely moving
+(2422) is missed; a hand over the mouth (WolfgangLanger 2.6-4.9 s) can read as speech.
+
 Event kinds (the ``Event`` dataclass of :mod:`dfec.schema`; region "mouth"; ``intensity`` is the
 mean articulation prominence in face-scale units, compared with ``speak_prominence_mesh``):
 
