@@ -94,8 +94,8 @@ class DynamicsConfig:
       ``nose_wrinkle`` 0.06 (relative changes of the lengths in :mod:`~dfec.dynamics.mesh_signals`).
       ``speak_prominence_mesh`` 0.015: FaceMesh's inner lips move less than dlib's in speech
       (syllable peaks of 0.015-0.04 face scale on the dev clips 669, 3358 and 5854); 0.025 lost
-      669, 0.03 also 3358; 0.02 lost 3358 on the face stack's tracks; 0.015 also reads the smiles
-      of s32 and facellava 1 as speech (dev TEM 0.281 at 0.02, 0.301 at 0.015, 0.296 at 0.01). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
+      669, 0.03 also 3358; 0.02 lost 3358 on the face stack's tracks; 0.015 also read the smiles
+      of s32 and facellava 1 as speech (before the depth rule below) (dev TEM 0.281 at 0.02, 0.301 at 0.015, 0.296 at 0.01). Its noise floor is the simulated one of the 68-point mouth gap (``noise_k_speech``):
       the lip gap's own second differences are mostly speech.
       ``noise_k_mesh`` 7: these signals' noise is measured on the signal itself (robust second
       differences); on still synthetic meshes (4 s, 0.4-0.8 px jitter, inter-ocular 48-96 px)
@@ -112,6 +112,22 @@ class DynamicsConfig:
       0.8 s, with at most ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
       read slow drifts of clip 61's head as a shake). All of them are
       raised per video by the noise floor below.
+    * Speech on mesh tracks (:mod:`dfec.dynamics.speech`), chosen on the dev clips' by-eye
+      speaking runs (``counts_by_eye`` of ``tests/data/wild_captions_by_eye.json``: 669, 3358,
+      5854, 4251, facellava 1, s32; checked afterwards on the later dev clips 167, 2422,
+      face_noface, skarsgard): an articulation (one lip opening-and-closing) has a prominence of
+      at least ``speak_prominence_mesh`` measured within ``speak_window_s`` 1.0 s and of at least
+      ``speak_depth`` 0.25 of its peak gap: the held broad smiles of facellava 1 and s32 jitter
+      by at most 0.23 of their gap (teeth confuse the inner-lip points), syllables close the lips
+      by 0.3-0.8 of it. ``speak_min_peaks`` 3 articulations at most ``speak_peak_gap_s`` 0.7 s apart
+      are speech (s32's smile closing and reopening gives two, 0.9 s apart). A grid over depth
+      0.2-0.35, chain gap 0.5-0.8 s, window 0.5-1.0 s, 2-3 peaks and floor 0.01-0.02 on those six
+      clips: the chosen values sit inside a plateau with no count error; 0.2 / 0.01 also fit
+      2422 but fire more on jittery still synthetic mouths. ``speak_pause_min_s`` 0.4 s: shorter
+      silences are no pause. ``speak_merge_s`` 0.5 s: a mouth opening / closing that close to
+      a talk's start / end only restates it. ``closure_max_s`` 1.0 s: an eye closure longer than
+      a blink (``blink_max_s``) and at most this long is "their eyes close briefly" (a 1.1 s
+      closure stays "close" / "open again").
     * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
       the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
       like true ones, so a duration floor does not separate them; the noise floor above does.
@@ -144,6 +160,20 @@ class DynamicsConfig:
     speak_prominence_mesh: float = 0.015
     #: a silence between two speaking runs up to this long is a pause ("pauses", "speaks again")
     speak_pause_max_s: float = 2.5
+    #: mesh speech segmenter (:mod:`dfec.dynamics.speech`, see "Speech on mesh tracks" above):
+    #: an articulation's prominence is at least this fraction of its peak lip gap
+    speak_depth: float = 0.25
+    #: prominence of an articulation is measured within this window (s): fast cycles only
+    speak_window_s: float = 1.0
+    #: articulations at most this far apart (s) chain into one speaking run
+    speak_peak_gap_s: float = 0.7
+    #: silences shorter than this (s) between runs are no pause (the runs are one)
+    speak_pause_min_s: float = 0.4
+    #: a mouth opening / closing this close (s) to a talk's start / end only restates it
+    speak_merge_s: float = 0.5
+    #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
+    #: close briefly" (0: said as "close" and "open again")
+    closure_max_s: float = 1.0
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6

@@ -35,6 +35,7 @@ from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
 from .mesh_events import add_closures, mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
+from .speech import speech_events, speech_runs, tidy_speech_events
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
 
@@ -224,16 +225,12 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "eyes"))
 
     # mouth: speaking runs, then open / close swings outside them
-    speaking = detect_speaking(sig, cfg, detail)
-    for k, (s0, s1, prom) in enumerate(speaking):
-        nxt = speaking[k + 1] if k + 1 < len(speaking) else None
-        # a later run after a short silence is the same talk resumed: "pauses", "speaks again"
-        resumed = k > 0 and s0 - speaking[k - 1][1] <= cfg.speak_pause_max_s
-        events.append(Event("speaking_resume" if resumed else "speaking", s0, s1, prom, "mouth"))
-        if nxt is not None and nxt[0] - s1 <= cfg.speak_pause_max_s:
-            events.append(Event("speaking_pause", s1, nxt[0], prom, "mouth"))
-        elif s1 < t[-1] - 0.25:
-            events.append(Event("speaking_stop", s1, s1, prom, "mouth"))
+    if has_signal(sig, "lip_gap", detail):  # mesh tracks: articulation-based runs (.speech)
+        speaking = [(r.start, r.end, r.prominence) for r in speech_runs(sig, cfg, detail)]
+    else:
+        speaking = detect_speaking(sig, cfg, detail)
+    # a later run after a short silence is the same talk resumed: "pauses", "speaks again"
+    events += speech_events(speaking, cfg, float(t[-1]))
 
     def in_speech(a: float, b: float) -> bool:
         """Whether the middle of [a, b] falls inside a speaking run."""
@@ -247,7 +244,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         if in_speech(s.t0, s.t1):
             continue
         events.append(Event("mouth_open" if s.amplitude > 0 else "mouth_close", s.t0, s.t1, abs(s.amplitude), "mouth"))
-    events = add_closures(events, sig, cfg, detail)
+    events = tidy_speech_events(add_closures(events, sig, cfg, detail), cfg)
 
     # lip corners: smile / corners down from corner lift, smile also from mouth width
     lift = np.where(detail, sig.deviation("corner_lift"), np.nan)

@@ -126,3 +126,33 @@ def mesh_sequence(duration: float, fps: float = 16.0, frame_size=(640, 480), noi
     track.iris = np.array(irises, dtype=np.float32)
     return TrackingResult(video="synthetic", fps=fps, n_frames=n, frame_size=tuple(frame_size), tracks=[track],
                           selection_rule="single-track")
+
+
+def syllables(start: float, end: float, rate_hz: float = 3.5, open_mm: tuple[float, float] = (3.0, 7.0),
+              rest_mm: float = 0.5, seed: int = 0):
+    """A jaw-drop curve (mm, a function of time for ``mesh_sequence(mouth=...)``) of speech from
+    ``start`` to ``end`` s: one opening-and-closing per syllable, irregular like speech (syllable
+    onsets ``1 / rate_hz`` apart +-30 %, each opening to a random depth in ``open_mm``, raised-cosine
+    pulses of 0.8 of the spacing), the lips at ``rest_mm`` between and outside the syllables."""
+    rng = np.random.default_rng(seed)
+    onsets, widths, depths = [], [], []
+    t = start
+    while t < end:
+        step = rng.uniform(0.7, 1.3) / rate_hz
+        if t + 0.8 * step > end:
+            break
+        onsets.append(t)
+        widths.append(0.8 * step)
+        depths.append(rng.uniform(*open_mm))
+        t += step
+
+    def curve(times):
+        times = np.asarray(times, dtype=float)
+        y = np.full(times.shape, rest_mm)
+        for t0, w, d in zip(onsets, widths, depths):
+            phase = (times - t0) / w
+            inside = (phase >= 0) & (phase <= 1)
+            y = np.where(inside, np.maximum(y, rest_mm + (d - rest_mm) * 0.5 * (1 - np.cos(2 * np.pi * phase))), y)
+        return y
+
+    return curve

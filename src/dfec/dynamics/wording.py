@@ -52,6 +52,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "blink": ("the person blinks",) * 3,
     "eyes_close": ("their eyes close",) * 3,
     "eyes_open": ("their eyes open again",) * 3,
+    "eyes_close_briefly": ("their eyes close briefly",) * 3,
     "eyes_widen": ("their eyes widen", "their eyes widen slightly", "their eyes open wide"),
     "eyes_narrow": ("their eyes narrow", "their eyes narrow slightly", "their eyes squint"),
     "eyes_relax_open": ("their eyes open up again",) * 3,
@@ -120,6 +121,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
 #: the threshold each kind's intensity is compared with (attribute of DynamicsConfig)
 _THRESHOLD_OF = {
     "blink": "blink_depth", "eyes_close": "blink_depth", "eyes_open": "blink_depth",
+    "eyes_close_briefly": "blink_depth",
     "eyes_widen": "eye_deg", "eyes_narrow": "eye_deg", "eyes_relax_open": "eye_deg", "eyes_relax_narrow": "eye_deg",
     "mouth_open": "mouth_open", "mouth_close": "mouth_open", "speaking": "speak_prominence",
     "speaking_stop": "speak_prominence", "smile": "smile_lift", "smile_fade": "smile_lift",

@@ -1,0 +1,230 @@
+"""Speaking runs and pauses from the mesh's 3-D inner-lip gap (tracks of the MediaPipe face stack).
+
+Speech moves the lips fast and irregularly: several openings a second (syllables come at 3-8 Hz;
+at 16 fps the mesh resolves about 2-4 lip openings per second), each one closing most of the way
+again. A held open mouth (a broad smile showing the teeth, surprise) keeps the gap large and only
+jitters around it; one slow opening or closing is a single change. So the segmenter works on
+*articulations*, the lip-gap peaks of one opening-and-closing:
+
+1. **Articulations** (:func:`articulations`): local maxima of the raw ``lip_gap`` (3-D inner-lip
+   distance over the 3-D outer-eye-corner distance, see :mod:`.mesh_signals`) whose prominence,
+   measured only within ``speak_window_s`` (a fast cycle, not a slow drift), is at least
+   ``speak_prominence_mesh`` face-scale units (raised per video by the noise floor) *and* at least
+   ``speak_depth`` of the peak's own gap: the lips close a good part of the way on both sides of
+   the peak. The depth rule is a ratio of two gaps of the same mouth a few frames apart, so face
+   size and head pose cancel out of it.
+2. **Runs** (:func:`speech_runs`): articulations at most ``speak_peak_gap_s`` apart chain into a
+   run; a run of at least ``speak_min_peaks`` articulations is speech. It starts where the first
+   articulation's opening starts and ends where the last one's closing ends (the peaks' bases).
+3. **Pauses**: two runs whose silence between them is shorter than ``speak_pause_min_s`` are one
+   run (no pause is said); a silence of ``speak_pause_min_s`` up to ``speak_pause_max_s`` is a
+   pause in one talk ("pauses, ... speaks again"); a longer one ends the talk ("stops
+   speaking") and the next run starts a new one.
+
+Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
+``emollama__sample_00000669`` (|yaw| 0-46 degrees) the 3-D eye-corner distance over the 3-D
+nasion-to-chin length changes by -0.7 % per 10 degrees of |yaw| where the 2-D ratio changes by
+-10 %, so ``lip_gap`` needs no further pose correction; the depth rule is pose-free anyway.
+
+Limits (measured): on still synthetic mouths with independent point jitter the segmenter stays
+quiet while the lip gap's noise is at most ~0.005 face scale (the level of the still dev clips
+4251 and face_noface); heavier independent jitter (0.2 px on a 47 px face) gives false runs. Real
+FaceMesh jitter is correlated across the lips (the one-pair ``lip_gap`` is 0.8-1.2 times as noisy
+as the three-pair 68-point gap on the dev clips, not sqrt(3) times), so the floor is not scaled
+for it. Speech with the lips held apart in a smile (dev clip skarsgard 0-1.6 s) or barely moving
+(2422) is missed; a hand over the mouth (WolfgangLanger 2.6-4.9 s) can read as speech.
+
+Event kinds (the ``Event`` dataclass of :mod:`dfec.schema`; region "mouth"; ``intensity`` is the
+mean articulation prominence in face-scale units, compared with ``speak_prominence_mesh``):
+
+=====================  ==================  ===================================================
+kind                   start / end         meaning (suggested FEC-Bench-like wording)
+=====================  ==================  ===================================================
+``speaking``           run start / end     a talk starts ("they start speaking")
+``speaking_pause``     run end / next run  a silence of ``speak_pause_min_s``-``speak_pause_max_s``
+                                           inside a talk ("they pause")
+``speaking_resume``    run start / end     the talk goes on after a pause ("they speak again")
+``speaking_stop``      run end / run end   the talk ends before the video does ("they stop
+                                           speaking")
+``lips_meet``          open / closed       (from :func:`~dfec.dynamics.mesh_events.closure_events`)
+                                           the lips close for >= ``lip_closed_min_s``; kept only
+                                           outside speaking runs, e.g. in a pause ("pauses, their
+                                           mouth closes, ... speaks again")
+``lips_part``          closed / open       the lips open again; dropped when it starts a talk
+``eyes_close_briefly`` closure start / end the eyes stay closed longer than a blink
+                                           (``blink_max_s``) but at most ``closure_max_s`` ("their
+                                           eyes close briefly"); replaces the ``eyes_close`` /
+                                           ``eyes_open`` pair of such a closure
+=====================  ==================  ===================================================
+
+:func:`tidy_speech_events` also drops the mouth openings and closings that only restate a talk's
+start or end (within ``speak_merge_s``: "their mouth opens, and their mouth opens to speak"), and
+the lips meeting / parting inside a run; lips meeting *during a pause* stay ("pauses, closes,
+speaks again").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..schema import Event
+from .config import DynamicsConfig
+from .signals import FaceSignals
+
+
+@dataclass
+class Articulation:
+    """One lip opening-and-closing: peak index, its time, prominence (face scale), depth
+    (prominence / peak gap) and the indices where the opening starts and the closing ends (the
+    last / first sample within a fifth of the prominence of that side's base)."""
+
+    i: int
+    t: float
+    prominence: float
+    depth: float
+    left: int
+    right: int
+
+
+@dataclass
+class SpeechRun:
+    """A stretch of speech: start / end (s), its articulations and their mean prominence."""
+
+    start: float
+    end: float
+    peaks: list[Articulation]
+
+    @property
+    def prominence(self) -> float:
+        return float(np.mean([p.prominence for p in self.peaks]))
+
+    @property
+    def rate_hz(self) -> float:
+        """Articulations per second between the first and the last peak."""
+        span = self.peaks[-1].t - self.peaks[0].t
+        return (len(self.peaks) - 1) / span if span > 0 else 0.0
+
+
+def articulations(gap: np.ndarray, times: np.ndarray, fps: float, floor: float, depth: float,
+                  window_s: float) -> list[Articulation]:
+    """The lip-gap peaks of :func:`speech_runs` step 1 (NaN samples are never peaks and split
+    nothing but themselves: they take the lowest gap so that a peak's prominence cannot reach
+    across them)."""
+    from scipy.signal import find_peaks
+
+    g = np.asarray(gap, dtype=np.float64)
+    if np.isfinite(g).sum() < 3:
+        return []
+    y = np.where(np.isfinite(g), g, np.nanmin(g))
+    wlen = max(3, int(round(window_s * fps)) | 1)
+    found, props = find_peaks(y, prominence=max(floor, 1e-9), wlen=wlen)
+    out = []
+    for p, prom, lo, hi in zip(found, props["prominences"], props["left_bases"], props["right_bases"]):
+        if not np.isfinite(g[p]) or g[p] <= 0:
+            continue
+        d = float(prom / g[p])
+        if d < depth:
+            continue
+        # the opening starts / the closing ends where the gap is within a fifth of the
+        # prominence of the base on that side (the base itself may lie far out on a flat rest)
+        a, b = int(p), int(p)
+        while a > lo and y[a - 1] > y[lo] + 0.2 * prom:
+            a -= 1
+        while b < hi and y[b + 1] > y[hi] + 0.2 * prom:
+            b += 1
+        out.append(Articulation(int(p), float(times[p]), float(prom), d, a - 1 if a > lo else a, b + 1 if b < hi else b))
+    return out
+
+
+def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
+    """Speaking runs of one mesh track (steps 1-3 of the module doc; pauses shorter than
+    ``speak_pause_min_s`` are merged away). Empty without a ``lip_gap`` signal."""
+    if "lip_gap" not in sig.values:
+        return []
+    raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
+    g = np.where(detail, raw, np.nan)
+    t = sig.times
+    arts = articulations(g, t, sig.fps, cfg.speak_prominence_mesh, cfg.speak_depth, cfg.speak_window_s)
+    chains: list[list[Articulation]] = []
+    for a in arts:
+        if chains and a.t - chains[-1][-1].t <= cfg.speak_peak_gap_s:
+            chains[-1].append(a)
+        else:
+            chains.append([a])
+    runs = []
+    for c in chains:
+        if len(c) < cfg.speak_min_peaks:
+            continue
+        # from where the first opening starts to where the last closing ends
+        s, e = float(t[c[0].left]), float(t[c[-1].right])
+        if runs and s - runs[-1].end < cfg.speak_pause_min_s:
+            runs[-1] = SpeechRun(runs[-1].start, e, runs[-1].peaks + c)
+        else:
+            runs.append(SpeechRun(s, e, c))
+    return runs
+
+
+def speech_events(runs: list[tuple[float, float, float]], cfg: DynamicsConfig, t_last: float) -> list[Event]:
+    """The speaking events of the table in the module doc for ``runs`` (``(start, end,
+    prominence)`` in time order: :func:`speech_runs` or the 68-point
+    :func:`~dfec.dynamics.events.detect_speaking`); ``t_last`` is the time of the track's last
+    frame (a run ending within 0.25 s of it does not "stop")."""
+    out: list[Event] = []
+    for k, (s0, s1, prom) in enumerate(runs):
+        resumed = k > 0 and s0 - runs[k - 1][1] <= cfg.speak_pause_max_s
+        out.append(Event("speaking_resume" if resumed else "speaking", s0, s1, prom, "mouth"))
+        if k + 1 < len(runs) and runs[k + 1][0] - s1 <= cfg.speak_pause_max_s:
+            out.append(Event("speaking_pause", s1, runs[k + 1][0], prom, "mouth"))
+        elif s1 < t_last - 0.25:
+            out.append(Event("speaking_stop", s1, s1, prom, "mouth"))
+    return out
+
+
+_OPENINGS = {"mouth_open", "lips_part"}
+_CLOSINGS = {"mouth_close", "lips_meet"}
+
+
+def tidy_speech_events(events: list[Event], cfg: DynamicsConfig) -> list[Event]:
+    """``events`` without the mouth changes that restate speech, and with each eye closure
+    slightly longer than a blink as one ``eyes_close_briefly`` (see the module doc):
+
+    * an opening (``mouth_open``, ``lips_part``) ending within ``speak_merge_s`` of a talk's start
+      (``speaking``, ``speaking_resume``) or lying inside a run is dropped;
+    * a closing (``mouth_close``, ``lips_meet``) starting within ``speak_merge_s`` of a talk's end
+      (``speaking_stop``) or lying inside a run is dropped; inside a pause it stays;
+    * an ``eyes_close`` followed by ``eyes_open`` at most ``closure_max_s`` later becomes one
+      ``eyes_close_briefly`` (0 keeps the pair)."""
+    starts = [e for e in events if e.kind in ("speaking", "speaking_resume")]
+    stops = [e for e in events if e.kind == "speaking_stop"]
+    m = cfg.speak_merge_s
+
+    def inside(e: Event) -> bool:
+        mid = 0.5 * (e.start + e.end)
+        return any(r.start <= mid <= r.end for r in starts)
+
+    keep = []
+    for e in events:
+        if e.kind in _OPENINGS and (inside(e) or any(abs(e.end - r.start) <= m or abs(e.start - r.start) <= m
+                                                      for r in starts)):
+            continue
+        if e.kind in _CLOSINGS and (inside(e) or any(abs(e.start - s.start) <= m or abs(e.end - s.start) <= m
+                                                      for s in stops)):
+            continue
+        keep.append(e)
+    if cfg.closure_max_s <= 0:
+        return keep
+    out: list[Event] = []
+    used = set()
+    for i, e in enumerate(keep):
+        if i in used:
+            continue
+        if e.kind == "eyes_close":
+            j = next((j for j in range(i + 1, len(keep)) if keep[j].kind == "eyes_open" and j not in used), None)
+            if j is not None and keep[j].start - e.start <= cfg.closure_max_s:
+                used.add(j)
+                out.append(Event("eyes_close_briefly", e.start, keep[j].start, max(e.intensity, keep[j].intensity),
+                                 "eyes"))
+                continue
+        out.append(e)
+    return out

@@ -1,0 +1,159 @@
+"""The mesh speech segmenter (dfec.dynamics.speech) on synthetic faces with known speech, pauses
+and non-speech mouth movements; the tidying of restated mouth changes and brief eye closures."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dfec.dynamics.config import DynamicsConfig, effective_thresholds
+from dfec.dynamics.events import _detail_mask, detect_events
+from dfec.dynamics.signals import track_signals
+from dfec.dynamics.speech import articulations, speech_runs, tidy_speech_events
+from dfec.dynamics.synthetic import bump
+from dfec.dynamics.synthetic_mesh import mesh_sequence, syllables
+from dfec.schema import Event
+
+
+def pulses(peaks, width, depth=6.0, rest=0.5):
+    """A jaw-drop curve with one raised-cosine opening of ``width`` s centred on each of ``peaks``."""
+    def curve(t):
+        y = np.full(np.shape(t), rest)
+        for p in peaks:
+            ph = (np.asarray(t) - p) / width + 0.5
+            y = np.where((ph >= 0) & (ph <= 1), np.maximum(y, rest + (depth - rest) * 0.5 * (1 - np.cos(2 * np.pi * ph))), y)
+        return y
+    return curve
+
+
+def runs_of(tr, cfg=None):
+    cfg = cfg or DynamicsConfig()
+    sig = track_signals(tr, cfg.signals)
+    eff = effective_thresholds(sig, cfg)
+    return speech_runs(sig, eff, _detail_mask(sig, eff))
+
+
+def kinds(tr, cfg=None):
+    cfg = cfg or DynamicsConfig()
+    return [e.kind for e in detect_events(track_signals(tr, cfg.signals), cfg)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_speech_at_syllable_rate_is_one_run_where_it_happens(seed):
+    tr = mesh_sequence(5.0, noise_px=0.3, seed=seed, mouth=syllables(1.0, 3.5, seed=seed))
+    runs = runs_of(tr)
+    assert len(runs) == 1
+    assert abs(runs[0].start - 1.0) <= 0.3 and abs(runs[0].end - 3.5) <= 0.35
+    assert 2.0 <= runs[0].rate_hz <= 5.0
+    k = kinds(tr)
+    assert k.count("speaking") == 1 and "speaking_stop" in k and "speaking_pause" not in k
+
+
+def test_a_held_open_mouth_is_not_speech():
+    # mouth wide open and held (a broad smile, surprise), with point jitter ...
+    assert runs_of(mesh_sequence(4.0, noise_px=0.5, mouth=lambda t: 9 + 0 * t)) == []
+    # ... and with a fast shallow wobble (teeth confuse the inner-lip points): it never comes
+    # close to closing, so the depth rule keeps it out, though each wobble is above the floor
+    wobble = mesh_sequence(4.0, noise_px=0.3, mouth=lambda t: 9 + 0.8 * np.sin(2 * np.pi * 3.5 * t))
+    sig = track_signals(wobble)
+    assert len(articulations(sig.raw["lip_gap"], sig.times, sig.fps, 0.015, 0.0, 1.0)) >= 8
+    assert runs_of(wobble) == []
+    # the same wobble closing the lips each time is speech
+    assert len(runs_of(mesh_sequence(4.0, noise_px=0.3, mouth=lambda t: 4.5 + 4 * np.sin(2 * np.pi * 3.5 * t)))) == 1
+
+
+def test_one_slow_opening_and_two_far_apart_are_not_speech():
+    slow = mesh_sequence(4.0, noise_px=0.3, mouth=lambda t: 8 * bump(t, 1.2, 2.4, 0.4))
+    assert runs_of(slow) == []
+    # two quick openings 0.9 s apart (a smile closing and reopening): too few, too far apart
+    two = mesh_sequence(4.0, noise_px=0.3, mouth=lambda t: 0.5 + 6 * (np.exp(-((t - 1.5) / 0.1) ** 2)
+                                                                     + np.exp(-((t - 2.4) / 0.1) ** 2)))
+    assert runs_of(two) == []
+    # needing only two articulations would call it speech (the rule that keeps it out)
+    assert len(runs_of(two, replace(DynamicsConfig(), speak_min_peaks=2, speak_peak_gap_s=1.0))) == 1
+
+
+def test_a_pause_splits_the_talk_and_a_short_gap_does_not():
+    a, b = syllables(0.3, 2.0, seed=3), syllables(3.0, 4.6, seed=4)
+    talk = mesh_sequence(5.5, noise_px=0.3, mouth=lambda t: np.maximum(a(t), b(t)))
+    runs = runs_of(talk)
+    assert len(runs) == 2 and runs[0].end <= 2.3 and runs[1].start >= 2.7
+    k = kinds(talk)
+    assert k.index("speaking") < k.index("speaking_pause") < k.index("speaking_resume")
+    # two bursts whose peaks are more than speak_peak_gap_s apart but whose silence (last closing
+    # to next opening) is shorter than speak_pause_min_s: one run, no pause
+    short = mesh_sequence(4.0, noise_px=0.3, mouth=pulses([0.5, 0.85, 1.2, 1.55, 2.3, 2.65, 3.0, 3.35], 0.5))
+    assert len(runs_of(short)) == 1
+    assert len(runs_of(short, replace(DynamicsConfig(), speak_pause_min_s=0.0))) == 2
+    # a silence longer than speak_pause_max_s ends the talk; the next run starts a new one
+    e, f = syllables(0.3, 1.5, seed=5), syllables(4.5, 6.0, seed=6)
+    apart = kinds(mesh_sequence(6.5, noise_px=0.3, mouth=lambda t: np.maximum(e(t), f(t))))
+    assert apart.count("speaking") == 2 and "speaking_pause" not in apart and "speaking_stop" in apart
+
+
+def test_speech_in_a_three_quarter_view_is_found_like_frontal():
+    curve = syllables(0.8, 3.2, seed=7)
+    front = runs_of(mesh_sequence(4.0, noise_px=0.3, mouth=curve))
+    turned = runs_of(mesh_sequence(4.0, noise_px=0.3, mouth=curve, yaw=lambda t: 35 + 0 * t))
+    assert len(front) == len(turned) == 1
+    assert abs(front[0].start - turned[0].start) <= 0.15 and abs(front[0].end - turned[0].end) <= 0.15
+    # the 3-D lip gap over the 3-D eye-corner distance does not shrink with the turn
+    assert turned[0].prominence == pytest.approx(front[0].prominence, rel=0.15)
+
+
+def test_smaller_face_same_runs():
+    curve = syllables(0.8, 3.2, seed=8)
+    big = runs_of(mesh_sequence(4.0, noise_px=0.3, mouth=curve))
+    small = runs_of(mesh_sequence(4.0, frame_size=(320, 240), noise_px=0.15, mouth=curve))
+    assert len(big) == len(small) == 1 and abs(big[0].start - small[0].start) <= 0.15
+
+
+def test_mouth_changes_that_restate_speech_are_dropped():
+    cfg = DynamicsConfig()
+    ev = [Event("mouth_open", 0.6, 0.95, 0.1, "mouth"), Event("speaking", 1.0, 2.0, 0.03, "mouth"),
+          Event("lips_meet", 1.4, 1.5, 0.05, "mouth"), Event("speaking_pause", 2.0, 3.0, 0.03, "mouth"),
+          Event("lips_meet", 2.2, 2.4, 0.05, "mouth"), Event("speaking_resume", 3.0, 4.0, 0.03, "mouth"),
+          Event("speaking_stop", 4.0, 4.0, 0.03, "mouth"), Event("mouth_close", 4.1, 4.4, 0.1, "mouth"),
+          Event("mouth_open", 5.5, 5.8, 0.1, "mouth")]
+    out = [(e.kind, e.start) for e in tidy_speech_events(ev, cfg)]
+    assert ("mouth_open", 0.6) not in out           # "their mouth opens, and ... opens to speak"
+    assert ("lips_meet", 1.4) not in out            # inside a run: part of speaking
+    assert ("lips_meet", 2.2) in out                # in the pause: "pauses, closes, speaks again"
+    assert ("mouth_close", 4.1) not in out          # restates "stops speaking"
+    assert ("mouth_open", 5.5) in out               # far from any speech: its own change
+
+
+def test_a_slow_eye_closure_is_one_brief_closure_and_a_long_one_is_not():
+    ev = [Event("eyes_close", 1.0, 1.0, 0.8, "eyes"), Event("eyes_open", 1.8, 1.8, 0.8, "eyes"),
+          Event("eyes_close", 3.0, 3.0, 0.8, "eyes"), Event("eyes_open", 5.0, 5.0, 0.8, "eyes")]
+    out = [(e.kind, e.start, e.end) for e in tidy_speech_events(ev, DynamicsConfig())]
+    assert out[0] == ("eyes_close_briefly", 1.0, 1.8)
+    assert [k for k, _, _ in out[1:]] == ["eyes_close", "eyes_open"]
+    assert len(tidy_speech_events(ev, DynamicsConfig(closure_max_s=0))) == 4
+
+
+def test_eyes_closed_just_over_a_blink_close_briefly_end_to_end():
+    # eyes shut for ~0.8 s (longer than blink_max_s 0.6 s, within closure_max_s 1.0 s): no blink, one brief closure
+    tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 2.2, 0.08))
+    k = kinds(tr)
+    assert "eyes_close_briefly" in k and "blink" not in k and "eyes_close" not in k
+    blink = kinds(mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 1.7, 0.05)))
+    assert "blink" in blink and "eyes_close_briefly" not in blink
+
+
+def test_a_brief_closure_is_said_in_the_caption():
+    from dfec.dynamics.captioner import describe
+
+    tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - bump(t, 1.5, 2.2, 0.08))
+    text, _, _ = describe(track_signals(tr), 4.0)
+    assert "their eyes close briefly" in text and "blinks" not in text
+
+
+@pytest.mark.parametrize("size,noise", [((640, 480), 0.3), ((320, 240), 0.15)])
+def test_still_mouths_with_real_jitter_levels_are_not_speech(size, noise):
+    # lip-gap noise 0.003-0.005 face scale, as measured on the still dev clips 4251 and face_noface
+    for mouth in (0.0, 1.0, 3.0, 9.0):
+        for seed in range(3):
+            tr = mesh_sequence(4.0, frame_size=size, noise_px=noise, seed=seed, mouth=lambda t: mouth + 0 * t)
+            assert runs_of(tr) == [], (mouth, seed)
