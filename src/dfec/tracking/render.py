@@ -44,14 +44,16 @@ def save_png(path: str | Path, rgb: np.ndarray) -> Path:
 
 
 def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``rgb`` resized to ``size`` (w, h) for display: an area average by the whole factor, then
-    bilinear for the rest (OpenCV's area resize is ~5x slower at a fractional factor)."""
+    """``rgb`` resized to ``size`` (w, h) for display: an area average by the whole factor (the
+    last few rows/columns that do not fill a block are dropped), then bilinear for the rest
+    (OpenCV's area resize is ~5x slower at a fractional factor)."""
     import cv2
 
     w, h = size
     f = min(rgb.shape[1] // max(1, w), rgb.shape[0] // max(1, h))
     if f >= 2:
-        rgb = cv2.resize(rgb, (rgb.shape[1] // f, rgb.shape[0] // f), interpolation=cv2.INTER_AREA)
+        bh, bw = rgb.shape[0] // f, rgb.shape[1] // f
+        rgb = cv2.resize(rgb[:bh * f, :bw * f], (bw, bh), interpolation=cv2.INTER_AREA)
     if (rgb.shape[1], rgb.shape[0]) == (w, h):
         return rgb
     return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
