@@ -192,3 +192,14 @@ def test_run_image_gives_the_same_outputs_as_a_float_input(astronaut):
     want = det((full.astype(np.float32) * (2.0 / 255.0) - 1.0)[None])
     for a, b in zip(want, det.run_image(full, 2.0 / 255.0, -1.0)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_counts_its_calls_and_times_a_bare_invoke():
+    from dfec.faces.tflite import TfliteModel
+
+    m = TfliteModel("iris")
+    m(np.zeros((1, 64, 64, 3), np.float32))
+    m.run_image(np.zeros((64, 64, 3), np.uint8), 1 / 255)
+    assert m.n_calls == 2
+    cost = m.invoke_cost(repeat=3)
+    assert 0.0 < cost < 1.0 and m.n_calls == 2  # timing invokes are not counted as calls

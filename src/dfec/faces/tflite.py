@@ -96,8 +96,22 @@ class TfliteModel:
         self._in = inp["index"]
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self._out = [d["index"] for d in self._it.get_output_details()]
+        self.n_calls = 0  # invocations so far (benchmarks/track_speed.py: the model-cost floor)
+
+    def invoke_cost(self, repeat: int = 30) -> float:
+        """CPU seconds of one ``invoke`` on the input currently set (the model alone, no pre- or
+        post-processing; median of ``repeat``)."""
+        import time
+
+        times = []
+        for _ in range(max(1, repeat)):
+            t = time.process_time()
+            self._it.invoke()
+            times.append(time.process_time() - t)
+        return float(np.median(times))
 
     def __call__(self, x):
+        self.n_calls += 1
         self._it.set_tensor(self._in, x)
         self._it.invoke()
         return [self._it.get_tensor(i) for i in self._out]
@@ -107,6 +121,7 @@ class TfliteModel:
         straight into the input tensor at row/column ``at`` (the rest of the input is 0): the
         same input as ``self(((img.astype(float32) * scale) + offset)[None])``, without the
         float temporaries of a whole input per call."""
+        self.n_calls += 1
         view = self._it.tensor(self._in)()[0]
         h, w = img.shape[:2]
         y, x = at
