@@ -59,3 +59,13 @@ def test_over_budget_gives_up():
     cache.offer(5, _frame(5))
     cache.faces(5, _frame(5), False)
     assert cache.frames is None
+
+
+def test_keeps_both_sides_of_a_cut():
+    cache = FrameCache(expected=40, n=4, budget_mb=100)
+    for k in range(40):
+        rgb = _frame(k)
+        cache.offer(k, rgb)
+        cache.faces(k, rgb, True, cut=k == 20)
+    assert {19, 20} <= set(cache.frames) and int(cache.frames[19][0, 0, 0]) == 19
+    assert set(cache.frames) == set(uniform_indices(40, 4)) | {19, 20}

@@ -9,7 +9,10 @@ only at the end, so the tracking loop offers every frame to a :class:`FrameCache
   gives ``round(D * fps)`` frames at ``fps``: so on all 32 shared clips; the count is known
   only at the end), i.e. ``floor`` and ``ceil`` of it;
 - at a pick where no face was found: the last earlier frame with a face, and the frames after
-  the pick up to the first one with a face (the candidates for its replacement).
+  the pick up to the first one with a face (the candidates for its replacement);
+- the two frames around each shot cut: where the main character is off screen for a whole shot
+  (another face fills it), the nearest frames with their face are the last one before the cut
+  and the first one after the next cut (on the Hamilton clip, 3 of the 16 selected frames).
 
 A selected frame it does not hold (the main face missing where another face was found, a frame
 count far from the expected one) is decoded again by ``write_outputs``. Keeping every frame of a
@@ -45,6 +48,7 @@ class FrameCache:
             for m in {math.floor(expected), math.ceil(expected)}:
                 self.picks.update(uniform_indices(max(1, m), n))
         self._last_face: tuple[int, np.ndarray] | None = None  # latest frame with a face (not copied)
+        self._prev: tuple[int, np.ndarray] | None = None       # the previous frame (not copied)
         self._forward = False  # keep frames until one with a face (after a pick without one)
 
     def offer(self, idx: int, rgb: np.ndarray, repeated: bool = False) -> None:
@@ -52,10 +56,16 @@ class FrameCache:
         if self.frames is not None and (self.picks is None or idx in self.picks or self._forward):
             self._keep(idx, rgb, repeated)
 
-    def faces(self, idx: int, rgb: np.ndarray, found: bool) -> None:
-        """Whether any face was found in frame ``idx`` (called after :meth:`offer`)."""
+    def faces(self, idx: int, rgb: np.ndarray, found: bool, cut: bool = False) -> None:
+        """Whether any face was found in frame ``idx`` (called after :meth:`offer`), and whether a
+        shot cut lies between the previous frame and this one."""
         if self.frames is None:
             return
+        if cut and self.picks is not None:
+            if self._prev is not None:
+                self._keep(*self._prev)
+            self._keep(idx, rgb)
+        self._prev = (idx, rgb)
         if found:
             self._forward = False
             self._last_face = (idx, rgb)
@@ -73,6 +83,6 @@ class FrameCache:
         self.bytes += rgb.nbytes
         if self.bytes > self.budget:
             self.frames = None  # too many to keep: write_outputs decodes the selected frames again
-            self._last_face = None
+            self._last_face = self._prev = None
             return
         self.frames[idx] = rgb if rgb.flags.owndata else rgb.copy()

@@ -198,7 +198,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
                 timings["landmarks"] += t3 - t2
             prev_rgb, prev_dets = rgb, dets
             if cache is not None:
-                cache.faces(idx, rgb, bool(dets))
+                cache.faces(idx, rgb, bool(dets), cut=bool(follower is not None and follower.cut and not repeated))
             e0 = embed_clock[0]
 
             def embed(j: int, rgb=rgb, dets=dets) -> np.ndarray:
