@@ -5,7 +5,10 @@ each backend (default: the MediaPipe stack and dlib HOG, the old default) prints
 wall time, CPU time and the stage split (decode / detect / mesh / iris / landmarks / embed /
 track / post). Stage times are measured in CPU seconds of the process (``time.process_time``),
 so they stay meaningful on a shared machine; "x real time (cpu)" is video duration / CPU time,
-the speed on an unshared core. The load average is printed beside the figures.
+the speed on an unshared core. The load average is printed beside the figures. For the MediaPipe
+stack a second table gives the floor: each TFLite model's calls in the median run times its bare
+``invoke`` (no pre/post-processing), plus one decoding pass at 16 fps, and the x real time that
+floor allows (the ceiling if everything else cost nothing).
 
 ``--long MINUTES`` adds the long-video case: the shared clips concatenated with PyAV into one
 720p clip of that length, tracked in a fresh process whose peak RSS is reported (target:
