@@ -5,7 +5,10 @@ each backend (default: the MediaPipe stack and dlib HOG, the old default) prints
 wall time, CPU time and the stage split (decode / detect / mesh / iris / landmarks / embed /
 track / post). Stage times are measured in CPU seconds of the process (``time.process_time``),
 so they stay meaningful on a shared machine; "x real time (cpu)" is video duration / CPU time,
-the speed on an unshared core. The load average is printed beside the figures.
+the speed on an unshared core. The load average is printed beside the figures. For the MediaPipe
+stack a second table gives the floor: each TFLite model's calls in the median run times its bare
+``invoke`` (no pre/post-processing), plus one decoding pass at 16 fps, and the x real time that
+floor allows (the ceiling if everything else cost nothing).
 
 ``--long MINUTES`` adds the long-video case: the shared clips concatenated with PyAV into one
 720p clip of that length, tracked in a fresh process whose peak RSS is reported (target:
@@ -46,28 +49,54 @@ def _load() -> str:
     return "load %.2f %.2f %.2f" % os.getloadavg()
 
 
+def _tflite_models(models) -> dict:
+    """name -> TfliteModel of the MediaPipe stack (empty for dlib backends)."""
+    stack = models.mesh_stack
+    if stack is None:
+        return {}
+    out = {"full_range": stack.detector.full.model, "mesh": stack.mesh.model}
+    if stack.detector.short is not None:
+        out["short_range"] = stack.detector.short.model
+    if stack._iris is not None:
+        out["iris"] = stack._iris.model
+    return out
+
+
 def speed(clips: list[Path], detectors: list[str], repeat: int, out: str | None) -> None:
     from dfec.tracking import pipeline
     from dfec.tracking.config import TrackConfig
-    from dfec.video import probe
+    from dfec.video import iter_frames, probe
 
     pipeline._clock = time.process_time  # stage split in CPU seconds
     head = ("| clip | backend | frames | wall s | cpu s | x real time (wall) | x real time (cpu) | "
             + " | ".join(f"{s}" for s in STAGES) + " | detections | embeddings | load |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
+    floors = []
     for clip in clips:
         info = probe(clip)
         for det in detectors:
             cfg = TrackConfig(detector=det)
             models = pipeline.FaceModels(config=cfg)
+            tfl = _tflite_models(models)
             runs = []
             for _ in range(max(1, repeat)):
                 with tempfile.TemporaryDirectory() as tmp:
+                    before = {k: m.n_calls for k, m in tfl.items()}
                     t, c = time.perf_counter(), time.process_time()
                     res = pipeline.track(clip, cfg, out_dir=out or tmp, models=models)
-                    runs.append((time.perf_counter() - t, time.process_time() - c, res))
-            wall, cpu, res = sorted(runs, key=lambda r: r[1])[len(runs) // 2]
+                    runs.append((time.perf_counter() - t, time.process_time() - c, res,
+                                 {k: m.n_calls - before[k] for k, m in tfl.items()}))
+            wall, cpu, res, calls = sorted(runs, key=lambda r: r[1])[len(runs) // 2]
+            if tfl:
+                cost = {k: m.invoke_cost() for k, m in tfl.items()}
+                dec = []
+                for _ in range(max(1, repeat)):
+                    c0 = time.process_time()
+                    for _ in iter_frames(clip, cfg.fps, fill=True):
+                        pass
+                    dec.append(time.process_time() - c0)
+                floors.append((clip.name, res, calls, cost, sorted(dec)[len(dec) // 2], cpu))
             tm = res.timings
             cells = " | ".join(f"{tm.get(s, 0.0):.3f}" for s in STAGES)
             print(f"| {clip.name} | {models.name} | {res.n_frames} | {wall:.2f} | {cpu:.2f} | "
@@ -75,6 +104,25 @@ def speed(clips: list[Path], detectors: list[str], repeat: int, out: str | None)
                   f"{int(tm.get('n_detect', res.n_frames))} | {int(tm.get('n_embedded', 0))} | {_load()} |",
                   flush=True)
         print(f"  ({clip.name}: {info.width}x{info.height}, {info.duration:.2f} s at {info.fps:.2f} fps)")
+    if floors:
+        _print_floor(floors)
+
+
+def _print_floor(floors) -> None:
+    """What the models and decoding alone cost: each model's calls in the median run times its
+    bare ``invoke`` (no pre/post-processing), plus one decoding pass at the analysis rate; the
+    "ceiling" is the x real time the job could reach if everything else cost nothing."""
+    names = ("full_range", "short_range", "mesh", "iris")
+    print()
+    print("| clip | calls (" + " / ".join(names) + ") | ms per invoke (" + " / ".join(names)
+          + ") | models s | decode s | floor s | ceiling x real time (cpu) | measured x real time (cpu) | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, res, calls, cost, dec, cpu in floors:
+        models_s = sum(calls.get(k, 0) * cost.get(k, 0.0) for k in names)
+        floor = models_s + dec
+        print(f"| {name} | {' / '.join(str(calls.get(k, 0)) for k in names)} | "
+              f"{' / '.join(f'{cost[k] * 1e3:.2f}' if k in cost else '-' for k in names)} | {models_s:.3f} | "
+              f"{dec:.3f} | {floor:.3f} | {res.duration / floor:.1f} | {res.duration / cpu:.1f} | {_load()} |", flush=True)
 
 
 def make_long_clip(path: Path, minutes: float, size=(1280, 720), fps: int = 16, segment_s: float = 60.0) -> Path:

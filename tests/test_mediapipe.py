@@ -162,3 +162,40 @@ def test_no_face_gives_low_presence(stack):
     noise = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
     assert stack.find(noise) == []
     assert stack.fit(noise, Roi(160, 120, 150, 0.0)).score < 0.5
+
+
+def test_run_image_gives_the_same_outputs_as_a_float_input(astronaut):
+    """TfliteModel.run_image writes the normalised image straight into the input tensor: the same
+    outputs, bit for bit, as the float32 batch it replaces (whole input, and letterboxed at an offset)."""
+    import cv2
+
+    from dfec.faces.tflite import TfliteModel
+
+    mesh = TfliteModel("face_mesh")
+    img = cv2.resize(astronaut[60:200, 150:290], (192, 192))
+    want = mesh((img.astype(np.float32) * np.float32(1 / 255))[None])
+    for a, b in zip(want, mesh.run_image(img, 1 / 255)):
+        np.testing.assert_array_equal(a, b)
+    det = TfliteModel("full_range")
+    small = cv2.resize(astronaut, (192, 100))
+    canvas = np.zeros((192, 192, 3), np.float32)
+    canvas[46:146] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
+    want = det(canvas[None])
+    for a, b in zip(want, det.run_image(small, 2.0 / 255.0, -1.0, at=(46, 0))):
+        np.testing.assert_array_equal(a, b)
+    # a full-size input after a letterboxed one leaves no stale bars behind
+    full = cv2.resize(astronaut, (192, 192))
+    want = det((full.astype(np.float32) * (2.0 / 255.0) - 1.0)[None])
+    for a, b in zip(want, det.run_image(full, 2.0 / 255.0, -1.0)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_counts_its_calls_and_times_a_bare_invoke():
+    from dfec.faces.tflite import TfliteModel
+
+    m = TfliteModel("iris")
+    m(np.zeros((1, 64, 64, 3), np.float32))
+    m.run_image(np.zeros((64, 64, 3), np.uint8), 1 / 255)
+    assert m.n_calls == 2
+    cost = m.invoke_cost(repeat=3)
+    assert 0.0 < cost < 1.0 and m.n_calls == 2  # timing invokes are not counted as calls

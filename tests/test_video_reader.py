@@ -101,3 +101,13 @@ def test_truncated_tail_keeps_decoded_frames(tmp_path):
     cut.write_bytes(data[: int(len(data) * 0.6)])
     n = len(list(iter_frames(cut, fps=16)))
     assert 5 <= n < 40
+
+
+def test_only_yields_the_wanted_indices(clip30):
+    full = {i: rgb for i, _, rgb in iter_frames(clip30, fps=16, fill=True)}
+    want = {0, 7, 31}
+    some = {i: rgb for i, _, rgb in iter_frames(clip30, fps=16, fill=True, only=want)}
+    assert set(some) == want
+    assert all(np.array_equal(some[i], full[i]) for i in want)
+    native = list(iter_frames(clip30, fps=None, only={3}))
+    assert [i for i, _, _ in native] == [3]

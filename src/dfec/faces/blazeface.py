@@ -106,10 +106,9 @@ class BlazeFace:
         scale = n / side
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
         small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        canvas = np.zeros((n, n, 3), dtype=np.float32)
         ox, oy = (n - nw) // 2, (n - nh) // 2
-        canvas[oy:oy + nh, ox:ox + nw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
-        outs = self.model(canvas[None])
+        # letterboxed: the image scaled to [-1, 1], the bars 0
+        outs = self.model.run_image(small, 2.0 / 255.0, -1.0, at=(oy, ox))
         reg, cls = (outs[0], outs[1]) if outs[0].shape[-1] == 16 else (outs[1], outs[0])
         reg, logits = reg[0], cls[0, :, 0]
         keep = np.flatnonzero(logits > np.log(self.min_score / (1.0 - self.min_score)))

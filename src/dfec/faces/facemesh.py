@@ -86,8 +86,7 @@ class FaceMesh:
         self.model = TfliteModel("face_mesh", num_threads)
 
     def fit(self, rgb: np.ndarray, roi: Roi) -> MeshFace:
-        x = roi.crop(rgb, MESH_INPUT).astype(np.float32) * np.float32(1.0 / 255.0)
-        outs = self.model(x[None])
+        outs = self.model.run_image(roi.crop(rgb, MESH_INPUT), 1.0 / 255.0)
         pts, logit = (outs[0], outs[1]) if outs[0].size == 1404 else (outs[1], outs[0])
         score = float(1.0 / (1.0 + np.exp(-float(np.ravel(logit)[0]))))
         mesh = roi.to_frame(np.asarray(pts, dtype=np.float32).reshape(468, 3), MESH_INPUT)
@@ -104,8 +103,7 @@ class Iris:
         d = float(np.hypot(*(np.asarray(p1[:2]) - p0[:2])))
         c = (np.asarray(p0[:2]) + p1[:2]) / 2.0
         roi = Roi(float(c[0]), float(c[1]), max(d * IRIS_ROI_SCALE, 1.0), level_angle(p0, p1))
-        x = roi.crop(rgb, IRIS_INPUT, flip=flip).astype(np.float32) * np.float32(1.0 / 255.0)
-        outs = self.model(x[None])
+        outs = self.model.run_image(roi.crop(rgb, IRIS_INPUT, flip=flip), 1.0 / 255.0)
         iris, region = (outs[1], outs[0]) if outs[1].size == 15 else (outs[0], outs[1])
         return (roi.to_frame(np.asarray(iris, dtype=np.float32).reshape(5, 3), IRIS_INPUT, flip=flip),
                 roi.to_frame(np.asarray(region, dtype=np.float32).reshape(71, 3), IRIS_INPUT, flip=flip))

