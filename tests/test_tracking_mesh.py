@@ -123,28 +123,149 @@ def test_strongsort_cut_ends_every_tracklet():
     assert ids == [1, 2] and [len(t.detections) for t in tr.tracks()] == [2, 1]
 
 
-def test_solo_mode_defers_the_birth_embedding_until_a_second_face():
+def _face(frame, box, yaw=0.0, mesh=True):
+    """A Detection with a 68-point layout whose nose tip (30) sits ``yaw`` half-eye-distances off
+    the eye-corner midpoint (36, 45)."""
     from dfec.schema import Detection
-    from dfec.tracking.config import TrackConfig
-    from dfec.tracking.strongsort import StrongSort
 
+    x1, y1, x2, y2 = box
+    lm = np.zeros((68, 2))
+    w = x2 - x1
+    lm[36], lm[45] = (x1 + 0.2 * w, y1 + 0.4 * (y2 - y1)), (x1 + 0.8 * w, y1 + 0.4 * (y2 - y1))
+    lm[30] = ((lm[36][0] + lm[45][0]) / 2 + yaw * 0.3 * w, y1 + 0.6 * (y2 - y1))
+    return Detection(frame, box, 0.9, landmarks=lm, mesh=np.zeros((468, 3)) if mesh else None)
+
+
+def test_identity_quality_prefers_large_frontal_meshed_faces():
+    from dfec.tracking.strongsort import identity_quality
+
+    front, side = _face(0, [0, 0, 100, 120]), _face(0, [0, 0, 100, 120], yaw=0.9)
+    assert identity_quality(front) > identity_quality(side) > 0
+    assert identity_quality(_face(0, [0, 0, 50, 60])) < identity_quality(front)
+    assert identity_quality(_face(0, [0, 0, 100, 120], mesh=False)) == pytest.approx(identity_quality(front) / 2)
+    assert identity_quality(_face(0, [0, 0, 200, 240])) == pytest.approx(identity_quality(_face(0, [0, 0, 100, 120])))
+
+
+def _spy():
     calls = []
 
     def embed(j):
         calls.append(("now", j))
         return np.eye(128)[j]
 
-    def defer(j):
-        return lambda: calls.append(("deferred", j)) or np.eye(128)[5]
+    def defer_for(frame, dets):
+        def defer(j):
+            box = tuple(dets[j].box)
+            return lambda: calls.append(("deferred", frame, box)) or np.eye(128)[10 + frame % 100]
+        return defer
 
+    return calls, embed, defer_for
+
+
+def test_lazy_identity_embeds_nothing_while_faces_do_not_meet():
+    """Two faces far apart for 8 frames: no embedding while tracking; each track's deferred
+    embedding is of its best detection (here the most frontal one, frame 5)."""
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.strongsort import StrongSort
+
+    calls, embed, defer_for = _spy()
     tr = StrongSort(TrackConfig(), borrow_tentative=True)
-    for f in range(6):
-        tr.step(f, [Detection(f, [10 + f, 0, 60 + f, 50])], embed, defer)
-    assert calls == [] and tr.n_embedded == 0 and tr.solo and len(tr.active[0].detections) == 6
-    tr.step(6, [Detection(6, [16, 0, 66, 50]), Detection(6, [200, 0, 250, 50])], embed, defer)
-    assert not tr.solo and calls[0] == ("deferred", 0) and ("now", 1) in calls
-    first = tr.tracks(confirmed_only=False)[0]
-    assert len(first.detections) == 7 and first.embeddings and np.argmax(first.embeddings[0]) == 5
+    for f in range(8):
+        dets = [_face(f, [10 + f, 0, 110 + f, 120], yaw=0.0 if f == 5 else 0.6), _face(f, [300, 0, 400, 120])]
+        tr.step(f, dets, embed, defer_for(f, dets))
+    assert calls == [] and tr.n_embedded == 0 and tr.n_lazy == 8
+    a, b = tr.tracks()
+    assert len(a.detections) == len(b.detections) == 8 and a.feature is None
+    assert tr.identify(a) and calls == [("deferred", 5, (15.0, 0.0, 115.0, 120.0))] and tr.n_embedded == 1
+    assert np.argmax(a.embeddings[0]) == 15 and not tr.identify(a)  # computed once
+
+
+def test_lazy_identity_embeds_when_two_faces_meet():
+    """Two tracked faces whose boxes overlap, and one detection on both: the frame goes through
+    StrongSORT's appearance stage (the tracks' deferred embeddings and the frame's own)."""
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.strongsort import StrongSort
+
+    calls, embed, defer_for = _spy()
+    tr = StrongSort(TrackConfig(), borrow_tentative=True)
+    for f in range(5):  # apart, then closing in (frame 4: the tracks themselves do not overlap yet)
+        dets = [_face(f, [0, 0, 100, 100]), _face(f, [150, 0, 250, 100])] if f < 4 else \
+            [_face(f, [40, 0, 140, 100]), _face(f, [90, 0, 190, 100])]
+        tr.step(f, dets, embed, defer_for(f, dets))
+    assert calls == [] and tr.n_lazy == 5
+    dets = [_face(5, [45, 0, 145, 100]), _face(5, [85, 0, 185, 100])]
+    tr.step(5, dets, embed, defer_for(5, dets))
+    assert sum(c[0] == "deferred" for c in calls) == 2 and ("now", 0) in calls and ("now", 1) in calls
+    assert [len(t.detections) for t in tr.tracks()] == [6, 6]
+
+
+def test_lazy_identity_ignores_meeting_faces_without_mesh():
+    """Faces FaceMesh rejected (no mesh) never trigger embeddings: theirs would be unreliable."""
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.strongsort import StrongSort
+
+    calls, embed, defer_for = _spy()
+    tr = StrongSort(TrackConfig(), borrow_tentative=True)
+    for f in range(4):
+        dets = [_face(f, [0, 0, 100, 100]), _face(f, [60, 0, 160, 100], mesh=False), _face(f, [400, 0, 500, 100])]
+        tr.step(f, dets, embed, defer_for(f, dets))
+    dets = [_face(4, [30, 0, 130, 100], mesh=False), _face(4, [400, 0, 500, 100])]
+    tr.step(4, dets, embed, defer_for(4, dets))
+    assert calls == [] and tr.n_lazy == 5
+
+
+class _State:
+    def __init__(self, first, last, box0, box1, shot=0, mesh=True, pending=True, q=0.5):
+        self.detections = [_face(f, box0 if f == first else box1, mesh=mesh) for f in range(first, last + 1)]
+        self.shot, self.embeddings, self.pending_quality, self.feature = shot, [], q, None
+        self.pending = (lambda: np.ones(128)) if pending else None
+
+
+def test_motion_groups_chain_a_face_lost_for_a_moment_in_one_shot():
+    from dfec.tracking.link import motion_groups
+
+    a = _State(0, 9, [100, 100, 200, 200], [100, 100, 200, 200])
+    b = _State(14, 20, [130, 110, 230, 230], [130, 110, 230, 230])           # 4 frames later, nearby
+    c = _State(25, 30, [500, 100, 600, 200], [500, 100, 600, 200])           # elsewhere
+    d = _State(14, 20, [120, 100, 220, 200], [120, 100, 220, 200], shot=1)   # after a cut
+    assert motion_groups([a, b, c], 24) == [[0, 1], [2]]
+    assert motion_groups([a, d], 24) == [[0], [1]]
+    assert motion_groups([a, b], 3) == [[0], [1]]                            # gap too long
+    e = _State(15, 20, [90, 90, 190, 190], [90, 90, 190, 190])               # two successors: ambiguous
+    assert motion_groups([a, b, e], 24) == [[0], [1], [2]]
+
+
+class _Tracker:
+    def __init__(self, states):
+        self.states, self.n_embedded = states, 0
+
+    def tracks(self, confirmed_only=True):
+        return self.states
+
+    def identify(self, t):
+        from dfec.tracking.strongsort import StrongSort
+
+        return StrongSort.identify(self, t)
+
+
+def test_link_tracklets_embeds_only_what_appearance_linking_can_use():
+    """Deferred embeddings are computed for meshed chains that have a chain they never share a
+    frame with; a face without mesh (profile) and a chain alone in time stay unembedded; a
+    motion chain is embedded once (its best tracklet)."""
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.link import link_tracklets
+
+    box = [100, 100, 200, 200]
+    a1, a2 = _State(0, 9, box, box, q=0.3), _State(12, 20, box, box, q=0.8)   # one face, lost for 2 frames
+    b = _State(30, 40, box, box, shot=1)                                        # after a cut
+    side = _State(45, 50, [300, 0, 400, 100], [300, 0, 400, 100], shot=2, mesh=False)
+    tr = _Tracker([a1, a2, b, side])
+    states, groups = link_tracklets(tr, TrackConfig())
+    assert tr.n_embedded == 2 and a2.embeddings and not a1.embeddings and b.embeddings and not side.embeddings
+    assert groups == [[0, 1, 2], [3]]  # the same (constant) embedding: one identity across the cut
+    alone = _Tracker([_State(0, 9, box, box), _State(5, 15, [300, 0, 400, 100], [300, 0, 400, 100])])
+    link_tracklets(alone, TrackConfig())
+    assert alone.n_embedded == 0  # they share frames: no link possible, nothing to embed
 
 
 def test_screen_time_decides_between_a_long_shot_and_a_brief_close_up():

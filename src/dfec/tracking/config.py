@@ -45,6 +45,12 @@ class TrackConfig:
     #: keep a BlazeFace face whose mesh presence is low (full profile, deep shadow: FaceMesh
     #: scores a toddler in profile 0.0) as a detection without mesh (its rows stay NaN)
     keep_unmeshed: bool = True
+    #: such a face is followed by BlazeFace on a crop this many face sizes wide around its last box
+    #: (where it is large enough for the detector when the whole-frame pass misses it)
+    weak_roi_scale: float = 2.0
+    #: Iris runs only on meshed faces at least this tall (pixels): below it an iris is ~5 px across
+    #: and its points are noise; those rows keep NaN iris points. 0 = always
+    iris_min_face_px: int = 64
     detect_min_score: float = 0.5      # BlazeFace score threshold (MediaPipe's default)
     with_iris: bool = True
     #: with the mesh backend a face is followed by its own ROI, so identity embeddings are
@@ -78,6 +84,9 @@ class TrackConfig:
     #: they never share a frame and their mean embeddings are within this cosine distance (dlib's
     #: usual same-person threshold, Euclidean 0.6, is about 0.09 here); 0 disables
     link_max_distance: float = 0.07
+    #: tracklets of one shot are chained without embeddings when one starts at most this many
+    #: frames after another ended, where it ended (dfec.tracking.link.motion_groups); 0 disables
+    link_motion_gap: int = 24
 
     # GSI-style gap filling: linear interpolation of gaps up to ``gsi_max_gap`` frames, then a
     # Gaussian smoother (``gsi_sigma`` frames) on the box trajectory; 0 disables smoothing
