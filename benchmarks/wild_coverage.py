@@ -11,7 +11,9 @@ disagreement sample of the clip).
 
 Coverage (``run``): the share of silver-visible samples at which the tracker's main character
 has a detected (not interpolated) face; ``interp`` also counts interpolated entries. Printed per
-clip and overall for ``--detector hog`` (the old default) and ``mediapipe`` (the new one).
+clip and overall for ``--detector hog`` (the old default) and ``mediapipe`` (the new one), with
+``false``: silver samples without a visible face at which the main character has a detection
+(a picture without a face must not become one).
 
     python benchmarks/wild_coverage.py silver            # build / resume the silver file (slow: CNN)
     python benchmarks/wild_coverage.py sheets --out DIR  # disagreement frames to check by eye
@@ -140,17 +142,18 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: P
     done = json.loads(cache.read_text()) if cache and cache.is_file() else {}
 
     print(f"silver: {SILVER.name}; load average {os.getloadavg()[0]:.2f}")
-    head = "| clip | visible samples | " + " | ".join(f"{d} | {d} (+interp)" for d in detectors) + " |"
+    head = "| clip | visible samples | " + " | ".join(f"{d} | {d} (+interp) | {d} false" for d in detectors) + " |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
-    tot = {d: [0, 0] for d in detectors}
-    n_vis = 0
+    tot = {d: [0, 0, 0] for d in detectors}
+    n_vis = n_empty = 0
     for clip in clips(wild, only):
         if clip.name not in data["clips"]:
             continue
         lab = visible(data, clip.name)
         unknown = [f for f, v in lab.items() if v is None]
         vis = [f for f, v in lab.items() if v]
+        empty = [f for f, v in lab.items() if v is False]
         cells = []
         for d in detectors:
             key = f"{clip.name}|{d}"
@@ -159,15 +162,17 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: P
                 if cache:
                     cache.write_text(json.dumps(done))
             det, interp = (set(x) for x in done[key])
-            a, b = sum(f in det for f in vis), sum(f in interp for f in vis)
+            a, b, fp = sum(f in det for f in vis), sum(f in interp for f in vis), sum(f in det for f in empty)
             tot[d][0] += a
             tot[d][1] += b
-            cells.append(f"{a / max(1, len(vis)):.2f} | {b / max(1, len(vis)):.2f}")
+            tot[d][2] += fp
+            cells.append(f"{a / max(1, len(vis)):.2f} | {b / max(1, len(vis)):.2f} | {fp}/{len(empty)}")
         n_vis += len(vis)
+        n_empty += len(empty)
         flag = f" ({len(unknown)} unlabelled)" if unknown else ""
         print(f"| {clip.name} | {len(vis)}{flag} | " + " | ".join(cells) + " |", flush=True)
-    print(f"| **all** | {n_vis} | " + " | ".join(f"**{a / max(1, n_vis):.3f}** | {b / max(1, n_vis):.3f}"
-                                               for a, b in tot.values()) + " |")
+    print(f"| **all** | {n_vis} | " + " | ".join(f"**{a / max(1, n_vis):.3f}** | {b / max(1, n_vis):.3f} | {fp}/{n_empty}"
+                                               for a, b, fp in tot.values()) + " |")
 
 
 def mesh68(wild: Path, names: list[str]) -> None:

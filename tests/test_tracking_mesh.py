@@ -123,24 +123,32 @@ def test_strongsort_cut_ends_every_tracklet():
     assert ids == [1, 2] and [len(t.detections) for t in tr.tracks()] == [2, 1]
 
 
-def _face(frame, box, yaw=0.0, mesh=True):
-    """A Detection with a 68-point layout whose nose tip (30) sits ``yaw`` half-eye-distances off
-    the eye-corner midpoint (36, 45)."""
+def _face(frame, box, yaw=0.0, mesh=True, pitch=0.0):
+    """A Detection whose 68 points put the nose tip (30) ``yaw`` half-eye-distances off the
+    eye-corner midpoint (36, 45), and whose mesh turns the eye line (33-263) by ``60 * yaw``
+    degrees and the forehead-chin line (10-152) by ``pitch`` degrees out of the image plane."""
     from dfec.schema import Detection
 
     x1, y1, x2, y2 = box
     lm = np.zeros((68, 2))
-    w = x2 - x1
-    lm[36], lm[45] = (x1 + 0.2 * w, y1 + 0.4 * (y2 - y1)), (x1 + 0.8 * w, y1 + 0.4 * (y2 - y1))
-    lm[30] = ((lm[36][0] + lm[45][0]) / 2 + yaw * 0.3 * w, y1 + 0.6 * (y2 - y1))
-    return Detection(frame, box, 0.9, landmarks=lm, mesh=np.zeros((468, 3)) if mesh else None)
+    w, h = x2 - x1, y2 - y1
+    lm[36], lm[45] = (x1 + 0.2 * w, y1 + 0.4 * h), (x1 + 0.8 * w, y1 + 0.4 * h)
+    lm[30] = ((lm[36][0] + lm[45][0]) / 2 + yaw * 0.3 * w, y1 + 0.6 * h)
+    m = np.zeros((468, 3))
+    m[33], m[263] = (lm[36][0], lm[36][1], 0.0), (lm[45][0], lm[45][1], np.tan(np.radians(60 * yaw)) * 0.6 * w)
+    m[10], m[152] = (x1 + w / 2, y1, 0.0), (x1 + w / 2, y2, np.tan(np.radians(pitch)) * h)
+    return Detection(frame, box, 0.9, landmarks=lm, mesh=m if mesh else None)
 
 
 def test_identity_quality_prefers_large_frontal_meshed_faces():
     from dfec.tracking.strongsort import identity_quality
 
-    front, side = _face(0, [0, 0, 100, 120]), _face(0, [0, 0, 100, 120], yaw=0.9)
+    front, side = _face(0, [0, 0, 100, 120]), _face(0, [0, 0, 100, 120], yaw=0.5)
     assert identity_quality(front) > identity_quality(side) > 0
+    assert identity_quality(_face(0, [0, 0, 100, 120], pitch=40)) < identity_quality(_face(0, [0, 0, 100, 120], pitch=5))
+    # without mesh, the 68-point nose offset measures the turn
+    assert identity_quality(_face(0, [0, 0, 100, 120], mesh=False)) > identity_quality(
+        _face(0, [0, 0, 100, 120], yaw=0.9, mesh=False))
     assert identity_quality(_face(0, [0, 0, 50, 60])) < identity_quality(front)
     assert identity_quality(_face(0, [0, 0, 100, 120], mesh=False)) == pytest.approx(identity_quality(front) / 2)
     assert identity_quality(_face(0, [0, 0, 200, 240])) == pytest.approx(identity_quality(_face(0, [0, 0, 100, 120])))
@@ -278,6 +286,22 @@ def test_screen_time_decides_between_a_long_shot_and_a_brief_close_up():
     plain, _ = select_main([mean_area(long), mean_area(brief)], [1.0, 1.0])
     weighted, _ = select_main([screen_time_area(long, n), screen_time_area(brief, n)], [1.0, 1.0])
     assert plain.tolist() == [False, True] and weighted.tolist() == [True, False]
+
+
+def test_a_similarity_spread_below_the_noise_floor_does_not_decide_the_main_character():
+    from dfec.tracking.selection import select_main
+
+    # Dirty Dancing after linking (screen-time weighted A_k, S_k): the two dancers, then crowd
+    # tracks; S_k spread ~0.01, within dlib's embedding noise
+    areas = [23220.0, 15297.0, 785.0, 1783.0, 1260.0, 1034.0, 487.0]
+    sims = [0.947, 0.973, 0.952, 0.938, 0.951, 0.952, 0.952]
+    raw, _ = select_main(areas, sims)
+    floored, rule = select_main(areas, sims, min_similarity_std=0.05)
+    assert not raw[0] and raw[1]  # plain z-scores: the man falls in with the crowd
+    assert rule == "kmeans" and np.flatnonzero(floored).tolist() == [0, 1]
+    # a real spread (beyond the floor) still counts as in Eq. 3
+    same, _ = select_main([100.0] * 4, [0.99, 0.98, 0.5, 0.4], min_similarity_std=0.05)
+    assert same.sum() == 2
 
 
 def test_single_embedding_tracks_get_a_neutral_similarity():

@@ -48,6 +48,8 @@ class TrackConfig:
     #: such a face is followed by BlazeFace on a crop this many face sizes wide around its last box
     #: (where it is large enough for the detector when the whole-frame pass misses it)
     weak_roi_scale: float = 2.0
+    #: ... and looked for there for this many frames after it was last found (1 = drop at once)
+    weak_patience: int = 8
     #: Iris runs only on meshed faces at least this tall (pixels): below it an iris is ~5 px across
     #: and its points are noise; those rows keep NaN iris points. 0 = always
     iris_min_face_px: int = 64
@@ -106,6 +108,10 @@ class TrackConfig:
     #: with both switches the Dirty Dancing clip's main tracks are the dancers, not crowd faces
     neutral_single_similarity: bool = True
     seed: int = 0
+    #: S_k is standardised by at least this (cosine similarity): dlib's same-person similarities
+    #: scatter by ~0.02-0.05, so a smaller spread of S_k over the tracks is noise. On Dirty Dancing
+    #: (S_k 0.938-0.973) the raw spread put the male dancer in the crowd's cluster; 0 = plain z-score
+    similarity_std_floor: float = 0.05
     #: at most this many embeddings per track enter S_k's pairwise mean
     similarity_max_embeddings: int = 64
 

@@ -236,7 +236,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     sims = [t.mean_similarity for t in cands]
     if cfg.neutral_single_similarity:
         sims = list(neutral_similarity(sims))
-    mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed)
+    mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed, cfg.similarity_std_floor)
     for t, m in zip(cands, mask):
         t.is_main = bool(m)
     # frames where a main face was actually detected (interpolated entries are occluded faces)
