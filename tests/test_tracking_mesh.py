@@ -271,6 +271,9 @@ def test_link_tracklets_embeds_only_what_appearance_linking_can_use():
     states, groups = link_tracklets(tr, TrackConfig())
     assert tr.n_embedded == 2 and a2.embeddings and not a1.embeddings and b.embeddings and not side.embeddings
     assert groups == [[0, 1, 2], [3]]  # the same (constant) embedding: one identity across the cut
+    poor = _Tracker([_State(0, 9, box, box), _State(20, 30, box, box, shot=1, q=0.1)])
+    link_tracklets(poor, TrackConfig())
+    assert poor.n_embedded == 0  # the other's best view is too poor: no partner, nothing to embed
     alone = _Tracker([_State(0, 9, box, box), _State(5, 15, [300, 0, 400, 100], [300, 0, 400, 100])])
     link_tracklets(alone, TrackConfig())
     assert alone.n_embedded == 0  # they share frames: no link possible, nothing to embed

@@ -89,6 +89,10 @@ class TrackConfig:
     #: tracklets of one shot are chained without embeddings when one starts at most this many
     #: frames after another ended, where it ended (dfec.tracking.link.motion_groups); 0 disables
     link_motion_gap: int = 24
+    #: a tracklet is appearance-linked only when its best view has at least this identity quality
+    #: (dfec.tracking.strongsort.identity_quality: face height up to 112 px times frontality): the
+    #: Hamilton audience in profile scored 0.13-0.17, the performer 0.32 (wide shot) to 0.68
+    link_min_quality: float = 0.2
 
     # GSI-style gap filling: linear interpolation of gaps up to ``gsi_max_gap`` frames, then a
     # Gaussian smoother (``gsi_sigma`` frames) on the box trajectory; 0 disables smoothing

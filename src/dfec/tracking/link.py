@@ -111,7 +111,9 @@ def link_tracklets(tracker: "StrongSort", cfg: "TrackConfig") -> tuple[list["Tra
     Tracklets are first chained by motion within a shot (:func:`motion_groups`). A chain takes
     part in appearance linking when it has embeddings or a deferred one (lazy identity) and, with
     the mesh backend, a mesh on at least half its frames (FaceMesh rejects profiles and shadows,
-    whose rough 68 points make dlib's aligned chip unreliable). A deferred embedding is computed
+    whose rough 68 points make dlib's aligned chip unreliable) and, for a deferred one, a best
+    view of :func:`~dfec.tracking.strongsort.identity_quality` at least ``link_min_quality`` (a
+    tiny or turned-away face's embedding says little about who it is). A deferred embedding is computed
     (:meth:`StrongSort.identify`, the chain's best one) only for a chain that has some other such
     chain it never shares a frame with: only then can appearance join it to anything."""
     states = tracker.tracks(confirmed_only=True)
@@ -123,7 +125,9 @@ def link_tracklets(tracker: "StrongSort", cfg: "TrackConfig") -> tuple[list["Tra
     def eligible(c: list[int]) -> bool:
         n = sum(len(states[i].detections) for i in c)
         meshed = sum(_meshed(states[i]) * len(states[i].detections) for i in c) / n if mesh_backend else 1.0
-        return meshed >= 0.5 and any(states[i].embeddings or states[i].pending is not None for i in c)
+        return meshed >= 0.5 and any(states[i].embeddings or (states[i].pending is not None and
+                                                              states[i].pending_quality >= cfg.link_min_quality)
+                                     for i in c)
 
     ok = [eligible(c) for c in chains]
     for k, c in enumerate(chains):
