@@ -464,3 +464,99 @@ def test_meshed_share_counts_detected_frames_with_a_mesh():
     t.interpolated = [False, False, False, True]
     assert meshed_share(t) == pytest.approx(2 / 3)
     assert meshed_share(_track(3, with_mesh=False)) == 0.0
+
+
+# --------------------------------------------------------------------------- following without mesh
+class _SquareStack:
+    """A stand-in for the MediaPipe stack on pictures of one bright square (the "face"): its
+    detector finds the square only where it is at least a fifth of the picture's height (a face
+    too small for the whole-frame pass, found in a crop around it); FaceMesh fits it with presence
+    ``presence``. Counts whole-frame searches, crop searches and Iris calls."""
+
+    def __init__(self, presence: float):
+        self.presence, self.whole, self.crops, self.iris_calls = presence, 0, 0, 0
+        self.size = None
+
+    def find(self, rgb):
+        from dfec.faces.blazeface import FaceBox
+
+        if rgb.shape[:2] == self.size:
+            self.whole += 1
+        else:
+            self.crops += 1
+        ys, xs = np.nonzero(rgb[..., 0] > 200)
+        if not len(ys) or (ys.max() - ys.min() + 1) < 0.2 * rgb.shape[0]:
+            return []
+        x1, y1, x2, y2 = float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+        w = x2 - x1
+        kp = np.array([[x1 + 0.3 * w, y1 + 0.4 * w], [x1 + 0.7 * w, y1 + 0.4 * w]] + [[x1 + w / 2, y1 + w / 2]] * 4)
+        return [FaceBox(np.array([x1, y1, x2, y2]), 0.9, kp)]
+
+    def fit(self, rgb, roi):
+        from dfec.faces.roi import Roi
+
+        half = roi.size / 3.0  # FACE_ROI_SCALE-ish: the ROI is larger than the face
+        box = np.array([roi.cx - half, roi.cy - half, roi.cx + half, roi.cy + half])
+        stack = self
+
+        class Face:
+            score = stack.presence
+            landmarks68 = np.tile((box[:2] + box[2:]) / 2.0, (68, 1))
+            mesh = np.zeros((468, 3), np.float32)
+            iris = None
+
+            def __init__(self):
+                self.box = box
+
+            def next_roi(self):
+                return Roi(float(roi.cx), float(roi.cy), float(roi.size))
+
+        return Face()
+
+    def iris(self, rgb, face):
+        self.iris_calls += 1
+        return face
+
+
+def _square_frame(x, side, size=(400, 400)):
+    img = np.zeros(size + (3,), np.uint8)
+    y = size[0] * 3 // 8
+    if side:
+        img[y:y + side, x:x + side] = 255
+    return img
+
+
+def test_a_face_without_mesh_is_followed_in_a_crop_and_dropped_when_gone():
+    """Found once on the whole frame (large), then too small for it: the crop search keeps it on
+    every frame without more whole-frame passes than the every-8 cadence; once the picture holds
+    no face, no detection comes back and the search ends after ``weak_patience`` frames."""
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.meshtrack import MeshFollower
+
+    st = _SquareStack(presence=0.0)
+    st.size = (400, 400)
+    fol = MeshFollower(st, TrackConfig(weak_patience=3))
+    dets = fol.step(_square_frame(100, 100), 0)
+    assert len(dets) == 1 and dets[0].mesh is None  # a face FaceMesh rejects: kept without mesh
+    for i in range(1, 12):
+        dets = fol.step(_square_frame(100 + 2 * i, 60), i)
+        assert len(dets) == 1 and dets[0].mesh is None, i
+        assert abs((dets[0].box[0] + dets[0].box[2]) / 2 - (130 + 2 * i)) < 2
+    assert st.whole == 2 and fol.n_detect == 2  # frame 0 and frame 8
+    for i in range(12, 20):
+        assert fol.step(_square_frame(0, 0), i) == []
+    assert fol.weak_boxes == [] and st.crops == 11 + 3
+
+
+def test_iris_runs_only_on_faces_large_enough():
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.meshtrack import MeshFollower
+
+    for side, calls in ((100, 4), (40, 0)):
+        st = _SquareStack(presence=0.9)
+        st.size = (2 * side, 2 * side)
+        fol = MeshFollower(st, TrackConfig(iris_min_face_px=64))
+        for i in range(4):
+            dets = fol.step(_square_frame(side // 2, side, st.size), i)
+            assert len(dets) == 1 and dets[0].mesh is not None
+        assert st.iris_calls == calls

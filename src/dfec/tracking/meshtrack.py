@@ -1,9 +1,10 @@
 """Frame-to-frame face following with the MediaPipe stack (how MediaPipe and OpenFace track).
 
 Per frame: every face kept in the previous frame is measured again by FaceMesh inside the ROI
-its previous mesh gives (no detector). BlazeFace runs on the whole frame only at start-up, when
-a face's mesh presence drops below ``mesh_min_presence`` (lost, occluded, a cut) and every
-``mesh_redetect_every`` frames to pick up new faces; a detection whose centre lies inside a face
+its previous mesh gives (no detector). A face whose mesh presence drops below
+``mesh_min_presence`` (turned away, occluded) is looked for by BlazeFace in a crop around its last
+box (below). BlazeFace runs on the whole frame only at start-up and after a cut, when a face is
+lost in its crop too, and every ``mesh_redetect_every`` frames to pick up new faces; a detection whose centre lies inside a face
 already measured is not measured twice. The Iris model then runs on each kept face. The faces
 become :class:`~dfec.schema.Detection` records for StrongSORT, which keeps identities across
 several faces.
@@ -77,6 +78,7 @@ class MeshFollower:
     def __init__(self, stack, cfg: TrackConfig, clock=time.perf_counter):
         self.stack, self.cfg, self.clock = stack, cfg, clock
         self.rois: list = []
+        self.boxes: list[np.ndarray] = []  # the meshed faces' boxes (where to look when a ROI loses one)
         self.weak_boxes: list[tuple[np.ndarray, int]] = []  # followed faces without mesh: (box, frames missed)
         self.n_detect = 0
         self.n_cuts = 0
@@ -94,30 +96,32 @@ class MeshFollower:
         self.cut = is_cut(self._thumb, thumb)
         self._thumb = thumb
         if self.cut:
-            self.rois, self.weak_boxes = [], []
+            self.rois, self.boxes, self.weak_boxes = [], [], []
             self.n_cuts += 1
-        faces = [f for f in (st.fit(rgb, r) for r in self.rois) if f.score >= cfg.mesh_min_presence]
+        fits = [st.fit(rgb, r) for r in self.rois]
+        faces = [f for f in fits if f.score >= cfg.mesh_min_presence]
+        # faces FaceMesh lost in their ROI, and faces without mesh: BlazeFace on a crop around them
+        search = [(b, 0) for f, b in zip(fits, self.boxes) if f.score < cfg.mesh_min_presence] + self.weak_boxes
         t1 = self.clock()
         tm["mesh"] += t1 - t0
-        n_weak = 0
         missed: list[tuple[np.ndarray, int]] = []
-        for box, miss in self.weak_boxes:
+        for box, miss in search:
             fb = self._find_near(rgb, box)
             t2 = self.clock()
             tm["detect"] += t2 - t1
             if fb is None and miss + 1 < cfg.weak_patience:
                 missed.append((box, miss + 1))  # searched there again next frame
             elif fb is not None:
-                n_weak += 1
                 f = st.fit(rgb, roi_from_detection(fb))
                 if f.score >= cfg.mesh_min_presence:
                     faces.append(f)
-                else:
+                elif cfg.keep_unmeshed:
                     weak.append((fb, f))
             t1 = self.clock()
             tm["mesh"] += t1 - t2
-        if (not faces and not weak) or len(faces) + n_weak < len(self.rois) + len(self.weak_boxes) - len(missed) \
-                or idx % cfg.mesh_redetect_every == 0:
+        # the whole frame: at start-up and after a cut (nothing followed), when a face was just
+        # lost (not in its crop either: it may have moved far), and every mesh_redetect_every frames
+        if (not faces and not weak) or any(m == 1 for _, m in missed) or idx % cfg.mesh_redetect_every == 0:
             found = st.find(rgb)
             self.n_detect += 1
             t2 = self.clock()
@@ -139,7 +143,7 @@ class MeshFollower:
             if f.box[3] - f.box[1] >= cfg.iris_min_face_px:
                 st.iris(rgb, f)
         tm["iris"] += self.clock() - t3
-        self.rois = [f.next_roi() for f in faces]
+        self.rois, self.boxes = [f.next_roi() for f in faces], [f.box for f in faces]
         dets = [Detection(idx, f.box, f.score, landmarks=f.landmarks68, mesh=f.mesh, iris=f.iris) for f in faces]
         # faces BlazeFace found but FaceMesh rejects (full profile, deep shadow): the detector's box,
         # the rejected fit's 68 points as a rough guess, and no mesh/iris (NaN rows in the track)
