@@ -32,6 +32,10 @@ from ..schema import Detection
 from .config import TrackConfig
 
 
+#: a face found in the crop around a followed face may be at most this much larger or smaller
+MAX_GROWTH = 1.4
+
+
 def _inside(point: np.ndarray, box: np.ndarray) -> bool:
     return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
 
@@ -162,8 +166,10 @@ class MeshFollower:
 
     def _find_near(self, rgb: np.ndarray, box: np.ndarray):
         """BlazeFace on a square crop of ``weak_roi_scale`` face sizes around ``box``: the found
-        face (in frame pixels) whose centre lies inside ``box`` grown by half, best score first;
-        None when there is none."""
+        face (in frame pixels) whose centre lies inside ``box`` grown by half and whose height is
+        within a factor :data:`MAX_GROWTH` of the box's (a face does not change size that fast; a
+        search that did drifted from a crowd face onto a red dress), best score first; None when
+        there is none."""
         from ..faces.blazeface import FaceBox
 
         h, w = rgb.shape[:2]
@@ -179,7 +185,9 @@ class MeshFollower:
             off = np.array([x1, y1], dtype=np.float64)
             moved = FaceBox(np.asarray(fb.box, dtype=np.float64) + np.tile(off, 2), float(fb.score),
                             np.asarray(fb.keypoints, dtype=np.float64) + off)
-            if _inside((moved.box[:2] + moved.box[2:]) / 2.0, grown) and (best is None or moved.score > best.score):
+            ratio = (moved.box[3] - moved.box[1]) / max(box[3] - box[1], 1e-6)
+            if (_inside((moved.box[:2] + moved.box[2:]) / 2.0, grown) and 1 / MAX_GROWTH <= ratio <= MAX_GROWTH
+                    and (best is None or moved.score > best.score)):
                 best = moved
         return best
 
