@@ -45,8 +45,10 @@ DEV = ["../01-01-08-02-01-01-19.mp4", "liveportrait__d12.mp4"]
 TEST = ["tpsmm__driving.mp4", "smirk__dafoe.mp4", "facellava__facial_expr_example_1.mp4"]
 
 
-#: the old default: dlib HOG with the main-character rule as it was (no screen-time weighting)
-VARIANTS = {"hog": {"detector": "hog", "area_by_screen_time": False, "neutral_single_similarity": False}}
+#: the old default: dlib HOG with the main-character rule and linking as they were (no screen-time
+#: weighting, no neutral single-embedding S_k, no S_k noise floor, no motion chaining of tracklets)
+VARIANTS = {"hog": {"detector": "hog", "area_by_screen_time": False, "neutral_single_similarity": False,
+                    "similarity_std_floor": 0.0, "link_motion_gap": 0}}
 
 
 def clips(wild: Path, only: str | None = None) -> list[Path]:
