@@ -474,8 +474,9 @@ class _SquareStack:
     ``presence``. Counts whole-frame searches, crop searches and Iris calls."""
 
     def __init__(self, presence: float):
-        self.presence, self.whole, self.crops, self.iris_calls = presence, 0, 0, 0
+        self.presence, self.whole, self.crops, self.iris_calls, self.fits = presence, 0, 0, 0, 0
         self.size = None
+        self.weak_right_of = 1e9  # faces right of this x are rejected by FaceMesh
 
     def find(self, rgb):
         from dfec.faces.blazeface import FaceBox
@@ -484,23 +485,28 @@ class _SquareStack:
             self.whole += 1
         else:
             self.crops += 1
-        ys, xs = np.nonzero(rgb[..., 0] > 200)
-        if not len(ys) or (ys.max() - ys.min() + 1) < 0.2 * rgb.shape[0]:
-            return []
-        x1, y1, x2, y2 = float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
-        w = x2 - x1
-        kp = np.array([[x1 + 0.3 * w, y1 + 0.4 * w], [x1 + 0.7 * w, y1 + 0.4 * w]] + [[x1 + w / 2, y1 + w / 2]] * 4)
-        return [FaceBox(np.array([x1, y1, x2, y2]), 0.9, kp)]
+        import cv2
+
+        n, _, stats, _ = cv2.connectedComponentsWithStats((rgb[..., 0] > 200).astype(np.uint8))
+        out = []
+        for x, y, w, h, _ in stats[1:n]:
+            if h < 0.2 * rgb.shape[0]:
+                continue
+            x1, y1, x2, y2 = float(x), float(y), float(x + w), float(y + h)
+            kp = np.array([[x1 + 0.3 * w, y1 + 0.4 * w], [x1 + 0.7 * w, y1 + 0.4 * w]] + [[x1 + w / 2, y1 + w / 2]] * 4)
+            out.append(FaceBox(np.array([x1, y1, x2, y2]), 0.9, kp))
+        return out
 
     def fit(self, rgb, roi):
         from dfec.faces.roi import Roi
 
+        self.fits += 1
         half = roi.size / 3.0  # FACE_ROI_SCALE-ish: the ROI is larger than the face
         box = np.array([roi.cx - half, roi.cy - half, roi.cx + half, roi.cy + half])
         stack = self
 
         class Face:
-            score = stack.presence
+            score = stack.presence if roi.cx < stack.weak_right_of else 0.0
             landmarks68 = np.tile((box[:2] + box[2:]) / 2.0, (68, 1))
             mesh = np.zeros((468, 3), np.float32)
             iris = None
@@ -543,6 +549,7 @@ def test_a_face_without_mesh_is_followed_in_a_crop_and_dropped_when_gone():
         assert len(dets) == 1 and dets[0].mesh is None, i
         assert abs((dets[0].box[0] + dets[0].box[2]) / 2 - (132 + 2 * i)) < 2
     assert st.whole == 2 and fol.n_detect == 2  # frame 0 and frame 8
+    assert st.fits == 3  # FaceMesh tried at frames 0, 4 and 8 only (weak_mesh_every = 4)
     # something much smaller where the face was is not taken for it (size changes <= 1.4x a frame)
     assert fol.step(_square_frame(124, 40), 12) == []
     for i in range(13, 20):
@@ -562,3 +569,42 @@ def test_iris_runs_only_on_faces_large_enough():
             dets = fol.step(_square_frame(side // 2, side, st.size), i)
             assert len(dets) == 1 and dets[0].mesh is not None
         assert st.iris_calls == calls
+
+
+def test_a_face_without_mesh_gets_its_mesh_back_when_facemesh_accepts_it():
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.meshtrack import MeshFollower
+
+    st = _SquareStack(presence=0.0)
+    st.size = (400, 400)
+    fol = MeshFollower(st, TrackConfig(weak_mesh_every=4, mesh_redetect_every=100))
+    assert fol.step(_square_frame(100, 84), 0)[0].mesh is None
+    st.presence = 0.9  # the face turns back to the camera
+    meshed = [fol.step(_square_frame(100, 64), i)[0].mesh is not None for i in range(1, 6)]
+    assert meshed == [False, False, False, True, True]  # retried at frame 4, then followed by its mesh
+    with pytest.raises(ValueError, match="weak_mesh_every"):
+        TrackConfig(weak_mesh_every=0)
+
+
+def test_a_face_without_mesh_lost_beside_a_meshed_one_triggers_one_whole_frame_search():
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.meshtrack import MeshFollower
+
+    st = _SquareStack(presence=0.9)
+    st.size, st.weak_right_of = (400, 400), 200.0
+    fol = MeshFollower(st, TrackConfig(mesh_redetect_every=100))
+
+    def frame(right):
+        img = _square_frame(20, 84)
+        if right:
+            img[150:150 + right, 260:260 + right] = 255
+        return img
+
+    dets = fol.step(frame(84), 0)
+    assert sorted(d.mesh is None for d in dets) == [False, True]
+    for i in range(1, 4):
+        assert len(fol.step(frame(64), i)) == 2 and fol.n_detect == 1
+    dets = fol.step(frame(0), 4)  # the face without mesh is gone: its crop is empty
+    assert len(dets) == 1 and dets[0].mesh is not None and fol.n_detect == 2
+    fol.step(frame(0), 5)  # still searched in its crop (patience), no second whole-frame pass
+    assert fol.n_detect == 2 and len(fol.weak_boxes) == 1

@@ -50,6 +50,8 @@ class TrackConfig:
     weak_roi_scale: float = 2.0
     #: ... and looked for there for this many frames after it was last found (1 = drop at once)
     weak_patience: int = 8
+    #: ... and FaceMesh is tried on it again every this many frames (1 = every frame)
+    weak_mesh_every: int = 4
     #: Iris runs only on meshed faces at least this tall (pixels): below it an iris is ~5 px across
     #: and its points are noise; those rows keep NaN iris points. 0 = always
     iris_min_face_px: int = 64
@@ -147,5 +149,7 @@ class TrackConfig:
             raise ValueError(f"unknown detector {self.detector!r} (choose {', '.join(DETECTORS)})")
         if self.mesh_redetect_every < 1:
             raise ValueError("mesh_redetect_every must be at least 1")
+        if self.weak_patience < 1 or self.weak_mesh_every < 1:
+            raise ValueError("weak_patience and weak_mesh_every must be at least 1")
         if not 0.0 <= self.ema_alpha <= 1.0 or not 0.0 <= self.mc_lambda <= 1.0:
             raise ValueError("ema_alpha and mc_lambda lie in [0, 1]")

@@ -14,7 +14,10 @@ followed the same way by the detector: in the next frame BlazeFace runs on a squ
 ``weak_roi_scale`` times the face's size around its last box, where the face is large enough for
 the detector even when the whole-frame pass misses it (a toddler in profile: found in 38 of 39
 sampled frames this way by the short-range model, 24 of 39 on the whole frame); when the crop
-shows no face it is searched again for up to ``weak_patience`` frames. Iris runs only on faces at least
+shows no face it is searched again for up to ``weak_patience`` frames. FaceMesh is tried on it
+again every ``weak_mesh_every`` frames (it may turn back to the camera); in between, its rough 68
+points (those of the rejected fit, kept only as a guess: ``Track.has_mesh`` is False there) move
+with the box. Iris runs only on faces at least
 ``iris_min_face_px`` tall (smaller eyes hold an iris of a few pixels; their rows stay NaN).
 
 A shot cut would let a ROI land on whoever now stands there (FaceMesh happily fits any face), so
@@ -34,6 +37,13 @@ from .config import TrackConfig
 
 #: a face found in the crop around a followed face may be at most this much larger or smaller
 MAX_GROWTH = 1.4
+
+
+def _follow(lm: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Move 68 points with their box (shift of the centre, scale of the height)."""
+    k = (new[3] - new[1]) / max(old[3] - old[1], 1e-6)
+    c0, c1 = (old[:2] + old[2:]) / 2.0, (new[:2] + new[2:]) / 2.0
+    return (np.asarray(lm, dtype=np.float64) - c0) * k + c1
 
 
 def _inside(point: np.ndarray, box: np.ndarray) -> bool:
@@ -83,7 +93,8 @@ class MeshFollower:
         self.stack, self.cfg, self.clock = stack, cfg, clock
         self.rois: list = []
         self.boxes: list[np.ndarray] = []  # the meshed faces' boxes (where to look when a ROI loses one)
-        self.weak_boxes: list[tuple[np.ndarray, int]] = []  # followed faces without mesh: (box, frames missed)
+        #: followed faces without mesh: (box, frames missed, rough 68 points, frames since FaceMesh was tried)
+        self.weak_boxes: list[tuple] = []
         self.n_detect = 0
         self.n_cuts = 0
         self.cut = False
@@ -105,32 +116,34 @@ class MeshFollower:
         fits = [st.fit(rgb, r) for r in self.rois]
         faces = [f for f in fits if f.score >= cfg.mesh_min_presence]
         # faces FaceMesh lost in their ROI, and faces without mesh: BlazeFace on a crop around them
-        search = [(b, 0) for f, b in zip(fits, self.boxes) if f.score < cfg.mesh_min_presence] + self.weak_boxes
+        search = [(b, 0, None, 0) for f, b in zip(fits, self.boxes) if f.score < cfg.mesh_min_presence]
         t1 = self.clock()
         tm["mesh"] += t1 - t0
-        missed: list[tuple[np.ndarray, int]] = []
-        for box, miss in search:
+        missed: list[tuple] = []
+        for box, miss, lm, since in search + self.weak_boxes:
             fb = self._find_near(rgb, box)
             t2 = self.clock()
             tm["detect"] += t2 - t1
             if fb is None and miss + 1 < cfg.weak_patience:
-                missed.append((box, miss + 1))  # searched there again next frame
+                missed.append((box, miss + 1, lm, since))  # searched there again next frame
+            elif fb is not None and lm is not None and since + 1 < cfg.weak_mesh_every:
+                weak.append((fb, _follow(lm, box, fb.box), since + 1))  # FaceMesh not tried this frame
             elif fb is not None:
                 f = st.fit(rgb, roi_from_detection(fb))
                 if f.score >= cfg.mesh_min_presence:
                     faces.append(f)
                 elif cfg.keep_unmeshed:
-                    weak.append((fb, f))
+                    weak.append((fb, f.landmarks68, 0))
             t1 = self.clock()
             tm["mesh"] += t1 - t2
         # the whole frame: at start-up and after a cut (nothing followed), when a face was just
         # lost (not in its crop either: it may have moved far), and every mesh_redetect_every frames
-        if (not faces and not weak) or any(m == 1 for _, m in missed) or idx % cfg.mesh_redetect_every == 0:
+        if (not faces and not weak) or any(w[1] == 1 for w in missed) or idx % cfg.mesh_redetect_every == 0:
             found = st.find(rgb)
             self.n_detect += 1
             t2 = self.clock()
             tm["detect"] += t2 - t1
-            boxes = [f.box for f in faces] + [fb.box for fb, _ in weak]
+            boxes = [f.box for f in faces] + [w[0].box for w in weak]
             for fb in found:
                 centre = (fb.box[:2] + fb.box[2:]) / 2.0
                 if any(_inside(centre, b) for b in boxes):
@@ -139,7 +152,7 @@ class MeshFollower:
                 if f.score >= cfg.mesh_min_presence:
                     faces.append(f)
                 elif cfg.keep_unmeshed:
-                    weak.append((fb, f))
+                    weak.append((fb, f.landmarks68, 0))
             tm["mesh"] += self.clock() - t2
         faces = self._dedupe(faces)
         t3 = self.clock()
@@ -152,16 +165,15 @@ class MeshFollower:
         # faces BlazeFace found but FaceMesh rejects (full profile, deep shadow): the detector's box,
         # the rejected fit's 68 points as a rough guess, and no mesh/iris (NaN rows in the track)
         self.weak_boxes = []
-        for fb, f in sorted(weak, key=lambda w: -w[0].score):
+        for fb, lm, since in sorted(weak, key=lambda w: -w[0].score):
             c = (fb.box[:2] + fb.box[2:]) / 2.0
             if all(_iou(fb.box, d.box) < 0.3 and not _inside(c, d.box)
                    and not _inside((d.box[:2] + d.box[2:]) / 2.0, fb.box) for d in dets):
-                dets.append(Detection(idx, fb.box, fb.score, landmarks=f.landmarks68))
-                self.weak_boxes.append((fb.box, 0))
+                dets.append(Detection(idx, fb.box, fb.score, landmarks=lm))
+                self.weak_boxes.append((fb.box, 0, lm, since))
         # a face without mesh missed in its crop is looked for there for a few more frames (a
         # hand passing, motion blur), unless a face was found at that place meanwhile
-        self.weak_boxes += [(b, m) for b, m in missed
-                            if not any(_inside((b[:2] + b[2:]) / 2.0, d.box) for d in dets)]
+        self.weak_boxes += [w for w in missed if not any(_inside((w[0][:2] + w[0][2:]) / 2.0, d.box) for d in dets)]
         return dets
 
     def _find_near(self, rgb: np.ndarray, box: np.ndarray):
