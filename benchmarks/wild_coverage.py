@@ -7,7 +7,8 @@ detector (``max_side`` 640, no upsampling) and BlazeFace (full + short range) ar
 agree the sample's label is theirs (a face is visible or not); every sample where they disagree
 was looked at by eye on the contact sheets written by ``sheets`` and labelled in the file's
 ``eye`` table: ``{clip: {frame or "*": {"visible": bool, "note": str}}}`` (``"*"`` covers every
-disagreement sample of the clip).
+disagreement sample of the clip; a frame key also overrides a sample where both detectors agree
+but are wrong by eye: 4 toddler samples in profile that both miss).
 
 Coverage (``run``): the share of silver-visible samples at which the tracker's main character
 has a detected (not interpolated) face; ``interp`` also counts interpolated entries. Printed per

@@ -3,8 +3,9 @@ StrongSORT's AFLink, but using the identity embeddings that faces provide).
 
 Motion (:func:`motion_groups`): in one shot (no cut between them), a tracklet that starts at most
 ``link_motion_gap`` frames after another ended, where that one ended (box centres within one face
-height, heights within a factor 2.5: BlazeFace boxes of a profile jump in size), continues it when each is the other's only such partner: a
-face the detector lost for a moment, not someone else. No embedding is needed for that.
+height, heights within a factor 2.5: BlazeFace boxes of a profile jump in size), continues it
+when each is the other's only such partner: a face the detector lost for a moment, not someone
+else. No embedding is needed for that.
 
 A face lost for longer than ``max_age`` (a long occlusion, a cut to another shot and back) comes
 back as a new track. After tracking, two tracklets are joined when they never hold a detection in

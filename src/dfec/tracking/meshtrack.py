@@ -4,10 +4,10 @@ Per frame: every face kept in the previous frame is measured again by FaceMesh i
 its previous mesh gives (no detector). A face whose mesh presence drops below
 ``mesh_min_presence`` (turned away, occluded) is looked for by BlazeFace in a crop around its last
 box (below). BlazeFace runs on the whole frame only at start-up and after a cut, when a face is
-lost in its crop too, and every ``mesh_redetect_every`` frames to pick up new faces; a detection whose centre lies inside a face
-already measured is not measured twice. The Iris model then runs on each kept face. The faces
-become :class:`~dfec.schema.Detection` records for StrongSORT, which keeps identities across
-several faces.
+lost in its crop too, and every ``mesh_redetect_every`` frames to pick up new faces; a detection
+whose centre lies inside a face already measured is not measured twice. The Iris model then
+runs on each kept face. The faces become :class:`~dfec.schema.Detection` records for StrongSORT,
+which keeps identities across several faces.
 
 A face BlazeFace finds but FaceMesh rejects (full profile, deep shadow; ``keep_unmeshed``) is
 followed the same way by the detector: in the next frame BlazeFace runs on a square crop of
@@ -17,8 +17,8 @@ sampled frames this way by the short-range model, 24 of 39 on the whole frame); 
 shows no face it is searched again for up to ``weak_patience`` frames. FaceMesh is tried on it
 again every ``weak_mesh_every`` frames (it may turn back to the camera); in between, its rough 68
 points (those of the rejected fit, kept only as a guess: ``Track.has_mesh`` is False there) move
-with the box. Iris runs only on faces at least
-``iris_min_face_px`` tall (smaller eyes hold an iris of a few pixels; their rows stay NaN).
+with the box. Iris runs only on faces at least ``iris_min_face_px`` tall (smaller eyes hold an
+iris of a few pixels; their rows stay NaN).
 
 A shot cut would let a ROI land on whoever now stands there (FaceMesh happily fits any face), so
 cuts are detected on a 32x32 grey thumbnail (mean absolute change and grey-histogram change):
