@@ -7,11 +7,18 @@ detector (``max_side`` 640, no upsampling) and BlazeFace (full + short range) ar
 agree the sample's label is theirs (a face is visible or not); every sample where they disagree
 was looked at by eye on the contact sheets written by ``sheets`` and labelled in the file's
 ``eye`` table: ``{clip: {frame or "*": {"visible": bool, "note": str}}}`` (``"*"`` covers every
-disagreement sample of the clip).
+disagreement sample of the clip; a frame key also overrides a sample where both detectors agree
+but are wrong by eye: 4 toddler samples in profile that both miss).
 
 Coverage (``run``): the share of silver-visible samples at which the tracker's main character
 has a detected (not interpolated) face; ``interp`` also counts interpolated entries. Printed per
-clip and overall for ``--detector hog`` (the old default) and ``mediapipe`` (the new one).
+clip and overall for ``--detector hog`` (the old default) and ``mediapipe`` (the new one), with
+``false``: silver samples without a visible face at which the main character has a detection
+(a picture without a face must not become one). The issue's per-clip target (>= 0.90) holds for
+clips whose main face stays on screen; samples where, by eye, only someone else's face is in
+view (a reverse shot in a dialogue) are listed in the silver file's ``main_offscreen`` table
+(``{clip: {"frames": [...], "note": str}}``), and the ``main on screen`` column leaves them out.
+The overall figure counts every visible sample.
 
     python benchmarks/wild_coverage.py silver            # build / resume the silver file (slow: CNN)
     python benchmarks/wild_coverage.py sheets --out DIR  # disagreement frames to check by eye
@@ -39,8 +46,10 @@ DEV = ["../01-01-08-02-01-01-19.mp4", "liveportrait__d12.mp4"]
 TEST = ["tpsmm__driving.mp4", "smirk__dafoe.mp4", "facellava__facial_expr_example_1.mp4"]
 
 
-#: the old default: dlib HOG with the main-character rule as it was (no screen-time weighting)
-VARIANTS = {"hog": {"detector": "hog", "area_by_screen_time": False, "neutral_single_similarity": False}}
+#: the old default: dlib HOG with the main-character rule and linking as they were (no screen-time
+#: weighting, no neutral single-embedding S_k, no S_k noise floor, no motion chaining of tracklets)
+VARIANTS = {"hog": {"detector": "hog", "area_by_screen_time": False, "neutral_single_similarity": False,
+                    "similarity_std_floor": 0.0, "link_motion_gap": 0}}
 
 
 def clips(wild: Path, only: str | None = None) -> list[Path]:
@@ -140,17 +149,21 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: P
     done = json.loads(cache.read_text()) if cache and cache.is_file() else {}
 
     print(f"silver: {SILVER.name}; load average {os.getloadavg()[0]:.2f}")
-    head = "| clip | visible samples | " + " | ".join(f"{d} | {d} (+interp)" for d in detectors) + " |"
+    head = "| clip | visible samples | " + " | ".join(f"{d} | {d} (+interp) | {d} false | {d} main on screen"
+                                                    for d in detectors) + " |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
-    tot = {d: [0, 0] for d in detectors}
-    n_vis = 0
+    tot = {d: [0, 0, 0] for d in detectors}
+    n_vis = n_empty = 0
     for clip in clips(wild, only):
         if clip.name not in data["clips"]:
             continue
         lab = visible(data, clip.name)
         unknown = [f for f, v in lab.items() if v is None]
         vis = [f for f, v in lab.items() if v]
+        empty = [f for f, v in lab.items() if v is False]
+        away = set(data.get("main_offscreen", {}).get(clip.name, {}).get("frames", []))
+        on = [f for f in vis if f not in away]
         cells = []
         for d in detectors:
             key = f"{clip.name}|{d}"
@@ -159,15 +172,19 @@ def run(wild: Path, data: dict, detectors: list[str], only: str | None, cache: P
                 if cache:
                     cache.write_text(json.dumps(done))
             det, interp = (set(x) for x in done[key])
-            a, b = sum(f in det for f in vis), sum(f in interp for f in vis)
+            a, b, fp = sum(f in det for f in vis), sum(f in interp for f in vis), sum(f in det for f in empty)
             tot[d][0] += a
             tot[d][1] += b
-            cells.append(f"{a / max(1, len(vis)):.2f} | {b / max(1, len(vis)):.2f}")
+            tot[d][2] += fp
+            c = sum(f in det for f in on)
+            cells.append(f"{a / max(1, len(vis)):.2f} | {b / max(1, len(vis)):.2f} | {fp}/{len(empty)} | "
+                         + (f"{c / max(1, len(on)):.2f} ({len(on)})" if away else "="))
         n_vis += len(vis)
+        n_empty += len(empty)
         flag = f" ({len(unknown)} unlabelled)" if unknown else ""
         print(f"| {clip.name} | {len(vis)}{flag} | " + " | ".join(cells) + " |", flush=True)
-    print(f"| **all** | {n_vis} | " + " | ".join(f"**{a / max(1, n_vis):.3f}** | {b / max(1, n_vis):.3f}"
-                                               for a, b in tot.values()) + " |")
+    print(f"| **all** | {n_vis} | " + " | ".join(f"**{a / max(1, n_vis):.3f}** | {b / max(1, n_vis):.3f} | {fp}/{n_empty} | "
+                                               for a, b, fp in tot.values()) + " |")
 
 
 def mesh68(wild: Path, names: list[str]) -> None:

@@ -151,13 +151,17 @@ def test_crossing_faces_keep_identity_and_the_steady_one_is_main(tmp_path, cross
 
 
 def test_linking_rejoins_a_face_lost_longer_than_max_age(crossing_video):
-    """With max_age = 3 the hidden face A comes back as a new tracklet; appearance linking joins
-    the two pieces (and without linking, A would be split and K-means would be misled)."""
+    """With max_age = 3 the hidden face A comes back as a new tracklet; linking joins the two
+    pieces (and without linking, A would be split and K-means would be misled). Either link does
+    it alone: by appearance, or by motion (A comes back where it was, in the same shot)."""
     res = track(crossing_video, n_frames=16, max_age=3)
     assert len(res.tracks) == 2
     a = res.main_track
     assert a.frames == list(range(N)) and sum(a.interpolated) >= 5
-    split = track(crossing_video, n_frames=16, max_age=3, link_max_distance=0.0)
+    for kw in ({"link_max_distance": 0.0}, {"link_motion_gap": 0}):
+        one = track(crossing_video, n_frames=16, max_age=3, **kw)
+        assert len(one.tracks) == 2 and one.main_track.frames == list(range(N))
+    split = track(crossing_video, n_frames=16, max_age=3, link_max_distance=0.0, link_motion_gap=0)
     assert len(split.tracks) == 3
 
 

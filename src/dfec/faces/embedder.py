@@ -1,7 +1,9 @@
 """128-d identity embeddings with dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat``).
 
-The network takes a 150x150 chip aligned from the landmarks; it costs ~70-90 ms per face on one
-CPU core, so the tracker computes it only every few frames per track (``TrackConfig.embed_every``).
+The network takes a 150x150 chip aligned from the landmarks; it costs ~70-110 ms per face on one
+CPU core (this dlib build has no BLAS), so the tracker computes it only every few frames per track
+(``TrackConfig.embed_every``), and with the MediaPipe stack only when faces meet or for tracklet
+linking, once per tracklet (lazy identity, :mod:`dfec.tracking.strongsort`).
 """
 from __future__ import annotations
 

@@ -45,6 +45,16 @@ class TrackConfig:
     #: keep a BlazeFace face whose mesh presence is low (full profile, deep shadow: FaceMesh
     #: scores a toddler in profile 0.0) as a detection without mesh (its rows stay NaN)
     keep_unmeshed: bool = True
+    #: such a face is followed by BlazeFace on a crop this many face sizes wide around its last box
+    #: (where it is large enough for the detector when the whole-frame pass misses it)
+    weak_roi_scale: float = 2.0
+    #: ... and looked for there for this many frames after it was last found (1 = drop at once)
+    weak_patience: int = 8
+    #: ... and FaceMesh is tried on it again every this many frames (1 = every frame)
+    weak_mesh_every: int = 4
+    #: Iris runs only on meshed faces at least this tall (pixels): below it an iris is ~5 px across
+    #: and its points are noise; those rows keep NaN iris points. 0 = always
+    iris_min_face_px: int = 64
     detect_min_score: float = 0.5      # BlazeFace score threshold (MediaPipe's default)
     with_iris: bool = True
     #: with the mesh backend a face is followed by its own ROI, so identity embeddings are
@@ -78,6 +88,13 @@ class TrackConfig:
     #: they never share a frame and their mean embeddings are within this cosine distance (dlib's
     #: usual same-person threshold, Euclidean 0.6, is about 0.09 here); 0 disables
     link_max_distance: float = 0.07
+    #: tracklets of one shot are chained without embeddings when one starts at most this many
+    #: frames after another ended, where it ended (dfec.tracking.link.motion_groups); 0 disables
+    link_motion_gap: int = 24
+    #: a tracklet is appearance-linked only when its best view has at least this identity quality
+    #: (dfec.tracking.strongsort.identity_quality: face height up to 112 px times frontality): the
+    #: Hamilton audience in profile scored 0.13-0.17, the performer 0.32 (wide shot) to 0.68
+    link_min_quality: float = 0.2
 
     # GSI-style gap filling: linear interpolation of gaps up to ``gsi_max_gap`` frames, then a
     # Gaussian smoother (``gsi_sigma`` frames) on the box trajectory; 0 disables smoothing
@@ -97,6 +114,10 @@ class TrackConfig:
     #: with both switches the Dirty Dancing clip's main tracks are the dancers, not crowd faces
     neutral_single_similarity: bool = True
     seed: int = 0
+    #: S_k is standardised by at least this (cosine similarity): dlib's same-person similarities
+    #: scatter by ~0.02-0.05, so a smaller spread of S_k over the tracks is noise. On Dirty Dancing
+    #: (S_k 0.938-0.973) the raw spread put the male dancer in the crowd's cluster; 0 = plain z-score
+    similarity_std_floor: float = 0.05
     #: at most this many embeddings per track enter S_k's pairwise mean
     similarity_max_embeddings: int = 64
 
@@ -128,5 +149,7 @@ class TrackConfig:
             raise ValueError(f"unknown detector {self.detector!r} (choose {', '.join(DETECTORS)})")
         if self.mesh_redetect_every < 1:
             raise ValueError("mesh_redetect_every must be at least 1")
+        if self.weak_patience < 1 or self.weak_mesh_every < 1:
+            raise ValueError("weak_patience and weak_mesh_every must be at least 1")
         if not 0.0 <= self.ema_alpha <= 1.0 or not 0.0 <= self.mc_lambda <= 1.0:
             raise ValueError("ema_alpha and mc_lambda lie in [0, 1]")

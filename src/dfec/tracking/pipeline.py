@@ -21,7 +21,7 @@ from .config import TrackConfig
 from .framecache import FrameCache
 from .gsi import gsi
 from .kalman import xyah_to_xyxy
-from .link import link_groups
+from .link import link_tracklets
 from .selection import (mean_area, mean_pairwise_similarity, neutral_similarity, screen_time_area, select_frames,
                         select_main)
 from .strongsort import StrongSort
@@ -217,8 +217,9 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         if bar is not None:
             bar.close()
 
-    t_post = _clock()
+    t_post, e0 = _clock(), embed_clock[0]
     tracks = finish_tracks(tracker, cfg)
+    timings["embed"] += embed_clock[0] - e0  # deferred embeddings computed for linking
     # with the mesh backend, faces FaceMesh never confirmed (mostly unmeshed tracks: profiles,
     # shadows) are main-character candidates only when no meshed track exists
     cands = [t for t in tracks if meshed_share(t) >= 0.5] if stack is not None else tracks
@@ -227,13 +228,13 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     sims = [t.mean_similarity for t in cands]
     if cfg.neutral_single_similarity:
         sims = list(neutral_similarity(sims))
-    mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed)
+    mask, rule = select_main(areas, sims, cfg.kmeans_clusters, cfg.seed, cfg.similarity_std_floor)
     for t, m in zip(cands, mask):
         t.is_main = bool(m)
     # frames where a main face was actually detected (interpolated entries are occluded faces)
     main_frames = {f for t in tracks if t.is_main for f, interp in zip(t.frames, t.interpolated) if not interp}
     selected = select_frames(n_total, cfg.n_frames, main_frames)
-    timings["post"] = _clock() - t_post
+    timings["post"] = _clock() - t_post - (embed_clock[0] - e0)
     if follower is not None:
         timings.update({k: v for k, v in follower.timings.items()})
         timings["n_detect"] = float(follower.n_detect)
@@ -337,9 +338,7 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
     """Export the confirmed tracklets as :class:`Track` records: tracklets of one face are linked
     by appearance (:mod:`.link`), gaps are GSI-filled, and A_k and S_k of Eq. 3 are computed.
     Ids are renumbered 1.. in order of first appearance."""
-    states = tracker.tracks(confirmed_only=True)
-    groups = link_groups([{d.frame for d in st.detections} for st in states],
-                         [st.embeddings for st in states], cfg.link_max_distance)
+    states, groups = link_tracklets(tracker, cfg)  # may compute deferred embeddings (lazy identity)
     groups.sort(key=lambda g: min(states[k].detections[0].frame for k in g))
     out = []
     for k, group in enumerate(groups, start=1):

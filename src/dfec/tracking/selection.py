@@ -64,8 +64,12 @@ def mean_pairwise_similarity(embeddings: list[np.ndarray] | np.ndarray, max_item
 
 
 def select_main(areas: np.ndarray | list[float], similarities: np.ndarray | list[float],
-                n_clusters: int = 2, seed: int = 0) -> tuple[np.ndarray, str]:
-    """Paper Eq. 3: which tracks are main. Returns a boolean mask and the rule that decided."""
+                n_clusters: int = 2, seed: int = 0, min_similarity_std: float = 0.0) -> tuple[np.ndarray, str]:
+    """Paper Eq. 3: which tracks are main. Returns a boolean mask and the rule that decided.
+
+    ``min_similarity_std`` floors the standard deviation S_k is divided by when standardised: a
+    spread of S_k smaller than the embedding noise (``TrackConfig.similarity_std_floor``) would
+    otherwise weigh as much as the areas and decide the clusters on noise."""
     a = np.asarray(areas, dtype=np.float64).reshape(-1)
     s = np.asarray(similarities, dtype=np.float64).reshape(-1)
     n = len(a)
@@ -79,6 +83,8 @@ def select_main(areas: np.ndarray | list[float], similarities: np.ndarray | list
         return mask, "two-tracks-larger-area"
     x = np.stack([a, s], axis=1)
     std = x.std(axis=0)
+    if std[1] > 1e-12:
+        std[1] = max(std[1], float(min_similarity_std))
     z = np.where(std > 1e-12, (x - x.mean(axis=0)) / np.where(std > 1e-12, std, 1.0), 0.0)
     if np.allclose(z, z[0]):
         return np.ones(n, dtype=bool), "kmeans-degenerate"

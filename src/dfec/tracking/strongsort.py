@@ -15,11 +15,18 @@ every other detection (new, unconfirmed, ambiguous, or due for a refresh) is emb
 ``borrow_tentative`` (the mesh backend, where each face is followed by its own ROI) an unconfirmed
 track's feature is borrowed the same way, so a new face costs one embedding, not ``n_init``.
 
-Solo mode (``step(..., defer=...)``): while the video has shown one face at a time in a single
-tracklet, identity is never in question, so no embedding is computed: detections continue the
-track by overlap (IoU) and the birth detection keeps a deferred embedding (a closure over a crop).
-The first time a second face, a second tracklet or a long gap appears, the deferred embeddings
-are computed and tracking goes on as above. A one-face clip thus costs no embedding at all.
+Lazy identity (``step(..., defer=...)``, the mesh backend): a frame is unambiguous unless two
+faces meet (a detection overlaps two tracks that overlap each other, or a track two detections
+that overlap each other; with the mesh backend only faces with a mesh count, as the embedding of
+a face FaceMesh rejected is unreliable). An unambiguous frame computes no embedding: detections
+continue tracks by IoU with their predicted boxes (Hungarian, IoU above ``OVERLAP_IOU``) and new
+faces start tracks. Each track keeps one deferred embedding (a closure over a copy of the face
+region) of its best detection so far (:func:`identity_quality`: large, frontal, meshed). Only an
+ambiguous frame computes embeddings: the deferred ones of the active tracks (:meth:`materialize`)
+and the frame's own, and the frame goes through the StrongSORT stages above. After tracking,
+:func:`dfec.tracking.link.link_tracklets` computes the deferred embeddings only of the tracklets
+that appearance linking can use. A one-face clip, or several faces that never meet, costs no
+embedding while tracking (Hamilton: 3 embeddings in all instead of 18).
 """
 from __future__ import annotations
 
@@ -75,6 +82,47 @@ def min_cost_matching(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int
     return matches, [r for r in range(n_rows) if r not in mr], [k for k in range(n_cols) if k not in mc]
 
 
+def identity_quality(det: Detection) -> float:
+    """How good a detection is for an identity embedding: face height (saturating at 112 px, dlib's
+    150 px chip holds the face at about that size) times frontality, times 0.5 for a face without
+    mesh (its 68 points are a rough guess, so the aligned chip is too). Frontality is
+    ``1 - (|yaw| + |pitch|) / 60 deg`` from the 3-D mesh (eye corners 33-263 for yaw, forehead 10
+    to chin 152 for pitch: a head thrown back gave an embedding 0.11 from the same woman's, against
+    0.02 when she faced the camera), else from the nose tip's offset from the eye-corner midpoint
+    along the eye line (68-point indices 30, 36, 45)."""
+    x1, y1, x2, y2 = det.box
+    size = min(max(y2 - y1, 0.0), 112.0) / 112.0
+    frontal = 0.5
+    lm = det.landmarks
+    if det.mesh is not None and np.isfinite(det.mesh).all():
+        m = np.asarray(det.mesh, dtype=np.float64)
+        e, v = m[263] - m[33], m[152] - m[10]
+        yaw = abs(np.degrees(np.arctan2(e[2], np.hypot(e[0], e[1]))))
+        pitch = abs(np.degrees(np.arctan2(v[2], np.hypot(v[0], v[1]))))
+        frontal = max(0.0, 1.0 - (yaw + pitch) / 60.0)
+    elif lm is not None and len(lm) == 68:
+        axis = lm[45] - lm[36]
+        d = float(np.linalg.norm(axis))
+        if d > 1e-6:
+            off = abs(float((lm[30] - (lm[36] + lm[45]) / 2.0) @ axis)) / d
+            frontal = max(0.0, 1.0 - off / (0.5 * d))
+    return size * (0.25 + 0.75 * frontal) * (1.0 if det.mesh is not None else 0.5)
+
+
+def _ambiguous(overlap: np.ndarray, tracks_overlap: np.ndarray, dets_overlap: np.ndarray) -> bool:
+    """Identity is in question: a detection overlaps two tracks that overlap each other, or a
+    track overlaps two detections that overlap each other (two faces meet)."""
+    for j in range(overlap.shape[1]):
+        ts = np.flatnonzero(overlap[:, j])
+        if len(ts) > 1 and tracks_overlap[np.ix_(ts, ts)].any():
+            return True
+    for i in range(overlap.shape[0]):
+        ds = np.flatnonzero(overlap[i])
+        if len(ds) > 1 and dets_overlap[np.ix_(ds, ds)].any():
+            return True
+    return False
+
+
 @dataclass
 class TrackState:
     """One tracklet inside the tracker (internal; exported as :class:`dfec.schema.Track`)."""
@@ -90,7 +138,9 @@ class TrackState:
     feature_age: int = 0  # frames since the feature was last refreshed by a real embedding
     detections: list[Detection] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)  # real (not borrowed) embeddings
-    pending: Callable[[], np.ndarray] | None = None  # solo mode: the birth embedding, deferred
+    pending: Callable[[], np.ndarray] | None = None  # lazy identity: the best detection's embedding, deferred
+    pending_quality: float = 0.0  # identity_quality of the detection behind ``pending``
+    shot: int = 0  # shot index (cuts seen before the track started)
 
     @property
     def box(self) -> np.ndarray:
@@ -115,7 +165,9 @@ class StrongSort:
         self.n_embedded = 0
         self.n_borrowed = 0
         self.n_steps = 0
-        self.solo = True  # until identity matters (see the module docstring); needs step(defer=...)
+        self.n_cuts = 0
+        self.n_lazy = 0  # frames associated without any embedding (lazy identity)
+        self.meshed = False  # a detection with a FaceMesh was seen (the mesh backend runs)
 
     # -- association costs -------------------------------------------------------------------
     def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
@@ -147,14 +199,15 @@ class StrongSort:
              defer: Callable[[int], Callable[[], np.ndarray]] | None = None) -> None:
         """Advance by one frame. ``embed(j)`` returns the embedding of ``dets[j]`` (called only
         for detections that need a fresh one); ``defer(j)``, when given, returns a closure that
-        computes it later (solo mode)."""
+        computes it later (lazy identity, see the module docstring)."""
         cfg = self.cfg
         self.n_steps += 1
         for t in self.active:
             t.mean, t.cov = self.kf.predict(t.mean, t.cov)
             t.age += 1
             t.time_since_update += 1
-        if self.solo and defer is not None and self._solo_step(dets, defer):
+        if defer is not None and self._lazy_step(dets, defer):
+            self.n_lazy += 1
             return
         self.materialize()
 
@@ -208,45 +261,69 @@ class StrongSort:
         self.finished += [t for t in self.active if t.state == DELETED]
         self.active = [t for t in self.active if t.state != DELETED]
 
-    def _solo_step(self, dets: list[Detection], defer) -> bool:
-        """One frame in solo mode; False (nothing done) when this frame ends solo mode."""
-        if len(dets) > 1 or len(self.active) > 1 or self.finished:
-            return False
-        if self.active:
-            t = self.active[0]
-            if dets:
-                ok = t.time_since_update == 1 and iou_matrix(t.box, dets[0].box)[0, 0] >= 1.0 - self.cfg.max_iou_distance
-                if not ok:
-                    return False
-                self._update(t, dets[0], None, False)
-            elif t.state == TENTATIVE or t.time_since_update > self.cfg.max_age:
+    def _lazy_step(self, dets: list[Detection], defer) -> bool:
+        """One unambiguous frame without embeddings; False (nothing done) when the frame is ambiguous."""
+        cfg = self.cfg
+        pairs: list[tuple[int, int]] = []
+        if self.active and dets:
+            tb, db = np.array([t.box for t in self.active]), np.array([d.box for d in dets])
+            ious = iou_matrix(tb, db)
+            overlap = ious > OVERLAP_IOU
+            self.meshed = self.meshed or any(d.mesh is not None for d in dets)
+            if self.meshed:  # faces without mesh: their embeddings (rough 68 points) cannot decide
+                overlap[:, [d.mesh is None for d in dets]] = False
+                overlap[[t.detections[-1].mesh is None for t in self.active], :] = False
+            if _ambiguous(overlap, iou_matrix(tb, tb) > OVERLAP_IOU, iou_matrix(db, db) > OVERLAP_IOU):
+                return False
+            pairs, _, _ = min_cost_matching(1.0 - ious, 1.0 - OVERLAP_IOU)
+        for i, j in pairs:
+            t = self.active[i]
+            self._update(t, dets[j], None, False)
+            self._offer(t, dets[j], j, defer)
+        matched_t, matched_d = {i for i, _ in pairs}, {j for _, j in pairs}
+        for i, t in enumerate(self.active):
+            if i not in matched_t and (t.state == TENTATIVE or t.time_since_update > cfg.max_age):
                 t.state = DELETED
-                if t.hits >= self.cfg.n_init:  # a never-confirmed blip is forgotten, solo goes on
-                    self.finished.append(t)
-                self.active = []
-            return True
-        if dets:
-            mean, cov = self.kf.initiate(xyxy_to_xyah(dets[0].box))
-            t = TrackState(self._next_id, mean, cov, None, detections=[dets[0]], pending=defer(0))
-            if self.cfg.n_init <= 1:
-                t.state = CONFIRMED
-            self._next_id += 1
-            self.active.append(t)
+        for j, d in enumerate(dets):
+            if j not in matched_d:
+                mean, cov = self.kf.initiate(xyxy_to_xyah(d.box))
+                t = TrackState(self._next_id, mean, cov, None, detections=[d], pending=defer(j),
+                               pending_quality=identity_quality(d), shot=self.n_cuts)
+                if cfg.n_init <= 1:
+                    t.state = CONFIRMED
+                self._next_id += 1
+                self.active.append(t)
+        self.finished += [t for t in self.active if t.state == DELETED]
+        self.active = [t for t in self.active if t.state != DELETED]
+        return True
+
+    @staticmethod
+    def _offer(t: TrackState, det: Detection, j: int, defer) -> None:
+        """Keep the deferred embedding of the track's best detection (10% better to replace)."""
+        if t.embeddings or t.feature is not None:
+            return
+        q = identity_quality(det)
+        if q > 1.1 * t.pending_quality:
+            t.pending, t.pending_quality = defer(j), q
+
+    def identify(self, t: TrackState) -> bool:
+        """Compute ``t``'s deferred embedding (if it has one and no real embedding yet)."""
+        if t.pending is None:
+            return False
+        f = np.asarray(t.pending(), dtype=np.float64)
+        self.n_embedded += 1
+        t.pending = None
+        if t.feature is None:
+            t.feature, t.feature_age = _unit(f), 0
+        t.embeddings.append(f)
         return True
 
     def materialize(self) -> None:
-        """Leave solo mode: compute the deferred birth embeddings."""
-        if not self.solo:
-            return
-        self.solo = False
-        for t in self.finished + self.active:
-            if t.pending is not None:
-                f = np.asarray(t.pending(), dtype=np.float64)
-                self.n_embedded += 1
-                t.pending = None
-                t.feature, t.feature_age = _unit(f), 0
-                t.embeddings.append(f)
-                t.detections[0].embedding = f
+        """An ambiguous frame: compute the deferred embeddings of the active tracks that have no
+        feature yet (the appearance stage needs one per track)."""
+        for t in self.active:
+            if t.feature is None:
+                self.identify(t)
 
     def cut(self) -> None:
         """A shot cut: every active tracklet ends here (position and motion say nothing across a
@@ -256,6 +333,7 @@ class StrongSort:
             t.state = DELETED
         self.finished += self.active
         self.active = []
+        self.n_cuts += 1
 
     def _embed(self, embed: Callable[[int], np.ndarray], j: int) -> np.ndarray:
         self.n_embedded += 1
@@ -304,7 +382,8 @@ class StrongSort:
     def _start(self, det: Detection, feat: np.ndarray) -> None:
         mean, cov = self.kf.initiate(xyxy_to_xyah(det.box))
         det.embedding = np.asarray(feat)
-        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[det], embeddings=[np.asarray(feat)])
+        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[det], embeddings=[np.asarray(feat)],
+                       shot=self.n_cuts)
         if self.cfg.n_init <= 1:
             t.state = CONFIRMED
         self._next_id += 1
