@@ -262,3 +262,16 @@ def test_head_turns_and_nods_move_no_cheek_nose_or_lower_lid(field, amount):
         x = sig.values[name]
         assert abs(np.nanmedian(x[-8:]) / np.nanmedian(x[:8]) - 1) < 0.04, name
     assert not {"cheeks_raise", "nose_wrinkle", "lids_tighten"} & set(kinds(tr))
+
+
+def test_no_gaze_read_behind_closed_lids():
+    """Eyes squeezed almost shut (lid gap 0.2 of its neutral value) for 2 s, while the iris
+    estimate wanders 20 degrees (the iris model guesses it behind the lid): no gaze shift."""
+    closed = lambda t: 1 - 0.8 * np.clip((t - 1.0) / 0.2, 0, 1) * np.clip((3.4 - t) / 0.2, 0, 1)
+    wander = lambda t: 20 * bump(t, 1.6, 2.6, 0.2)
+    tr = mesh_sequence(4.5, noise_px=0.3, eyes=closed, gaze_h=wander)
+    sig = track_signals(tr)
+    assert np.isnan(sig.values["gaze_h"][int(1.8 * 16): int(2.6 * 16)]).all()
+    assert not [k for k in kinds(tr) if k.startswith("gaze_")]
+    # the same wander with the eyes open is a gaze shift
+    assert "gaze_left" in kinds(mesh_sequence(4.5, noise_px=0.3, gaze_h=wander))

@@ -31,7 +31,8 @@ signal            measurement                                                   
                   own down axis (3-D) / face scale (lid tightening and cheek raise shrink it)
 ``gaze_h``        eye-in-head horizontal angle, > 0 towards the image right: iris centre       degrees
                   offset from the corner midpoint along the corner line, asin(d / (0.42 w))
-                  (eyeball radius ~ 0.42 of the eye width), mean of both eyes
+                  (eyeball radius ~ 0.42 of the eye width), mean of both eyes; NaN where
+                  either eye's aperture is below ``EYE_CLOSED_APERTURE`` (iris guessed)
 ``gaze_v``        eye-in-head vertical angle, > 0 up (iris centre above the corner line)      degrees
 ``lip_gap``       inner-lip distance |13-14| / face scale                                     face scale
 ``lip_thick``     red-lip height |0-13| + |14-17| / face scale (pressed lips thin it)         relative
@@ -74,6 +75,11 @@ RIGID = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1)
 EYEBALL_RADIUS = 0.42
 #: iris diameter as a fraction of the eye width, used when no iris points were measured
 IRIS_FRACTION = 0.40
+#: below this lid aperture (iris diameters) an eye counts as closed and gaze is not read: the iris
+#: model then guesses the iris behind the lid. Checked by eye on the dev clips: eyes squeezed shut
+#: read 0.11-0.28 (WolfgangLanger 1-6 s, where gaze "shifts" came out of closed eyes), downcast
+#: but open eyes 0.32-0.6 (338, 4251, 2422).
+EYE_CLOSED_APERTURE = 0.30
 
 MESH_SIGNAL_NAMES = (
     "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "lip_gap", "lip_thick",
@@ -154,9 +160,10 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
     scale = np.maximum(_dist(m, RIGHT_EYE[0], LEFT_EYE[0]), 1e-6)
     ap_r, dx_r, dy_r = _eye(m, ir, RIGHT_EYE, RIGHT_LIDS, 0, ex, ey)
     ap_l, dx_l, dy_l = _eye(m, ir, LEFT_EYE, LEFT_LIDS, 1, ex, ey)
+    closed = (np.nan_to_num(ap_r, nan=1.0) < EYE_CLOSED_APERTURE) | (np.nan_to_num(ap_l, nan=1.0) < EYE_CLOSED_APERTURE)
     with np.errstate(all="ignore"):
-        gx = np.nanmean(np.stack([dx_r, dx_l]), axis=0)
-        gy = np.nanmean(np.stack([dy_r, dy_l]), axis=0)
+        gx = np.where(closed, np.nan, np.nanmean(np.stack([dx_r, dx_l]), axis=0))
+        gy = np.where(closed, np.nan, np.nanmean(np.stack([dy_r, dy_l]), axis=0))
         gaze_h = np.degrees(np.arcsin(np.clip(gx / EYEBALL_RADIUS, -1, 1)))
         gaze_v = -np.degrees(np.arcsin(np.clip(gy / EYEBALL_RADIUS, -1, 1)))
     eye_line = (m[:, RIGHT_EYE[0]] + m[:, LEFT_EYE[0]]) / 2.0
