@@ -275,3 +275,24 @@ def test_no_gaze_read_behind_closed_lids():
     assert not [k for k in kinds(tr) if k.startswith("gaze_")]
     # the same wander with the eyes open is a gaze shift
     assert "gaze_left" in kinds(mesh_sequence(4.5, noise_px=0.3, gaze_h=wander))
+
+
+def test_cheek_raise_not_read_during_a_fast_head_turn():
+    """The cheeks lift 6 mm: a cheek raise with the head still or turning slowly (30 degrees over
+    6 s), none while the head turns 30 degrees in 0.6 s (FaceMesh's per-frame depth makes cheeks
+    and alae "rise" in fast turns and nods: false cheek raises and nose wrinkles on dev clips)."""
+    lift = lambda t: 6.0 * np.clip((t - 1.5) / 0.4, 0, 1)
+    assert "cheeks_raise" in kinds(mesh_sequence(4.0, noise_px=0.3, cheeks=lift))
+    slow = mesh_sequence(8.0, noise_px=0.3, cheeks=lift, yaw=lambda t: 30 * np.clip((t - 1.0) / 6.0, 0, 1))
+    assert "cheeks_raise" in kinds(slow)
+    fast = mesh_sequence(4.0, noise_px=0.3, cheeks=lift, yaw=lambda t: 30 * np.clip((t - 1.4) / 0.6, 0, 1))
+    assert "cheeks_raise" not in kinds(fast)
+
+
+def test_alae_rising_with_the_cheeks_is_a_smile_not_a_nose_wrinkle():
+    """In a broad smile the alae rise with the cheeks (ratio 1.0-1.4 on the dev clips, no wrinkle
+    by eye): a cheek raise, no nose wrinkle; the alae rising alone stay a nose wrinkle."""
+    ramp = lambda a: (lambda t: a * np.clip((t - 1.5) / 0.4, 0, 1))
+    k = kinds(mesh_sequence(4.0, noise_px=0.3, cheeks=ramp(6.0), nose=ramp(4.0)))
+    assert "cheeks_raise" in k and "nose_wrinkle" not in k
+    assert "nose_wrinkle" in kinds(mesh_sequence(4.0, noise_px=0.3, nose=ramp(5.0)))
