@@ -296,3 +296,12 @@ def test_alae_rising_with_the_cheeks_is_a_smile_not_a_nose_wrinkle():
     k = kinds(mesh_sequence(4.0, noise_px=0.3, cheeks=ramp(6.0), nose=ramp(4.0)))
     assert "cheeks_raise" in k and "nose_wrinkle" not in k
     assert "nose_wrinkle" in kinds(mesh_sequence(4.0, noise_px=0.3, nose=ramp(5.0)))
+
+
+def test_gaze_back_to_the_middle_is_ahead_whatever_the_neutral_frame():
+    """The eyes look 20 degrees aside for most of the clip (so the neutral frame looks aside),
+    then come back to the middle of the eye opening: "looks ahead again", not a turn the other
+    way (dev clip WolfgangLanger flipped between the two with its neutral frame)."""
+    aside = lambda t: 20.0 * (1 - np.clip((t - 3.0) / 0.3, 0, 1))
+    k = kinds(mesh_sequence(4.5, noise_px=0.3, gaze_h=aside))
+    assert "gaze_ahead" in k and "gaze_right" not in k

@@ -60,8 +60,11 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
         x = np.where(keep, sig.deviation(name), np.nan)
         whole = sig.values.get(name)
         for s in swings(x, t, cfg.gaze_deg, name):
+            # "ahead again" from the absolute eye-in-head angle (0 = the middle of the eye opening),
+            # not from the deviation, whose neutral frame may itself look aside
             end_total = whole[s.i1] if whole is not None else np.nan
-            if np.isfinite(end_total) and abs(end_total) <= cfg.gaze_ahead_deg and abs(s.end_value) < abs(s.start_value):
+            start_total = whole[s.i0] if whole is not None else np.nan
+            if np.isfinite(end_total) and abs(end_total) <= cfg.gaze_ahead_deg and abs(end_total) < abs(start_total):
                 kind = "gaze_ahead"
             else:
                 kind = pos if s.amplitude > 0 else neg
