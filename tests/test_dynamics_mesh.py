@@ -252,13 +252,15 @@ def test_downcast_eyes_with_lids_apart_stay_half_open_not_closed():
 
 @pytest.mark.parametrize("field,amount", [("yaw", 35.0), ("yaw", -35.0), ("pitch", -20.0), ("pitch", 20.0)])
 def test_head_turns_and_nods_move_no_cheek_nose_or_lower_lid(field, amount):
-    """A still face whose head turns 35 degrees or nods 20: the cheek, alae and lower-lid depths
-    are read along the face's own 3-D down axis, so no cheek raise, nose wrinkle or lid tightening
-    comes out of the pose change (image-plane depths over the nose's image length moved by 7-14 %,
+    """A still face whose head turns 35 degrees or nods 20: the cheek and alae depths are read
+    along the face's own 3-D down axis, the lower lids over the 3-D face scale, so no cheek raise,
+    nose wrinkle or lid tightening comes out of the pose change (image-plane depths over the nose's image length moved by 7-14 %,
     and dev clips 669, nggyup and skarsgard got such events from head turns, checked by eye)."""
     tr = mesh_sequence(4.0, noise_px=0.3, **{field: lambda t: amount * np.clip((t - 1.5) / 0.6, 0, 1)})
     sig = track_signals(tr)
-    for name in ("cheek", "nose", "lower_lid"):
+    # cheeks and alae along the 3-D down axis; the lower lids (image plane, they sit in front of
+    # the eye corners) are not read while the head nods or turns fast (0.6 s here)
+    for name in ("cheek", "nose"):
         x = sig.values[name]
         assert abs(np.nanmedian(x[-8:]) / np.nanmedian(x[:8]) - 1) < 0.04, name
     assert not {"cheeks_raise", "nose_wrinkle", "lids_tighten"} & set(kinds(tr))

@@ -102,14 +102,15 @@ def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | 
 
 def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
     """Lower-lid tightening: a fall of ``lower_lid`` (relative) of at least ``lid_tighten``, blinks
-    masked out. (Lid aperture swings, half-open eyes included, are read in
+    masked out, not while the head rotates faster than ``shape_max_turn_rate`` (a nod moves the
+    lower lids against the eye corners in the image: they sit in front of them). (Lid aperture swings, half-open eyes included, are read in
     :func:`dfec.dynamics.events.detect_events` with the other eye swings.)"""
     out: list[Event] = []
     if _has(sig, "lower_lid", detail):
         x = np.where(detail & ~blink_mask, sig.deviation("lower_lid"), np.nan)
         sw = swings(x, sig.times, cfg.lid_tighten, "lower_lid")
         for s, back in zip(sw, label_returns(sw, cfg.lid_tighten, cfg.return_fraction)):
-            if s.amplitude < 0 and not back:
+            if s.amplitude < 0 and not back and turn_rate(sig, s.t0, s.t1) <= cfg.shape_max_turn_rate:
                 out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes"))
     return out
 

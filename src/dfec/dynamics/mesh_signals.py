@@ -27,8 +27,9 @@ signal            measurement                                                   
                   divided by that eye's iris diameter: ~0.8-1.0 open, < 0.55 half-open, ~0
 ``aperture_right`` same for the image-right eye                                                iris diam.
 ``aperture``      mean of the two                                                             iris diam.
-``lower_lid``     depth of the lower lids below their eye's corner midpoint along the face's   relative
-                  own down axis (3-D) / face scale (lid tightening and cheek raise shrink it)
+``lower_lid``     depth of the lower lids below their eye's corner midpoint, image plane,      relative
+                  along the face's down axis / 3-D face scale (lid tightening and cheek
+                  raise shrink it)
 ``gaze_h``        eye-in-head horizontal angle, > 0 towards the image right: iris centre       degrees
                   offset from the corner midpoint along the corner line, asin(d / (0.42 w))
                   (eyeball radius ~ 0.42 of the eye width), mean of both eyes; NaN where
@@ -149,8 +150,10 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
 
     Lengths (lip gap, lip thickness, mouth width, jaw, chin) are 3-D distances over the 3-D
     outer-eye-corner distance, so a head turn does not shorten them. Vertical positions (lower
-    lids, cheeks, alae) are 3-D offsets along the face's own downward axis
-    (:func:`face_down_axis`) over the same face scale. (They were image-plane offsets over the
+    lids, cheeks, alae) are offsets along the face's downward axis over the same 3-D face scale:
+    3-D along the face's own axis (:func:`face_down_axis`) for cheeks and alae, in the image plane
+    for the lower lids (the depth of FaceMesh's lid points is noisy: the 3-D version gave lid
+    tightenings on dev clip 3358 where the lids do not move by eye). (They were image-plane offsets over the
     nose's image length: a head turn of 35 degrees or a nod of 20 then moved the cheek and alae
     signals by 7-14 %, and dev clips 669, nggyup and skarsgard got nose wrinkles and cheek raises
     out of head turns, checked by eye.)"""
@@ -173,8 +176,10 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
     def depth(points, ref):  # 3-D offset along the face's own downward axis / face scale
         return ((points - ref) * down3).sum(-1) / scale
 
+    # lower lids: image-plane offset (FaceMesh's depth of the lid points is noisy) along the
+    # face's image down axis, over the 3-D face scale: a nod shortens it only by cos(pitch)
     lids = [[lo for _, lo in RIGHT_LIDS], [lo for _, lo in LEFT_LIDS]]
-    lower_lid = np.mean([depth(m[:, lo].mean(axis=1), (m[:, a] + m[:, b]) / 2.0)
+    lower_lid = np.mean([((m[:, lo, :2].mean(axis=1) - (m[:, a, :2] + m[:, b, :2]) / 2.0) * ey).sum(-1) / scale
                          for lo, (a, b) in zip(lids, (RIGHT_EYE, LEFT_EYE))], axis=0)
 
     return {
