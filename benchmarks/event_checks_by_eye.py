@@ -79,9 +79,9 @@ def main(argv=None) -> int:
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         tot = {"T": 0, "F": 0, "U": 0, "miss": 0}
         for g in ORDER:
-            c = tallies[name].get(g)
-            if not c:
-                continue
+            if not any(g in t for t in tallies.values()):
+                continue  # a kind no run found or missed
+            c = tallies[name][g]
             for k in tot:
                 tot[k] += c[k]
             n = c["T"] + c["F"] + c["U"]
