@@ -57,6 +57,8 @@ inflates and smooth facial motion barely touches.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 RIGHT_EYE = (33, 133)   # subject's right eye: outer, inner corner (image-left in a frontal view)
@@ -164,7 +166,8 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
     ap_r, dx_r, dy_r = _eye(m, ir, RIGHT_EYE, RIGHT_LIDS, 0, ex, ey)
     ap_l, dx_l, dy_l = _eye(m, ir, LEFT_EYE, LEFT_LIDS, 1, ex, ey)
     closed = (np.nan_to_num(ap_r, nan=1.0) < EYE_CLOSED_APERTURE) | (np.nan_to_num(ap_l, nan=1.0) < EYE_CLOSED_APERTURE)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no iris: NaN, no warning
         gx = np.where(closed, np.nan, np.nanmean(np.stack([dx_r, dx_l]), axis=0))
         gy = np.where(closed, np.nan, np.nanmean(np.stack([dy_r, dy_l]), axis=0))
         gaze_h = np.degrees(np.arcsin(np.clip(gx / EYEBALL_RADIUS, -1, 1)))
