@@ -248,3 +248,62 @@ def test_downcast_eyes_with_lids_apart_stay_half_open_not_closed():
     sig = track_signals(mesh_sequence(3.0, noise_px=0.2, eyes=lambda t: 1 - 0.55 * np.clip((t - 1.0) / 0.3, 0, 1)))
     kinds_ = [e.kind for e in final_state(sig, DynamicsConfig(eyes_closed_below=0.2))]
     assert "eyes_stay_half_open" in kinds_ and "eyes_stay_closed" not in kinds_
+
+
+@pytest.mark.parametrize("field,amount", [("yaw", 35.0), ("yaw", -35.0), ("pitch", -20.0), ("pitch", 20.0)])
+def test_head_turns_and_nods_move_no_cheek_nose_or_lower_lid(field, amount):
+    """A still face whose head turns 35 degrees or nods 20: the cheek and alae depths are read
+    along the face's own 3-D down axis, the lower lids over the 3-D face scale, so no cheek raise,
+    nose wrinkle or lid tightening comes out of the pose change (image-plane depths over the nose's image length moved by 7-14 %,
+    and dev clips 669, nggyup and skarsgard got such events from head turns, checked by eye)."""
+    tr = mesh_sequence(4.0, noise_px=0.3, **{field: lambda t: amount * np.clip((t - 1.5) / 0.6, 0, 1)})
+    sig = track_signals(tr)
+    # cheeks and alae along the 3-D down axis; the lower lids (image plane, they sit in front of
+    # the eye corners) are not read while the head nods or turns fast (0.6 s here)
+    for name in ("cheek", "nose"):
+        x = sig.values[name]
+        assert abs(np.nanmedian(x[-8:]) / np.nanmedian(x[:8]) - 1) < 0.04, name
+    assert not {"cheeks_raise", "nose_wrinkle", "lids_tighten"} & set(kinds(tr))
+
+
+def test_no_gaze_read_behind_closed_lids():
+    """Eyes squeezed almost shut (lid gap 0.2 of its neutral value) for 2 s, while the iris
+    estimate wanders 20 degrees (the iris model guesses it behind the lid): no gaze shift."""
+    closed = lambda t: 1 - 0.8 * np.clip((t - 1.0) / 0.2, 0, 1) * np.clip((3.4 - t) / 0.2, 0, 1)
+    wander = lambda t: 20 * bump(t, 1.6, 2.6, 0.2)
+    tr = mesh_sequence(4.5, noise_px=0.3, eyes=closed, gaze_h=wander)
+    sig = track_signals(tr)
+    assert np.isnan(sig.values["gaze_h"][int(1.8 * 16): int(2.6 * 16)]).all()
+    assert not [k for k in kinds(tr) if k.startswith("gaze_")]
+    # the same wander with the eyes open is a gaze shift
+    assert "gaze_left" in kinds(mesh_sequence(4.5, noise_px=0.3, gaze_h=wander))
+
+
+def test_cheek_raise_not_read_during_a_fast_head_turn():
+    """The cheeks lift 6 mm: a cheek raise with the head still or turning slowly (30 degrees over
+    6 s), none while the head turns 30 degrees in 0.6 s (FaceMesh's per-frame depth makes cheeks
+    and alae "rise" in fast turns and nods: false cheek raises and nose wrinkles on dev clips)."""
+    lift = lambda t: 6.0 * np.clip((t - 1.5) / 0.4, 0, 1)
+    assert "cheeks_raise" in kinds(mesh_sequence(4.0, noise_px=0.3, cheeks=lift))
+    slow = mesh_sequence(8.0, noise_px=0.3, cheeks=lift, yaw=lambda t: 30 * np.clip((t - 1.0) / 6.0, 0, 1))
+    assert "cheeks_raise" in kinds(slow)
+    fast = mesh_sequence(4.0, noise_px=0.3, cheeks=lift, yaw=lambda t: 30 * np.clip((t - 1.4) / 0.6, 0, 1))
+    assert "cheeks_raise" not in kinds(fast)
+
+
+def test_alae_rising_with_the_cheeks_is_a_smile_not_a_nose_wrinkle():
+    """In a broad smile the alae rise with the cheeks (ratio 1.0-1.4 on the dev clips, no wrinkle
+    by eye): a cheek raise, no nose wrinkle; the alae rising alone stay a nose wrinkle."""
+    ramp = lambda a: (lambda t: a * np.clip((t - 1.5) / 0.4, 0, 1))
+    k = kinds(mesh_sequence(4.0, noise_px=0.3, cheeks=ramp(6.0), nose=ramp(4.0)))
+    assert "cheeks_raise" in k and "nose_wrinkle" not in k
+    assert "nose_wrinkle" in kinds(mesh_sequence(4.0, noise_px=0.3, nose=ramp(5.0)))
+
+
+def test_gaze_back_to_the_middle_is_ahead_whatever_the_neutral_frame():
+    """The eyes look 20 degrees aside for most of the clip (so the neutral frame looks aside),
+    then come back to the middle of the eye opening: "looks ahead again", not a turn the other
+    way (dev clip WolfgangLanger flipped between the two with its neutral frame)."""
+    aside = lambda t: 20.0 * (1 - np.clip((t - 3.0) / 0.3, 0, 1))
+    k = kinds(mesh_sequence(4.5, noise_px=0.3, gaze_h=aside))
+    assert "gaze_ahead" in k and "gaze_right" not in k

@@ -198,6 +198,17 @@ class DynamicsConfig:
     chin_raise: float = 0.08
     cheek_raise: float = 0.05
     nose_wrinkle: float = 0.06
+    #: lower-face shape changes (lip press / stretch, chin, cheeks, nose) are not read while the
+    #: head rotates faster than this (degrees per second, largest pose angle's range over the
+    #: change / its duration, at least 0.5 s): FaceMesh regresses its depth per frame, and in a
+    #: fast turn or nod the cheeks and alae "rise". Checked by eye on the dev clips: true cheek
+    #: raises came with at most 7.4 deg/s, the false ones of head turns and nods (669, nggyup,
+    #: skarsgard) with 17-42 deg/s.
+    shape_max_turn_rate: float = 12.0
+    #: a nose wrinkle needs the alae to rise at least this many times as much (relative) as the
+    #: mid-cheeks: in a smile they rise together (ratio 1.0-1.4 on the dev clips facellava 1,
+    #: face_noface, skarsgard, WolfgangLanger, where by eye the nose does not wrinkle)
+    nose_over_cheek: float = 1.5
     shake_min_swings: int = 3
     shake_max_gap_s: float = 0.4
     shake_fraction: float = 0.75

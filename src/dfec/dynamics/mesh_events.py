@@ -60,8 +60,11 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
         x = np.where(keep, sig.deviation(name), np.nan)
         whole = sig.values.get(name)
         for s in swings(x, t, cfg.gaze_deg, name):
+            # "ahead again" from the absolute eye-in-head angle (0 = the middle of the eye opening),
+            # not from the deviation, whose neutral frame may itself look aside
             end_total = whole[s.i1] if whole is not None else np.nan
-            if np.isfinite(end_total) and abs(end_total) <= cfg.gaze_ahead_deg and abs(s.end_value) < abs(s.start_value):
+            start_total = whole[s.i0] if whole is not None else np.nan
+            if np.isfinite(end_total) and abs(end_total) <= cfg.gaze_ahead_deg and abs(end_total) < abs(start_total):
                 kind = "gaze_ahead"
             else:
                 kind = pos if s.amplitude > 0 else neg
@@ -99,14 +102,15 @@ def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | 
 
 def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
     """Lower-lid tightening: a fall of ``lower_lid`` (relative) of at least ``lid_tighten``, blinks
-    masked out. (Lid aperture swings, half-open eyes included, are read in
+    masked out, not while the head rotates faster than ``shape_max_turn_rate`` (a nod moves the
+    lower lids against the eye corners in the image: they sit in front of them). (Lid aperture swings, half-open eyes included, are read in
     :func:`dfec.dynamics.events.detect_events` with the other eye swings.)"""
     out: list[Event] = []
     if _has(sig, "lower_lid", detail):
         x = np.where(detail & ~blink_mask, sig.deviation("lower_lid"), np.nan)
         sw = swings(x, sig.times, cfg.lid_tighten, "lower_lid")
         for s, back in zip(sw, label_returns(sw, cfg.lid_tighten, cfg.return_fraction)):
-            if s.amplitude < 0 and not back:
+            if s.amplitude < 0 and not back and turn_rate(sig, s.t0, s.t1) <= cfg.shape_max_turn_rate:
                 out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes"))
     return out
 
@@ -143,14 +147,37 @@ def _closed(sig: FaceSignals, i: int, cfg: DynamicsConfig) -> bool:
     return gap is not None and np.isfinite(gap[i]) and gap[i] < cfg.mouth_closed_below
 
 
+def turn_rate(sig: FaceSignals, t0: float, t1: float) -> float:
+    """How fast the head rotates from ``t0`` to ``t1`` (a change's onset and offset, seconds): the
+    largest range of yaw, pitch or roll there (degrees) over the duration (at least 0.5 s); 0
+    without pose signals."""
+    i0 = int(np.searchsorted(sig.times, t0, side="left"))
+    i1 = max(i0, min(int(np.searchsorted(sig.times, t1, side="right")) - 1, len(sig.times) - 1))
+    rng = 0.0
+    for name in ("yaw", "pitch", "roll"):
+        x = sig.values.get(name)
+        if x is not None and np.isfinite(x[i0:i1 + 1]).any():
+            rng = max(rng, float(np.nanmax(x[i0:i1 + 1]) - np.nanmin(x[i0:i1 + 1])))
+    return rng / max(float(sig.times[i1] - sig.times[i0]), 0.5)
+
+
+def _fall(x: np.ndarray, i0: int, i1: int) -> float:
+    """How far ``x`` falls from ``x[i0]`` to its lowest point in ``i0..i1`` (0 when it does not)."""
+    seg = x[i0:i1 + 1]
+    return max(0.0, float(x[i0] - np.nanmin(seg))) if np.isfinite(x[i0]) and np.isfinite(seg).any() else 0.0
+
+
 def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_speech) -> list[Event]:
     """Lip press (``lip_thick`` falls by ``lip_press`` with the mouth closed), lip stretch
     (``mouth_w`` widens by ``lips_stretch`` without the corners lifting), chin raise (``chin``
     shortens by ``chin_raise`` with the mouth closed), cheek raise (``cheek`` falls by
-    ``cheek_raise``), nose wrinkle (``nose`` falls by ``nose_wrinkle``). Changes during speech
-    are left out (speech moves all of these)."""
+    ``cheek_raise``), nose wrinkle (``nose`` falls by ``nose_wrinkle``, at least
+    ``nose_over_cheek`` times the cheeks' fall: a smile lifts both). Changes during speech are left
+    out (speech moves all of these), and so are changes while the head rotates faster than
+    ``shape_max_turn_rate`` (:func:`turn_rate`; the mesh's depth is unreliable then)."""
     out: list[Event] = []
     t = sig.times
+    cheek = sig.deviation("cheek") if "cheek" in sig.values else None
 
     def falls(name: str, th: float, kind: str, region: str, need_closed: bool = False) -> None:
         if not _has(sig, name, detail):
@@ -161,6 +188,10 @@ def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_s
             if s.amplitude >= 0 or back or in_speech(s.t0, s.t1):
                 continue
             if need_closed and not _closed(sig, s.i1, cfg):
+                continue
+            if turn_rate(sig, s.t0, s.t1) > cfg.shape_max_turn_rate:
+                continue
+            if kind == "nose_wrinkle" and cheek is not None and abs(s.amplitude) < cfg.nose_over_cheek * _fall(cheek, s.i0, s.i1):
                 continue
             out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), region))
 
@@ -173,6 +204,8 @@ def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_s
         lift = sig.deviation("corner_lift")
         for s in swings(x, t, cfg.lips_stretch, "mouth_w"):
             if s.amplitude <= 0 or in_speech(s.t0, s.t1) or s.end_value < cfg.lips_stretch:
+                continue
+            if turn_rate(sig, s.t0, s.t1) > cfg.shape_max_turn_rate:
                 continue
             if np.isfinite(lift[s.i1]) and lift[s.i1] >= 0.5 * cfg.smile_lift:
                 continue  # the corners go up too: a smile, reported by the smile detector

@@ -5,8 +5,8 @@ lip thickness, the chin, the cheeks or the nose. With ``Track.mesh`` (T, 468, 3:
 on the x scale) and ``Track.iris`` (T, 10, 3: the subject's right eye first, iris centre then 4
 contour points per eye) these are measured here. Lengths are 3-D (so a head turn does not
 shorten them) over the face scale, the 3-D distance of the outer eye corners (33, 263); vertical
-positions are image-plane offsets along the face's downward axis over the nose's image length
-(see :func:`mesh_raw_signals`).
+positions are 3-D offsets along the face's own downward axis over the same scale (see
+:func:`mesh_raw_signals`); gaze and lid aperture are read in the image plane.
 
 MediaPipe indices used (checked by plotting a real mesh, see ``benchmarks/caption_quality.py``):
 
@@ -27,19 +27,23 @@ signal            measurement                                                   
                   divided by that eye's iris diameter: ~0.8-1.0 open, < 0.55 half-open, ~0
 ``aperture_right`` same for the image-right eye                                                iris diam.
 ``aperture``      mean of the two                                                             iris diam.
-``lower_lid``     depth of the lower lids below the eye-corner line / eye width (lid           relative
-                  tightening and cheek raise push it up: it shrinks)
+``lower_lid``     depth of the lower lids below their eye's corner midpoint, image plane,      relative
+                  along the face's down axis / 3-D face scale (lid tightening and cheek
+                  raise shrink it)
 ``gaze_h``        eye-in-head horizontal angle, > 0 towards the image right: iris centre       degrees
                   offset from the corner midpoint along the corner line, asin(d / (0.42 w))
-                  (eyeball radius ~ 0.42 of the eye width), mean of both eyes
+                  (eyeball radius ~ 0.42 of the eye width), mean of both eyes; NaN where
+                  either eye's aperture is below ``EYE_CLOSED_APERTURE`` (iris guessed)
 ``gaze_v``        eye-in-head vertical angle, > 0 up (iris centre above the corner line)      degrees
 ``lip_gap``       inner-lip distance |13-14| / face scale                                     face scale
 ``lip_thick``     red-lip height |0-13| + |14-17| / face scale (pressed lips thin it)         relative
 ``mouth_w``       lip-corner distance |61-291| / face scale (3-D)                             relative
 ``jaw``           nose tip to chin |1-152| / face scale (jaw drop)                            relative
 ``chin``          lower-lip bottom to chin |17-152| / face scale (chin raise shortens it)     relative
-``cheek``         depth of the mid-cheek points below the eye-corner line / face scale        relative
-``nose``          depth of the alae below the inner eye corners / face scale (nose wrinkle)    relative
+``cheek``         depth of the mid-cheek points below the eye-corner line (3-D, face's own     relative
+                  down axis) / face scale
+``nose``          depth of the alae below the inner eye corners (3-D, face's own down axis)   relative
+                  / face scale (nose wrinkle)
 ``teeth``         teeth-coloured area inside the inner-lip ring, % of the face scale squared   % scale^2
 ================  ==========================================================================  ==========
 
@@ -52,6 +56,8 @@ consecutive frames (robust MAD; see :func:`signal_noise`), which white jitter of
 inflates and smooth facial motion barely touches.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -72,6 +78,11 @@ RIGID = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1)
 EYEBALL_RADIUS = 0.42
 #: iris diameter as a fraction of the eye width, used when no iris points were measured
 IRIS_FRACTION = 0.40
+#: below this lid aperture (iris diameters) an eye counts as closed and gaze is not read: the iris
+#: model then guesses the iris behind the lid. Checked by eye on the dev clips: eyes squeezed shut
+#: read 0.11-0.28 (WolfgangLanger 1-6 s, where gaze "shifts" came out of closed eyes), downcast
+#: but open eyes 0.32-0.6 (338, 4251, 2422).
+EYE_CLOSED_APERTURE = 0.30
 
 MESH_SIGNAL_NAMES = (
     "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "lip_gap", "lip_thick",
@@ -103,16 +114,13 @@ def _dist(mesh, a, b, dims: int = 3) -> np.ndarray:
 
 
 def _eye(mesh: np.ndarray, iris: np.ndarray | None, corners, lids, which: int, ex, ey):
-    """(lid aperture / iris diameter, lower-lid depth / vertical scale, horizontal and vertical
-    iris-centre offset / eye width) of one eye in the image plane; ``which`` 0 = the subject's
+    """(lid aperture / iris diameter, horizontal and vertical iris-centre offset / eye width) of one eye in the image plane; ``which`` 0 = the subject's
     right eye in ``iris``. Image-plane measures: the iris model's z is not on the mesh's depth
     scale."""
     a, b = corners
     width = np.maximum(_dist(mesh, a, b, 2), 1e-6)
     gap = np.mean([_dist(mesh, u, lo, 2) for u, lo in lids], axis=0)
     mid = (mesh[:, a, :2] + mesh[:, b, :2]) / 2.0
-    low = np.mean([mesh[:, lo, :2] for _, lo in lids], axis=0)
-    lower = ((low - mid) * ey).sum(-1)
     diam = IRIS_FRACTION * _dist(mesh, a, b, 3)
     dx = dy = np.full(len(mesh), np.nan)
     if iris is not None and np.size(iris):
@@ -126,7 +134,16 @@ def _eye(mesh: np.ndarray, iris: np.ndarray | None, corners, lids, which: int, e
         c = eye[:, 0] - mid
         dx = np.where(ok, (c * ex).sum(-1) / width, np.nan)
         dy = np.where(ok, (c * ey).sum(-1) / width, np.nan)
-    return gap / diam, lower, dx, dy
+    return gap / diam, dx, dy
+
+
+def face_down_axis(mesh: np.ndarray) -> np.ndarray:
+    """Per-frame unit 3-D axis (T, 3) down the face: nasion (168) to chin (152), made
+    perpendicular to the outer-eye-corner line. It turns with the head, so offsets along it do
+    not change when the head turns, nods or tilts (an image-plane axis foreshortens)."""
+    ex = _n(mesh[:, LEFT_EYE[0]] - mesh[:, RIGHT_EYE[0]])
+    down = mesh[:, CHIN] - mesh[:, NASION]
+    return _n(down - (down * ex).sum(-1, keepdims=True) * ex)
 
 
 def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -135,38 +152,51 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
 
     Lengths (lip gap, lip thickness, mouth width, jaw, chin) are 3-D distances over the 3-D
     outer-eye-corner distance, so a head turn does not shorten them. Vertical positions (lower
-    lids, cheeks, alae) are image-plane offsets along the face's downward axis over the image
-    length of the nose (nasion 168 to tip 1), which a nod foreshortens the same way."""
+    lids, cheeks, alae) are offsets along the face's downward axis over the same 3-D face scale:
+    3-D along the face's own axis (:func:`face_down_axis`) for cheeks and alae, in the image plane
+    for the lower lids (the depth of FaceMesh's lid points is noisy: the 3-D version gave lid
+    tightenings on dev clip 3358 where the lids do not move by eye). (They were image-plane offsets over the
+    nose's image length: a head turn of 35 degrees or a nod of 20 then moved the cheek and alae
+    signals by 7-14 %, and dev clips 669, nggyup and skarsgard got nose wrinkles and cheek raises
+    out of head turns, checked by eye.)"""
     m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
     ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)
     ex, ey = image_axes(m)
     scale = np.maximum(_dist(m, RIGHT_EYE[0], LEFT_EYE[0]), 1e-6)
-    vscale = np.maximum(_dist(m, NASION, NOSE_TIP, 2), 1e-6)
-    ap_r, low_r, dx_r, dy_r = _eye(m, ir, RIGHT_EYE, RIGHT_LIDS, 0, ex, ey)
-    ap_l, low_l, dx_l, dy_l = _eye(m, ir, LEFT_EYE, LEFT_LIDS, 1, ex, ey)
-    with np.errstate(all="ignore"):
-        gx = np.nanmean(np.stack([dx_r, dx_l]), axis=0)
-        gy = np.nanmean(np.stack([dy_r, dy_l]), axis=0)
+    ap_r, dx_r, dy_r = _eye(m, ir, RIGHT_EYE, RIGHT_LIDS, 0, ex, ey)
+    ap_l, dx_l, dy_l = _eye(m, ir, LEFT_EYE, LEFT_LIDS, 1, ex, ey)
+    closed = (np.nan_to_num(ap_r, nan=1.0) < EYE_CLOSED_APERTURE) | (np.nan_to_num(ap_l, nan=1.0) < EYE_CLOSED_APERTURE)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no iris: NaN, no warning
+        gx = np.where(closed, np.nan, np.nanmean(np.stack([dx_r, dx_l]), axis=0))
+        gy = np.where(closed, np.nan, np.nanmean(np.stack([dy_r, dy_l]), axis=0))
         gaze_h = np.degrees(np.arcsin(np.clip(gx / EYEBALL_RADIUS, -1, 1)))
         gaze_v = -np.degrees(np.arcsin(np.clip(gy / EYEBALL_RADIUS, -1, 1)))
-    eye_line = (m[:, RIGHT_EYE[0], :2] + m[:, LEFT_EYE[0], :2]) / 2.0
-    inner = (m[:, RIGHT_EYE[1], :2] + m[:, LEFT_EYE[1], :2]) / 2.0
+    eye_line = (m[:, RIGHT_EYE[0]] + m[:, LEFT_EYE[0]]) / 2.0
+    inner = (m[:, RIGHT_EYE[1]] + m[:, LEFT_EYE[1]]) / 2.0
+    down3 = face_down_axis(m)
 
-    def depth(points, ref):  # image-plane offset along the face's downward axis / nose length
-        return ((points - ref) * ey).sum(-1) / vscale
+    def depth(points, ref):  # 3-D offset along the face's own downward axis / face scale
+        return ((points - ref) * down3).sum(-1) / scale
+
+    # lower lids: image-plane offset (FaceMesh's depth of the lid points is noisy) along the
+    # face's image down axis, over the 3-D face scale: a nod shortens it only by cos(pitch)
+    lids = [[lo for _, lo in RIGHT_LIDS], [lo for _, lo in LEFT_LIDS]]
+    lower_lid = np.mean([((m[:, lo, :2].mean(axis=1) - (m[:, a, :2] + m[:, b, :2]) / 2.0) * ey).sum(-1) / scale
+                         for lo, (a, b) in zip(lids, (RIGHT_EYE, LEFT_EYE))], axis=0)
 
     return {
         # the subject's right eye is on the image's left (an unmirrored view)
         "aperture_left": ap_r, "aperture_right": ap_l, "aperture": (ap_r + ap_l) / 2.0,
-        "lower_lid": (low_r + low_l) / 2.0 / vscale,
+        "lower_lid": lower_lid,
         "gaze_h": gaze_h, "gaze_v": gaze_v,
         "lip_gap": _dist(m, *LIP_INNER) / scale,
         "lip_thick": (_dist(m, LIP_OUTER[0], LIP_INNER[0]) + _dist(m, LIP_INNER[1], LIP_OUTER[1])) / scale,
         "mouth_w": _dist(m, *LIP_CORNERS) / scale,
         "jaw": _dist(m, NOSE_TIP, CHIN) / scale,
         "chin": _dist(m, LIP_OUTER[1], CHIN) / scale,
-        "cheek": depth((m[:, CHEEKS[0], :2] + m[:, CHEEKS[1], :2]) / 2.0, eye_line),
-        "nose": depth((m[:, ALAE[0], :2] + m[:, ALAE[1], :2]) / 2.0, inner),
+        "cheek": depth((m[:, CHEEKS[0]] + m[:, CHEEKS[1]]) / 2.0, eye_line),
+        "nose": depth((m[:, ALAE[0]] + m[:, ALAE[1]]) / 2.0, inner),
     }
 
 
