@@ -307,3 +307,20 @@ def test_gaze_back_to_the_middle_is_ahead_whatever_the_neutral_frame():
     aside = lambda t: 20.0 * (1 - np.clip((t - 3.0) / 0.3, 0, 1))
     k = kinds(mesh_sequence(4.5, noise_px=0.3, gaze_h=aside))
     assert "gaze_ahead" in k and "gaze_right" not in k
+
+
+def test_frames_without_iris_points_give_nan_gaze_without_warnings():
+    """Small faces get no Iris run (NaN rows); their gaze is unknown, and no numpy warning leaks."""
+    import warnings
+
+    from dfec.dynamics.mesh_signals import mesh_raw_signals
+
+    tr = mesh_sequence(2.0, noise_px=0.3, gaze_h=lambda t: 15 + 0 * t)
+    t = tr.tracks[0]
+    iris = t.iris.copy()
+    iris[:10] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sig = mesh_raw_signals(t.mesh, iris)
+    gaze = [v for k, v in sig.items() if k.startswith("gaze")]
+    assert gaze and all(np.isnan(g[:10]).all() and np.isfinite(g[10:]).all() for g in gaze)

@@ -127,8 +127,9 @@ def _eye(mesh: np.ndarray, iris: np.ndarray | None, corners, lids, which: int, e
         eye = iris[:, 5 * which: 5 * which + 5, :2]
         ring = eye[:, 1:]
         pair = np.linalg.norm(ring[:, :, None, :] - ring[:, None, :, :], axis=-1).reshape(len(mesh), -1)
-        with np.errstate(all="ignore"):
-            d = np.nanmax(pair, axis=1) if np.isfinite(pair).any() else np.full(len(mesh), np.nan)
+        d = np.full(len(mesh), np.nan)
+        seen = np.isfinite(pair).any(axis=1)  # frames without iris points (small faces) stay NaN, unwarned
+        d[seen] = np.nanmax(pair[seen], axis=1)
         ok = np.isfinite(d) & (d > 0.15 * width) & (d < 0.9 * width)  # a plausible iris only
         diam = np.where(ok, d, diam)
         c = eye[:, 0] - mid
