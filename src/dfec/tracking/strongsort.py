@@ -20,6 +20,9 @@ tracklet, identity is never in question, so no embedding is computed: detections
 track by overlap (IoU) and the birth detection keeps a deferred embedding (a closure over a crop).
 The first time a second face, a second tracklet or a long gap appears, the deferred embeddings
 are computed and tracking goes on as above. A one-face clip thus costs no embedding at all.
+
+Storage: with ``store`` set (a :class:`dfec.tracking.rows.RowSpill`), a tracklet keeps each
+detection as ``store.keep(det)``, a light record whose landmarks / mesh / iris rows are on disk.
 """
 from __future__ import annotations
 
@@ -116,6 +119,7 @@ class StrongSort:
         self.n_borrowed = 0
         self.n_steps = 0
         self.solo = True  # until identity matters (see the module docstring); needs step(defer=...)
+        self.store = None  # where tracklets keep their detections' heavy rows (module docstring)
 
     # -- association costs -------------------------------------------------------------------
     def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
@@ -227,7 +231,8 @@ class StrongSort:
             return True
         if dets:
             mean, cov = self.kf.initiate(xyxy_to_xyah(dets[0].box))
-            t = TrackState(self._next_id, mean, cov, None, detections=[dets[0]], pending=defer(0))
+            t = TrackState(self._next_id, mean, cov, None, detections=[self._keep(dets[0])],
+                           pending=defer(0))
             if self.cfg.n_init <= 1:
                 t.state = CONFIRMED
             self._next_id += 1
@@ -297,14 +302,18 @@ class StrongSort:
             det.embedding = np.asarray(feat)
         else:
             t.feature_age += 1
-        t.detections.append(det)
+        t.detections.append(self._keep(det))
         if t.state == TENTATIVE and t.hits >= self.cfg.n_init:
             t.state = CONFIRMED
+
+    def _keep(self, det: Detection) -> Detection:
+        return det if self.store is None else self.store.keep(det)
 
     def _start(self, det: Detection, feat: np.ndarray) -> None:
         mean, cov = self.kf.initiate(xyxy_to_xyah(det.box))
         det.embedding = np.asarray(feat)
-        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[det], embeddings=[np.asarray(feat)])
+        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[self._keep(det)],
+                       embeddings=[np.asarray(feat)])
         if self.cfg.n_init <= 1:
             t.state = CONFIRMED
         self._next_id += 1
