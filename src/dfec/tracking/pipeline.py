@@ -147,8 +147,6 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         tracker = StrongSort(cfg)
     tracker.store = RowSpill(out_dir)  # per-frame rows on disk, not in memory (.rows)
     expected = int(math.ceil(info.duration * cfg.fps)) if info.duration else None
-    if info.duration and info.duration > PIN_AFTER_S:
-        _pin_mmap_threshold()  # long video: bounded memory over speed (see the function)
 
     bar = None
     if progress:
@@ -259,37 +257,6 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         timings["write"] = _clock() - t_out
         save_result(result, Path(out_dir) / "tracks.json", cfg)
     return result
-
-
-#: videos longer than this (seconds) pin the mmap threshold (:func:`_pin_mmap_threshold`)
-PIN_AFTER_S = 120.0
-#: frame-sized buffers (a 720p RGB frame is 2.6 MiB) are above this and always get their own mmap
-MMAP_THRESHOLD = 1 << 20
-
-
-def _pin_mmap_threshold() -> None:
-    """Pin glibc's mmap threshold (``mallopt(M_MMAP_THRESHOLD)``) so the decoded frames freed
-    every frame never move into the heap. With glibc's default dynamic threshold they do, and the
-    small per-frame rows kept for the whole video (mesh, iris, landmarks) interleave with them:
-    on a 10-minute 720p clip the heap then held ~200 MB more than the rows themselves. No-op
-    where the C library has no ``mallopt`` (macOS, musl). It costs speed (each frame buffer is
-    a fresh mmap: ~25% more CPU on a 3-minute 720p clip), so only videos longer than
-    :data:`PIN_AFTER_S` pin it; the setting then stays for the rest of the process."""
-    global _PINNED
-    if _PINNED:
-        return
-    _PINNED = True
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-_PINNED = False
 
 
 def meshed_share(track: Track) -> float:

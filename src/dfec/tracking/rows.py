@@ -3,8 +3,9 @@
 Every tracked face in every frame carries 68 landmarks (68x2 float64, 1 KiB), and with the
 MediaPipe stack a FaceMesh (468x3 float32, 5.5 KiB) and iris points (10x3 float32). Held as
 Python objects in the tracklets for the whole video, they grew memory by ~7 MB per minute of
-video with one face, and the glibc heap fragmented around them (see
-:func:`dfec.tracking.pipeline._pin_mmap_threshold`). Here:
+video with one face, and the glibc heap fragmented around them (freed frame buffers moved into
+the heap between them: peak RSS grew ~55 MB per minute of 720p, ~15 MB with glibc's mmap
+threshold pinned, which cost ~25 % speed). Here:
 
 - :class:`RowSpill` appends each detection's heavy rows to two anonymous temporary files (the
   page cache holds them, not the process) and the tracklet keeps a :class:`StoredDetection`:
