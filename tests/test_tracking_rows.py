@@ -192,8 +192,8 @@ def _rss_mb() -> float:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_reading_a_file_backed_mesh_in_chunks_does_not_keep_it_resident(tmp_path):
     """has_mesh and the npz writer read a mapped mesh chunk by chunk and hand the pages back:
-    resident memory does not grow by the array's size (96 MB here)."""
-    n = 16384
+    resident memory does not grow by the array's size (46 MB here)."""
+    n = 8192
     spill = RowSpill(tmp_path)
     rec = _det(0, 0.0, np.random.default_rng(6))
     for _ in range(n):
@@ -208,6 +208,7 @@ def test_reading_a_file_backed_mesh_in_chunks_does_not_keep_it_resident(tmp_path
     assert t.has_mesh.sum() == n - len(rows[::3])
     res = TrackingResult("v.mp4", 16.0, n, (64, 48), [t])
     res.save(tmp_path / "tracks.json")
-    assert _rss_mb() - before < 40  # the mesh alone is 88 MB
+    grew = _rss_mb() - before
+    assert grew < 20  # the mesh alone is 46 MB
     with np.load(tmp_path / "tracks_mesh.npz") as z:
         assert np.array_equal(z["mesh_0"][1], rec.mesh)

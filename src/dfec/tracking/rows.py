@@ -133,25 +133,18 @@ class MeshFile:
         n = len(rows)
         if not (rows >= 0).any():
             return nan_rows(n, (468, 3)), nan_rows(n, (10, 3))
-        mesh_at = self._append(spill, rows, "mesh")
-        iris_at = self._append(spill, rows, "iris")
+        gran = mmap.ALLOCATIONGRANULARITY  # a mapping starts on a multiple of it
+        mesh_at = self._size + (-self._size % gran)
+        iris_at = mesh_at + n * MESH["mesh"].itemsize
+        iris_at += -iris_at % gran
+        for i in range(0, n, CHUNK_ROWS):  # one read of the spill per chunk, written to both regions
+            recs = spill.meshes(rows[i:i + CHUNK_ROWS])
+            for field, at in (("mesh", mesh_at), ("iris", iris_at)):
+                self._f.seek(at + i * MESH[field].itemsize)
+                self._f.write(np.ascontiguousarray(recs[field]).tobytes())
+        self._size = iris_at + n * MESH["iris"].itemsize
         self._f.flush()
         return self._map(mesh_at, (n, 468, 3)), self._map(iris_at, (n, 10, 3))
-
-    def _append(self, spill: RowSpill, rows: np.ndarray, field: str) -> int:
-        gran = mmap.ALLOCATIONGRANULARITY  # a mapping starts on a multiple of it
-        pad = -self._size % gran
-        if pad:
-            self._f.seek(self._size)
-            self._f.write(b"\0" * pad)
-            self._size += pad
-        start = self._size
-        self._f.seek(start)
-        for i in range(0, len(rows), CHUNK_ROWS):
-            block = np.ascontiguousarray(spill.meshes(rows[i:i + CHUNK_ROWS])[field])
-            self._f.write(block.tobytes())
-            self._size += block.nbytes
-        return start
 
     def _map(self, offset: int, shape: tuple[int, ...]) -> np.ndarray:
         nbytes = int(np.prod(shape)) * 4
