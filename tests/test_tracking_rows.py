@@ -49,10 +49,13 @@ def test_mesh_file_maps_read_only_rows_and_all_nan_tracks_cost_nothing(tmp_path)
     for d in dets:
         spill.keep(d)
     mf = MeshFile(tmp_path)
-    mesh, iris = mf.add(spill, np.array([6, -1, 0, 1]))
-    empty_mesh, _ = mf.add(spill, np.array([-1, -1]))
-    mf.close()
+    mf.add(spill, np.array([6, -1, 0, 1]))
+    mf.add(spill, np.array([-1, -1]))
+    mf.add(spill, np.array([2]))
+    (mesh, iris), (empty_mesh, _), (one, _) = mf.arrays()
     spill.close()  # the mapped arrays outlive both files
+    assert schema._mapping(mesh) is schema._mapping(one)  # one mapping (one descriptor) per result
+    assert np.array_equal(one[0], dets[2].mesh)
     assert mesh.shape == (4, 468, 3) and iris.shape == (4, 10, 3) and not mesh.flags.writeable
     assert np.array_equal(mesh[0], dets[6].mesh) and np.array_equal(iris[3], dets[1].iris)
     assert np.isnan(mesh[1]).all() and schema._mapping(mesh) is not None
@@ -159,7 +162,8 @@ def test_streamed_npz_reads_like_savez_and_old_files_still_load(tmp_path):
     for d in dets:
         spill.keep(d)
     mf = MeshFile(tmp_path)
-    mesh, iris = mf.add(spill, np.array([0, 1, -1, 2, 3, 4, 5, 6, 7, 8]))
+    mf.add(spill, np.array([0, 1, -1, 2, 3, 4, 5, 6, 7, 8]))
+    ((mesh, iris),) = mf.arrays()
     n = len(mesh)
     t = Track(1, list(range(n)), np.zeros((n, 4)), np.zeros((n, 68, 2)), np.ones(n), mesh=mesh, iris=iris)
     u = Track(2, [3, 4], np.zeros((2, 4)), np.zeros((2, 68, 2)), np.ones(2), mesh=nan_rows(2, (468, 3)))
@@ -201,7 +205,8 @@ def test_reading_a_file_backed_mesh_in_chunks_does_not_keep_it_resident(tmp_path
     mf = MeshFile(tmp_path)
     rows = np.arange(n)
     rows[::3] = -1
-    mesh, iris = mf.add(spill, rows)
+    mf.add(spill, rows)
+    ((mesh, iris),) = mf.arrays()
     spill.close()
     t = Track(1, list(range(n)), np.zeros((n, 4)), np.zeros((n, 68, 2)), np.ones(n), mesh=mesh, iris=iris)
     before = _rss_mb()

@@ -317,8 +317,8 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
 
     When the tracklets keep their rows on disk (``tracker.store``, a :class:`.rows.RowSpill`),
     each track's landmarks are read back and its mesh / iris rows are written in their final order
-    to a :class:`.rows.MeshFile` and mapped read-only (memory stays flat with video length); the
-    spill is closed at the end."""
+    to a :class:`.rows.MeshFile`, mapped read-only once all are written (memory stays flat with
+    video length); the spill is closed at the end."""
     from .rows import MeshFile, StoredDetection, nan_rows
 
     store = getattr(tracker, "store", None)
@@ -327,7 +327,7 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
                          [st.embeddings for st in states], cfg.link_max_distance)
     groups.sort(key=lambda g: min(states[k].detections[0].frame for k in g))
     meshes = MeshFile(store.folder) if store is not None else None
-    out = []
+    out, on_disk = [], []
     for k, group in enumerate(groups, start=1):
         dets = sorted((d for i in group for d in states[i].detections), key=lambda d: d.frame)
         embeddings = [e for i in group for e in states[i].embeddings]
@@ -346,12 +346,14 @@ def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
         if stored:
             _, left, _, w = gap_sources([d.frame for d in dets], cfg.gsi_max_gap)
             rows = np.array([d.mesh_row for d in dets], dtype=np.int64)[left]
-            t.mesh, t.iris = meshes.add(store, np.where(w > 0, -1, rows))
+            meshes.add(store, np.where(w > 0, -1, rows))
+            on_disk.append(t)
         t.mean_area = mean_area(t)
         t.mean_similarity = mean_pairwise_similarity(embeddings, cfg.similarity_max_embeddings)
         out.append(t)
     if store is not None:
-        meshes.close()
+        for t, (mesh, iris) in zip(on_disk, meshes.arrays()):
+            t.mesh, t.iris = mesh, iris
         store.close()
         tracker.store = None
     return out

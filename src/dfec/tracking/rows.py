@@ -11,9 +11,9 @@ threshold pinned, which cost ~25 % speed). Here:
   page cache holds them, not the process) and the tracklet keeps a :class:`StoredDetection`:
   frame, box, score, embedding and two row numbers;
 - :class:`MeshFile` writes the finished tracks' meshes and iris points in their final order
-  (gap-filled rows NaN) to another anonymous temporary file, chunk by chunk, and maps each
-  track's arrays read-only: ``Track.mesh`` / ``Track.iris`` are ordinary (read-only) numpy arrays
-  whose pages are read from disk when touched. ``TrackingResult.save`` streams them into
+  (gap-filled rows NaN) to another anonymous temporary file, chunk by chunk, and maps it once,
+  read-only: ``Track.mesh`` / ``Track.iris`` are ordinary (read-only) numpy arrays whose pages
+  are read from disk when touched (one open file descriptor per tracking result). ``TrackingResult.save`` streams them into
   ``tracks_mesh.npz`` and releases the pages as it goes.
 
 The temporary files live in the output folder (or the system temp folder) and have no name
@@ -120,37 +120,47 @@ class RowSpill:
 
 
 class MeshFile:
-    """The finished tracks' mesh and iris arrays in one anonymous temp file, mapped read-only."""
+    """The finished tracks' mesh and iris arrays in one anonymous temp file: :meth:`add` writes
+    one track's rows, :meth:`arrays` maps the file once (one file descriptor per result) and
+    returns read-only views, one (mesh, iris) pair per :meth:`add` call."""
 
     def __init__(self, folder: str | Path | None = None):
         self._f = tempfile.TemporaryFile(prefix="dfec-trackmesh-", dir=None if folder is None else str(folder))
         self._size = 0
+        self._slots: list[tuple[int, int, int | None]] = []  # (n rows, mesh offset, iris offset)
 
-    def add(self, spill: RowSpill, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mesh (n, 468, 3) and iris (n, 10, 3) arrays of spill mesh rows ``rows`` (-1: NaN),
-        written chunk by chunk and mapped from disk; all-NaN arrays take no space at all."""
+    def add(self, spill: RowSpill, rows: np.ndarray) -> None:
+        """Write the mesh (n, 468, 3) and iris (n, 10, 3) rows of spill mesh rows ``rows`` (-1:
+        NaN), chunk by chunk; a track without any mesh row takes no space at all."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         n = len(rows)
         if not (rows >= 0).any():
-            return nan_rows(n, (468, 3)), nan_rows(n, (10, 3))
-        gran = mmap.ALLOCATIONGRANULARITY  # a mapping starts on a multiple of it
-        mesh_at = self._size + (-self._size % gran)
+            self._slots.append((n, -1, -1))
+            return
+        mesh_at = self._size
         iris_at = mesh_at + n * MESH["mesh"].itemsize
-        iris_at += -iris_at % gran
         for i in range(0, n, CHUNK_ROWS):  # one read of the spill per chunk, written to both regions
             recs = spill.meshes(rows[i:i + CHUNK_ROWS])
             for field, at in (("mesh", mesh_at), ("iris", iris_at)):
                 self._f.seek(at + i * MESH[field].itemsize)
                 self._f.write(np.ascontiguousarray(recs[field]).tobytes())
         self._size = iris_at + n * MESH["iris"].itemsize
+        self._slots.append((n, mesh_at, iris_at))
+
+    def arrays(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(mesh, iris) per :meth:`add`, in order: views of one read-only mapping of the file
+        (or all-NaN views). The file is closed; the mapping keeps the data until it is unused."""
         self._f.flush()
-        return self._map(mesh_at, (n, 468, 3)), self._map(iris_at, (n, 10, 3))
-
-    def _map(self, offset: int, shape: tuple[int, ...]) -> np.ndarray:
-        nbytes = int(np.prod(shape)) * 4
-        mm = mmap.mmap(self._f.fileno(), nbytes, access=mmap.ACCESS_READ, offset=offset)
-        return np.frombuffer(mm, dtype="<f4", count=int(np.prod(shape))).reshape(shape)
-
-    def close(self) -> None:
-        """Close the file (the mapped arrays stay valid: each mapping holds the file open)."""
+        flat = None
+        if self._size:
+            mm = mmap.mmap(self._f.fileno(), self._size, access=mmap.ACCESS_READ)
+            flat = np.frombuffer(mm, dtype="<f4")
         self._f.close()
+        out = []
+        for n, mesh_at, iris_at in self._slots:
+            if mesh_at < 0 or flat is None:
+                out.append((nan_rows(n, (468, 3)), nan_rows(n, (10, 3))))
+                continue
+            out.append((flat[mesh_at // 4:mesh_at // 4 + n * 468 * 3].reshape(n, 468, 3),
+                        flat[iris_at // 4:iris_at // 4 + n * 30].reshape(n, 10, 3)))
+        return out
