@@ -11,11 +11,12 @@ stack a second table gives the floor: each TFLite model's calls in the median ru
 floor allows (the ceiling if everything else cost nothing).
 
 ``--long MINUTES`` adds the long-video case: the shared clips concatenated with PyAV into one
-720p clip of that length, tracked in a fresh process whose peak RSS is reported (target:
-under 1.5 GB for 10 minutes, whatever the length).
+720p clip of that length, tracked in a fresh process whose peak RSS (VmHWM) is reported (target:
+under 1.5 GB for 10 minutes, whatever the length). Several lengths (``--long 3,10``) also print
+the peak's growth per extra minute of video.
 
     python benchmarks/track_speed.py [--clips a.mp4,b.mp4] [--detectors mediapipe,hog] [--repeat 3]
-    python benchmarks/track_speed.py --long 10 [--long-only]
+    python benchmarks/track_speed.py --long 3,10 [--long-only]
 """
 from __future__ import annotations
 
@@ -192,35 +193,46 @@ wall, cpu = time.perf_counter() - t, time.process_time() - c
 side = Path(sys.argv[2]) / "tracks_mesh.npz"
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "wall": wall, "cpu": cpu,
                   "frames": res.n_frames, "duration": res.duration, "tracks": len(res.tracks),
+                  "rows": sum(len(t) for t in res.tracks),
                   "json_mb": (Path(sys.argv[2]) / "tracks.json").stat().st_size / 2**20,
                   "mesh_mb": side.stat().st_size / 2**20 if side.exists() else 0.0}))
 """
 
 
-def long_video(minutes: float, detectors: list[str], keep: str | None) -> None:
+def long_video(lengths: list[float], detectors: list[str], keep: str | None) -> None:
+    """Track a 720p clip of each length in ``lengths`` (minutes) in a fresh process; print its
+    peak RSS and, with several lengths, the peak's growth per extra minute."""
     import json
 
     folder = Path(keep or tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
-    clip = folder / f"long_{minutes:g}min_720p.mp4"
-    if not clip.is_file():
-        t = time.perf_counter()
-        make_long_clip(clip, minutes)
-        print(f"built {clip} ({clip.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.0f} s")
-    print("| clip | backend | frames | wall s | cpu s | x real time (cpu) | peak RSS MB | tracks.json MB | tracks_mesh.npz MB | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| clip | backend | frames | face rows | wall s | cpu s | x real time (cpu) | peak RSS MB | "
+          "tracks.json MB | tracks_mesh.npz MB | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for det in detectors:
-        out = folder / f"out_{det}"
-        r = subprocess.run([sys.executable, "-c", _CHILD, str(clip), str(out), det], env=env,
-                           capture_output=True, text=True)
-        if r.returncode:
-            print(f"| {clip.name} | {det} | failed: {r.stderr.strip().splitlines()[-1:]} |")
-            continue
-        d = json.loads(r.stdout.strip().splitlines()[-1])
-        print(f"| {clip.name} | {det} | {d['frames']} | {d['wall']:.0f} | {d['cpu']:.0f} | "
-              f"{d['duration'] / d['cpu']:.1f} | **{d['rss_mb']:.0f}** | {d['json_mb']:.1f} | {d['mesh_mb']:.1f} | {_load()} |",
-              flush=True)
+    peaks: dict[str, list[tuple[float, float]]] = {}
+    for minutes in lengths:
+        clip = folder / f"long_{minutes:g}min_720p.mp4"
+        if not clip.is_file():
+            t = time.perf_counter()
+            make_long_clip(clip, minutes)
+            print(f"  (built {clip} ({clip.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.0f} s)")
+        for det in detectors:
+            out = folder / f"out_{minutes:g}min_{det}"
+            r = subprocess.run([sys.executable, "-c", _CHILD, str(clip), str(out), det], env=env,
+                               capture_output=True, text=True)
+            if r.returncode:
+                print(f"| {clip.name} | {det} | failed: {r.stderr.strip().splitlines()[-1:]} |")
+                continue
+            d = json.loads(r.stdout.strip().splitlines()[-1])
+            peaks.setdefault(det, []).append((d["duration"] / 60, d["rss_mb"]))
+            print(f"| {clip.name} | {det} | {d['frames']} | {d['rows']} | {d['wall']:.0f} | {d['cpu']:.0f} | "
+                  f"{d['duration'] / d['cpu']:.1f} | **{d['rss_mb']:.0f}** | {d['json_mb']:.1f} | {d['mesh_mb']:.1f} | "
+                  f"{_load()} |", flush=True)
+    for det, pts in peaks.items():
+        if len(pts) > 1:
+            (m0, r0), (m1, r1) = min(pts), max(pts)
+            print(f"{det}: peak RSS grows {(r1 - r0) / (m1 - m0):+.1f} MB per extra minute ({m0:.0f} -> {m1:.0f} min)")
 
 
 def main(argv=None) -> int:
@@ -230,7 +242,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median (by CPU) is shown")
     ap.add_argument("--cores", type=int, default=1, help="CPU cores to pin to (0 = do not pin)")
     ap.add_argument("--out", help="write the outputs (crops, contact sheet) here; default: a temp folder")
-    ap.add_argument("--long", type=float, default=0.0, metavar="MIN", help="also the long-video memory case")
+    ap.add_argument("--long", default="", metavar="MIN[,MIN]",
+                    help="also the long-video memory case, at these lengths in minutes")
     ap.add_argument("--long-only", action="store_true")
     ap.add_argument("--keep", help="folder for the long clip and its outputs (reused when present)")
     args = ap.parse_args(argv)
@@ -248,7 +261,7 @@ def main(argv=None) -> int:
             return 2
         speed(clips, detectors, args.repeat, args.out)
     if args.long:
-        long_video(args.long, detectors, args.keep)
+        long_video([float(m) for m in args.long.split(",")], detectors, args.keep)
     return 0
 
 

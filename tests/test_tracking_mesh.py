@@ -443,22 +443,6 @@ def test_the_frame_cache_keeps_only_the_picks_and_a_small_budget_decodes_again(m
                                   np.asarray(Image.open(tmp_path / f"c{mb}" / b)))
 
 
-@needs_stack
-def test_only_a_long_video_pins_the_mmap_threshold(moving_face, monkeypatch):
-    """The mmap-threshold pin (bounded memory on long videos, slower) is for videos longer than
-    PIN_AFTER_S only; the pin itself must not fail where mallopt exists."""
-    from dfec.tracking import pipeline
-
-    pipeline._pin_mmap_threshold()  # the real call (no-op or mallopt) runs without error
-    calls = []
-    monkeypatch.setattr(pipeline, "_pin_mmap_threshold", lambda: calls.append(1))
-    pipeline.track(moving_face, n_frames=4)
-    assert calls == []  # a 2.5 s clip stays on glibc's fast default
-    monkeypatch.setattr(pipeline, "PIN_AFTER_S", 1.0)
-    pipeline.track(moving_face, n_frames=4)
-    assert calls == [1]
-
-
 def test_meshed_share_counts_detected_frames_with_a_mesh():
     from dfec.tracking.pipeline import meshed_share
 

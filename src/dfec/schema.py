@@ -8,6 +8,7 @@ stored as nested lists, and ``from_json`` gives them back as ``np.ndarray``.
 from __future__ import annotations
 
 import json
+import mmap
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,67 @@ def _nan_rows(a, n: int, shape: tuple[int, int], name: str) -> np.ndarray:
     if a.shape != (n, *shape):
         raise ValueError(f"Track.{name} must have shape ({n}, {shape[0]}, {shape[1]}), got {a.shape}")
     return a
+
+
+#: rows per chunk when a long per-frame array is streamed to a file (a mesh chunk is ~5.6 MB)
+CHUNK_ROWS = 1024
+
+
+def _mapping(a: np.ndarray) -> mmap.mmap | None:
+    """The memory map under ``a`` (a file-backed array), or None."""
+    b: Any = a
+    while isinstance(b, np.ndarray):
+        b = b.base
+    if isinstance(b, memoryview):
+        b = b.obj
+    return b if isinstance(b, mmap.mmap) else None
+
+
+def _row_chunks(a: np.ndarray, rows: int = CHUNK_ROWS):
+    """``a`` in chunks of ``rows`` rows. For a file-backed array the pages read are handed back
+    after each chunk (``MADV_DONTNEED``; the data stays on disk), so reading it all does not
+    raise the resident memory by its size."""
+    mm = _mapping(a)
+    release = getattr(mm, "madvise", None) if mm is not None else None
+    for i in range(0, len(a), rows):
+        yield a[i:i + rows]
+        if release is not None:
+            try:
+                release(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                release = None
+
+
+def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed(f, **arrays)``, streamed: each array goes into the zip in chunks of
+    rows, never whole in memory (the file reads back with ``np.load`` like savez's)."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for name, a in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as fp:
+                npy.write_array_header_1_0(fp, {"descr": npy.dtype_to_descr(a.dtype), "fortran_order": False,
+                                                "shape": a.shape})
+                for chunk in _row_chunks(a):
+                    fp.write(np.ascontiguousarray(chunk).tobytes())
+
+
+def _write_json(f, items, rows: int = CHUNK_ROWS) -> None:
+    """``f.write(json.dumps(dict(items)))`` for values that may be long arrays or lists, written
+    ``rows`` entries at a time (the same text, without building a whole list of Python floats)."""
+    f.write("{")
+    for k, (key, v) in enumerate(items):
+        f.write((", " if k else "") + json.dumps(key) + ": ")
+        if isinstance(v, (np.ndarray, list)) and len(v) > rows:
+            f.write("[")
+            for i in range(0, len(v), rows):
+                f.write((", " if i else "") + json.dumps(_plain(v[i:i + rows]))[1:-1])
+            f.write("]")
+        else:
+            f.write(json.dumps(_plain(v)))
+    f.write("}")
 
 
 def _plain(value: Any) -> Any:
@@ -60,6 +122,12 @@ class Detection:
     embedding: np.ndarray | None = None
     mesh: np.ndarray | None = None
     iris: np.ndarray | None = None
+
+    @property
+    def has_mesh(self) -> bool:
+        """A FaceMesh was measured for this face (its rows may be kept elsewhere:
+        :class:`dfec.tracking.rows.StoredDetection`)."""
+        return self.mesh is not None
 
     def __post_init__(self) -> None:
         self.box = np.asarray(self.box, dtype=np.float64).reshape(4)
@@ -104,6 +172,9 @@ class Track:
     (``has_mesh`` tells which rows were measured). With the mesh backend
     ``landmarks`` is the mesh's 68-point view (:data:`dfec.faces.mesh68.MESH_TO_68`). Both
     arrays are kept out of ``to_json``: :meth:`TrackingResult.save` writes them to a side file.
+    Tracks made by ``dfec.tracking.track`` hold both as read-only arrays: mapped from a
+    temporary file (pages read when touched; see :mod:`dfec.tracking.rows`), or, where no row
+    has a mesh, an all-NaN view that takes no memory. Assign a new array to change them.
     """
 
     track_id: int
@@ -142,13 +213,21 @@ class Track:
         except ValueError:
             return None
 
+    def _json_items(self):
+        """(name, value) of the JSON fields, values not yet converted (see :func:`_write_json`)."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name not in self.BINARY]
+
     def to_json(self) -> dict:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in self.BINARY}
+        return {k: _plain(v) for k, v in self._json_items()}
 
     @property
     def has_mesh(self) -> np.ndarray:
         """(T,) bool: frames with a measured mesh."""
-        return ~np.isnan(self.mesh[:, 0, 0]) if len(self.mesh) else np.zeros(0, dtype=bool)
+        if not len(self.mesh):
+            return np.zeros(0, dtype=bool)
+        if _mapping(self.mesh) is None:
+            return ~np.isnan(self.mesh[:, 0, 0])
+        return np.concatenate([~np.isnan(c[:, 0, 0]) for c in _row_chunks(self.mesh)])
 
     @classmethod
     def from_json(cls, d: dict) -> "Track":
@@ -208,8 +287,8 @@ class TrackingResult:
         """Write ``path`` (JSON; ``extra`` keys added at the top level) and, when any track has a
         measured mesh, the side file :func:`mesh_path` beside it (a stale one is removed)."""
         path = Path(path)
-        # the JSON is written one track at a time: the whole result as one tree of Python floats
-        # plus its text cost ~15 MB of peak memory per minute of tracked video
+        # streamed, track by track and within a track a chunk of rows at a time: the whole result
+        # as one tree of Python floats plus its text cost ~15 MB of peak memory per minute of video
         d = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "tracks"}
         d.update(extra or {})
         d.pop("tracks", None)
@@ -218,15 +297,16 @@ class TrackingResult:
             arrays = {}
             for k, t in enumerate(self.tracks):
                 arrays[f"mesh_{k}"], arrays[f"iris_{k}"] = t.mesh, t.iris
-            with open(side, "wb") as f:  # np.savez would append ".npz" to a str path
-                np.savez_compressed(f, **arrays)
+            with open(side, "wb") as f:
+                _write_npz(f, arrays)
             d["mesh_file"] = side.name
         elif side.exists():
             side.unlink()
         with open(path, "w") as f:
             f.write(json.dumps(d)[:-1] + ', "tracks": [')
             for k, t in enumerate(self.tracks):
-                f.write((", " if k else "") + json.dumps(t.to_json()))
+                f.write(", " if k else "")
+                _write_json(f, t._json_items())
             f.write("]}")
         return path
 

@@ -15,37 +15,58 @@ import numpy as np
 from ..schema import Track
 
 
+def gap_sources(frames, max_gap: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The plan of :func:`interpolate_gaps` for a track seen at ``frames`` (increasing):
+    ``(out_frames, left, right, w)``, one entry per output row: the row is ``(1 - w) * left + w
+    * right`` of the input rows; an input row has ``left == right`` and ``w == 0``. Vectorised:
+    no per-frame Python objects, so it costs little on an hour-long track."""
+    f = np.asarray(frames, dtype=np.int64).reshape(-1)
+    n = len(f)
+    if n < 2 or max_gap <= 0:
+        idx = np.arange(n)
+        return f.copy(), idx, idx.copy(), np.zeros(n)
+    gap = np.diff(f) - 1
+    counts = np.append(1 + np.where((gap > 0) & (gap <= max_gap), gap, 0), 1)
+    left = np.repeat(np.arange(n), counts)
+    step = np.arange(len(left)) - np.repeat(np.cumsum(counts) - counts, counts)  # 0 on input rows
+    filled = step > 0
+    right = np.where(filled, np.minimum(left + 1, n - 1), left)
+    w = np.zeros(len(left))
+    w[filled] = step[filled] / (f[right[filled]] - f[left[filled]])
+    return f[left] + step, left, right, w
+
+
+def _blend(a: np.ndarray, left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Rows ``(1 - w) * a[left] + w * a[right]``; input rows (w == 0) copied exactly."""
+    out = a[left]
+    k = np.flatnonzero(w > 0)
+    if len(k):
+        ww = w[k].reshape((-1,) + (1,) * (a.ndim - 1))
+        out[k] = (1 - ww) * a[left[k]] + ww * a[right[k]]
+    return out
+
+
+def _take_rows(a: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Rows ``a[src]``, NaN where ``src`` is -1 (an all-NaN broadcast input stays one)."""
+    if not len(a) or (a.strides[0] == 0 and np.isnan(a[0]).all()):
+        return np.broadcast_to(np.float32(np.nan), (len(src), *a.shape[1:]))
+    out = np.full((len(src), *a.shape[1:]), np.nan, dtype=np.float32)
+    out[src >= 0] = a[src[src >= 0]]
+    return out
+
+
 def interpolate_gaps(track: Track, max_gap: int = 20) -> Track:
     """Fill gaps of 1..``max_gap`` missing frames by linear interpolation; returns a new Track."""
     if len(track) < 2 or max_gap <= 0:
         return track
-    frames, boxes, lms, scores, interp, rows = [], [], [], [], [], []
-    for i in range(len(track)):
-        rows.append(i)
-        f0 = track.frames[i]
-        frames.append(f0)
-        boxes.append(track.boxes[i])
-        lms.append(track.landmarks[i])
-        scores.append(track.scores[i])
-        interp.append(track.interpolated[i])
-        if i + 1 < len(track):
-            f1 = track.frames[i + 1]
-            gap = f1 - f0 - 1
-            if 0 < gap <= max_gap:
-                for f in range(f0 + 1, f1):
-                    w = (f - f0) / (f1 - f0)
-                    frames.append(f)
-                    boxes.append((1 - w) * track.boxes[i] + w * track.boxes[i + 1])
-                    lms.append((1 - w) * track.landmarks[i] + w * track.landmarks[i + 1])
-                    scores.append((1 - w) * track.scores[i] + w * track.scores[i + 1])
-                    interp.append(True)
-                    rows.append(-1)
-    src = np.array(rows)
-    mesh = np.full((len(frames), 468, 3), np.nan, dtype=np.float32)
-    iris = np.full((len(frames), 10, 3), np.nan, dtype=np.float32)
-    mesh[src >= 0], iris[src >= 0] = track.mesh, track.iris
-    return Track(track.track_id, frames, np.array(boxes), np.array(lms), np.array(scores), interp,
-                 track.mean_area, track.mean_similarity, track.is_main, mesh=mesh, iris=iris)
+    frames, left, right, w = gap_sources(track.frames, max_gap)
+    filled = w > 0
+    src = np.where(filled, -1, left)
+    interp = np.asarray(track.interpolated, dtype=bool)[left] | filled
+    return Track(track.track_id, frames.tolist(), _blend(track.boxes, left, right, w),
+                 _blend(track.landmarks, left, right, w), _blend(track.scores, left, right, w), interp.tolist(),
+                 track.mean_area, track.mean_similarity, track.is_main,
+                 mesh=_take_rows(track.mesh, src), iris=_take_rows(track.iris, src))
 
 
 def gaussian_smooth(t: np.ndarray, y: np.ndarray, sigma: float) -> np.ndarray:

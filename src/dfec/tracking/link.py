@@ -103,7 +103,7 @@ def motion_groups(states: Sequence["TrackState"], max_gap: int) -> list[list[int
 
 
 def _meshed(st: "TrackState") -> float:
-    return float(np.mean([d.mesh is not None for d in st.detections])) if st.detections else 0.0
+    return float(np.mean([d.has_mesh for d in st.detections])) if st.detections else 0.0
 
 
 def link_tracklets(tracker: "StrongSort", cfg: "TrackConfig") -> tuple[list["TrackState"], list[list[int]]]:
@@ -121,7 +121,7 @@ def link_tracklets(tracker: "StrongSort", cfg: "TrackConfig") -> tuple[list["Tra
     chains = motion_groups(states, cfg.link_motion_gap)
     frames = [{d.frame for i in c for d in states[i].detections} for c in chains]
 
-    mesh_backend = any(d.mesh is not None for st in states for d in st.detections)
+    mesh_backend = any(d.has_mesh for st in states for d in st.detections)
 
     def eligible(c: list[int]) -> bool:
         n = sum(len(states[i].detections) for i in c)

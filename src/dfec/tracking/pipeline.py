@@ -19,9 +19,10 @@ from ..schema import Detection, Track, TrackingResult
 from ..video.reader import iter_frames, probe
 from .config import TrackConfig
 from .framecache import FrameCache
-from .gsi import gsi
+from .gsi import gap_sources, gsi
 from .kalman import xyah_to_xyxy
 from .link import link_tracklets
+from .rows import RowSpill
 from .selection import (mean_area, mean_pairwise_similarity, neutral_similarity, screen_time_area, select_frames,
                         select_main)
 from .strongsort import StrongSort
@@ -145,9 +146,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         tracker = StrongSort(replace(cfg, embed_every=cfg.mesh_embed_every), borrow_tentative=True)
     else:
         tracker = StrongSort(cfg)
+    tracker.store = RowSpill(out_dir)  # per-frame rows on disk, not in memory (.rows)
     expected = int(math.ceil(info.duration * cfg.fps)) if info.duration else None
-    if info.duration and info.duration > PIN_AFTER_S:
-        _pin_mmap_threshold()  # long video: bounded memory over speed (see the function)
 
     bar = None
     if progress:
@@ -252,37 +252,6 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     return result
 
 
-#: videos longer than this (seconds) pin the mmap threshold (:func:`_pin_mmap_threshold`)
-PIN_AFTER_S = 120.0
-#: frame-sized buffers (a 720p RGB frame is 2.6 MiB) are above this and always get their own mmap
-MMAP_THRESHOLD = 1 << 20
-
-
-def _pin_mmap_threshold() -> None:
-    """Pin glibc's mmap threshold (``mallopt(M_MMAP_THRESHOLD)``) so the decoded frames freed
-    every frame never move into the heap. With glibc's default dynamic threshold they do, and the
-    small per-frame rows kept for the whole video (mesh, iris, landmarks) interleave with them:
-    on a 10-minute 720p clip the heap then held ~200 MB more than the rows themselves. No-op
-    where the C library has no ``mallopt`` (macOS, musl). It costs speed (each frame buffer is
-    a fresh mmap: ~25% more CPU on a 3-minute 720p clip), so only videos longer than
-    :data:`PIN_AFTER_S` pin it; the setting then stays for the rest of the process."""
-    global _PINNED
-    if _PINNED:
-        return
-    _PINNED = True
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-_PINNED = False
-
-
 def meshed_share(track: Track) -> float:
     """Share of a track's detected (not interpolated) frames that have a measured mesh."""
     observed = [i for i, v in enumerate(track.interpolated) if not v]
@@ -337,22 +306,47 @@ def _detect(detector, rgb: np.ndarray, idx: int, tracker: StrongSort, cfg: Track
 def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:
     """Export the confirmed tracklets as :class:`Track` records: tracklets of one face are linked
     by appearance (:mod:`.link`), gaps are GSI-filled, and A_k and S_k of Eq. 3 are computed.
-    Ids are renumbered 1.. in order of first appearance."""
+    Ids are renumbered 1.. in order of first appearance.
+
+    When the tracklets keep their rows on disk (``tracker.store``, a :class:`.rows.RowSpill`),
+    each track's landmarks are read back and its mesh / iris rows are written in their final order
+    to a :class:`.rows.MeshFile`, mapped read-only once all are written (memory stays flat with
+    video length); the spill is closed at the end."""
+    from .rows import MeshFile, StoredDetection, nan_rows
+
+    store = getattr(tracker, "store", None)
     states, groups = link_tracklets(tracker, cfg)  # may compute deferred embeddings (lazy identity)
     groups.sort(key=lambda g: min(states[k].detections[0].frame for k in g))
-    out = []
+    meshes = MeshFile(store.folder) if store is not None else None
+    out, on_disk = [], []
     for k, group in enumerate(groups, start=1):
         dets = sorted((d for i in group for d in states[i].detections), key=lambda d: d.frame)
         embeddings = [e for i in group for e in states[i].embeddings]
-        nan_mesh, nan_iris = np.full((468, 3), np.nan, np.float32), np.full((10, 3), np.nan, np.float32)
-        t = Track(k, [d.frame for d in dets], np.array([d.box for d in dets]),
-                  np.array([d.landmarks for d in dets]), np.array([d.score for d in dets]),
-                  mesh=np.array([nan_mesh if d.mesh is None else d.mesh for d in dets], dtype=np.float32),
-                  iris=np.array([nan_iris if d.iris is None else d.iris for d in dets], dtype=np.float32))
+        boxes, scores = np.array([d.box for d in dets]), np.array([d.score for d in dets])
+        stored = store is not None and all(isinstance(d, StoredDetection) for d in dets)
+        if stored:
+            landmarks = store.landmarks([d.row for d in dets])
+            mesh, iris = nan_rows(len(dets), (468, 3)), nan_rows(len(dets), (10, 3))
+        else:
+            nan_mesh, nan_iris = np.full((468, 3), np.nan, np.float32), np.full((10, 3), np.nan, np.float32)
+            landmarks = np.array([d.landmarks for d in dets])
+            mesh = np.array([nan_mesh if d.mesh is None else d.mesh for d in dets], dtype=np.float32)
+            iris = np.array([nan_iris if d.iris is None else d.iris for d in dets], dtype=np.float32)
+        t = Track(k, [d.frame for d in dets], boxes, landmarks, scores, mesh=mesh, iris=iris)
         t = gsi(t, cfg.gsi_max_gap, cfg.gsi_sigma)
+        if stored:
+            _, left, _, w = gap_sources([d.frame for d in dets], cfg.gsi_max_gap)
+            rows = np.array([d.mesh_row for d in dets], dtype=np.int64)[left]
+            meshes.add(store, np.where(w > 0, -1, rows))
+            on_disk.append(t)
         t.mean_area = mean_area(t)
         t.mean_similarity = mean_pairwise_similarity(embeddings, cfg.similarity_max_embeddings)
         out.append(t)
+    if store is not None:
+        for t, (mesh, iris) in zip(on_disk, meshes.arrays()):
+            t.mesh, t.iris = mesh, iris
+        store.close()
+        tracker.store = None
     return out
 
 

@@ -27,6 +27,9 @@ and the frame's own, and the frame goes through the StrongSORT stages above. Aft
 :func:`dfec.tracking.link.link_tracklets` computes the deferred embeddings only of the tracklets
 that appearance linking can use. A one-face clip, or several faces that never meet, costs no
 embedding while tracking (Hamilton: 3 embeddings in all instead of 18).
+
+Storage: with ``store`` set (a :class:`dfec.tracking.rows.RowSpill`), a tracklet keeps each
+detection as ``store.keep(det)``, a light record whose landmarks / mesh / iris rows are on disk.
 """
 from __future__ import annotations
 
@@ -168,6 +171,7 @@ class StrongSort:
         self.n_cuts = 0
         self.n_lazy = 0  # frames associated without any embedding (lazy identity)
         self.meshed = False  # a detection with a FaceMesh was seen (the mesh backend runs)
+        self.store = None  # where tracklets keep their detections' heavy rows (module docstring)
 
     # -- association costs -------------------------------------------------------------------
     def motion_cost(self, tracks: list[TrackState], dets: list[Detection]) -> np.ndarray:
@@ -272,7 +276,7 @@ class StrongSort:
             self.meshed = self.meshed or any(d.mesh is not None for d in dets)
             if self.meshed:  # faces without mesh: their embeddings (rough 68 points) cannot decide
                 overlap[:, [d.mesh is None for d in dets]] = False
-                overlap[[t.detections[-1].mesh is None for t in self.active], :] = False
+                overlap[[not t.detections[-1].has_mesh for t in self.active], :] = False
             if _ambiguous(overlap, iou_matrix(tb, tb) > OVERLAP_IOU, iou_matrix(db, db) > OVERLAP_IOU):
                 return False
             pairs, _, _ = min_cost_matching(1.0 - ious, 1.0 - OVERLAP_IOU)
@@ -287,7 +291,7 @@ class StrongSort:
         for j, d in enumerate(dets):
             if j not in matched_d:
                 mean, cov = self.kf.initiate(xyxy_to_xyah(d.box))
-                t = TrackState(self._next_id, mean, cov, None, detections=[d], pending=defer(j),
+                t = TrackState(self._next_id, mean, cov, None, detections=[self._keep(d)], pending=defer(j),
                                pending_quality=identity_quality(d), shot=self.n_cuts)
                 if cfg.n_init <= 1:
                     t.state = CONFIRMED
@@ -375,14 +379,18 @@ class StrongSort:
             det.embedding = np.asarray(feat)
         else:
             t.feature_age += 1
-        t.detections.append(det)
+        t.detections.append(self._keep(det))
         if t.state == TENTATIVE and t.hits >= self.cfg.n_init:
             t.state = CONFIRMED
+
+    def _keep(self, det: Detection) -> Detection:
+        return det if self.store is None else self.store.keep(det)
 
     def _start(self, det: Detection, feat: np.ndarray) -> None:
         mean, cov = self.kf.initiate(xyxy_to_xyah(det.box))
         det.embedding = np.asarray(feat)
-        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[det], embeddings=[np.asarray(feat)],
+        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[self._keep(det)],
+                       embeddings=[np.asarray(feat)],
                        shot=self.n_cuts)
         if self.cfg.n_init <= 1:
             t.state = CONFIRMED
