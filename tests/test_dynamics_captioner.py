@@ -42,8 +42,9 @@ def test_caption_layout_and_order():
     assert [e.kind for e in timeline] == ["blink", "head_turn_left", "smile", "brows_raise", "brows_relax"]
     lines = text.split("\n")
     assert lines[0].startswith("The video shows")
-    assert lines[1].startswith("At the beginning of the video, their eyes are open, their mouth is closed, "
-                               "and the person blinks.")
+    # the starting states make one sentence, the changes of the first phase the next
+    assert lines[1].startswith("At the beginning of the video, their eyes are open, and their mouth is closed. "
+                               "Then the person blinks.")
     assert "As the video progresses, their head turns to the left." in lines[1]
     assert lines[2].startswith("In the middle of the video,") and "smile" in lines[2]
     assert lines[3].startswith("Towards the end of the video, their eyebrows raise")

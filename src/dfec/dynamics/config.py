@@ -208,6 +208,15 @@ class DynamicsConfig:
     rare_strength: float = 1.5
     #: a phase without events is called unchanged only after this many seconds of measured face
     min_still_s: float = 0.5
+    #: a speaking run starting within this many seconds of the first measured frame was under way
+    #: when the clip starts: "the person is speaking" with the starting states
+    speaking_at_start_s: float = 0.5
+    #: a later phase covered for at least this share of its length by a speaking run that began
+    #: before it says "the person keeps speaking"
+    continue_share: float = 0.5
+    #: teeth appearing within this many seconds of a mouth clause of the same phase hang on it
+    #: ("their mouth opens, revealing some teeth")
+    teeth_with_s: float = 0.5
     #: the face missing for at least this long at the start / end of the video is said in the caption
     face_absent_s: float = 1.0
     describe_states: bool = True  # first-frame and last-frame states of eyes, mouth, brows

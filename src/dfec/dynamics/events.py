@@ -324,11 +324,13 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     yaw_sw = swings(yaw, t, cfg.yaw_deg, "yaw")
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
-        events.append(Event(f"head_turn_{side}", s.t0, s.t1, abs(s.amplitude), "head"))
+        kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg) else f"head_turn_{side}"
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     roll = sig.deviation("roll")
     for s in swings(roll, t, cfg.roll_deg, "roll"):
         side = to_image_right if s.amplitude > 0 else to_image_left
-        events.append(Event(f"head_tilt_{side}", s.t0, s.t1, abs(s.amplitude), "head"))
+        kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg) else f"head_tilt_{side}"
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
@@ -348,7 +350,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # head shakes and sways: the single turns and tilts inside them are not reported again
     shakes, spans = oscillation_events(sig, cfg)
     if shakes:
-        inside = {"head_shake": ("head_turn_left", "head_turn_right"), "head_sway": ("head_tilt_left", "head_tilt_right")}
+        inside = {"head_shake": ("head_turn_left", "head_turn_right", "head_turn_center"),
+                  "head_sway": ("head_tilt_left", "head_tilt_right", "head_tilt_center")}
         events = [e for e in events if not any(e.kind in inside[sh.kind] and a - 0.05 <= e.start and e.end <= b + 0.05
                                                for sh, (a, b) in zip(shakes, spans))]
         events += shakes
@@ -363,6 +366,17 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
+
+
+def _to_center(sig: FaceSignals, name: str, s: Swing, posed_deg: float) -> bool:
+    """Whether a head swing brings a head that was turned / tilted (absolute ``name`` angle of at
+    least ``posed_deg``, the starting-pose threshold) back to where it would not be called so:
+    "their head turns back to the center" / "their head straightens" (FEC-Bench's words), not a
+    turn to the other side. A swing through the middle to the other side stays a turn."""
+    a = sig[name] if name in sig.values else None
+    if a is None or not (np.isfinite(a[s.i0]) and np.isfinite(a[s.i1])):
+        return False
+    return abs(a[s.i0]) >= posed_deg and abs(a[s.i1]) < posed_deg and abs(a[s.i1]) < abs(a[s.i0])
 
 
 def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
@@ -395,7 +409,33 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     if any(e.kind == "eyes_are_half_open" for e in mesh):
         out = [e for e in out if e.kind != "eyes_are_open"]
     head = head_state(sig, cfg, first)
-    return head + out + [_world_gaze(e, head) for e in mesh]
+    return head + brow_state(sig, cfg, first) + out + [_world_gaze(e, head) for e in mesh]
+
+
+def brow_state(sig: FaceSignals, config: DynamicsConfig, idx: np.ndarray) -> list[Event]:
+    """The brows on the frames ``idx`` against the clip's own neutral frame (the per-video median,
+    as every change is measured): raised when ``brow_height`` is at least the raise threshold
+    above it ("their eyebrows are raised", as 9 % of FEC-Bench's opening phases say), furrowed
+    when ``brow_inner`` is at least the furrow threshold below it (23 %). Thresholds include the
+    per-video noise floor; a furrow is not read while the head is turned away from its neutral
+    yaw by ``yaw_deg`` or more (a turn narrows the inner-brow gap by itself). A brow state held
+    through the whole clip is its neutral and is not measurable this way."""
+    cfg = effective_thresholds(sig, config)
+    if not len(idx):
+        return []
+    t0 = float(sig.times[0])
+
+    def level(name: str) -> float:
+        v = sig.deviation(name)[idx] if name in sig.values else np.array([np.nan])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    height, inner, yaw = level("brow_height"), level("brow_inner"), level("yaw")
+    if np.isfinite(height) and height >= cfg.brow_raise:
+        return [Event("brows_are_raised", t0, t0, height, "brows")]
+    turned = np.isfinite(yaw) and abs(yaw) >= cfg.yaw_deg
+    if np.isfinite(inner) and inner <= -cfg.brow_furrow and not turned:
+        return [Event("brows_are_furrowed", t0, t0, abs(inner), "brows")]
+    return []
 
 
 def _world_gaze(state: Event, head: list[Event]) -> Event:

@@ -1,0 +1,132 @@
+"""How the landmark captioner arranges its measured events into FEC-Bench-style sentences
+(dfec.dynamics.wording.arrange / compose_clauses) and the starting states it measures."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dfec.dynamics import synthetic as syn
+from dfec.dynamics.config import DynamicsConfig
+from dfec.dynamics.events import brow_state, initial_state
+from dfec.dynamics.signals import track_signals
+from dfec.dynamics.wording import compose_clauses, group_events, is_participle
+from dfec.schema import Event
+
+CFG = DynamicsConfig()
+
+
+def ev(kind, start, end=None, intensity=1.0, region=""):
+    return Event(kind, start, start if end is None else end, intensity, region)
+
+
+def caption(events, duration=8.0, config=CFG):
+    phases = group_events(events, duration, config)
+    text, used, pieces = compose_clauses(phases, [True] * 4)
+    return text, used, phases
+
+
+def test_starting_states_in_reference_order_with_gaze_hanging_on_the_eyes():
+    # given in another order: head, brows, eyes, gaze, mouth is how the references write them
+    evs = [ev("mouth_is_closed", 0.0, intensity=0.01, region="mouth"), ev("gaze_is_ahead", 0.0, region="gaze"),
+           ev("eyes_are_open", 0.0, region="eyes"), ev("brows_are_raised", 0.0, intensity=0.2, region="brows"),
+           ev("head_is_tilted_left", 0.0, intensity=14, region="head"), ev("blink", 0.5, 0.6, 0.5, "eyes")]
+    text, used, _ = caption(evs)
+    assert text.split("\n")[1].startswith(
+        "At the beginning of the video, their head is tilted to the left, their eyebrows are raised, their eyes are "
+        "open, looking straight ahead, and their mouth is closed. Then the person blinks.")
+    assert [e.kind for e in used] == ["head_is_tilted_left", "brows_are_raised", "eyes_are_open", "gaze_is_ahead",
+                                      "mouth_is_closed", "blink"]
+
+
+def test_gaze_without_an_eye_state_is_its_own_clause():
+    text, _, _ = caption([ev("gaze_is_down", 0.0, region="gaze"), ev("mouth_is_open", 0.0, intensity=0.2)])
+    assert "their eyes look down, and their mouth is open." in text
+
+
+def test_speech_under_way_at_the_start_is_a_state():
+    evs = [ev("eyes_are_open", 0.0), ev("mouth_is_slightly_open", 0.0, intensity=0.05),
+           ev("speaking", 0.1, 3.0, 0.03, "mouth"), ev("head_turn_left", 0.8, 1.2, 15, "head")]
+    text, used, _ = caption(evs)
+    assert ("their eyes are open, their mouth is slightly open, and the person is speaking. "
+            "Then their head turns to the left.") in text
+    assert "opens to speak" not in text
+    assert [e.kind for e in used][:3] == ["eyes_are_open", "mouth_is_slightly_open", "speaking_at_start"]
+
+
+def test_speech_after_closed_lips_opens_the_mouth_and_an_open_mouth_opens_wider():
+    closed = [ev("mouth_is_closed", 0.0, intensity=0.01), ev("speaking", 0.2, 1.0, 0.03, "mouth")]
+    text, _, _ = caption(closed)
+    assert "their mouth is closed. Then their mouth opens to speak." in text
+    # an opening of a mouth that is already open is "wider"
+    open_ = [ev("mouth_is_open", 0.0, intensity=0.2), ev("mouth_open", 2.5, 2.8, 0.1, "mouth")]
+    text, _, _ = caption(open_)
+    assert "As the video progresses, their mouth opens wider." in text
+
+
+def test_teeth_hang_on_the_mouth_clause_they_come_with():
+    evs = [ev("eyes_are_open", 0.0), ev("smile", 2.2, 2.6, 0.1, "mouth"), ev("teeth_show", 2.4, 3.5, 0.6, "mouth"),
+           ev("blink", 2.5, 2.6, 0.5, "eyes")]
+    text, used, _ = caption(evs)
+    assert "the person smiles, revealing some teeth, and the person blinks." in text
+    # no mouth clause near them: said on its own, never as a dangling participle
+    text, _, _ = caption([ev("eyes_are_open", 0.0), ev("teeth_show", 4.4, 5.0, 2.0, "mouth")])
+    assert "In the middle of the video, the person shows their teeth." in text
+
+
+def test_no_sentence_starts_or_ends_a_list_with_a_participle():
+    evs = [ev("eyes_are_open", 0.0), ev("gaze_is_ahead", 0.0, region="gaze")]
+    text, _, _ = caption(evs)
+    assert "their eyes are open, looking straight ahead." in text and "and looking" not in text
+    for phases in (group_events(evs, 8.0, CFG),):
+        for evs_ in phases:
+            assert not (evs_ and is_participle(evs_[0].text))
+
+
+def test_ongoing_speech_instead_of_no_change():
+    # speech from 0.5 to 7 s: the middle, with nothing else, keeps speaking; the end has a blink,
+    # so it does not restate the speech
+    evs = [ev("mouth_is_closed", 0.0), ev("speaking", 0.5, 5.9, 0.03, "mouth"), ev("blink", 6.5, 6.6, 0.5, "eyes")]
+    text, used, _ = caption(evs)
+    lines = text.split("\n")
+    assert "As the video progresses, the person keeps speaking." in lines[1]
+    assert lines[2] == "In the middle of the video, the person keeps speaking."
+    assert lines[3] == "Towards the end of the video, the person blinks."
+    assert "no obvious change" not in text
+    # a run covering under half of a phase says nothing there
+    text, _, _ = caption([ev("mouth_is_closed", 0.0), ev("speaking", 0.5, 2.6, 0.03, "mouth")])
+    assert "keeps speaking" not in text
+
+
+def test_describe_links_new_clauses_to_their_source_events():
+    from dfec.dynamics.captioner import describe_clauses
+
+    tr = syn.sequence(8.0, noise_px=0.2, mouth=lambda t: np.where(t > 0.6, 5 + 5 * np.sin(2 * np.pi * 4 * t), 0))
+    text, used, timeline, clauses = describe_clauses(track_signals(tr), tr.duration)
+    assert "keeps speaking" in text
+    keep = next(c for c in clauses if c["text"].startswith("the person keeps speaking"))
+    assert [timeline[j].kind for j in keep["timeline"]] == ["speaking"]
+    assert " ".join(c["text"] for c in clauses) == text.replace("\n", " ")
+
+
+def test_brow_state_at_the_start():
+    # brows raised on the first second, then down to their (median) neutral: raised at the start
+    tr = syn.sequence(6.0, noise_px=0.2, brows=lambda t: 7 * (t < 1.0))
+    sig = track_signals(tr)
+    assert [e.kind for e in initial_state(sig)] == ["brows_are_raised", "eyes_are_open", "mouth_is_closed"]
+    furrow = track_signals(syn.sequence(6.0, noise_px=0.2, furrow=lambda t: 5 * (t < 1.0)))
+    assert [e.kind for e in brow_state(furrow, CFG, np.arange(3))] == ["brows_are_furrowed"]
+    # neutral brows: no state; a furrow-like narrowing while the head is turned is foreshortening
+    assert brow_state(track_signals(syn.sequence(6.0, noise_px=0.2)), CFG, np.arange(3)) == []
+    turned = track_signals(syn.sequence(6.0, noise_px=0.2, yaw=lambda t: 30 * (t < 1.0)))
+    assert brow_state(turned, CFG, np.arange(3)) == []
+
+
+def test_every_arranged_caption_round_trips_through_the_tem_extractor():
+    events_mod = pytest.importorskip("dfec.metrics.events", reason="metrics module (TEM extractor) not present")
+    evs = [ev("head_is_turned_left", 0.0, intensity=25), ev("eyes_are_half_open", 0.0), ev("gaze_is_down", 0.0),
+           ev("mouth_is_open", 0.0, intensity=0.2), ev("teeth_are_visible", 0.0, intensity=0.6),
+           ev("speaking", 0.1, 5.0, 0.03), ev("mouth_open", 1.0, 1.2, 0.1), ev("teeth_show", 3.0, 3.5, 0.6),
+           ev("smile", 2.9, 3.3, 0.1), ev("head_turn_center", 4.4, 4.8, 25), ev("speaking_stop", 5.0, 5.0, 0.03),
+           ev("brows_raise", 6.5, 6.8, 0.2)]
+    text, used, _ = caption(evs)
+    assert events_mod.extract_events(text) == [e.text.lower() for e in used]
