@@ -130,3 +130,13 @@ def test_every_arranged_caption_round_trips_through_the_tem_extractor():
            ev("brows_raise", 6.5, 6.8, 0.2)]
     text, used, _ = caption(evs)
     assert events_mod.extract_events(text) == [e.text.lower() for e in used]
+
+
+def test_speech_under_way_at_the_start_leaves_the_changes_their_room():
+    # three changes fit the cap of 3; the speech under way at the start is a state, not a fourth change
+    evs = [ev("mouth_is_open", 0.0, intensity=0.2), ev("speaking", 0.1, 1.5, 0.03, "mouth"),
+           ev("head_turn_left", 0.5, 0.8, 30, "head"), ev("brows_raise", 0.9, 1.1, 0.3, "brows"),
+           ev("blink", 1.2, 1.3, 0.5, "eyes")]
+    phases = group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=3))
+    assert [e.kind for e in phases[0]] == ["mouth_is_open", "speaking_at_start", "head_turn_left", "brows_raise",
+                                           "blink"]

@@ -191,7 +191,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
     for e in events:
         phases[segment_of(e.start, duration, config.segments)].append(e)
     out = []
-    for evs in phases:
+    t0 = min((e.start for e in events), default=0.0)
+    for k, evs in enumerate(phases):
         merged: dict[str, list[Event]] = {}
         order: list[str] = []
         for e in sorted(evs, key=lambda e: e.start):
@@ -208,6 +209,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             if sources is not None:
                 sources[id(m)] = list(group)
             items.append(m)
+        if k == 0:  # before the clause cap: speech under way at the start is a state, not a change
+            items = _speech_at_start(items, t0, config, sources)
         states = [m for m in items if m.kind in _STATE_KINDS]
         finals = [m for m in items if m.kind in _FINAL_KINDS]
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
@@ -272,9 +275,7 @@ def arrange(phases: list[list[Event]], events: list[Event], duration: float, con
       run begun in an earlier phase says "the person keeps speaking", not "there is no obvious
       change" (the run is measured there; FEC-Bench's references restate ongoing speech in only
       ~20 % of later phases, so it is not said where other changes are)."""
-    t0 = min((e.start for e in events), default=0.0)
     phases = [list(p) for p in phases]
-    _speech_at_start(phases, t0, config, sources)
     phases[0] = sorted(phases[0], key=lambda e: (_STATE_RANK.get(e.kind, 99) if e.kind in _STATE_KINDS else 50))
     _continued_speech(phases, events, duration, config, sources)
     _mouth_context(phases)
@@ -291,15 +292,12 @@ def _copy(e: Event, kind: str, text: str, sources: dict[int, list[Event]] | None
     return new
 
 
-def _speech_at_start(phases: list[list[Event]], t0: float, config: DynamicsConfig,
-                     sources: dict[int, list[Event]] | None) -> None:
-    evs = phases[0]
+def _speech_at_start(evs: list[Event], t0: float, config: DynamicsConfig,
+                     sources: dict[int, list[Event]] | None) -> list[Event]:
     if not any(e.kind in ("mouth_is_open", "mouth_is_slightly_open") for e in evs):
-        return  # lips closed on the first frames: the speech that follows is a change
-    for i, e in enumerate(evs):
-        if e.kind == "speaking" and e.start - t0 <= config.speaking_at_start_s:
-            evs[i] = _copy(e, "speaking_at_start", CLAUSES["speaking_at_start"][0], sources, e)
-            return
+        return evs  # lips closed on the first frames: the speech that follows is a change
+    return [_copy(e, "speaking_at_start", CLAUSES["speaking_at_start"][0], sources, e)
+            if e.kind == "speaking" and e.start - t0 <= config.speaking_at_start_s else e for e in evs]
 
 
 def _continued_speech(phases: list[list[Event]], events: list[Event], duration: float, config: DynamicsConfig,
