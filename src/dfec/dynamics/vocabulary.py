@@ -106,6 +106,8 @@ _RULES: tuple[tuple[str, str, re.Pattern], ...] = tuple((a, b, _r(p)) for a, b, 
     ("eyes", "widen", r"\b(eyelids?|lids?)\b.*\b(lift\w*|rais\w*|ris\w*|up\w*|open\w* wide)\b|\bwiden\w*\b|\bwide\b|\b(eyes?)\b.*\b(enlarg\w*|bulg\w*|open\w* (up )?(more|wider|fully))\b"),
     ("eyes", "narrow", r"\bsquint\w*\b|\bnarrow\w*\b|\b(eyes?)\b.*\b(smaller|narrow\w*)\b"),
     ("eyes", "close", r"\beyes?\b.*\b(clos\w*|shut\w*)\b|\bclos\w* (his |her |their )?eyes\b"),
+    # the eyes going back after widening or narrowing (rarely named: 2 of the 800 references)
+    ("eyes", "relax", r"\beyes?\b.*\b(relax\w*|return\w* to normal)\b"),
     ("eyes", "open", r"\beyes?\b.*\bopen\w*\b|\bopen\w* (his |her |their )?eyes\b|\beyes\b"),
     # brows and forehead
     ("brows", "furrow", r"\bfurrow\w*\b|\bfrown\w*\b|\bknit\w*\b|\b(brows?|eyebrows?)\b.*\b(together|draw\w*|pinch\w*|tight\w*|wrinkl\w*)\b|\bbetween (his |her |their )?(eye)?brows\b"),
