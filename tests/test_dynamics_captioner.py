@@ -100,6 +100,8 @@ def test_clauses_read_as_fecbench_events():
     assert read("head_is_lowered").startswith("head down [state")
     assert read("lips_meet").startswith("mouth close") and read("lips_part").startswith("mouth open")
     assert read("eyes_stay_half_open").startswith("eyes close [state")
+    assert read("lips_stretch").startswith("corners stretch")  # "their lips stretch" was unreadable
+    assert read("head_turn_center").startswith("head ahead") and read("head_tilt_center").startswith("head ahead")
 
 
 def test_no_face_caption():

@@ -120,6 +120,8 @@ _RULES: tuple[tuple[str, str, re.Pattern], ...] = tuple((a, b, _r(p)) for a, b, 
     ("head", "nod", r"\bnod\w*\b"),
     ("head", "shake", r"\bshak\w*\b"),
     ("head", "sway", r"\b(sway\w*|wobbl\w*|rock\w*|bob\w*)\b|\bside to side\b|\bback and forth\b"),
+    # back to facing the camera before "back" reads as a lift ("turns back to the center")
+    ("head", "straighten", r"\bback to (the )?(cent\w*|front|original)\b|\breturn\w* to (the )?cent\w*\b"),
     ("head", "lower", r"\b(head|face)\b.*\b(down\w*|lower\w*|bow\w*|dip\w*|drop\w*|forward\w*|sink\w*|hang\w*|droop\w*)\b|\b(lower\w*|bow\w*|dip\w*|drop\w*) (his |her |their )?head\b|\blowers?\b|\blowered\b"),
     ("head", "lift", r"\b(head|face)\b.*\b(up\w*|lift\w*|rais\w*|back\w*|tilt\w* back)\b|\b(lift\w*|rais\w*) (his |her |their )?head\b|\blifts? (it )?up\b"),
     ("head", "tilt", r"\btilt\w*\b|\btilted\b|\blean\w*\b"),

@@ -117,7 +117,9 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "teeth_are_visible": ("their teeth are visible",) * 3,
     "teeth_show": ("the person shows their teeth", "the person shows some of their teeth", "the person shows their teeth"),
     "lips_press": ("their lips press together", "their lips press together slightly", "their lips press tightly"),
-    "lips_stretch": ("their lips stretch", "their lips stretch slightly", "their lips stretch wide"),
+    # the mouth widens with the corners not lifting (AU20): said as the references do, by the corners
+    "lips_stretch": ("the corners of their mouth pull sideways", "the corners of their mouth pull slightly sideways",
+                     "the corners of their mouth pull sideways"),
     "chin_raise": ("their chin raises", "their chin raises slightly", "their chin raises"),
     "cheeks_raise": ("their cheeks raise", "their cheeks raise slightly", "their cheeks raise"),
     "nose_wrinkle": ("the person wrinkles their nose", "the person wrinkles their nose slightly",
