@@ -140,3 +140,12 @@ def test_speech_under_way_at_the_start_leaves_the_changes_their_room():
     phases = group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=3))
     assert [e.kind for e in phases[0]] == ["mouth_is_open", "speaking_at_start", "head_turn_left", "brows_raise",
                                            "blink"]
+
+
+def test_a_head_turning_back_ranks_as_a_head_turn_under_the_cap():
+    # "turns back to the center" is filed under the rare "straighten" cell; it is ranked as the
+    # head turn it is, so it keeps its place against a weaker, less often named change
+    evs = [ev("head_turn_center", 2.1, 2.5, 40, "head"), ev("mouth_close", 2.6, 2.8, 0.06, "mouth"),
+           ev("blink", 2.9, 3.0, 0.5, "eyes"), ev("speaking", 3.0, 3.5, 0.03, "mouth")]
+    kinds = [e.kind for e in group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=3))[1]]
+    assert kinds == ["head_turn_center", "blink", "speaking"]

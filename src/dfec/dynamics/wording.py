@@ -157,6 +157,17 @@ _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_half_open", "ey
                 "mouth_stays_open", "smile_stays"}
 
 
+#: kinds whose share of reference events is that of another clause: annotators mostly write a
+#: head's way back as a turn or tilt ("turns back to the right", "turns her head to the front"),
+#: which the vocabulary files under head turns / tilts, not under the rare "straightens"
+_SHARE_AS = {"head_turn_center": "their head turns to the left", "head_tilt_center": "their head tilts to the left"}
+
+
+def _share(event: Event) -> float:
+    """How often FEC-Bench's references name this kind of change (:func:`reference_share`)."""
+    return reference_share(_SHARE_AS.get(event.kind, event.text))
+
+
 def strength(event: Event, config: DynamicsConfig) -> float:
     """Intensity as a multiple of its detection threshold (1.0 = just detected)."""
     attr = _THRESHOLD_OF.get(event.kind)
@@ -217,14 +228,14 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         finals = [m for m in items if m.kind in _FINAL_KINDS]
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
         # a change FEC-Bench's annotators rarely name is said only when it is clearly measured
-        changes = [m for m in changes if m.kind in _ALWAYS_KEEP or reference_share(m.text) >= config.rare_share
+        changes = [m for m in changes if m.kind in _ALWAYS_KEEP or _share(m) >= config.rare_share
                    or strength(m, config) >= config.rare_strength]
         if len(changes) > config.max_clauses_per_segment:
             # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
             # then the changes FEC-Bench's annotators name most often (their share of reference
             # events, dfec.dynamics.vocabulary), weighed by strength relative to the threshold
             keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP, m.kind not in _FIRST_KEPT,
-                                                  -(reference_share(m.text) + 1e-3) * min(strength(m, config), 3.0)))
+                                                  -(_share(m) + 1e-3) * min(strength(m, config), 3.0)))
             keep = keep[: config.max_clauses_per_segment]
             changes = [m for m in changes if m in keep]
         room = max(0, config.max_clauses_per_segment - len(changes))
