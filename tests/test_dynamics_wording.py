@@ -149,3 +149,24 @@ def test_a_head_turning_back_ranks_as_a_head_turn_under_the_cap():
            ev("blink", 2.9, 3.0, 0.5, "eyes"), ev("speaking", 3.0, 3.5, 0.03, "mouth")]
     kinds = [e.kind for e in group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=3))[1]]
     assert kinds == ["head_turn_center", "blink", "speaking"]
+
+
+def test_eyes_centred_in_a_turned_head_look_where_it_turns():
+    from dfec.dynamics.captioner import describe
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    turn = lambda t: 28 * np.clip((t - 1.5) / 0.5, 0, 1) - 28 * np.clip((t - 5.0) / 0.5, 0, 1)
+    sig = track_signals(mesh_sequence(8.0, noise_px=0.2, yaw=turn))
+    evs = detect_events(sig)
+    heads = [e.kind for e in evs if e.kind.startswith(("head_turn", "gaze_follows"))]
+    side = heads[0].rsplit("_", 1)[1]
+    assert heads == [f"head_turn_{side}", f"gaze_follows_{side}", "head_turn_center", "gaze_follows_ahead"]
+    text, _, _ = describe(sig, 8.0)
+    assert f"their head turns to the {side}, looking to the {side}" in text
+    assert "their head turns back to the center, looking straight ahead" in text
+    # eyes kept on the camera while the head is turned (the iris off the middle of the eye): no
+    # claim that they look aside; back at the center they are centred again
+    away = mesh_sequence(8.0, noise_px=0.2, yaw=turn, gaze_h=lambda t: -turn(t))
+    assert [e.kind for e in detect_events(track_signals(away)) if e.kind.startswith("gaze_follows")] == [
+        "gaze_follows_ahead"]

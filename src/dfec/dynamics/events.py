@@ -33,7 +33,7 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
-from .mesh_events import add_closures, mesh_events, mesh_initial_state, oscillation_events
+from .mesh_events import add_closures, gaze_state, mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
@@ -356,6 +356,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                                                for sh, (a, b) in zip(shakes, spans))]
         events += shakes
 
+    events += gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")])
+
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
         # landmark fit of a turned face): an inner-brow or mouth-width change that happens mostly
@@ -366,6 +368,42 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
+
+
+def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:
+    """Where the eyes look in the scene at the end of each head turn, when the iris sits in the
+    middle of the eye then (:func:`~dfec.dynamics.mesh_events.gaze_state` "ahead"): eyes centred
+    in a head turned to the left (absolute yaw of at least ``head_turned_deg`` towards that side)
+    look to the left, in a head back at the center they look straight ahead. Annotators write
+    it with the turn ("he turns his head to the right, looking to the right"); the eyes are read
+    only where |yaw| is at most ``eye_max_yaw``. Kinds ``gaze_follows_left`` / ``_right`` /
+    ``_ahead``, with the turn's start and end."""
+    if "gaze_h" not in sig.values or "yaw" not in sig.values:
+        return []
+    to_image_right, to_image_left = ("right", "left") if cfg.left_right == "viewer" else ("left", "right")
+    cfg = effective_thresholds(sig, cfg)
+    detail = _detail_mask(sig, cfg)
+    out = []
+    for e in turns:
+        i = int(np.clip(np.searchsorted(sig.times, e.end), 0, len(sig) - 1))
+        idx = np.arange(max(i - 1, 0), min(i + 2, len(sig)))
+        idx = idx[detail[idx]]
+        yaw = sig["yaw"][idx]
+        if not len(idx) or not np.isfinite(yaw).any() or gaze_state(sig, cfg, idx) != "ahead":
+            continue
+        yaw = float(np.nanmedian(yaw))
+        if abs(yaw) > cfg.eye_max_yaw:
+            continue
+        if e.kind == "head_turn_center" and abs(yaw) < cfg.head_turned_deg:
+            side = "ahead"
+        elif e.kind != "head_turn_center" and abs(yaw) >= cfg.head_turned_deg:
+            side = to_image_right if yaw > 0 else to_image_left
+            if e.kind != f"head_turn_{side}":
+                continue  # the turn did not end turned towards its own side
+        else:
+            continue
+        out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
+    return out
 
 
 def _to_center(sig: FaceSignals, name: str, s: Swing, posed_deg: float) -> bool:

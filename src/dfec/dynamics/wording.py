@@ -98,6 +98,10 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "speaking_pause": ("the person pauses speaking",) * 3,
     "speaking_resume": ("their mouth opens to speak again",) * 3,
     # mesh, iris and pixel signals
+    # eyes centred in the head at the end of a head turn (said with the turn, see arrange())
+    "gaze_follows_left": ("looking to the left",) * 3,
+    "gaze_follows_right": ("looking to the right",) * 3,
+    "gaze_follows_ahead": ("looking straight ahead",) * 3,
     "gaze_is_ahead": ("their eyes look straight ahead",) * 3,
     "gaze_is_down": ("their eyes look down",) * 3,
     "gaze_is_up": ("their eyes look up",) * 3,
@@ -201,12 +205,14 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
     clause), at most ``max_clauses_per_segment`` clauses per phase (the strongest, in time order).
     With ``sources`` given, ``sources[id(merged)]`` lists the events each merged one came from."""
     phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
-    for e in events:
+    follows = [e for e in events if e.kind in _FOLLOWS]
+    for e in (e for e in events if e.kind not in _FOLLOWS):
         phases[segment_of(e.start, duration, config.segments)].append(e)
     out = []
     t0 = min((e.start for e in events), default=0.0)
     for k, evs in enumerate(phases):
         merged: dict[str, list[Event]] = {}
+        groups: dict[int, list[Event]] = {}
         order: list[str] = []
         for e in sorted(evs, key=lambda e: e.start):
             if e.kind not in merged:
@@ -222,6 +228,7 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             if sources is not None:
                 sources[id(m)] = list(group)
             items.append(m)
+            groups[id(m)] = group
         if k == 0:  # before the clause cap: speech under way at the start is a state, not a change
             items = _speech_at_start(items, t0, config, sources)
         states = [m for m in items if m.kind in _STATE_KINDS]
@@ -239,8 +246,29 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             keep = keep[: config.max_clauses_per_segment]
             changes = [m for m in changes if m in keep]
         room = max(0, config.max_clauses_per_segment - len(changes))
-        out.append(states + changes + finals[:room])
+        out.append(states + _with_follows(changes, groups, follows, sources) + finals[:room])
     return arrange(out, events, duration, config, sources)
+
+
+_FOLLOWS = {"gaze_follows_left", "gaze_follows_right", "gaze_follows_ahead"}
+
+
+def _with_follows(changes: list[Event], groups: dict[int, list[Event]], follows: list[Event],
+                  sources: dict[int, list[Event]] | None) -> list[Event]:
+    """Each kept head turn followed by where the eyes then look, when that was measured
+    ("their head turns to the right, looking to the right"); never said without its turn."""
+    out = []
+    for m in changes:
+        out.append(m)
+        spans = {(g.start, g.end) for g in groups.get(id(m), [])} if m.kind.startswith("head_turn_") else set()
+        f = next((f for f in reversed(follows) if (f.start, f.end) in spans), None)
+        if f is not None:
+            g = Event(f.kind, f.start, f.end, f.intensity, f.region)
+            g.text = CLAUSES[f.kind][0]
+            if sources is not None:
+                sources[id(g)] = [f]
+            out.append(g)
+    return out
 
 
 # ------------------------------------------------------------------------ arranging the clauses
@@ -263,7 +291,7 @@ _TEETH_PARTICIPLE = ("revealing their teeth", "revealing some teeth", "revealing
 #: clauses after which the teeth can be said as "revealing ... teeth"
 _MOUTH_OPENING = {"mouth_is_open", "mouth_is_slightly_open", "speaking_at_start", "mouth_open", "lips_part", "smile",
                   "speaking", "speaking_resume", "speaking_continues", "lips_stretch", "corners_are_lifted"}
-_PARTICIPLES = ("looking ", "revealing ")
+_PARTICIPLES = ("looking ", "revealing ")  # (the "gaze_follows_*" clauses are all participles)
 
 
 def is_participle(text: str) -> bool:
