@@ -170,3 +170,13 @@ def test_eyes_centred_in_a_turned_head_look_where_it_turns():
     away = mesh_sequence(8.0, noise_px=0.2, yaw=turn, gaze_h=lambda t: -turn(t))
     assert [e.kind for e in detect_events(track_signals(away)) if e.kind.startswith("gaze_follows")] == [
         "gaze_follows_ahead"]
+
+
+def test_one_starting_head_pose_the_largest():
+    # turned 24 and tilted 14 degrees and lowered 32: only the lowered head (the largest rotation) is said
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    tr = mesh_sequence(2.0, noise_px=0.2, yaw=lambda t: 24 + 0 * t, roll=lambda t: 14 + 0 * t,
+                       pitch=lambda t: -32 + 0 * t)
+    kinds = [e.kind for e in initial_state(track_signals(tr))]
+    assert [k for k in kinds if k.startswith("head_is_")] == ["head_is_lowered"]
