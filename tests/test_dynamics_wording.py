@@ -180,3 +180,25 @@ def test_one_starting_head_pose_the_largest():
                        pitch=lambda t: -32 + 0 * t)
     kinds = [e.kind for e in initial_state(track_signals(tr))]
     assert [k for k in kinds if k.startswith("head_is_")] == ["head_is_lowered"]
+
+
+def test_mouth_width_alone_during_a_head_turn_is_no_smile():
+    # the image of a turning face widens the mouth by itself (dev clip 669 at 3.5 s, turning to a
+    # profile, read "the person smiles broadly"): a widening without corner lift that lies mostly
+    # inside a measured turn is not a smile; the same widening on a still head is
+    from dfec.dynamics.events import detect_events
+
+    def widened(yaw):
+        sig = track_signals(syn.sequence(6.0, noise_px=0.2, yaw=yaw))
+        w = sig.values["mouth_width"]
+        sig.values["mouth_width"] = w + 0.3 * np.nanmedian(w) * syn.bump(sig.times, 2.2, 3.5, 0.3)
+        # corners a little up, well below a smile's lift (0.04 face scale)
+        sig.values["corner_lift"] = sig.values["corner_lift"] + 0.015 * syn.bump(sig.times, 2.2, 3.5, 0.3)
+        return [e.kind for e in detect_events(sig)]
+
+    turning = lambda t: 40 * np.clip((t - 2.0) / 1.4, 0, 1)
+    assert "smile" not in widened(turning)
+    assert "smile" in widened(lambda t: 0 * t)
+    from dfec.dynamics.events import _HORIZONTAL
+
+    assert "lips_stretch" in _HORIZONTAL  # the mesh's mouth width: the same masking

@@ -169,7 +169,7 @@ def _detail_mask(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
 
 
 #: events measured from horizontal distances only (see ``DynamicsConfig.turn_masks_horizontal``)
-_HORIZONTAL = {"brows_furrow", "brows_unfurrow", "lips_round", "lips_pucker"}
+_HORIZONTAL = {"brows_furrow", "brows_unfurrow", "lips_round", "lips_pucker", "lips_stretch"}
 
 
 def _share(a: Event, b: Event) -> float:
@@ -179,6 +179,16 @@ def _share(a: Event, b: Event) -> float:
     if a.end <= a.start:
         return 1.0 if b.start <= a.start <= b.end else 0.0
     return max(0.0, hi - lo) / (a.end - a.start)
+
+
+def _during_turn(t0: float, t1: float, sig: FaceSignals, cfg: DynamicsConfig) -> bool:
+    """Whether at least half of [t0, t1] lies inside a measured head turn (a yaw swing, pivot to
+    pivot), as ``turn_masks_horizontal`` reads it."""
+    yaw = sig.deviation("yaw")
+    t = sig.times
+    span = Event("x", t0, t1, 0.0, "")
+    return any(_share(span, Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head")) >= 0.5
+               for s in swings(yaw, t, cfg.yaw_deg, "yaw"))
 
 
 def _overlap(a: Event, b: Event, slack: float = 0.1) -> bool:
@@ -280,6 +290,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         if in_speech(s.t0, s.t1) and s.amplitude < 2 * cfg.smile_width:
             continue
+        if cfg.turn_masks_horizontal and _during_turn(s.t0, s.t1, sig, cfg):
+            continue  # a turn widens / narrows the mouth's image by itself (no corner lift here)
         events.append(Event("smile", s.t0, s.t1, abs(s.amplitude), "mouth"))
     for s in swings(width, t, cfg.lips_round, "mouth_width"):
         # the mouth narrows well below its neutral width: lips pucker (closed) or round (open)
@@ -361,7 +373,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
         # landmark fit of a turned face): an inner-brow or mouth-width change that happens mostly
-        # during a measured turn is not reported as a furrow or a lip rounding
+        # during a measured turn is not reported as a furrow, a lip rounding or stretch (nor, above,
+        # as a smile read from the mouth's width alone)
         # (the whole swing of yaw, pivot to pivot, not just its 10-90 % onset/offset span)
         turns = [Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head") for s in yaw_sw]
         events = [e for e in events if not (e.kind in _HORIZONTAL and any(_share(e, u) >= 0.5 for u in turns))]
