@@ -202,3 +202,18 @@ def test_mouth_width_alone_during_a_head_turn_is_no_smile():
     from dfec.dynamics.events import _HORIZONTAL
 
     assert "lips_stretch" in _HORIZONTAL  # the mesh's mouth width: the same masking
+
+
+def test_a_smile_held_from_the_start_is_said():
+    # smiling through the whole clip: the neutral frame (median) is the smile, so only the mouth's
+    # absolute width (0.70 face scales against ~0.58 at rest) tells it
+    from dfec.dynamics.captioner import describe
+
+    held = track_signals(syn.sequence(4.0, noise_px=0.2, smile=lambda t: 9 + 0 * t))
+    text, used, _ = describe(held, 4.0)
+    assert "corners_are_lifted" in [e.kind for e in used]
+    assert "their mouth is closed, and the corners of their mouth are lifted." in text
+    rest = track_signals(syn.sequence(4.0, noise_px=0.2))
+    assert "corners_are_lifted" not in [e.kind for e in describe(rest, 4.0)[1]]
+    off = DynamicsConfig(smile_width_abs=0)
+    assert "corners_are_lifted" not in [e.kind for e in describe(held, 4.0, off)[1]]

@@ -150,6 +150,9 @@ class DynamicsConfig:
     lip_closed_min_s: float = 0.4
     smile_lift: float = 0.04
     smile_width: float = 0.10
+    #: a mouth this wide on the first frames (lip-corner distance / face scale) is a smile held
+    #: from the start (0 turns it off); see ``_initial_smile`` in :mod:`dfec.dynamics.captioner`
+    smile_width_abs: float = 0.66
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
