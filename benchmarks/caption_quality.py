@@ -12,14 +12,18 @@ default): TEM, AutoDQ precision / recall / F and ROUGE-L, per clip and as means 
   reference, for the new and the previous captioner.
 
 The by-eye references (``tests/data/wild_captions_by_eye.json``) were written before the new
-captioner produced any caption, with a dev/test split frozen beside them; thresholds were only
-tuned on the dev half. The two halves are reported separately: the test half is the result.
+captioner produced any caption for them, in two batches, each with a split frozen by a seeded shuffle
+before any tuning: ``dev`` (both batches; thresholds may be tuned there), ``test`` (batch 1) and
+``test2`` (batch 2). Reported separately: test, test2, all test (= test + test2: the result), dev,
+and dev batch 1 (the "dev half" of the first report).
 
     python benchmarks/caption_quality.py [--refs FILE] [--media DIR] [--work DIR] [--out results.json]
-        [--systems new,previous,fixed] [--counts] [--noise] [--judge offline]
+        [--systems new,previous,fixed] [--splits dev,test,test2] [--counts] [--noise] [--judge offline]
 
 ``--work`` keeps each system's per-clip outputs (``tracks.json`` is reused on the next run).
-``--counts`` also prints blink and speaking-run counts against the by-eye counts.
+``--splits`` runs only the clips of those splits (e.g. ``--splits dev`` while tuning; clip 61 is run
+when a test split is included). ``--counts`` also prints blink and speaking-run counts against the
+by-eye counts, for every counted clip that was run.
 ``--noise`` prints the false-event rate on noisy synthetic sequences (68 points and mesh).
 """
 from __future__ import annotations
@@ -91,6 +95,38 @@ def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
+SPLITS = ("dev", "test", "test2")
+TEST_SPLITS = ("test", "test2")
+
+
+def halves(split: dict[str, str], batch: dict[str, int] | None = None) -> list[tuple[str, list[str]]]:
+    """The groups of clips reported, in print order: ``(title, ids)``; empty groups are left out.
+
+    ``test`` is the first batch's held-out half, ``test2`` the second batch's, "all test" both;
+    ``dev`` holds the dev clips of every batch, and "dev batch 1" the six of the first report."""
+    batch = batch or {}
+    ids = list(split)
+    groups = [
+        ("test half", [i for i in ids if split[i] == "test"]),
+        ("test2 half", [i for i in ids if split[i] == "test2"]),
+        ("all test (test + test2)", [i for i in ids if split[i] in TEST_SPLITS]),
+        ("dev half (all batches)", [i for i in ids if split[i] == "dev"]),
+        ("dev batch 1", [i for i in ids if split[i] == "dev" and batch.get(i, 1) == 1]),
+    ]
+    out, seen = [], set()
+    for title, members in groups:
+        key = tuple(members)
+        if members and key not in seen:        # e.g. one batch only: "dev batch 1" = "dev half"
+            out.append((title, members))
+            seen.add(key)
+    return out
+
+
+def means(rows: dict[str, dict], ids: list[str]) -> dict[str, float | None]:
+    sel = [rows[i] for i in ids if i in rows]
+    return {k: _mean(sel, k) for k, _ in COLUMNS}
+
+
 def table(title: str, systems: dict[str, dict[str, dict]], ids: list[str]) -> None:
     print(f"\n### {title} ({len(ids)} clips)\n")
     print("| system | " + " | ".join(h for _, h in COLUMNS) + " |")
@@ -107,6 +143,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default=None, help="folder for per-clip outputs (reused); default: temp")
     ap.add_argument("--out", default=None, help="write every caption and score here (JSON)")
     ap.add_argument("--systems", default="new,previous,fixed")
+    ap.add_argument("--splits", default=",".join(SPLITS), help="run only the clips of these splits")
     ap.add_argument("--judge", default="offline")
     ap.add_argument("--counts", action="store_true", help="blink / speaking counts against the by-eye counts")
     ap.add_argument("--noise", action="store_true", help="false events on noisy synthetic sequences")
@@ -117,7 +154,10 @@ def main(argv=None) -> int:
 
     doc = json.loads(Path(args.refs).read_text())
     media = Path(args.media)
-    clips = [c for c in doc["captions"] if (media / c["video"]).is_file()]
+    want = {s.strip() for s in args.splits.split(",") if s.strip()}
+    if want - set(SPLITS):
+        ap.error(f"--splits: unknown {sorted(want - set(SPLITS))}; known: {', '.join(SPLITS)}")
+    clips = [c for c in doc["captions"] if c.get("split", "test") in want and (media / c["video"]).is_file()]
     if not clips:
         print(f"no clip with a reference found in {media}", file=sys.stderr)
         return 1
@@ -125,9 +165,10 @@ def main(argv=None) -> int:
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     refs = {c["id"]: c["caption"] for c in clips}
     split = {c["id"]: c.get("split", "test") for c in clips}
+    batch = {c["id"]: c.get("batch", 1) for c in clips}
     official = {r["id"]: r for r in load_references(media / "fecbench_test_captions.json")} \
         if (media / "fecbench_test_captions.json").is_file() else {}
-    with61 = CLIP61[0] in official and (media / CLIP61[1]).is_file()
+    with61 = CLIP61[0] in official and (media / CLIP61[1]).is_file() and bool(want & set(TEST_SPLITS))
 
     captions: dict[str, dict[str, str]] = {s: {} for s in systems}
     new_results = {}
@@ -152,12 +193,11 @@ def main(argv=None) -> int:
     for s in systems:
         res = score({k: v for k, v in captions[s].items() if k in refs}, refs, judge=args.judge)
         scored[s] = per_clip(res)
-    dev = [i for i in refs if split[i] == "dev"]
-    test = [i for i in refs if split[i] != "dev"]
+    groups = halves(split, batch)
     print(f"Caption quality against by-eye references ({args.judge} judge); dev = thresholds tuned there, "
-          f"test = the result")
-    table("test half", scored, test)
-    table("dev half", scored, dev)
+          f"test and test2 = held out (all test = the result)")
+    for title, ids in groups:
+        table(title, scored, ids)
 
     print("\n### per clip (TEM)\n")
     print("| clip | split | " + " | ".join(systems) + " |")
@@ -183,34 +223,94 @@ def main(argv=None) -> int:
         for s, r in rows.items():
             print(f"| {s} | " + " | ".join(_fmt(r[k]) for k, _ in COLUMNS) + " |")
 
+    counted = {}
     if args.counts and "new" in systems:
-        counts_table(doc, new_results)
+        counted = counts_table(doc, new_results)
     if args.noise:
         noise_table()
     if args.out:
+        summary = {title: {"ids": ids, **{s: means(scored[s], ids) for s in systems}} for title, ids in groups}
         Path(args.out).write_text(json.dumps({"captions": captions, "scores": scored, "split": split,
-                                              "clip61": clip61}, indent=1))
+                                              "halves": summary, "clip61": clip61, "counts": counted}, indent=1))
         print(f"\nresults: {args.out}")
     return 0
 
 
-def counts_table(doc: dict, results: dict) -> None:
-    """Blinks and speaking runs found by the new captioner against the by-eye counts."""
+BLINK_TOL_S = 0.25
+
+
+def _in_window(events, window) -> list:
+    lo, hi = window
+    return [e for e in events if lo <= e.start <= hi]
+
+
+def matched_blinks(eye: list[float], found: list[float], tol: float = BLINK_TOL_S) -> int:
+    """By-eye blinks with a found blink within ``tol`` seconds, each found blink used once (nearest first)."""
+    pairs = sorted((abs(a - b), i, j) for i, a in enumerate(eye) for j, b in enumerate(found) if abs(a - b) <= tol)
+    used_i, used_j = set(), set()
+    for _, i, j in pairs:
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+    return len(used_i)
+
+
+def speech_iou(eye: list, found: list, window, step: float = 0.01) -> float | None:
+    """Intersection over union of the seconds covered by speaking runs (by eye vs found) inside the
+    window; None where neither says anyone speaks."""
+    lo, hi = window
+    hi = min(hi, max([b for _, b in eye] + [b for _, b in found] + [lo]))
+    n = int(round((hi - lo) / step))
+    t = [lo + (k + 0.5) * step for k in range(n)]
+    a = [any(x <= v < y for x, y in eye) for v in t]
+    b = [any(x <= v < y for x, y in found) for v in t]
+    union = sum(p or q for p, q in zip(a, b))
+    return None if union == 0 else sum(p and q for p, q in zip(a, b)) / union
+
+
+def counts_table(doc: dict, results: dict) -> dict[str, dict]:
+    """Blinks and speaking runs found by the new captioner against the by-eye counts, on every counted
+    clip that was run. Only events starting inside the clip's ``window`` (the seconds in which the
+    main face is on screen, where given) are counted. Returns the rows (also for ``--out``)."""
     counted = (doc.get("counts_by_eye") or {}).get("clips", {})
-    print("\n### blinks and speaking runs against by-eye counts (every 16-fps frame)\n")
-    print("| clip | split | blinks by eye | blinks found (times) | speaking runs by eye | speaking runs found |")
-    print("|---|---|---:|---|---:|---|")
     split = {c["id"]: c.get("split", "test") for c in doc["captions"]}
+    rows: dict[str, dict] = {}
     for cid, c in counted.items():
         r = results.get(cid)
         if r is None:
             continue
-        blinks = [e for e in r.timeline if e.kind == "blink"]
-        runs = [e for e in r.timeline if e.kind in ("speaking", "speaking_resume")]
-        eye = c["blinks_min"] if c["blinks_min"] == c["blinks_max"] else f"{c['blinks_min']}-{c['blinks_max']}"
-        print(f"| {cid} | {split.get(cid)} | {eye} | {len(blinks)} ({', '.join(f'{e.start:.2f}' for e in blinks)}) | "
-              f"{len(c['speaking'])} ({', '.join(f'{a}-{b}' for a, b in c['speaking'])}) | "
-              f"{len(runs)} ({', '.join(f'{e.start:.1f}-{e.end:.1f}' for e in runs)}) |")
+        window = tuple(c.get("window", (0.0, float("inf"))))
+        blinks = _in_window([e for e in r.timeline if e.kind == "blink"], window)
+        runs = _in_window([e for e in r.timeline if e.kind in ("speaking", "speaking_resume")], window)
+        rows[cid] = {"split": split.get(cid), "blinks_min": c["blinks_min"], "blinks_max": c["blinks_max"],
+                     "blinks_eye": list(c["blinks"]), "blinks_found": [round(e.start, 2) for e in blinks],
+                     "speaking_eye": [list(x) for x in c["speaking"]],
+                     "speaking_found": [[round(e.start, 2), round(e.end, 2)] for e in runs]}
+        rows[cid]["blinks_matched"] = matched_blinks(rows[cid]["blinks_eye"], rows[cid]["blinks_found"])
+        rows[cid]["speech_iou"] = speech_iou(rows[cid]["speaking_eye"], rows[cid]["speaking_found"], window)
+    print(f"\n### blinks and speaking runs against by-eye counts (every 16-fps frame; {len(rows)} clips)\n")
+    print(f"| clip | split | blinks by eye | blinks found (times) | matched ±{BLINK_TOL_S} s | speaking runs by eye | "
+          "speaking runs found | speech IoU |")
+    print("|---|---|---:|---|---:|---|---|---:|")
+    for cid, w in rows.items():
+        eye = w["blinks_min"] if w["blinks_min"] == w["blinks_max"] else f"{w['blinks_min']}-{w['blinks_max']}"
+        print(f"| {cid} | {w['split']} | {eye} | {len(w['blinks_found'])} ({', '.join(f'{t:.2f}' for t in w['blinks_found'])}) | "
+              f"{w['blinks_matched']} of {len(w['blinks_eye'])} | "
+              f"{len(w['speaking_eye'])} ({', '.join(f'{a}-{b}' for a, b in w['speaking_eye'])}) | "
+              f"{len(w['speaking_found'])} ({', '.join(f'{a:.1f}-{b:.1f}' for a, b in w['speaking_found'])}) | "
+              f"{_fmt(w['speech_iou'])} |")
+    if rows:
+        ok = sum(w["blinks_min"] <= len(w["blinks_found"]) <= w["blinks_max"] for w in rows.values())
+        same = sum(len(w["speaking_found"]) == len(w["speaking_eye"]) for w in rows.values())
+        eye_n = sum(len(w["blinks_eye"]) for w in rows.values())
+        found_n = sum(len(w["blinks_found"]) for w in rows.values())
+        hit = sum(w["blinks_matched"] for w in rows.values())
+        ious = [w["speech_iou"] for w in rows.values() if w["speech_iou"] is not None]
+        print(f"\nblink count within the by-eye range: {ok} of {len(rows)} clips; by-eye blinks matched within "
+              f"{BLINK_TOL_S} s: {hit} of {eye_n} (found {found_n}, {found_n - hit} unmatched); "
+              f"speaking-run count equal to the by-eye count: {same} of {len(rows)} clips; "
+              f"mean speech IoU: {_fmt(sum(ious) / len(ious) if ious else None)} over {len(ious)} clips")
+    return rows
 
 
 def noise_table() -> None:
