@@ -236,3 +236,19 @@ def test_one_kind_of_change_in_at_most_two_phases():
     unlimited = group_events(blinks + tilts + speech, 8.0, DynamicsConfig(max_clauses_per_segment=5,
                                                                           max_phases_per_kind=0))
     assert all("blink" in [e.kind for e in p] for p in unlimited)
+
+
+def test_eyes_never_both_closed_and_half_open_at_the_start():
+    # the 68-point eye aspect ratio reads a downcast half-open eye as closed; the mesh's lid gap
+    # (against the iris) says half-open: one state, the mesh's
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    sig = track_signals(mesh_sequence(2.0, noise_px=0.2, eyes=lambda t: 0.45 + 0 * t))
+    sig.values["eye_open"] = np.full(len(sig), 0.10)  # below eyes_closed_below
+    kinds = [e.kind for e in initial_state(sig)]
+    assert "eyes_are_half_open" in kinds and "eyes_are_closed" not in kinds
+    # lids wide apart on the mesh: open, whatever the aspect ratio says
+    wide = track_signals(mesh_sequence(2.0, noise_px=0.2))
+    wide.values["eye_open"] = np.full(len(wide), 0.10)
+    kinds = [e.kind for e in initial_state(wide)]
+    assert "eyes_are_open" in kinds and "eyes_are_closed" not in kinds

@@ -458,7 +458,14 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
     mesh = mesh_initial_state(sig, cfg, detail)
     if any(e.kind == "eyes_are_half_open" for e in mesh):
-        out = [e for e in out if e.kind != "eyes_are_open"]
+        out = [e for e in out if e.kind not in ("eyes_are_open", "eyes_are_closed")]
+    elif any(e.kind == "eyes_are_closed" for e in out) and "aperture" in sig.values:
+        # a low eye aspect ratio with the lids apart on the mesh (lid gap against the iris) is a
+        # downcast eye, not a closed one: the mesh decides, as for the end state
+        ap = sig["aperture"][first]
+        if np.isfinite(ap).any() and np.nanmedian(ap) >= cfg.half_open_below:
+            out = [Event("eyes_are_open", e.start, e.end, e.intensity, e.region) if e.kind == "eyes_are_closed" else e
+                   for e in out]
     head = head_state(sig, cfg, first)
     gaze = [_world_gaze(e, head) for e in mesh]
     return _main_pose(head, cfg) + brow_state(sig, cfg, first) + out + gaze
