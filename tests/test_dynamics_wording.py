@@ -252,3 +252,14 @@ def test_eyes_never_both_closed_and_half_open_at_the_start():
     wide.values["eye_open"] = np.full(len(wide), 0.10)
     kinds = [e.kind for e in initial_state(wide)]
     assert "eyes_are_open" in kinds and "eyes_are_closed" not in kinds
+
+
+def test_speech_from_the_first_frame_is_a_state_linked_to_its_run():
+    from dfec.dynamics.captioner import describe_clauses
+
+    tr = syn.sequence(8.0, noise_px=0.2, mouth=lambda t: 8 + 5 * np.sin(2 * np.pi * 4 * t))
+    text, used, timeline, clauses = describe_clauses(track_signals(tr), tr.duration)
+    assert "their mouth is slightly open, and the person is speaking." in text
+    piece = next(c for c in clauses if c["text"] == "and the person is speaking.")
+    assert [timeline[j].kind for j in piece["timeline"]] == ["speaking"]
+    assert used[piece["events"][0]].kind == "speaking_at_start"
