@@ -263,3 +263,17 @@ def test_speech_from_the_first_frame_is_a_state_linked_to_its_run():
     piece = next(c for c in clauses if c["text"] == "and the person is speaking.")
     assert [timeline[j].kind for j in piece["timeline"]] == ["speaking"]
     assert used[piece["events"][0]].kind == "speaking_at_start"
+
+
+def test_end_state_of_the_eyes_on_mesh_tracks_reads_the_lid_aperture():
+    # the mesh's 68-point aspect ratio rises with the pose (dev clip 669 turning: +19 %) while the
+    # lids against the iris stay put: no "their eyes stay wide open"; lids that do open wide: said
+    from dfec.dynamics.events import final_state
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    still = track_signals(mesh_sequence(4.0, noise_px=0.2))
+    ear = still.values["eye_open"]
+    still.values["eye_open"] = ear * (1 + 0.3 * (still.times > 3.0))
+    assert "eyes_stay_wide" not in [e.kind for e in final_state(still)]
+    wide = track_signals(mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 + 0.6 * (t > 3.0)))
+    assert "eyes_stay_wide" in [e.kind for e in final_state(wide)]

@@ -562,15 +562,18 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -
         return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
 
     out = []
-    eye = level("eye_open")
-    if eye >= cfg.eye_deg:
+    # on mesh tracks the lid aperture against the iris, as the eye events read it (the mesh's
+    # 68-point aspect ratio follows the head's pose)
+    mesh = "aperture" in sig.values and np.isfinite(sig["aperture"][last]).any()
+    eye, eye_th = (level("aperture"), cfg.eye_mesh) if mesh else (level("eye_open"), cfg.eye_deg)
+    if eye >= eye_th:
         out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
     elif level("eye_open", dev=False) < cfg.eyes_closed_below:
         # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
         # half-open eye, not a closed one
         apart = "aperture" in sig.values and level("aperture", dev=False) >= cfg.closed_below
         out.append(Event("eyes_stay_half_open" if apart else "eyes_stay_closed", t1, t1, abs(eye), "eyes"))
-    elif eye <= -cfg.eye_deg:
+    elif eye <= -eye_th:
         out.append(Event("eyes_stay_narrow", t1, t1, abs(eye), "eyes"))
     brow = level("brow_height")
     if brow >= cfg.brow_raise:
