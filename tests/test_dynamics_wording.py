@@ -277,3 +277,11 @@ def test_end_state_of_the_eyes_on_mesh_tracks_reads_the_lid_aperture():
     assert "eyes_stay_wide" not in [e.kind for e in final_state(still)]
     wide = track_signals(mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 + 0.6 * (t > 3.0)))
     assert "eyes_stay_wide" in [e.kind for e in final_state(wide)]
+
+
+def test_the_face_leaving_is_said_in_time_order():
+    evs = [ev("eyes_are_open", 0.0), ev("smile", 2.2, 2.5, 0.1, "mouth"), ev("face_leaves", 3.0, 3.0, 1.0, "face"),
+           ev("mouth_close", 2.6, 2.9, 0.1, "mouth")]
+    text, used, _ = caption(evs)
+    assert ("As the video progresses, the person smiles, their mouth closes, and their face is no longer "
+            "visible.") in text

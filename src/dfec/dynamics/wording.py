@@ -250,7 +250,14 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             keep = keep[: config.max_clauses_per_segment]
             changes = [m for m in changes if m in keep]
         room = max(0, config.max_clauses_per_segment - len(changes))
-        out.append(states + _with_follows(changes, groups, follows, sources) + finals[:room])
+        # the face leaving is said when it happens, after what it did before (not with the states)
+        leaves = [m for m in states if m.kind == "face_leaves"]
+        states = [m for m in states if m.kind != "face_leaves"]
+        changes = _with_follows(changes, groups, follows, sources)
+        for m in leaves:
+            j = next((i for i, e in enumerate(changes) if e.start >= m.start and not is_participle(e.text)), len(changes))
+            changes.insert(j, m)
+        out.append(states + changes + finals[:room])
     return arrange(out, events, duration, config, sources)
 
 
