@@ -219,7 +219,7 @@ def test_a_smile_held_from_the_start_is_said():
     assert "corners_are_lifted" not in [e.kind for e in describe(held, 4.0, off)[1]]
 
 
-def test_one_kind_of_change_in_at_most_two_phases():
+def test_one_kind_of_change_in_at_most_max_phases_per_kind_phases():
     # blinks in all four phases: said where they were most frequent (1 blink in phase 1 and 3,
     # 3 in phase 0, 2 in phase 2); a head tilt in three phases likewise; speech is told in full
     blinks = [ev("blink", t, t + 0.1, 0.5, "eyes") for t in (0.2, 0.8, 1.4, 2.5, 4.2, 4.8, 6.5)]
@@ -227,12 +227,19 @@ def test_one_kind_of_change_in_at_most_two_phases():
              ev("head_tilt_left", 6.8, 7.2, 15, "head")]
     speech = [ev("speaking", 1.0, 1.5, 0.03, "mouth"), ev("speaking_resume", 3.0, 3.5, 0.03, "mouth"),
               ev("speaking_resume", 5.0, 5.5, 0.03, "mouth"), ev("speaking_resume", 7.0, 7.5, 0.03, "mouth")]
-    phases = group_events(blinks + tilts + speech, 8.0, DynamicsConfig(max_clauses_per_segment=5))
+    phases = group_events(blinks + tilts + speech, 8.0, DynamicsConfig(max_clauses_per_segment=5,
+                                                                       max_phases_per_kind=2))
     kinds = [[e.kind for e in p] for p in phases]
     assert [("blink" in k) for k in kinds] == [True, False, True, False]
     tilted = [any(x.startswith("head_tilt") for x in k) for k in kinds]
     assert tilted == [False, True, False, True]  # the two strongest tilts (one each)
     assert all(any(x.startswith("speaking") for x in k) for k in kinds)
+    # by default (1) each kind once: the blinks where they were most frequent, the strongest tilt
+    once = [[e.kind for e in p] for p in group_events(blinks + tilts + speech, 8.0,
+                                                      DynamicsConfig(max_clauses_per_segment=5))]
+    assert [("blink" in k) for k in once] == [True, False, False, False]
+    assert [any(x.startswith("head_tilt") for x in k) for k in once] == [False, True, False, False]
+    assert all(any(x.startswith("speaking") for x in k) for k in once)
     unlimited = group_events(blinks + tilts + speech, 8.0, DynamicsConfig(max_clauses_per_segment=5,
                                                                           max_phases_per_kind=0))
     assert all("blink" in [e.kind for e in p] for p in unlimited)

@@ -271,7 +271,9 @@ def _limit_repeats(changes: list[list[Event]], groups: list[dict[int, list[Event
     ``max_phases_per_kind`` phases, those where it happened most often and most clearly. Over
     FEC-Bench's 800 references a cell is named in one phase of a caption 65-80 % of the time,
     in two 15-30 %, in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %),
-    however often it happened; the speech narrative is exempt."""
+    however often it happened; the speech narrative is exempt. Default 1, the references' mode
+    (dev clips, mean TEM: no limit 0.587, 2: 0.588, 1: 0.612, better on 5 of 13 clips, worse on
+    2 by 0.012 each)."""
     if config.max_phases_per_kind <= 0:
         return
     seen: dict = {}
