@@ -292,3 +292,35 @@ def test_the_face_leaving_is_said_in_time_order():
     text, used, _ = caption(evs)
     assert ("As the video progresses, the person smiles, their mouth closes, and their face is no longer "
             "visible.") in text
+
+
+def test_a_turn_through_the_middle_and_on_is_a_turn_even_from_a_posed_angle():
+    # turned 27 degrees one way, then on to 16 the other way (the Hamilton close-up at 2.9-3.7 s):
+    # a turn to the other side, not "back to the center"; the eyes centred there face the camera
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    sig = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=lambda t: 27 - 43 * np.clip((t - 2.5) / 0.8, 0, 1)))
+    kinds = [e.kind for e in detect_events(sig) if e.kind.startswith(("head_turn", "gaze_follows"))]
+    assert len(kinds) == 2 and kinds[0] in ("head_turn_left", "head_turn_right") and kinds[1] == "gaze_follows_ahead"
+
+
+def test_a_phase_that_gives_a_kind_up_says_its_next_change():
+    # blinks are ranked first under the cap; three in phase 0, one in phase 2: phase 2 gives its
+    # blink up and says its next-ranked change instead of losing the clause
+    evs = [ev("blink", t, t + 0.1, 0.5, "eyes") for t in (0.2, 0.8, 1.4, 4.5)] + [
+        ev("brows_raise", 4.8, 5.0, 0.3, "brows"), ev("head_turn_left", 0.5, 0.9, 30, "head")]
+    phases = group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=1))
+    assert [e.kind for e in phases[0]] == ["blink"]
+    assert [e.kind for e in phases[2]] == ["brows_raise"]
+
+
+def test_a_kind_is_kept_where_the_cap_lets_it_be_said():
+    # head turns: one in phase 1, two in phase 2 where speech and a blink fill the cap of 2; the
+    # turn is said in phase 1 rather than kept for phase 2 and lost there (the Hamilton close-up)
+    evs = [ev("head_turn_left", 2.2, 2.6, 40, "head"),
+           ev("head_turn_right", 4.2, 4.6, 30, "head"), ev("head_turn_left", 5.0, 5.4, 35, "head"),
+           ev("speaking", 4.1, 5.5, 0.03, "mouth"), ev("blink", 4.7, 4.8, 0.5, "eyes")]
+    phases = group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=2))
+    assert [e.kind for e in phases[1]] == ["head_turn_left"]
+    assert [e.kind for e in phases[2]] == ["speaking", "blink"]

@@ -336,12 +336,12 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     yaw_sw = swings(yaw, t, cfg.yaw_deg, "yaw")
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
-        kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg) else f"head_turn_{side}"
+        kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg, cfg.yaw_deg) else f"head_turn_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     roll = sig.deviation("roll")
     for s in swings(roll, t, cfg.roll_deg, "roll"):
         side = to_image_right if s.amplitude > 0 else to_image_left
-        kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg) else f"head_tilt_{side}"
+        kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
@@ -387,7 +387,8 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
     """Where the eyes look in the scene at the end of each head turn, when the iris sits in the
     middle of the eye then (:func:`~dfec.dynamics.mesh_events.gaze_state` "ahead"): eyes centred
     in a head turned to the left (absolute yaw of at least ``head_turned_deg`` towards that side)
-    look to the left, in a head back at the center they look straight ahead. Annotators write
+    look to the left, at the end of a turn that leaves the head facing the camera (|yaw| below
+    ``head_turned_deg``) they look straight ahead. Annotators write
     it with the turn ("he turns his head to the right, looking to the right"); the eyes are read
     only where |yaw| is at most ``eye_max_yaw``. Kinds ``gaze_follows_left`` / ``_right`` /
     ``_ahead``, with the turn's start and end."""
@@ -407,9 +408,9 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
         yaw = float(np.nanmedian(yaw))
         if abs(yaw) > cfg.eye_max_yaw:
             continue
-        if e.kind == "head_turn_center" and abs(yaw) < cfg.head_turned_deg:
-            side = "ahead"
-        elif e.kind != "head_turn_center" and abs(yaw) >= cfg.head_turned_deg:
+        if abs(yaw) < cfg.head_turned_deg:
+            side = "ahead"  # the turn (back to the center or past it) ends facing the camera
+        elif e.kind != "head_turn_center":
             side = to_image_right if yaw > 0 else to_image_left
             if e.kind != f"head_turn_{side}":
                 continue  # the turn did not end turned towards its own side
@@ -419,15 +420,18 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
     return out
 
 
-def _to_center(sig: FaceSignals, name: str, s: Swing, posed_deg: float) -> bool:
+def _to_center(sig: FaceSignals, name: str, s: Swing, posed_deg: float, move_deg: float) -> bool:
     """Whether a head swing brings a head that was turned / tilted (absolute ``name`` angle of at
     least ``posed_deg``, the starting-pose threshold) back to where it would not be called so:
     "their head turns back to the center" / "their head straightens" (FEC-Bench's words), not a
-    turn to the other side. A swing through the middle to the other side stays a turn."""
+    turn to the other side. A swing that goes through the middle and on by at least ``move_deg``
+    (the threshold of a turn / tilt) to the other side stays a turn / tilt."""
     a = sig[name] if name in sig.values else None
     if a is None or not (np.isfinite(a[s.i0]) and np.isfinite(a[s.i1])):
         return False
-    return abs(a[s.i0]) >= posed_deg and abs(a[s.i1]) < posed_deg and abs(a[s.i1]) < abs(a[s.i0])
+    start, end = float(a[s.i0]), float(a[s.i1])
+    crossed = start * end < 0 and abs(end) >= move_deg
+    return abs(start) >= posed_deg and abs(end) < posed_deg and abs(end) < abs(start) and not crossed
 
 
 def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:

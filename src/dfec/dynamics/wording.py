@@ -238,17 +238,9 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         changes = [m for m in changes if m.kind in _ALWAYS_KEEP or _share(m) >= config.rare_share
                    or strength(m, config) >= config.rare_strength]
         parts.append((states, changes, finals, groups))
-    _limit_repeats([p[1] for p in parts], [p[3] for p in parts], config)
+    chosen = _select([p[1] for p in parts], [p[3] for p in parts], config)
     out = []
-    for states, changes, finals, groups in parts:
-        if len(changes) > config.max_clauses_per_segment:
-            # speaking is kept first (FEC-Bench captions nearly always say when it starts/stops),
-            # then the changes FEC-Bench's annotators name most often (their share of reference
-            # events, dfec.dynamics.vocabulary), weighed by strength relative to the threshold
-            keep = sorted(changes, key=lambda m: (m.kind not in _ALWAYS_KEEP, m.kind not in _FIRST_KEPT,
-                                                  -(_share(m) + 1e-3) * min(strength(m, config), 3.0)))
-            keep = keep[: config.max_clauses_per_segment]
-            changes = [m for m in changes if m in keep]
+    for (states, _, finals, groups), changes in zip(parts, chosen):
         room = max(0, config.max_clauses_per_segment - len(changes))
         # the face leaving is said when it happens, after what it did before (not with the states)
         leaves = [m for m in states if m.kind == "face_leaves"]
@@ -266,33 +258,48 @@ _FOLLOWS = {"gaze_follows_left", "gaze_follows_right", "gaze_follows_ahead"}
 _SPEECH = {"speaking", "speaking_resume", "speaking_pause", "speaking_stop", "speaking_continues"}
 
 
-def _limit_repeats(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig) -> None:
-    """One kind of change (a vocabulary cell: "head tilts", "blinks") said in at most
-    ``max_phases_per_kind`` phases, those where it happened most often and most clearly. Over
-    FEC-Bench's 800 references a cell is named in one phase of a caption 65-80 % of the time,
-    in two 15-30 %, in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %),
-    however often it happened; the speech narrative is exempt. Default 1, the references' mode
-    (dev clips, mean TEM: no limit 0.587, 2: 0.588, 1: 0.612, better on 5 of 13 clips, worse on
-    2 by 0.012 each)."""
-    if config.max_phases_per_kind <= 0:
-        return
-    seen: dict = {}
-    for k, evs in enumerate(changes):
-        for m in evs:
-            if m.kind not in _SPEECH:
-                c = classify(m.text)
-                seen.setdefault((c.region, c.action), []).append((k, m))
-    for occ in seen.values():
-        if len({k for k, _ in occ}) <= config.max_phases_per_kind:
-            continue
-        weight: dict[int, tuple[int, float]] = {}
-        for k, m in occ:
-            n, r = weight.get(k, (0, 0.0))
-            weight[k] = (n + len(groups[k].get(id(m), [m])), max(r, strength(m, config)))
-        best = sorted(weight, key=lambda k: (-weight[k][0], -weight[k][1], k))[: config.max_phases_per_kind]
-        for k, m in occ:
-            if k not in best:
-                changes[k][:] = [e for e in changes[k] if e is not m]
+def _rank(m: Event, config: DynamicsConfig) -> tuple:
+    """Which changes a phase keeps first under its clause cap: speaking (FEC-Bench captions nearly
+    always say when it starts / stops), blinks, then the changes FEC-Bench's annotators name most
+    often (their share of reference events, dfec.dynamics.vocabulary), weighed by strength
+    relative to the threshold."""
+    return (m.kind not in _ALWAYS_KEEP, m.kind not in _FIRST_KEPT, -(_share(m) + 1e-3) * min(strength(m, config), 3.0))
+
+
+def _cell(m: Event) -> tuple[str, str]:
+    c = classify(m.text)
+    return c.region, c.action
+
+
+def _select(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig) -> list[list[Event]]:
+    """The changes each phase says, in time order: at most ``max_clauses_per_segment`` by
+    :func:`_rank`, and one kind of change (a vocabulary cell: "head tilts", "blinks") in at most
+    ``max_phases_per_kind`` phases, those where it is said and happened most often and most
+    clearly; a phase that gives a kind up says its next-ranked changes instead. Over FEC-Bench's
+    800 references a cell is named in one phase of a caption 65-80 % of the time, in two 15-30 %,
+    in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %), however often it
+    happened; the speech narrative is exempt. Default 1, the references' mode (13 dev clips, mean
+    TEM: no limit 0.587, 2: 0.586, 1: 0.597)."""
+    cap, most = config.max_clauses_per_segment, config.max_phases_per_kind
+    ranked = [sorted(ch, key=lambda m: _rank(m, config)) for ch in changes]
+    banned: list[set] = [set() for _ in changes]
+    while True:
+        said = [[m for m in r if _cell(m) not in banned[k]][:cap] for k, r in enumerate(ranked)]
+        if most <= 0:
+            break
+        where: dict = {}
+        for k, evs in enumerate(said):
+            for m in evs:
+                if m.kind not in _SPEECH:
+                    n, r = where.setdefault(_cell(m), {}).get(k, (0, 0.0))
+                    where[_cell(m)][k] = (n + len(groups[k].get(id(m), [m])), max(r, strength(m, config)))
+        extra = [(cell, k) for cell, w in where.items() if len(w) > most
+                 for k in sorted(w, key=lambda k: (-w[k][0], -w[k][1], k))[most:]]
+        if not extra:
+            break
+        for cell, k in extra:
+            banned[k].add(cell)
+    return [[m for m in ch if any(m is x for x in said[k])] for k, ch in enumerate(changes)]
 
 
 def _with_follows(changes: list[Event], groups: dict[int, list[Event]], follows: list[Event],
