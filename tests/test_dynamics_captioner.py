@@ -42,8 +42,9 @@ def test_caption_layout_and_order():
     assert [e.kind for e in timeline] == ["blink", "head_turn_left", "smile", "brows_raise", "brows_relax"]
     lines = text.split("\n")
     assert lines[0].startswith("The video shows")
-    assert lines[1].startswith("At the beginning of the video, their eyes are open, their mouth is closed, "
-                               "and the person blinks.")
+    # the starting states make one sentence, the changes of the first phase the next
+    assert lines[1].startswith("At the beginning of the video, their eyes are open, and their mouth is closed. "
+                               "Then the person blinks.")
     assert "As the video progresses, their head turns to the left." in lines[1]
     assert lines[2].startswith("In the middle of the video,") and "smile" in lines[2]
     assert lines[3].startswith("Towards the end of the video, their eyebrows raise")
@@ -99,6 +100,8 @@ def test_clauses_read_as_fecbench_events():
     assert read("head_is_lowered").startswith("head down [state")
     assert read("lips_meet").startswith("mouth close") and read("lips_part").startswith("mouth open")
     assert read("eyes_stay_half_open").startswith("eyes close [state")
+    assert read("lips_stretch").startswith("corners stretch")  # "their lips stretch" was unreadable
+    assert read("head_turn_center").startswith("head ahead") and read("head_tilt_center").startswith("head ahead")
 
 
 def test_no_face_caption():

@@ -50,14 +50,25 @@ def test_two_blinks_in_order_and_a_long_closure():
 def test_head_turn_right_then_back_left():
     tr = syn.sequence(4.0, noise_px=0.2, yaw=lambda t: 25 * syn.bump(t, 1.2, 2.4, 0.3))
     evs = events_of(tr)
-    assert kinds(evs) == ["head_turn_right", "head_turn_left"]
+    # the way back from a turned pose (|yaw| >= head_turned_deg) to facing the camera is
+    # "turns back to the center", not a turn to the other side
+    assert kinds(evs) == ["head_turn_right", "head_turn_center"]
     assert evs[0].start == pytest.approx(0.9, abs=0.25) and evs[0].intensity == pytest.approx(25, abs=3)
     assert evs[1].start == pytest.approx(2.4, abs=0.25)
 
 
+def test_head_turn_through_the_middle_stays_a_turn():
+    # turned one way, then through the middle to the other side: two turns, no "back to the center"
+    tr = syn.sequence(4.0, noise_px=0.2, yaw=lambda t: 25 - 50 * np.clip((t - 1.5) / 1.0, 0, 1))
+    assert kinds(events_of(tr)) == ["head_turn_left"]
+    # a small turn from the middle and back never was a turned pose: both are turns
+    small = syn.sequence(4.0, noise_px=0.2, yaw=lambda t: 15 * syn.bump(t, 1.2, 2.4, 0.3))
+    assert kinds(events_of(small)) == ["head_turn_right", "head_turn_left"]
+
+
 def test_head_tilt_lift_and_nod():
     tilt = syn.sequence(3.0, roll=lambda t: -12 * syn.bump(t, 1.0, 2.0, 0.25))
-    assert kinds(events_of(tilt)) == ["head_tilt_left", "head_tilt_right"]
+    assert kinds(events_of(tilt)) == ["head_tilt_left", "head_tilt_center"]  # back upright: "straightens"
     lift = syn.sequence(3.0, pitch=lambda t: 15 * np.clip((t - 1.0) / 0.5, 0, 1))
     assert kinds(events_of(lift)) == ["head_lift"]
     nod = syn.sequence(3.0, pitch=lambda t: -9 * syn.bump(t, 1.2, 1.3, 0.2))

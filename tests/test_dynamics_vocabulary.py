@@ -33,6 +33,8 @@ DATA = Path(__file__).parent / "data"
     ("her smile fades", "corners.relax"),
     ("the corners of her mouth turn down", "corners.down"),
     ("he blinks twice", "eyes.blink"),
+    ("their eyes relax", "eyes.relax"),
+    ("their head turns back to the center", "head.straighten"),  # "back" here is no lift                # rarely named, not the common "eyes open"
     ("in the following footage", "none.none"),
 ])
 def test_classify(phrase, key):

@@ -131,13 +131,22 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
 
 
 def _initial_smile(sig: FaceSignals, cfg: DynamicsConfig) -> list[Event]:
+    """Lip corners lifted on the first 0.2 s: lifted and widened against the clip's neutral frame,
+    or, for a smile held through the whole clip (then it is the neutral frame), a mouth at least
+    ``smile_width_abs`` face scales wide (outer-eye-corner distances; about 0.55 at rest in adult
+    faces, a smile widens it by 15-30 %) with the corners not below the lip centre."""
     n = max(1, int(round(0.2 * sig.fps)))
     if not _detail_mask(sig, cfg)[:n].any():
         return []
     lift = np.nanmedian(sig.deviation("corner_lift")[:n])
     width = np.nanmedian(sig.deviation("mouth_width")[:n])
+    t0 = float(sig.times[0])
     if np.isfinite(lift) and np.isfinite(width) and lift >= cfg.smile_lift and width >= 0.5 * cfg.smile_width:
-        return [Event("corners_are_lifted", float(sig.times[0]), float(sig.times[0]), float(lift), "mouth")]
+        return [Event("corners_are_lifted", t0, t0, float(lift), "mouth")]
+    wide = np.nanmedian(sig["mouth_width"][:n])
+    up = np.nanmedian(sig["corner_lift"][:n])
+    if cfg.smile_width_abs > 0 and np.isfinite(wide) and np.isfinite(up) and wide >= cfg.smile_width_abs and up >= 0:
+        return [Event("corners_are_lifted", t0, t0, float(wide), "mouth")]
     return []
 
 

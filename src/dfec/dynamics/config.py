@@ -180,6 +180,9 @@ class DynamicsConfig:
     lip_closed_min_s: float = 0.4
     smile_lift: float = 0.04
     smile_width: float = 0.10
+    #: a mouth this wide on the first frames (lip-corner distance / face scale) is a smile held
+    #: from the start (0 turns it off); see ``_initial_smile`` in :mod:`dfec.dynamics.captioner`
+    smile_width_abs: float = 0.66
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
@@ -242,6 +245,9 @@ class DynamicsConfig:
     # and "towards the end" start (paper's FEC-Bench captions use these four phases)
     segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
     max_clauses_per_segment: int = 3
+    #: one kind of change is said in at most this many phases (0: no limit; 1 = the references'
+    #: mode), see :func:`dfec.dynamics.wording._limit_repeats`
+    max_phases_per_kind: int = 1
     #: a change whose kind makes up less than ``rare_share`` of FEC-Bench's reference events
     #: (:func:`dfec.dynamics.vocabulary.reference_share`) is said only from ``rare_strength``
     #: times its threshold
@@ -249,6 +255,15 @@ class DynamicsConfig:
     rare_strength: float = 1.5
     #: a phase without events is called unchanged only after this many seconds of measured face
     min_still_s: float = 0.5
+    #: a speaking run starting within this many seconds of the first measured frame was under way
+    #: when the clip starts: "the person is speaking" with the starting states
+    speaking_at_start_s: float = 0.5
+    #: a later phase covered for at least this share of its length by a speaking run that began
+    #: before it says "the person keeps speaking"
+    continue_share: float = 0.5
+    #: teeth appearing within this many seconds of a mouth clause of the same phase hang on it
+    #: ("their mouth opens, revealing some teeth")
+    teeth_with_s: float = 0.5
     #: the face missing for at least this long at the start / end of the video is said in the caption
     face_absent_s: float = 1.0
     describe_states: bool = True  # first-frame and last-frame states of eyes, mouth, brows

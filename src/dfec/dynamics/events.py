@@ -33,7 +33,7 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
-from .mesh_events import add_closures, mesh_events, mesh_initial_state, oscillation_events
+from .mesh_events import add_closures, gaze_state, mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
 from .speech import speech_events, speech_runs, tidy_speech_events
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
@@ -170,7 +170,7 @@ def _detail_mask(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
 
 
 #: events measured from horizontal distances only (see ``DynamicsConfig.turn_masks_horizontal``)
-_HORIZONTAL = {"brows_furrow", "brows_unfurrow", "lips_round", "lips_pucker"}
+_HORIZONTAL = {"brows_furrow", "brows_unfurrow", "lips_round", "lips_pucker", "lips_stretch"}
 
 
 def _share(a: Event, b: Event) -> float:
@@ -180,6 +180,16 @@ def _share(a: Event, b: Event) -> float:
     if a.end <= a.start:
         return 1.0 if b.start <= a.start <= b.end else 0.0
     return max(0.0, hi - lo) / (a.end - a.start)
+
+
+def _during_turn(t0: float, t1: float, sig: FaceSignals, cfg: DynamicsConfig) -> bool:
+    """Whether at least half of [t0, t1] lies inside a measured head turn (a yaw swing, pivot to
+    pivot), as ``turn_masks_horizontal`` reads it."""
+    yaw = sig.deviation("yaw")
+    t = sig.times
+    span = Event("x", t0, t1, 0.0, "")
+    return any(_share(span, Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head")) >= 0.5
+               for s in swings(yaw, t, cfg.yaw_deg, "yaw"))
 
 
 def _overlap(a: Event, b: Event, slack: float = 0.1) -> bool:
@@ -277,6 +287,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         if in_speech(s.t0, s.t1) and s.amplitude < 2 * cfg.smile_width:
             continue
+        if cfg.turn_masks_horizontal and _during_turn(s.t0, s.t1, sig, cfg):
+            continue  # a turn widens / narrows the mouth's image by itself (no corner lift here)
         events.append(Event("smile", s.t0, s.t1, abs(s.amplitude), "mouth"))
     for s in swings(width, t, cfg.lips_round, "mouth_width"):
         # the mouth narrows well below its neutral width: lips pucker (closed) or round (open)
@@ -321,11 +333,13 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     yaw_sw = swings(yaw, t, cfg.yaw_deg, "yaw")
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
-        events.append(Event(f"head_turn_{side}", s.t0, s.t1, abs(s.amplitude), "head"))
+        kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg, cfg.yaw_deg) else f"head_turn_{side}"
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     roll = sig.deviation("roll")
     for s in swings(roll, t, cfg.roll_deg, "roll"):
         side = to_image_right if s.amplitude > 0 else to_image_left
-        events.append(Event(f"head_tilt_{side}", s.t0, s.t1, abs(s.amplitude), "head"))
+        kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
@@ -345,21 +359,76 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # head shakes and sways: the single turns and tilts inside them are not reported again
     shakes, spans = oscillation_events(sig, cfg)
     if shakes:
-        inside = {"head_shake": ("head_turn_left", "head_turn_right"), "head_sway": ("head_tilt_left", "head_tilt_right")}
+        inside = {"head_shake": ("head_turn_left", "head_turn_right", "head_turn_center"),
+                  "head_sway": ("head_tilt_left", "head_tilt_right", "head_tilt_center")}
         events = [e for e in events if not any(e.kind in inside[sh.kind] and a - 0.05 <= e.start and e.end <= b + 0.05
                                                for sh, (a, b) in zip(shakes, spans))]
         events += shakes
 
+    events += gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")])
+
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
         # landmark fit of a turned face): an inner-brow or mouth-width change that happens mostly
-        # during a measured turn is not reported as a furrow or a lip rounding
+        # during a measured turn is not reported as a furrow, a lip rounding or stretch (nor, above,
+        # as a smile read from the mouth's width alone)
         # (the whole swing of yaw, pivot to pivot, not just its 10-90 % onset/offset span)
         turns = [Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head") for s in yaw_sw]
         events = [e for e in events if not (e.kind in _HORIZONTAL and any(_share(e, u) >= 0.5 for u in turns))]
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
+
+
+def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:
+    """Where the eyes look in the scene at the end of each head turn, when the iris sits in the
+    middle of the eye then (:func:`~dfec.dynamics.mesh_events.gaze_state` "ahead"): eyes centred
+    in a head turned to the left (absolute yaw of at least ``head_turned_deg`` towards that side)
+    look to the left, at the end of a turn that leaves the head facing the camera (|yaw| below
+    ``head_turned_deg``) they look straight ahead. Annotators write
+    it with the turn ("he turns his head to the right, looking to the right"); the eyes are read
+    only where |yaw| is at most ``eye_max_yaw``. Kinds ``gaze_follows_left`` / ``_right`` /
+    ``_ahead``, with the turn's start and end."""
+    if "gaze_h" not in sig.values or "yaw" not in sig.values:
+        return []
+    to_image_right, to_image_left = ("right", "left") if cfg.left_right == "viewer" else ("left", "right")
+    cfg = effective_thresholds(sig, cfg)
+    detail = _detail_mask(sig, cfg)
+    out = []
+    for e in turns:
+        i = int(np.clip(np.searchsorted(sig.times, e.end), 0, len(sig) - 1))
+        idx = np.arange(max(i - 1, 0), min(i + 2, len(sig)))
+        idx = idx[detail[idx]]
+        yaw = sig["yaw"][idx]
+        if not len(idx) or not np.isfinite(yaw).any() or gaze_state(sig, cfg, idx) != "ahead":
+            continue
+        yaw = float(np.nanmedian(yaw))
+        if abs(yaw) > cfg.eye_max_yaw:
+            continue
+        if abs(yaw) < cfg.head_turned_deg:
+            side = "ahead"  # the turn (back to the center or past it) ends facing the camera
+        elif e.kind != "head_turn_center":
+            side = to_image_right if yaw > 0 else to_image_left
+            if e.kind != f"head_turn_{side}":
+                continue  # the turn did not end turned towards its own side
+        else:
+            continue
+        out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
+    return out
+
+
+def _to_center(sig: FaceSignals, name: str, s: Swing, posed_deg: float, move_deg: float) -> bool:
+    """Whether a head swing brings a head that was turned / tilted (absolute ``name`` angle of at
+    least ``posed_deg``, the starting-pose threshold) back to where it would not be called so:
+    "their head turns back to the center" / "their head straightens" (FEC-Bench's words), not a
+    turn to the other side. A swing that goes through the middle and on by at least ``move_deg``
+    (the threshold of a turn / tilt) to the other side stays a turn / tilt."""
+    a = sig[name] if name in sig.values else None
+    if a is None or not (np.isfinite(a[s.i0]) and np.isfinite(a[s.i1])):
+        return False
+    start, end = float(a[s.i0]), float(a[s.i1])
+    crossed = start * end < 0 and abs(end) >= move_deg
+    return abs(start) >= posed_deg and abs(end) < posed_deg and abs(end) < abs(start) and not crossed
 
 
 def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
@@ -390,9 +459,50 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
     mesh = mesh_initial_state(sig, cfg, detail)
     if any(e.kind == "eyes_are_half_open" for e in mesh):
-        out = [e for e in out if e.kind != "eyes_are_open"]
+        out = [e for e in out if e.kind not in ("eyes_are_open", "eyes_are_closed")]
+    elif any(e.kind == "eyes_are_closed" for e in out) and "aperture" in sig.values:
+        # a low eye aspect ratio with the lids apart on the mesh (lid gap against the iris) is a
+        # downcast eye, not a closed one: the mesh decides, as for the end state
+        ap = sig["aperture"][first]
+        if np.isfinite(ap).any() and np.nanmedian(ap) >= cfg.half_open_below:
+            out = [Event("eyes_are_open", e.start, e.end, e.intensity, e.region) if e.kind == "eyes_are_closed" else e
+                   for e in out]
     head = head_state(sig, cfg, first)
-    return head + out + [_world_gaze(e, head) for e in mesh]
+    gaze = [_world_gaze(e, head) for e in mesh]
+    return _main_pose(head, cfg) + brow_state(sig, cfg, first) + out + gaze
+
+
+def _main_pose(head: list[Event], cfg: DynamicsConfig) -> list[Event]:
+    """The one starting head pose to say: the largest rotation among those past their
+    thresholds (the most visible one). FEC-Bench's references name at most one head pose when a
+    video starts (one in 170 of 791 opening phases, two in 6), however the head is posed."""
+    return [max(head, key=lambda e: e.intensity)] if head else []
+
+
+def brow_state(sig: FaceSignals, config: DynamicsConfig, idx: np.ndarray) -> list[Event]:
+    """The brows on the frames ``idx`` against the clip's own neutral frame (the per-video median,
+    as every change is measured): raised when ``brow_height`` is at least the raise threshold
+    above it ("their eyebrows are raised", as 9 % of FEC-Bench's opening phases say), furrowed
+    when ``brow_inner`` is at least the furrow threshold below it (23 %). Thresholds include the
+    per-video noise floor; a furrow is not read while the head is turned away from its neutral
+    yaw by ``yaw_deg`` or more (a turn narrows the inner-brow gap by itself). A brow state held
+    through the whole clip is its neutral and is not measurable this way."""
+    cfg = effective_thresholds(sig, config)
+    if not len(idx):
+        return []
+    t0 = float(sig.times[0])
+
+    def level(name: str) -> float:
+        v = sig.deviation(name)[idx] if name in sig.values else np.array([np.nan])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    height, inner, yaw = level("brow_height"), level("brow_inner"), level("yaw")
+    if np.isfinite(height) and height >= cfg.brow_raise:
+        return [Event("brows_are_raised", t0, t0, height, "brows")]
+    turned = np.isfinite(yaw) and abs(yaw) >= cfg.yaw_deg
+    if np.isfinite(inner) and inner <= -cfg.brow_furrow and not turned:
+        return [Event("brows_are_furrowed", t0, t0, abs(inner), "brows")]
+    return []
 
 
 def _world_gaze(state: Event, head: list[Event]) -> Event:
@@ -453,15 +563,18 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -
         return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
 
     out = []
-    eye = level("eye_open")
-    if eye >= cfg.eye_deg:
+    # on mesh tracks the lid aperture against the iris, as the eye events read it (the mesh's
+    # 68-point aspect ratio follows the head's pose)
+    mesh = "aperture" in sig.values and np.isfinite(sig["aperture"][last]).any()
+    eye, eye_th = (level("aperture"), cfg.eye_mesh) if mesh else (level("eye_open"), cfg.eye_deg)
+    if eye >= eye_th:
         out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
     elif level("eye_open", dev=False) < cfg.eyes_closed_below:
         # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
         # half-open eye, not a closed one
         apart = "aperture" in sig.values and level("aperture", dev=False) >= cfg.closed_below
         out.append(Event("eyes_stay_half_open" if apart else "eyes_stay_closed", t1, t1, abs(eye), "eyes"))
-    elif eye <= -cfg.eye_deg:
+    elif eye <= -eye_th:
         out.append(Event("eyes_stay_narrow", t1, t1, abs(eye), "eyes"))
     brow = level("brow_height")
     if brow >= cfg.brow_raise:

@@ -106,6 +106,8 @@ _RULES: tuple[tuple[str, str, re.Pattern], ...] = tuple((a, b, _r(p)) for a, b, 
     ("eyes", "widen", r"\b(eyelids?|lids?)\b.*\b(lift\w*|rais\w*|ris\w*|up\w*|open\w* wide)\b|\bwiden\w*\b|\bwide\b|\b(eyes?)\b.*\b(enlarg\w*|bulg\w*|open\w* (up )?(more|wider|fully))\b"),
     ("eyes", "narrow", r"\bsquint\w*\b|\bnarrow\w*\b|\b(eyes?)\b.*\b(smaller|narrow\w*)\b"),
     ("eyes", "close", r"\beyes?\b.*\b(clos\w*|shut\w*)\b|\bclos\w* (his |her |their )?eyes\b"),
+    # the eyes going back after widening or narrowing (rarely named: 2 of the 800 references)
+    ("eyes", "relax", r"\beyes?\b.*\b(relax\w*|return\w* to normal)\b"),
     ("eyes", "open", r"\beyes?\b.*\bopen\w*\b|\bopen\w* (his |her |their )?eyes\b|\beyes\b"),
     # brows and forehead
     ("brows", "furrow", r"\bfurrow\w*\b|\bfrown\w*\b|\bknit\w*\b|\b(brows?|eyebrows?)\b.*\b(together|draw\w*|pinch\w*|tight\w*|wrinkl\w*)\b|\bbetween (his |her |their )?(eye)?brows\b"),
@@ -118,6 +120,8 @@ _RULES: tuple[tuple[str, str, re.Pattern], ...] = tuple((a, b, _r(p)) for a, b, 
     ("head", "nod", r"\bnod\w*\b"),
     ("head", "shake", r"\bshak\w*\b"),
     ("head", "sway", r"\b(sway\w*|wobbl\w*|rock\w*|bob\w*)\b|\bside to side\b|\bback and forth\b"),
+    # back to facing the camera before "back" reads as a lift ("turns back to the center")
+    ("head", "straighten", r"\bback to (the )?(cent\w*|front|original)\b|\breturn\w* to (the )?cent\w*\b"),
     ("head", "lower", r"\b(head|face)\b.*\b(down\w*|lower\w*|bow\w*|dip\w*|drop\w*|forward\w*|sink\w*|hang\w*|droop\w*)\b|\b(lower\w*|bow\w*|dip\w*|drop\w*) (his |her |their )?head\b|\blowers?\b|\blowered\b"),
     ("head", "lift", r"\b(head|face)\b.*\b(up\w*|lift\w*|rais\w*|back\w*|tilt\w* back)\b|\b(lift\w*|rais\w*) (his |her |their )?head\b|\blifts? (it )?up\b"),
     ("head", "tilt", r"\btilt\w*\b|\btilted\b|\blean\w*\b"),
