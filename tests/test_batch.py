@@ -255,10 +255,13 @@ def test_second_writer_refused_on_every_command(mods, tmp_path, capsys):
 def test_two_concurrent_caption_lists_never_duplicate_ids(mods, tmp_path):
     lst = _fake_clips(tmp_path / "clips", 4)
     preds = tmp_path / "preds.jsonl"
-    env = dict(mods["env"], BATCH_DELAY="0.5")
+    env = dict(mods["env"], BATCH_DELAY="1.5")
     args = ["caption", "--list", str(lst), "--out", str(preds), "--captioner", "batchfake_mod:Digest", "--quiet"]
     a = subprocess.Popen([sys.executable, "-m", "dfec.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    deadline = time.time() + 60  # start the second run once the first holds the output (a loaded machine is slow)
+    while time.time() < deadline and not (preds.exists() and preds.read_text().strip()):
+        time.sleep(0.05)
+    assert a.poll() is None, "the first run ended before the second started"
     b = _cli(args, env, timeout=120)
     a_out, a_err = a.communicate(timeout=120)
     assert a.returncode == 0, a_err
