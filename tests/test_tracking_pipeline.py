@@ -257,6 +257,40 @@ def test_cli_writes_outputs(tmp_path, capsys, astronaut_big):
     assert (tmp_path / "o" / "contact_sheet.png").stat().st_size > 1000
 
 
+def test_full_disk_is_one_line_and_leaves_no_open_temp_files(tmp_path, capsys, monkeypatch, astronaut_big):
+    """ENOSPC while the per-frame rows are written: one line naming the output folder, exit 2,
+    and the temporary row files are closed."""
+    import errno
+
+    from dfec.tracking import rows
+
+    video = render(tmp_path / "one.mp4", lambda i: [(astronaut_big, 200 + 5 * i, 180)])
+    closed, real_close = [], rows.RowSpill.close
+
+    def full(self, det):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def close(self):
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(rows.RowSpill, "keep", full)
+    monkeypatch.setattr(rows.RowSpill, "close", close)
+    rc, out, err = _cli(capsys, video, "--out", tmp_path / "o")
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "no space left on the disk" in err and str(tmp_path / "o") in err
+    assert len(closed) == 1 and closed[0]._lm.closed and closed[0]._mesh.closed
+
+
+def test_rerun_into_a_folder_removes_the_previous_runs_crops(tmp_path, capsys, astronaut_big):
+    video = render(tmp_path / "one.mp4", lambda i: [(astronaut_big, 200 + 5 * i, 180)])
+    assert _cli(capsys, video, "--out", tmp_path / "o", "--frames", 8)[0] == 0
+    assert _cli(capsys, video, "--out", tmp_path / "o", "--frames", 4)[0] == 0
+    res = TrackingResult.load(tmp_path / "o" / "tracks.json")
+    on_disk = sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o" / "faces").glob("*.png"))
+    assert on_disk == sorted(res.crops) and len(on_disk) == 4
+
+
 def test_cli_no_face_is_not_an_error(tmp_path, capsys):
     rng = np.random.default_rng(0)
     frames = [np.clip(background() + rng.normal(0, 8, (H, W, 3)), 0, 255).astype(np.uint8) for _ in range(20)]

@@ -13,6 +13,7 @@ from dfec.schema import Detection, Track, TrackingResult
 from dfec.tracking.config import TrackConfig
 from dfec.tracking.gsi import gap_sources, interpolate_gaps
 from dfec.tracking.pipeline import finish_tracks
+from dfec.tracking import rows as rows_mod
 from dfec.tracking.rows import MeshFile, RowSpill, StoredDetection, nan_rows
 from dfec.tracking.strongsort import StrongSort
 
@@ -42,7 +43,8 @@ def test_spill_gives_back_the_rows_it_kept(tmp_path):
     spill.close()
 
 
-def test_mesh_file_maps_read_only_rows_and_all_nan_tracks_cost_nothing(tmp_path):
+def test_mesh_file_maps_read_only_rows_and_all_nan_tracks_cost_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(rows_mod, "IN_MEMORY_BYTES", 0)  # the long-video path: a mapping
     rng = np.random.default_rng(1)
     spill = RowSpill(tmp_path)
     dets = [_det(f, 5.0 * f, rng) for f in range(7)]
@@ -78,7 +80,8 @@ def _feed(tracker: StrongSort, n: int = 60) -> None:
         tracker.step(f, dets, lambda j, ids=ids: emb[ids[j]])
 
 
-def test_finish_tracks_from_the_spill_equals_tracks_kept_in_memory(tmp_path):
+def test_finish_tracks_from_the_spill_equals_tracks_kept_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(rows_mod, "IN_MEMORY_BYTES", 0)  # as for a long video: file-backed
     cfg = TrackConfig()
     plain, spilled = StrongSort(cfg), StrongSort(cfg)
     spilled.store = RowSpill(tmp_path)
@@ -194,7 +197,28 @@ def _rss_mb() -> float:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_reading_a_file_backed_mesh_in_chunks_does_not_keep_it_resident(tmp_path):
+def test_short_video_meshes_are_read_into_memory_and_hold_no_file_descriptor(tmp_path):
+    """Thousands of live results of short clips must not run out of file descriptors."""
+    import os
+
+    rng = np.random.default_rng(7)
+    fds = len(os.listdir("/proc/self/fd"))
+    spill = RowSpill(tmp_path)
+    dets = [_det(f, 3.0 * f, rng) for f in range(5)]
+    for d in dets:
+        spill.keep(d)
+    mf = MeshFile(tmp_path)
+    mf.add(spill, np.array([4, -1, 0]))
+    ((mesh, iris),) = mf.arrays()
+    spill.close()
+    assert len(os.listdir("/proc/self/fd")) == fds  # every temp file closed; nothing mapped
+    assert schema._mapping(mesh) is None and not mesh.flags.writeable and not iris.flags.writeable
+    assert np.array_equal(mesh[0], dets[4].mesh) and np.array_equal(iris[2], dets[0].iris)
+    assert np.isnan(mesh[1]).all() and np.isnan(iris[1]).all()
+
+
+def test_reading_a_file_backed_mesh_in_chunks_does_not_keep_it_resident(tmp_path, monkeypatch):
+    monkeypatch.setattr(rows_mod, "IN_MEMORY_BYTES", 0)
     """has_mesh and the npz writer read a mapped mesh chunk by chunk and hand the pages back:
     resident memory does not grow by the array's size (46 MB here)."""
     n = 8192

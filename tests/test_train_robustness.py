@@ -173,10 +173,13 @@ def test_second_run_into_a_busy_output_folder_is_refused(work, monkeypatch):
 
     monkeypatch.setattr(pipeline, "track", lambda path, **kw: fake_tracking(path, n_frames=12))
     cfg = TrainConfig.from_yaml(_yaml(work, "busy", max_steps=1))
+    real_load = trainer.load_base_model
+    loads = []
+    monkeypatch.setattr(trainer, "load_base_model", lambda *a, **k: loads.append(1) or real_load(*a, **k))
     with output_lock(work / "busy" / "train_log.jsonl"):  # the other run
         with pytest.raises(DfecError, match="another dfec process"):
             train(cfg, progress=False)
-        assert not (work / "busy" / "train_log.jsonl").exists()
+        assert not (work / "busy" / "train_log.jsonl").exists() and not loads  # refused before loading
     assert train(cfg, progress=False)["global_step"] == 1  # free again: runs
 
 

@@ -101,6 +101,31 @@ def _default_models(cfg: TrackConfig) -> FaceModels:
     return _MODEL_CACHE[key]
 
 
+def _disk_full_is_one_line(fn):
+    """A full disk (ENOSPC / EDQUOT) while writing the per-frame rows or the outputs becomes a
+    one-line :class:`DfecError` naming the output folder (the temp folder without one)."""
+    import errno
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            import tempfile
+
+            where = sig.bind(*args, **kwargs).arguments.get("out_dir") or tempfile.gettempdir()
+            raise DfecError(f"no space left on the disk ({exc.strerror})", where) from None
+
+    return run
+
+
+@_disk_full_is_one_line
 def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | None = 16,
           out_dir: str | Path | None = None, progress: bool = False,
           models: FaceModels | None = None, **overrides: Any) -> TrackingResult:
@@ -213,6 +238,11 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             timings["track"] += _clock() - t3 - spent
             if bar is not None:
                 bar.update(1)
+    except BaseException:
+        if tracker.store is not None:  # a failed run leaves no open temporary files
+            tracker.store.close()
+            tracker.store = None
+        raise
     finally:
         if bar is not None:
             bar.close()

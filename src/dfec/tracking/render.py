@@ -113,7 +113,8 @@ def contact_sheet(frames: dict[int, np.ndarray], result: TrackingResult, path: s
 
 def write_crops(frames: dict[int, np.ndarray], result: TrackingResult, folder: str | Path,
                 size: int = 224, margin: float = 0.08) -> list[str]:
-    """Aligned crops of the main face at each selected frame, as ``faces/NN_fFFFFF.png``.
+    """Aligned crops of the main face at each selected frame, as ``faces/NN_fFFFFF.png``; crops
+    of that name left by an earlier run into the folder are removed.
 
     At each frame the largest main-track face is used; frames without one get no crop."""
     folder = Path(folder)
@@ -127,6 +128,13 @@ def write_crops(frames: dict[int, np.ndarray], result: TrackingResult, folder: s
         p = folder / f"{k:02d}_f{f:05d}.png"
         save_png(p, crop)
         paths.append(str(p))
+    # a folder written before (another --frames, another video) keeps only this run's crops
+    import re
+
+    keep = {Path(p).name for p in paths}
+    for old in folder.glob("*.png"):
+        if re.fullmatch(r"\d{2}_f\d{5}\.png", old.name) and old.name not in keep:
+            old.unlink(missing_ok=True)
     return paths
 
 

@@ -12,8 +12,9 @@ threshold pinned, which cost ~25 % speed). Here:
   frame, box, score, embedding and two row numbers;
 - :class:`MeshFile` writes the finished tracks' meshes and iris points in their final order
   (gap-filled rows NaN) to another anonymous temporary file, chunk by chunk, and maps it once,
-  read-only: ``Track.mesh`` / ``Track.iris`` are ordinary (read-only) numpy arrays whose pages
-  are read from disk when touched (one open file descriptor per tracking result). ``TrackingResult.save`` streams them into
+  read-only (or, up to :data:`IN_MEMORY_BYTES`, reads it into memory and closes it):
+  ``Track.mesh`` / ``Track.iris`` are ordinary read-only numpy arrays whose pages are read from
+  disk when touched (one open file descriptor per long-video tracking result). ``TrackingResult.save`` streams them into
   ``tracks_mesh.npz`` and releases the pages as it goes.
 
 The temporary files live in the output folder (or the system temp folder) and have no name
@@ -36,6 +37,9 @@ MESH = np.dtype([("mesh", "<f4", (468, 3)), ("iris", "<f4", (10, 3))])
 _NAN_MESH = np.full((), np.nan, MESH)
 #: rows gathered / written per chunk (a mesh chunk is ~5.6 MB)
 CHUNK_ROWS = 1024
+#: finished meshes up to this size (~2,900 face rows: 3 minutes of one face at 16 fps) are read
+#: into memory; larger ones stay file-backed (one mapping, one file descriptor per result)
+IN_MEMORY_BYTES = 16 << 20
 
 
 @dataclass
@@ -125,8 +129,9 @@ class RowSpill:
 
 class MeshFile:
     """The finished tracks' mesh and iris arrays in one anonymous temp file: :meth:`add` writes
-    one track's rows, :meth:`arrays` maps the file once (one file descriptor per result) and
-    returns read-only views, one (mesh, iris) pair per :meth:`add` call."""
+    one track's rows, :meth:`arrays` reads a small file into memory or maps a large one once (one
+    file descriptor per result) and returns read-only views, one (mesh, iris) pair per :meth:`add`
+    call."""
 
     def __init__(self, folder: str | Path | None = None):
         self._f = tempfile.TemporaryFile(prefix="dfec-trackmesh-", dir=None if folder is None else str(folder))
@@ -152,11 +157,17 @@ class MeshFile:
         self._slots.append((n, mesh_at, iris_at))
 
     def arrays(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(mesh, iris) per :meth:`add`, in order: views of one read-only mapping of the file
+        """(mesh, iris) per :meth:`add`, in order: views of the rows read into memory or of one
+        read-only mapping of the file
         (or all-NaN views). The file is closed; the mapping keeps the data until it is unused."""
         self._f.flush()
         flat = None
-        if self._size:
+        if self._size and self._size <= IN_MEMORY_BYTES:
+            # a short video: read the rows and let the file go (a mapping holds a file descriptor
+            # for as long as the result lives: thousands of live results would run out of them)
+            self._f.seek(0)
+            flat = np.frombuffer(self._f.read(self._size), dtype="<f4")  # read-only, like the mapping
+        elif self._size:
             mm = mmap.mmap(self._f.fileno(), self._size, access=mmap.ACCESS_READ)
             flat = np.frombuffer(mm, dtype="<f4")
         self._f.close()

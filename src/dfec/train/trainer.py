@@ -141,67 +141,68 @@ def train(cfg: TrainConfig, model=None, processor=None, progress: bool = True) -
     # a batch without any face leaves the face projector unused: DDP must allow that
     accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=accum,
                               kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
-    if accelerator.state.deepspeed_plugin is not None:
-        ds = accelerator.state.deepspeed_plugin.deepspeed_config
-        ds["gradient_accumulation_steps"] = accum
-        ds["train_micro_batch_size_per_gpu"] = cfg.per_device_batch_size
-        ds["train_batch_size"] = cfg.per_device_batch_size * accum * world
-        ds["gradient_clipping"] = cfg.max_grad_norm
-    set_seed(cfg.seed)
-
-    base_spec = cfg.base_spec()
-    if model is None:
-        model = load_base_model(base_spec, dtype=torch.bfloat16 if mixed == "bf16" else None)
-    if processor is None:
-        src = base_spec.get("model") or base_spec["llm"]
-        processor = FaceTrackProcessor.from_pretrained(src)
-        processor.config = ProcessorConfig.from_model_config(model.config)
-    model = apply_lora(model, cfg)
-    if cfg.gradient_checkpointing:
-        lm = _base(model).language_model
-        if hasattr(lm, "activation_checkpointing_enable"):      # transformers >= 5.2 name
-            lm.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        else:
-            lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        _base(model).language_model.config.use_cache = False
-
-    lora_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n]
-    other_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" not in n]
-    optimizer = torch.optim.AdamW([
-        {"params": lora_params, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay},
-        {"params": other_params, "lr": cfg.projector_lr, "weight_decay": cfg.weight_decay},
-    ], lr=cfg.learning_rate)
-
-    dataset = FaceTrackDataset(samples, processor, cfg.track_on_the_fly, cache_dir=out / "tracks_cache")
-    batches_per_epoch = math.ceil(len(dataset) / (cfg.per_device_batch_size * world))
-    steps_per_epoch = max(1, math.ceil(batches_per_epoch / accum))
-    total_steps = cfg.max_steps if cfg.max_steps > 0 else int(math.ceil(steps_per_epoch * cfg.num_epochs))
-    scheduler = make_scheduler(cfg, optimizer, total_steps, accelerator.num_processes)
-
-    def loader(epoch: int):
-        g = torch.Generator().manual_seed(cfg.seed + epoch)  # a fixed order per epoch, so a resume is exact
-        return torch.utils.data.DataLoader(dataset, batch_size=cfg.per_device_batch_size, shuffle=True, generator=g,
-                                           collate_fn=processor.collate, num_workers=cfg.num_workers)
-
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-    state = {"global_step": 0, "epoch": 0, "batches_in_epoch": 0}
-    ckpt = None
-    if cfg.resume_from_checkpoint == "auto":
-        ckpt = _latest_checkpoint(out)
-    elif cfg.resume_from_checkpoint:
-        ckpt = Path(cfg.resume_from_checkpoint)
-        if not (ckpt / "trainer_state.json").is_file():
-            raise DfecError("not a training checkpoint (no trainer_state.json)", ckpt)
-    if ckpt is not None:
-        state = _load_checkpoint(accelerator, model, optimizer, scheduler, ckpt)
-        accelerator.print(f"resuming from {ckpt} at step {state['global_step']}")
-
     log_path = out / "train_log.jsonl"
     lock = contextlib.ExitStack()
     if accelerator.is_main_process:
-        # one run per output folder: a second run into it (log, checkpoints) fails at once, in one line
+        # one run per output folder: a second run into it (log, checkpoints) fails at once, in one
+        # line, before any weights are loaded
         lock.enter_context(output_lock(log_path))
     with lock:
+        if accelerator.state.deepspeed_plugin is not None:
+            ds = accelerator.state.deepspeed_plugin.deepspeed_config
+            ds["gradient_accumulation_steps"] = accum
+            ds["train_micro_batch_size_per_gpu"] = cfg.per_device_batch_size
+            ds["train_batch_size"] = cfg.per_device_batch_size * accum * world
+            ds["gradient_clipping"] = cfg.max_grad_norm
+        set_seed(cfg.seed)
+
+        base_spec = cfg.base_spec()
+        if model is None:
+            model = load_base_model(base_spec, dtype=torch.bfloat16 if mixed == "bf16" else None)
+        if processor is None:
+            src = base_spec.get("model") or base_spec["llm"]
+            processor = FaceTrackProcessor.from_pretrained(src)
+            processor.config = ProcessorConfig.from_model_config(model.config)
+        model = apply_lora(model, cfg)
+        if cfg.gradient_checkpointing:
+            lm = _base(model).language_model
+            if hasattr(lm, "activation_checkpointing_enable"):      # transformers >= 5.2 name
+                lm.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            _base(model).language_model.config.use_cache = False
+
+        lora_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n]
+        other_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" not in n]
+        optimizer = torch.optim.AdamW([
+            {"params": lora_params, "lr": cfg.learning_rate, "weight_decay": cfg.weight_decay},
+            {"params": other_params, "lr": cfg.projector_lr, "weight_decay": cfg.weight_decay},
+        ], lr=cfg.learning_rate)
+
+        dataset = FaceTrackDataset(samples, processor, cfg.track_on_the_fly, cache_dir=out / "tracks_cache")
+        batches_per_epoch = math.ceil(len(dataset) / (cfg.per_device_batch_size * world))
+        steps_per_epoch = max(1, math.ceil(batches_per_epoch / accum))
+        total_steps = cfg.max_steps if cfg.max_steps > 0 else int(math.ceil(steps_per_epoch * cfg.num_epochs))
+        scheduler = make_scheduler(cfg, optimizer, total_steps, accelerator.num_processes)
+
+        def loader(epoch: int):
+            g = torch.Generator().manual_seed(cfg.seed + epoch)  # a fixed order per epoch, so a resume is exact
+            return torch.utils.data.DataLoader(dataset, batch_size=cfg.per_device_batch_size, shuffle=True, generator=g,
+                                               collate_fn=processor.collate, num_workers=cfg.num_workers)
+
+        model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+        state = {"global_step": 0, "epoch": 0, "batches_in_epoch": 0}
+        ckpt = None
+        if cfg.resume_from_checkpoint == "auto":
+            ckpt = _latest_checkpoint(out)
+        elif cfg.resume_from_checkpoint:
+            ckpt = Path(cfg.resume_from_checkpoint)
+            if not (ckpt / "trainer_state.json").is_file():
+                raise DfecError("not a training checkpoint (no trainer_state.json)", ckpt)
+        if ckpt is not None:
+            state = _load_checkpoint(accelerator, model, optimizer, scheduler, ckpt)
+            accelerator.print(f"resuming from {ckpt} at step {state['global_step']}")
+
         if accelerator.is_main_process:
             out.mkdir(parents=True, exist_ok=True)
             (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
