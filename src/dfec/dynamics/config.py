@@ -192,6 +192,12 @@ class DynamicsConfig:
     gaze_ahead_deg: float = 15.0
     lid_droop: float = 0.15
     half_open_below: float = 0.55
+    #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most
+    #: ``gaze_down_deg`` above the eye-corner line (eyes looking ahead read +6 to +14 on the dev
+    #: clips, downcast ones -1.3 to -0.3: the iris barely moves, the upper lids come down with it),
+    #: the lids are below ``half_open_below`` and the head is pitched down by ``gaze_down_pitch_deg``
+    gaze_down_deg: float = 3.0
+    gaze_down_pitch_deg: float = 15.0
     closed_below: float = 0.15
     lid_tighten: float = 0.15
     teeth_show: float = 0.5
