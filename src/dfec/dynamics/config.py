@@ -163,6 +163,11 @@ class DynamicsConfig:
     #: mesh speech segmenter (:mod:`dfec.dynamics.speech`, see "Speech on mesh tracks" above):
     #: an articulation's prominence is at least this fraction of its peak lip gap
     speak_depth: float = 0.25
+    #: quiet speech (lips held slightly apart, closing less): articulations of depth at least this
+    #: (below ``speak_depth``) also count in a chain, when it holds at least ``speak_min_full`` of
+    #: full depth (``speak_quiet_depth`` >= ``speak_depth`` turns the tier off)
+    speak_quiet_depth: float = 0.2
+    speak_min_full: int = 2
     #: prominence of an articulation is measured within this window (s): fast cycles only
     speak_window_s: float = 1.0
     #: articulations at most this far apart (s) chain into one speaking run
