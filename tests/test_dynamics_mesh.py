@@ -324,3 +324,17 @@ def test_frames_without_iris_points_give_nan_gaze_without_warnings():
         sig = mesh_raw_signals(t.mesh, iris)
     gaze = [v for k, v in sig.items() if k.startswith("gaze")]
     assert gaze and all(np.isnan(g[:10]).all() and np.isfinite(g[10:]).all() for g in gaze)
+
+
+def test_downcast_eyes_under_a_pitched_head_are_down_not_where_the_head_points():
+    # head turned (image right) and pitched down 20 degrees (not "lowered"), lids half down, iris on
+    # the corner line: the iris alone reads "ahead", so the turned head would make it "left"
+    def states(pitch=-20.0, eyes=0.45, gaze_v=0.0):
+        return _states(mesh_sequence(2.0, noise_px=0.2, yaw=lambda t: 28 + 0 * t, pitch=lambda t: pitch + 0 * t,
+                                     eyes=lambda t: eyes + 0 * t, gaze_v=lambda t: gaze_v + 0 * t))
+
+    down = states()
+    assert "gaze_is_down" in down and "gaze_is_left" not in down
+    assert "gaze_is_left" in states(pitch=0.0)          # a level head: lids alone do not say down
+    assert "gaze_is_left" in states(eyes=1.0)           # lids open: eyes looking where the head points
+    assert "gaze_is_left" in states(gaze_v=12.0)        # iris well above the corner line: not down

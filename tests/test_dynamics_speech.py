@@ -157,3 +157,33 @@ def test_still_mouths_with_real_jitter_levels_are_not_speech(size, noise):
         for seed in range(3):
             tr = mesh_sequence(4.0, frame_size=size, noise_px=noise, seed=seed, mouth=lambda t: mouth + 0 * t)
             assert runs_of(tr) == [], (mouth, seed)
+
+
+def _quiet(peaks, width, amps, rest):
+    """A jaw-drop curve: lips held ``rest`` mm apart, one opening of ``amps[i]`` mm per peak."""
+    def curve(t):
+        y = np.full(np.shape(t), rest, dtype=float)
+        for p, a in zip(peaks, amps):
+            ph = (np.asarray(t) - p) / width + 0.5
+            y = np.where((ph >= 0) & (ph <= 1), np.maximum(y, rest + a * 0.5 * (1 - np.cos(2 * np.pi * ph))), y)
+        return y
+    return curve
+
+
+def test_quiet_speech_with_parted_lips_is_found_from_full_and_shallow_articulations():
+    # lips held 5 mm apart, five syllables; the third closes only ~0.2 of the gap (a shallow
+    # articulation), so without the quiet tier the chain breaks into two pairs (no run)
+    tr = mesh_sequence(4.0, noise_px=0.3, seed=0, mouth=_quiet([1.0, 1.35, 1.7, 2.05, 2.4], 0.3, [3, 1.6, 1.6, 3, 1.6], 5.0))
+    runs = runs_of(tr)
+    assert len(runs) == 1 and len(runs[0].peaks) == 5
+    assert abs(runs[0].start - 1.0) <= 0.3 and abs(runs[0].end - 2.4) <= 0.5
+    assert runs_of(tr, DynamicsConfig(speak_quiet_depth=0.25)) == []          # the tier off
+    assert runs_of(tr, DynamicsConfig(speak_min_full=5)) == []                # shallow ones never anchor
+
+
+@pytest.mark.parametrize("size,noise", [((640, 480), 0.3), ((320, 240), 0.15)])
+def test_still_parted_lips_with_real_jitter_are_not_quiet_speech(size, noise):
+    for mouth in (2.0, 4.0, 5.0, 6.0):
+        for seed in range(4):
+            tr = mesh_sequence(4.0, frame_size=size, noise_px=noise, seed=seed, mouth=lambda t: mouth + 0 * t)
+            assert runs_of(tr) == [], (mouth, seed)

@@ -123,7 +123,14 @@ class DynamicsConfig:
       are speech (s32's smile closing and reopening gives two, 0.9 s apart). A grid over depth
       0.2-0.35, chain gap 0.5-0.8 s, window 0.5-1.0 s, 2-3 peaks and floor 0.01-0.02 on those six
       clips: the chosen values sit inside a plateau with no count error; 0.2 / 0.01 also fit
-      2422 but fire more on jittery still synthetic mouths. ``speak_pause_min_s`` 0.4 s: shorter
+      2422 but fire more on jittery still synthetic mouths. Quiet speech (branch recall): a chain
+      may include articulations of depth ``speak_quiet_depth`` 0.2 when at least ``speak_min_full``
+      2 of its own reach ``speak_depth``: on the dev clips this adds 2422 (no run before) and the
+      end of 669's first talk (3.7-4.75 s, by eye speech to 4.45) and nothing on the still clips
+      (4251, facellava 1, s32, face_noface) or WolfgangLanger (two shallow peaks as the lips part
+      into a smile, no run); quiet depth 0.15 made a false run there (6.1-7.8 s, two full-depth);
+      still synthetic mouths 0-9 mm open at the real jitter levels stay quiet (0.4 px jitter, past
+      the documented limit, fires on 15 of 48 still mouths, 13 without the tier). ``speak_pause_min_s`` 0.4 s: shorter
       silences are no pause. ``speak_merge_s`` 0.5 s: a mouth opening / closing that close to
       a talk's start / end only restates it. ``closure_max_s`` 1.0 s: an eye closure longer than
       a blink (``blink_max_s``) and at most this long is "their eyes close briefly" (a 1.1 s
@@ -163,6 +170,11 @@ class DynamicsConfig:
     #: mesh speech segmenter (:mod:`dfec.dynamics.speech`, see "Speech on mesh tracks" above):
     #: an articulation's prominence is at least this fraction of its peak lip gap
     speak_depth: float = 0.25
+    #: quiet speech (lips held slightly apart, closing less): articulations of depth at least this
+    #: (below ``speak_depth``) also count in a chain, when it holds at least ``speak_min_full`` of
+    #: full depth (``speak_quiet_depth`` >= ``speak_depth`` turns the tier off)
+    speak_quiet_depth: float = 0.2
+    speak_min_full: int = 2
     #: prominence of an articulation is measured within this window (s): fast cycles only
     speak_window_s: float = 1.0
     #: articulations at most this far apart (s) chain into one speaking run
@@ -192,6 +204,12 @@ class DynamicsConfig:
     gaze_ahead_deg: float = 15.0
     lid_droop: float = 0.15
     half_open_below: float = 0.55
+    #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most
+    #: ``gaze_down_deg`` above the eye-corner line (eyes looking ahead read +6 to +14 on the dev
+    #: clips, downcast ones -1.3 to -0.3: the iris barely moves, the upper lids come down with it),
+    #: the lids are below ``half_open_below`` and the head is pitched down by ``gaze_down_pitch_deg``
+    gaze_down_deg: float = 3.0
+    gaze_down_pitch_deg: float = 15.0
     closed_below: float = 0.15
     lid_tighten: float = 0.15
     teeth_show: float = 0.5

@@ -100,6 +100,23 @@ def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | 
     return right if gh > 0 else left
 
 
+def downcast(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> bool:
+    """Whether the eyes look down over the frames ``idx``, read from three cues together: the
+    iris at most ``gaze_down_deg`` above the eye-corner line (``gaze_v``; eyes looking ahead sit
+    well above it), the upper lids lowered (``aperture`` below ``half_open_below``) and the head
+    pitched down by at least ``gaze_down_pitch_deg``. Looking down moves the iris little in the
+    image (it turns away from the camera, under the lowered lids), so the iris alone reads
+    "ahead" (dev clips 2422 and 4251, checked by eye: downcast eyes under a lowered head); eyes
+    closed or half-open under a level or raised head (WolfgangLanger, nggyup) are not downcast."""
+    need = ("gaze_v", "aperture", "pitch")
+    if not all(n in sig.values and np.isfinite(sig.values[n][idx]).any() for n in need):
+        return False
+    gv = float(np.nanmedian(sig["gaze_v"][idx]))
+    ap = float(np.nanmedian(sig["aperture"][idx]))
+    pitch = float(np.nanmedian(sig["pitch"][idx]))
+    return gv <= cfg.gaze_down_deg and ap < cfg.half_open_below and pitch <= -cfg.gaze_down_pitch_deg
+
+
 def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
     """Lower-lid tightening: a fall of ``lower_lid`` (relative) of at least ``lid_tighten``, blinks
     masked out, not while the head rotates faster than ``shape_max_turn_rate`` (a nod moves the
@@ -276,7 +293,8 @@ def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Even
 
 
 def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
-    """States on the first 0.3 s that the mesh measures: where the eyes look (``gaze_state``) and
+    """States on the first 0.3 s that the mesh measures: where the eyes look (``gaze_state``;
+    "down" wherever :func:`downcast` holds) and
     whether they are half-open (``aperture`` below ``half_open_below``)."""
     n = max(1, int(round(0.3 * sig.fps)))
     idx = np.arange(len(sig))[:n]
@@ -286,6 +304,8 @@ def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray
     t0 = float(sig.times[0])
     out = []
     state = gaze_state(sig, cfg, idx)
+    if state is not None and downcast(sig, cfg, idx):
+        state = "down"
     if state is not None:
         out.append(Event(f"gaze_is_{state}", t0, t0, 1.0, "gaze"))
     if "aperture" in sig.values and np.isfinite(sig["aperture"][idx]).any():

@@ -14,7 +14,13 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    the peak. The depth rule is a ratio of two gaps of the same mouth a few frames apart, so face
    size and head pose cancel out of it.
 2. **Runs** (:func:`speech_runs`): articulations at most ``speak_peak_gap_s`` apart chain into a
-   run; a run of at least ``speak_min_peaks`` articulations is speech. It starts where the first
+   run; a run of at least ``speak_min_peaks`` articulations is speech. *Quiet speech* (the lips
+   held slightly apart and closing less, dev clip 2422; the end of the first talk of 669) counts
+   too: articulations of depth ``speak_quiet_depth`` (0.2) up to ``speak_depth`` join a chain, and
+   the chain is speech when at least ``speak_min_full`` (2) of its articulations have the full
+   depth. The full-depth anchors keep the held smiles out (facellava 1 has no full-depth
+   articulation, s32 none chained; WolfgangLanger's lips parting into a smile gives two
+   articulations of depth >= 0.2, no run). It starts where the first
    articulation's opening starts and ends where the last one's closing ends (the peaks' bases).
 3. **Pauses**: two runs whose silence between them is shorter than ``speak_pause_min_s`` are one
    run (no pause is said); a silence of ``speak_pause_min_s`` up to ``speak_pause_max_s`` is a
@@ -31,8 +37,8 @@ quiet while the lip gap's noise is at most ~0.005 face scale (the level of the s
 4251 and face_noface); heavier independent jitter (0.2 px on a 47 px face) gives false runs. Real
 FaceMesh jitter is correlated across the lips (the one-pair ``lip_gap`` is 0.8-1.2 times as noisy
 as the three-pair 68-point gap on the dev clips, not sqrt(3) times), so the floor is not scaled
-for it. Speech with the lips held apart in a smile (dev clip skarsgard 0-1.6 s) or barely moving
-(2422) is missed; a hand over the mouth (WolfgangLanger 2.6-4.9 s) can read as speech.
+for it. Speech with the lips held apart in a smile (dev clip skarsgard 0-1.6 s) is missed, and
+barely moving lips (2422) are found only where two syllables close the lips to the full depth; a hand over the mouth (WolfgangLanger 2.6-4.9 s) can read as speech.
 
 Event kinds (the ``Event`` dataclass of :mod:`dfec.schema`; region "mouth"; ``intensity`` is the
 mean articulation prominence in face-scale units, compared with ``speak_prominence_mesh``):
@@ -145,7 +151,8 @@ def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> li
     raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
     g = np.where(detail, raw, np.nan)
     t = sig.times
-    arts = articulations(g, t, sig.fps, cfg.speak_prominence_mesh, cfg.speak_depth, cfg.speak_window_s)
+    depth = min(cfg.speak_depth, cfg.speak_quiet_depth)
+    arts = articulations(g, t, sig.fps, cfg.speak_prominence_mesh, depth, cfg.speak_window_s)
     chains: list[list[Articulation]] = []
     for a in arts:
         if chains and a.t - chains[-1][-1].t <= cfg.speak_peak_gap_s:
@@ -154,7 +161,8 @@ def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> li
             chains.append([a])
     runs = []
     for c in chains:
-        if len(c) < cfg.speak_min_peaks:
+        full = sum(a.depth >= cfg.speak_depth for a in c)
+        if len(c) < cfg.speak_min_peaks or full < cfg.speak_min_full:
             continue
         # from where the first opening starts to where the last closing ends
         s, e = float(t[c[0].left]), float(t[c[-1].right])
