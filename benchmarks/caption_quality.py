@@ -161,7 +161,8 @@ def main(argv=None) -> int:
     if not clips:
         print(f"no clip with a reference found in {media}", file=sys.stderr)
         return 1
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="dfec_caption_quality_"))
+    scratch = None if args.work else tempfile.TemporaryDirectory(prefix="dfec_caption_quality_")  # removed at the end
+    work = Path(args.work) if args.work else Path(scratch.name)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     refs = {c["id"]: c["caption"] for c in clips}
     split = {c["id"]: c.get("split", "test") for c in clips}
@@ -299,16 +300,21 @@ def counts_table(doc: dict, results: dict) -> dict[str, dict]:
               f"{len(w['speaking_eye'])} ({', '.join(f'{a}-{b}' for a, b in w['speaking_eye'])}) | "
               f"{len(w['speaking_found'])} ({', '.join(f'{a:.1f}-{b:.1f}' for a, b in w['speaking_found'])}) | "
               f"{_fmt(w['speech_iou'])} |")
-    if rows:
-        ok = sum(w["blinks_min"] <= len(w["blinks_found"]) <= w["blinks_max"] for w in rows.values())
-        same = sum(len(w["speaking_found"]) == len(w["speaking_eye"]) for w in rows.values())
-        eye_n = sum(len(w["blinks_eye"]) for w in rows.values())
-        found_n = sum(len(w["blinks_found"]) for w in rows.values())
-        hit = sum(w["blinks_matched"] for w in rows.values())
-        ious = [w["speech_iou"] for w in rows.values() if w["speech_iou"] is not None]
-        print(f"\nblink count within the by-eye range: {ok} of {len(rows)} clips; by-eye blinks matched within "
-              f"{BLINK_TOL_S} s: {hit} of {eye_n} (found {found_n}, {found_n - hit} unmatched); "
-              f"speaking-run count equal to the by-eye count: {same} of {len(rows)} clips; "
+    groups = {"dev": [w for w in rows.values() if w["split"] == "dev"],
+              "held out (test + test2)": [w for w in rows.values() if w["split"] in TEST_SPLITS]}
+    for name, ws in groups.items():
+        if not ws:
+            continue
+        ok = sum(w["blinks_min"] <= len(w["blinks_found"]) <= w["blinks_max"] for w in ws)
+        same = sum(len(w["speaking_found"]) == len(w["speaking_eye"]) for w in ws)
+        eye_n = sum(len(w["blinks_eye"]) for w in ws)
+        found_n = sum(len(w["blinks_found"]) for w in ws)
+        hit = sum(w["blinks_matched"] for w in ws)
+        # a clip with no speech by eye and none found has no IoU: it is left out of the mean
+        ious = [w["speech_iou"] for w in ws if w["speech_iou"] is not None]
+        print(f"\n{name}: blink count within the by-eye range: {ok} of {len(ws)} clips; by-eye blinks matched "
+              f"within {BLINK_TOL_S} s: {hit} of {eye_n} (found {found_n}, {found_n - hit} unmatched); "
+              f"speaking-run count equal to the by-eye count: {same} of {len(ws)} clips; "
               f"mean speech IoU: {_fmt(sum(ious) / len(ious) if ious else None)} over {len(ious)} clips")
     return rows
 

@@ -121,8 +121,11 @@ def test_counts_table_counts_inside_the_window_only(capsys):
     assert rows["y"]["blinks_matched"] == 0 and rows["y"]["speech_iou"] is None
     out = capsys.readouterr().out
     assert "| x | test2 | 1 | 1 (0.31) | 1 of 1 | 1 (0.0-0.6) | 1 (0.0-0.7) | 0.857 |" in out
-    assert "within the by-eye range: 1 of 2 clips" in out and "equal to the by-eye count: 2 of 2 clips" in out
-    assert "matched within 0.25 s: 1 of 1 (found 2, 1 unmatched)" in out
+    # one summary line per group: dev and held out are never mixed
+    assert "dev: blink count within the by-eye range: 0 of 1 clips" in out
+    assert "held out (test + test2): blink count within the by-eye range: 1 of 1 clips" in out
+    assert "mean speech IoU: - over 0 clips" in out and "mean speech IoU: 0.857 over 1 clips" in out
+    assert "matched within 0.25 s: 1 of 1 (found 1, 0 unmatched)" in out and "0 of 0 (found 1, 1 unmatched)" in out
 
 
 def test_blink_matching_and_speech_overlap():
