@@ -192,6 +192,61 @@ def _during_turn(t0: float, t1: float, sig: FaceSignals, cfg: DynamicsConfig) ->
                for s in swings(yaw, t, cfg.yaw_deg, "yaw"))
 
 
+def shot_cuts(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
+    """Times (s) of the shot cuts inside a track: between two consecutive measured frames the
+    face's scale (inter-ocular distance) changes by ``cut_scale_jump`` or more (a cut to another
+    shot of the same person; a real head movement changes it by a few per cent a frame). The
+    time is the midpoint of the two frames."""
+    iod = np.asarray(sig.iod_px, dtype=float) if sig.iod_px is not None else np.zeros(0)
+    if len(iod) != len(sig) or cfg.cut_scale_jump <= 1.0:
+        return np.zeros(0)
+    ok = np.isfinite(iod) & (iod > 0)
+    if sig.valid is not None and len(sig.valid) == len(iod):
+        ok &= np.asarray(sig.valid, bool)
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return np.zeros(0)
+    ratio = np.abs(np.log(iod[idx[1:]] / iod[idx[:-1]]))
+    at = np.flatnonzero(ratio >= np.log(cfg.cut_scale_jump))
+    return 0.5 * (sig.times[idx[at]] + sig.times[idx[at + 1]])
+
+
+def _across_cut(t0: float, t1: float, cuts: np.ndarray, sig: FaceSignals) -> bool:
+    """Whether a change from ``t0`` to ``t1`` touches a shot cut (one frame of slack either side:
+    the smoothed signals spread the jump over neighbouring frames)."""
+    pad = 1.0 / max(sig.fps, 1e-6)
+    return bool(np.any((cuts >= t0 - pad) & (cuts <= t1 + pad)))
+
+
+def _range(x: np.ndarray | None, i0: int, i1: int) -> float:
+    """Max - min of ``x[i0..i1]`` (0 without finite values)."""
+    if x is None:
+        return 0.0
+    seg = x[i0:i1 + 1]
+    return float(np.nanmax(seg) - np.nanmin(seg)) if np.isfinite(seg).any() else 0.0
+
+
+def _pitch_change_ok(sig: FaceSignals, cfg: DynamicsConfig, s: Swing, cuts: np.ndarray) -> bool:
+    """Whether a pitch swing of the PnP fit is a head lift / lower: not across a shot cut, not
+    during a turn that changes yaw by ``pitch_max_yaw_ratio`` times as much (the 2-D fit of a
+    turning face couples yaw into pitch), and on a mesh track also seen by the mesh's 3-D pitch
+    (``pitch3d`` changes the same way by ``pitch_mesh_agree`` of the swing from ``t0`` to ``t1``)."""
+    if _across_cut(s.t0, s.t1, cuts, sig):
+        return False
+    yaw_change = _range(sig.values.get("yaw"), s.i0, s.i1)
+    if cfg.pitch_max_yaw_ratio > 0 and yaw_change >= max(cfg.yaw_deg, cfg.pitch_max_yaw_ratio * abs(s.amplitude)):
+        return False
+    p3 = sig.values.get("pitch3d")
+    if cfg.pitch_mesh_agree > 0 and p3 is not None and np.isfinite(p3[s.i0:s.i1 + 1]).sum() >= 2:
+        seg = p3[s.i0:s.i1 + 1]
+        seg = seg[np.isfinite(seg)]
+        # the mesh's change in the swing's direction: its extreme that way against its start
+        change = (np.max(seg) - seg[0]) if s.amplitude > 0 else (seg[0] - np.min(seg))
+        if change < cfg.pitch_mesh_agree * abs(s.amplitude):
+            return False
+    return True
+
+
 def _overlap(a: Event, b: Event, slack: float = 0.1) -> bool:
     return a.start < b.end + slack and a.end > b.start - slack
 
@@ -294,6 +349,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         # the mouth narrows well below its neutral width: lips pucker (closed) or round (open)
         if s.amplitude >= 0 or s.end_value > -cfg.lips_round or in_speech(s.t0, s.t1):
             continue
+        if _fall(sig.deviation("corner_lift"), s.i0, s.i1) >= 0.5 * cfg.smile_lift:
+            continue  # the corners come down with it: a smile relaxing, not lips rounding
         gap = sig["mouth_open"][s.i1]
         kind = "lips_round" if np.isfinite(gap) and gap >= cfg.mouth_closed_below else "lips_pucker"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth"))
@@ -343,16 +400,18 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
+    cuts = shot_cuts(sig, cfg)
     for k in range(len(pitch_sw) - 1):
         a, b = pitch_sw[k], pitch_sw[k + 1]
         if k in used or a.amplitude >= 0:
             continue
         # a nod: the head goes down and comes back up quickly
-        if (b.t1 - a.t0) <= cfg.nod_max_s and abs(b.amplitude) >= 0.6 * abs(a.amplitude):
+        if (b.t1 - a.t0) <= cfg.nod_max_s and abs(b.amplitude) >= 0.6 * abs(a.amplitude) \
+                and not _across_cut(a.t0, b.t1, cuts, sig):
             events.append(Event("head_nod", a.t0, b.t1, max(abs(a.amplitude), abs(b.amplitude)), "head"))
             used.update((k, k + 1))
     for k, s in enumerate(pitch_sw):
-        if k in used or abs(s.amplitude) < cfg.pitch_deg:
+        if k in used or abs(s.amplitude) < cfg.pitch_deg or not _pitch_change_ok(sig, cfg, s, cuts):
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
 
@@ -375,9 +434,42 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         # (the whole swing of yaw, pivot to pivot, not just its 10-90 % onset/offset span)
         turns = [Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head") for s in yaw_sw]
         events = [e for e in events if not (e.kind in _HORIZONTAL and any(_share(e, u) >= 0.5 for u in turns))]
+    # a mouth widening with a smile is the smile (the mesh's stretch test reads the corners only
+    # at the widening's end; a smile that was already there widens with little further lift)
+    smiles = [e for e in events if e.kind == "smile"]
+    events = [e for e in events if not (e.kind == "lips_stretch" and any(_share(e, m) >= 0.5 for m in smiles))]
+    events = _teeth_from_start(events, sig, cfg, detail)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
+
+
+def _fall(x: np.ndarray, i0: int, i1: int) -> float:
+    """How far ``x`` falls from ``x[i0]`` to its lowest point in ``i0..i1`` (0 when it does not)."""
+    seg = x[i0:i1 + 1]
+    return max(0.0, float(x[i0] - np.nanmin(seg))) if np.isfinite(x[i0]) and np.isfinite(seg).any() else 0.0
+
+
+def _teeth_from_start(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """Teeth visible from the first frame are a start state, not a later change: the first
+    ``teeth_show`` run, when the teeth area never falls below ``teeth_start_frac`` x ``teeth_show``
+    from the first measured frame to its onset (it dipped just under the threshold there), becomes
+    ``teeth_are_visible`` from the track's start (said "showing their teeth")."""
+    x = sig.values.get("teeth")
+    if x is None or cfg.teeth_start_frac <= 0 or any(e.kind == "teeth_are_visible" for e in events):
+        return events
+    shows = sorted((e for e in events if e.kind == "teeth_show"), key=lambda e: e.start)
+    if not shows:
+        return events
+    first = shows[0]
+    on = int(np.searchsorted(sig.times, first.start, side="left"))
+    seen = np.flatnonzero(detail[:on + 1] & np.isfinite(x[:on + 1]))
+    if not len(seen) or seen[0] > max(1, int(round(0.2 * sig.fps))):
+        return events  # the mouth is not measured on the first frames
+    if np.min(x[seen]) < cfg.teeth_start_frac * cfg.teeth_show:
+        return events
+    state = Event("teeth_are_visible", float(sig.times[0]), first.end, first.intensity, "mouth")
+    return [state if e is first else e for e in events]
 
 
 def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:
