@@ -242,7 +242,9 @@ class DynamicsConfig:
     cut_scale_jump: float = 1.3
     #: teeth seen from the first frame: a teeth run that starts later, with the teeth area never
     #: below this fraction of ``teeth_show`` before it, is the start state "showing their teeth"
-    teeth_start_frac: float = 0.5
+    #: (0.2: dev clip facellava 1 shows its teeth from 0 s, the area dips to 0.24 x its threshold
+    #: on the first frames; closed lips read 0-0.05)
+    teeth_start_frac: float = 0.2
     # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
     noise_k: float = 5.0
     noise_k_speech: float = 3.0
