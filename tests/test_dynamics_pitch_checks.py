@@ -48,6 +48,10 @@ def test_pitch_change_during_a_larger_turn_is_not_a_lift():
     assert "head_lift" not in k and "head_turn_right" in k
     off = DynamicsConfig(left_right="viewer", pitch_max_yaw_ratio=0.0)
     assert "head_lift" in kinds(track_signals(both), off)
+    # the same yaw change as a slow drift (5 deg/s over 6 s) beside a slow lift: a lift
+    slow = syn.sequence(8.0, yaw=lambda t: 30 * np.clip((t - 1.0) / 6.0, 0, 1),
+                        pitch=lambda t: 12 * np.clip((t - 1.0) / 6.0, 0, 1))
+    assert "head_lift" in kinds(track_signals(slow))
     # a lift with a small turn beside it is still a lift
     small = syn.sequence(3.0, yaw=lambda t: 4 * np.clip((t - 1.0) / 0.6, 0, 1), pitch=LIFT)
     assert "head_lift" in kinds(track_signals(small))

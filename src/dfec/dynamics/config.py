@@ -237,6 +237,10 @@ class DynamicsConfig:
     #: ... and not when the yaw changes during the swing by this many times its pitch change or
     #: more (and by ``yaw_deg``): a turn's 2-D fit couples yaw into pitch (dev clip skarsgard)
     pitch_max_yaw_ratio: float = 1.0
+    #: ... at an average yaw speed over the swing of at least this (degrees / s; a slow drift of
+    #: yaw over a long lift, dev clip WolfgangLanger 2 deg/s, is no coupling; skarsgard's turns
+    #: back from profile 13-54)
+    pitch_yaw_rate: float = 10.0
     #: a frame-to-frame change of the face's scale (inter-ocular distance) by this factor or more
     #: is a shot cut; no head lift / lower / nod is read across one
     cut_scale_jump: float = 1.3

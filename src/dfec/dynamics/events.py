@@ -228,13 +228,15 @@ def _range(x: np.ndarray | None, i0: int, i1: int) -> float:
 
 def _pitch_change_ok(sig: FaceSignals, cfg: DynamicsConfig, s: Swing, cuts: np.ndarray) -> bool:
     """Whether a pitch swing of the PnP fit is a head lift / lower: not across a shot cut, not
-    during a turn that changes yaw by ``pitch_max_yaw_ratio`` times as much (the 2-D fit of a
-    turning face couples yaw into pitch), and on a mesh track also seen by the mesh's 3-D pitch
+    during a turn that changes yaw by ``pitch_max_yaw_ratio`` times as much at ``pitch_yaw_rate``
+    deg/s or faster (the 2-D fit of a turning face couples yaw into pitch), and on a mesh track also seen by the mesh's 3-D pitch
     (``pitch3d`` changes the same way by ``pitch_mesh_agree`` of the swing from ``t0`` to ``t1``)."""
     if _across_cut(s.t0, s.t1, cuts, sig):
         return False
     yaw_change = _range(sig.values.get("yaw"), s.i0, s.i1)
-    if cfg.pitch_max_yaw_ratio > 0 and yaw_change >= max(cfg.yaw_deg, cfg.pitch_max_yaw_ratio * abs(s.amplitude)):
+    yaw_rate = yaw_change / max(s.t1 - s.t0, 1.0 / max(sig.fps, 1e-6))
+    if cfg.pitch_max_yaw_ratio > 0 and yaw_change >= max(cfg.yaw_deg, cfg.pitch_max_yaw_ratio * abs(s.amplitude)) \
+            and yaw_rate >= cfg.pitch_yaw_rate:
         return False
     p3 = sig.values.get("pitch3d")
     if cfg.pitch_mesh_agree > 0 and p3 is not None and np.isfinite(p3[s.i0:s.i1 + 1]).sum() >= 2:
