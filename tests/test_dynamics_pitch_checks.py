@@ -9,7 +9,8 @@ import pytest
 from dfec.dynamics import synthetic as syn
 from dfec.dynamics.captioner import describe
 from dfec.dynamics.config import DynamicsConfig
-from dfec.dynamics.events import detect_events, shot_cuts
+from dfec.dynamics.events import detect_events
+from dfec.dynamics.headpose import shot_cuts
 from dfec.dynamics.signals import mesh_pitch, track_signals
 from dfec.dynamics.synthetic import bump
 from dfec.dynamics.synthetic_mesh import mesh_sequence

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
-from .mesh_events import add_closures, gaze_state, mesh_events, mesh_initial_state, oscillation_events
+from .headpose import pitch_change_ok, shot_cuts, spans_cut
+from .mesh_events import _fall, add_closures, gaze_state, mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
 from .speech import speech_events, speech_runs, tidy_speech_events
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
@@ -190,63 +191,6 @@ def _during_turn(t0: float, t1: float, sig: FaceSignals, cfg: DynamicsConfig) ->
     span = Event("x", t0, t1, 0.0, "")
     return any(_share(span, Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head")) >= 0.5
                for s in swings(yaw, t, cfg.yaw_deg, "yaw"))
-
-
-def shot_cuts(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
-    """Times (s) of the shot cuts inside a track: between two consecutive measured frames the
-    face's scale (inter-ocular distance) changes by ``cut_scale_jump`` or more (a cut to another
-    shot of the same person; a real head movement changes it by a few per cent a frame). The
-    time is the midpoint of the two frames."""
-    iod = np.asarray(sig.iod_px, dtype=float) if sig.iod_px is not None else np.zeros(0)
-    if len(iod) != len(sig) or cfg.cut_scale_jump <= 1.0:
-        return np.zeros(0)
-    ok = np.isfinite(iod) & (iod > 0)
-    if sig.valid is not None and len(sig.valid) == len(iod):
-        ok &= np.asarray(sig.valid, bool)
-    idx = np.flatnonzero(ok)
-    if len(idx) < 2:
-        return np.zeros(0)
-    ratio = np.abs(np.log(iod[idx[1:]] / iod[idx[:-1]]))
-    at = np.flatnonzero(ratio >= np.log(cfg.cut_scale_jump))
-    return 0.5 * (sig.times[idx[at]] + sig.times[idx[at + 1]])
-
-
-def _across_cut(t0: float, t1: float, cuts: np.ndarray, sig: FaceSignals) -> bool:
-    """Whether a change from ``t0`` to ``t1`` touches a shot cut (one frame of slack either side:
-    the smoothed signals spread the jump over neighbouring frames)."""
-    pad = 1.0 / max(sig.fps, 1e-6)
-    return bool(np.any((cuts >= t0 - pad) & (cuts <= t1 + pad)))
-
-
-def _range(x: np.ndarray | None, i0: int, i1: int) -> float:
-    """Max - min of ``x[i0..i1]`` (0 without finite values)."""
-    if x is None:
-        return 0.0
-    seg = x[i0:i1 + 1]
-    return float(np.nanmax(seg) - np.nanmin(seg)) if np.isfinite(seg).any() else 0.0
-
-
-def _pitch_change_ok(sig: FaceSignals, cfg: DynamicsConfig, s: Swing, cuts: np.ndarray) -> bool:
-    """Whether a pitch swing of the PnP fit is a head lift / lower: not across a shot cut, not
-    during a turn that changes yaw by ``pitch_max_yaw_ratio`` times as much at ``pitch_yaw_rate``
-    deg/s or faster (the 2-D fit of a turning face couples yaw into pitch), and on a mesh track also seen by the mesh's 3-D pitch
-    (``pitch3d`` changes the same way by ``pitch_mesh_agree`` of the swing from ``t0`` to ``t1``)."""
-    if _across_cut(s.t0, s.t1, cuts, sig):
-        return False
-    yaw_change = _range(sig.values.get("yaw"), s.i0, s.i1)
-    yaw_rate = yaw_change / max(s.t1 - s.t0, 1.0 / max(sig.fps, 1e-6))
-    if cfg.pitch_max_yaw_ratio > 0 and yaw_change >= max(cfg.yaw_deg, cfg.pitch_max_yaw_ratio * abs(s.amplitude)) \
-            and yaw_rate >= cfg.pitch_yaw_rate:
-        return False
-    p3 = sig.values.get("pitch3d")
-    if cfg.pitch_mesh_agree > 0 and p3 is not None and np.isfinite(p3[s.i0:s.i1 + 1]).sum() >= 2:
-        seg = p3[s.i0:s.i1 + 1]
-        seg = seg[np.isfinite(seg)]
-        # the mesh's change in the swing's direction: its extreme that way against its start
-        change = (np.max(seg) - seg[0]) if s.amplitude > 0 else (seg[0] - np.min(seg))
-        if change < cfg.pitch_mesh_agree * abs(s.amplitude):
-            return False
-    return True
 
 
 def _overlap(a: Event, b: Event, slack: float = 0.1) -> bool:
@@ -409,11 +353,11 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         # a nod: the head goes down and comes back up quickly
         if (b.t1 - a.t0) <= cfg.nod_max_s and abs(b.amplitude) >= 0.6 * abs(a.amplitude) \
-                and not _across_cut(a.t0, b.t1, cuts, sig):
+                and not spans_cut(a.t0, b.t1, cuts, sig):
             events.append(Event("head_nod", a.t0, b.t1, max(abs(a.amplitude), abs(b.amplitude)), "head"))
             used.update((k, k + 1))
     for k, s in enumerate(pitch_sw):
-        if k in used or abs(s.amplitude) < cfg.pitch_deg or not _pitch_change_ok(sig, cfg, s, cuts):
+        if k in used or abs(s.amplitude) < cfg.pitch_deg or not pitch_change_ok(sig, cfg, s, cuts):
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
 
@@ -445,11 +389,6 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
 
-
-def _fall(x: np.ndarray, i0: int, i1: int) -> float:
-    """How far ``x`` falls from ``x[i0]`` to its lowest point in ``i0..i1`` (0 when it does not)."""
-    seg = x[i0:i1 + 1]
-    return max(0.0, float(x[i0] - np.nanmin(seg))) if np.isfinite(x[i0]) and np.isfinite(seg).any() else 0.0
 
 
 def _teeth_from_start(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
