@@ -10,6 +10,9 @@ reported (``misses``). Test clips were never looked at.
 
     python benchmarks/event_checks_by_eye.py [--data FILE]
 
+A run may list ``groups``: the kind groups it checked (a re-check of some kinds only); its
+table shows those alone.
+
 Precision = T / (T + F) over the checked events (unsure ones left out); recall = T / (T + misses),
 an estimate: misses are only those a person noticed on the contact sheets.
 """
@@ -81,6 +84,8 @@ def main(argv=None) -> int:
         for g in ORDER:
             if not any(g in t for t in tallies.values()):
                 continue  # a kind no run found or missed
+            if "groups" in run and g not in run["groups"]:
+                continue  # a run that re-checked only some kinds
             c = tallies[name][g]
             for k in tot:
                 tot[k] += c[k]

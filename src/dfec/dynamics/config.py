@@ -248,6 +248,25 @@ class DynamicsConfig:
     head_turned_deg: float = 20.0
     head_tilted_deg: float = 12.0
     head_lowered_deg: float = 25.0
+    #: a head lift / lower (pitch swing of the PnP fit) on a mesh track is kept only when the
+    #: mesh's own 3-D pitch (``pitch3d``, which a turn does not move) changes the same way by at
+    #: least this fraction of the swing (0 turns the check off)
+    pitch_mesh_agree: float = 0.5
+    #: ... and not when the yaw changes during the swing by this many times its pitch change or
+    #: more (and by ``yaw_deg``): a turn's 2-D fit couples yaw into pitch (dev clip skarsgard)
+    pitch_max_yaw_ratio: float = 1.0
+    #: ... at an average yaw speed over the swing of at least this (degrees / s; a slow drift of
+    #: yaw over a long lift, dev clip WolfgangLanger 2 deg/s, is no coupling; skarsgard's turns
+    #: back from profile 13-54)
+    pitch_yaw_rate: float = 10.0
+    #: a frame-to-frame change of the face's scale (inter-ocular distance) by this factor or more
+    #: is a shot cut; no head lift / lower / nod is read across one
+    cut_scale_jump: float = 1.3
+    #: teeth seen from the first frame: a teeth run that starts later, with the teeth area never
+    #: below this fraction of ``teeth_show`` before it, is the start state "showing their teeth"
+    #: (0.2: dev clip facellava 1 shows its teeth from 0 s, the area dips to 0.24 x its threshold
+    #: on the first frames; closed lips read 0-0.05)
+    teeth_start_frac: float = 0.2
     # per-video noise floor: each threshold is raised to noise_k x the signal's noise std
     noise_k: float = 5.0
     noise_k_speech: float = 3.0

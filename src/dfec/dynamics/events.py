@@ -33,7 +33,8 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
-from .mesh_events import add_closures, gaze_state, mesh_events, mesh_initial_state, oscillation_events
+from .headpose import pitch_change_ok, shot_cuts, spans_cut
+from .mesh_events import _fall, add_closures, gaze_state, mesh_events, mesh_initial_state, oscillation_events
 from .signals import FaceSignals
 from .speech import speech_events, speech_runs, tidy_speech_events
 from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
@@ -294,6 +295,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         # the mouth narrows well below its neutral width: lips pucker (closed) or round (open)
         if s.amplitude >= 0 or s.end_value > -cfg.lips_round or in_speech(s.t0, s.t1):
             continue
+        if _fall(sig.deviation("corner_lift"), s.i0, s.i1) >= 0.5 * cfg.smile_lift:
+            continue  # the corners come down with it: a smile relaxing, not lips rounding
         gap = sig["mouth_open"][s.i1]
         kind = "lips_round" if np.isfinite(gap) and gap >= cfg.mouth_closed_below else "lips_pucker"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth"))
@@ -343,16 +346,18 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
+    cuts = shot_cuts(sig, cfg)
     for k in range(len(pitch_sw) - 1):
         a, b = pitch_sw[k], pitch_sw[k + 1]
         if k in used or a.amplitude >= 0:
             continue
         # a nod: the head goes down and comes back up quickly
-        if (b.t1 - a.t0) <= cfg.nod_max_s and abs(b.amplitude) >= 0.6 * abs(a.amplitude):
+        if (b.t1 - a.t0) <= cfg.nod_max_s and abs(b.amplitude) >= 0.6 * abs(a.amplitude) \
+                and not spans_cut(a.t0, b.t1, cuts, sig):
             events.append(Event("head_nod", a.t0, b.t1, max(abs(a.amplitude), abs(b.amplitude)), "head"))
             used.update((k, k + 1))
     for k, s in enumerate(pitch_sw):
-        if k in used or abs(s.amplitude) < cfg.pitch_deg:
+        if k in used or abs(s.amplitude) < cfg.pitch_deg or not pitch_change_ok(sig, cfg, s, cuts):
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
 
@@ -375,9 +380,37 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         # (the whole swing of yaw, pivot to pivot, not just its 10-90 % onset/offset span)
         turns = [Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head") for s in yaw_sw]
         events = [e for e in events if not (e.kind in _HORIZONTAL and any(_share(e, u) >= 0.5 for u in turns))]
+    # a mouth widening with a smile is the smile (the mesh's stretch test reads the corners only
+    # at the widening's end; a smile that was already there widens with little further lift)
+    smiles = [e for e in events if e.kind == "smile"]
+    events = [e for e in events if not (e.kind == "lips_stretch" and any(_share(e, m) >= 0.5 for m in smiles))]
+    events = _teeth_from_start(events, sig, cfg, detail)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
+
+
+
+def _teeth_from_start(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """Teeth visible from the first frame are a start state, not a later change: the first
+    ``teeth_show`` run, when the teeth area never falls below ``teeth_start_frac`` x ``teeth_show``
+    from the first measured frame to its onset (it dipped just under the threshold there), becomes
+    ``teeth_are_visible`` from the track's start (said "showing their teeth")."""
+    x = sig.values.get("teeth")
+    if x is None or cfg.teeth_start_frac <= 0 or any(e.kind == "teeth_are_visible" for e in events):
+        return events
+    shows = sorted((e for e in events if e.kind == "teeth_show"), key=lambda e: e.start)
+    if not shows:
+        return events
+    first = shows[0]
+    on = int(np.searchsorted(sig.times, first.start, side="left"))
+    seen = np.flatnonzero(detail[:on + 1] & np.isfinite(x[:on + 1]))
+    if not len(seen) or seen[0] > max(1, int(round(0.2 * sig.fps))):
+        return events  # the mouth is not measured on the first frames
+    if np.min(x[seen]) < cfg.teeth_start_frac * cfg.teeth_show:
+        return events
+    state = Event("teeth_are_visible", float(sig.times[0]), first.end, first.intensity, "mouth")
+    return [state if e is first else e for e in events]
 
 
 def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mesh_signals import FAST, MESH_NORMALISATION, mesh_raw_signals, signal_noise
+from .mesh_signals import FAST, MESH_NORMALISATION, face_down_axis, mesh_raw_signals, signal_noise
 
 #: A generic 3D face (millimetres) for the rigid iBUG points used by solvePnP. Axes follow the
 #: camera: x to the image right (the subject's left), y down, z away from the camera; the origin
@@ -74,7 +74,7 @@ NORMALISATION = {
     "brow_height": "relative", "brow_inner": "relative",
     "yaw": "difference", "pitch": "difference", "roll": "difference",
     **MESH_NORMALISATION,
-    "gaze_yaw": "difference", "gaze_pitch": "difference",
+    "gaze_yaw": "difference", "gaze_pitch": "difference", "pitch3d": "difference",
 }
 
 
@@ -474,6 +474,15 @@ def _on_grid(a, frames, order, first: int, n: int, max_gap: int, shape) -> np.nd
     return flat.reshape(n, *shape)
 
 
+def mesh_pitch(mesh: np.ndarray) -> np.ndarray:
+    """Head pitch (degrees, > 0 chin up) of each frame of ``mesh`` (T, 468, 3) from its 3-D face
+    axis (:func:`~.mesh_signals.face_down_axis`, made perpendicular to the eye line, so a turn
+    (yaw) does not move it, unlike the 2-D PnP fit of 68 points): the angle of that axis out of
+    the image plane. Its neutral offset does not matter (events use its change)."""
+    down = face_down_axis(mesh)
+    return np.degrees(np.arcsin(np.clip(-down[:, 2], -1.0, 1.0)))
+
+
 def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_gap, cfg, mesh, iris, pixels) -> None:
     """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`."""
     m = _on_grid(mesh, frames, order, first, n, max_gap, (468, 3))
@@ -482,6 +491,7 @@ def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_
     for name, x in (pixels or {}).items():
         if x is not None and np.size(x) == len(order):
             mr[name] = _on_grid(x, frames, order, first, n, max_gap, ())
+    mr["pitch3d"] = mesh_pitch(m)
     mr["gaze_yaw"] = pose[:, 0] + mr["gaze_h"]
     mr["gaze_pitch"] = pose[:, 1] + mr["gaze_v"]
     for name, x in mr.items():

@@ -339,10 +339,13 @@ _GAZE_PARTICIPLE = {"gaze_is_ahead": "looking straight ahead", "gaze_is_down": "
 #: teeth said right after the mouth clause they come with ("their mouth opens, revealing some
 #: teeth": the references' form, 62 x "revealing some teeth", 21 x "revealing a few teeth")
 _TEETH_PARTICIPLE = ("revealing their teeth", "revealing some teeth", "revealing their teeth")
+#: teeth seen from the first frame, hung on the mouth's start state ("their mouth is slightly
+#: open, showing their teeth")
+_TEETH_STATE_PARTICIPLE = "showing their teeth"
 #: clauses after which the teeth can be said as "revealing ... teeth"
 _MOUTH_OPENING = {"mouth_is_open", "mouth_is_slightly_open", "speaking_at_start", "mouth_open", "lips_part", "smile",
                   "speaking", "speaking_resume", "speaking_continues", "lips_stretch", "corners_are_lifted"}
-_PARTICIPLES = ("looking ", "revealing ")  # (the "gaze_follows_*" clauses are all participles)
+_PARTICIPLES = ("looking ", "revealing ", "showing ")  # (the "gaze_follows_*" clauses are all participles)
 
 
 def is_participle(text: str) -> bool:
@@ -450,7 +453,8 @@ def _hang_teeth(evs: list[Event], config: DynamicsConfig) -> list[Event]:
                    and not (i + 1 < len(out) and is_participle(out[i + 1].text))]
         if anchors:
             r = strength(e, config)
-            e.text = _TEETH_PARTICIPLE[0 if e.kind == "teeth_are_visible" else 1 if r < 1.5 else 2 if r >= 3 else 0]
+            e.text = _TEETH_STATE_PARTICIPLE if e.kind == "teeth_are_visible" else \
+                _TEETH_PARTICIPLE[1 if r < 1.5 else 2 if r >= 3 else 0]
             out.insert(anchors[-1] + 1, e)
         else:  # said on its own, in time order among the changes (after the states)
             j = len(out)
