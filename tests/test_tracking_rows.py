@@ -26,6 +26,16 @@ def _det(frame: int, x: float, rng, mesh=True) -> Detection:
                      iris=rng.normal(x, 5.0, (10, 3)).astype(np.float32) if mesh else None)
 
 
+def _spilled(tmp_path, n: int, step: float, seed: int) -> tuple[RowSpill, list[Detection]]:
+    """A spill holding ``n`` random detections (kept in memory too, to compare)."""
+    rng = np.random.default_rng(seed)
+    spill = RowSpill(tmp_path)
+    dets = [_det(f, step * f, rng) for f in range(n)]
+    for d in dets:
+        spill.keep(d)
+    return spill, dets
+
+
 def test_spill_gives_back_the_rows_it_kept(tmp_path):
     rng = np.random.default_rng(0)
     spill = RowSpill(tmp_path)
@@ -45,11 +55,7 @@ def test_spill_gives_back_the_rows_it_kept(tmp_path):
 
 def test_mesh_file_maps_read_only_rows_and_all_nan_tracks_cost_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(rows_mod, "IN_MEMORY_BYTES", 0)  # the long-video path: a mapping
-    rng = np.random.default_rng(1)
-    spill = RowSpill(tmp_path)
-    dets = [_det(f, 5.0 * f, rng) for f in range(7)]
-    for d in dets:
-        spill.keep(d)
+    spill, dets = _spilled(tmp_path, 7, 5.0, 1)
     mf = MeshFile(tmp_path)
     mf.add(spill, np.array([6, -1, 0, 1]))
     mf.add(spill, np.array([-1, -1]))
@@ -159,11 +165,7 @@ def test_streamed_json_is_the_same_text_as_json_dumps(monkeypatch, tmp_path):
 
 
 def test_streamed_npz_reads_like_savez_and_old_files_still_load(tmp_path):
-    rng = np.random.default_rng(5)
-    spill = RowSpill(tmp_path)
-    dets = [_det(f, 3.0 * f, rng) for f in range(9)]
-    for d in dets:
-        spill.keep(d)
+    spill, dets = _spilled(tmp_path, 9, 3.0, 5)
     mf = MeshFile(tmp_path)
     mf.add(spill, np.array([0, 1, -1, 2, 3, 4, 5, 6, 7, 8]))
     ((mesh, iris),) = mf.arrays()
@@ -201,12 +203,8 @@ def test_short_video_meshes_are_read_into_memory_and_hold_no_file_descriptor(tmp
     """Thousands of live results of short clips must not run out of file descriptors."""
     import os
 
-    rng = np.random.default_rng(7)
     fds = len(os.listdir("/proc/self/fd"))
-    spill = RowSpill(tmp_path)
-    dets = [_det(f, 3.0 * f, rng) for f in range(5)]
-    for d in dets:
-        spill.keep(d)
+    spill, dets = _spilled(tmp_path, 5, 3.0, 7)
     mf = MeshFile(tmp_path)
     mf.add(spill, np.array([4, -1, 0]))
     ((mesh, iris),) = mf.arrays()
