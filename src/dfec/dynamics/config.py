@@ -283,7 +283,7 @@ class DynamicsConfig:
     segments: tuple[float, float, float] = (0.25, 0.5, 0.75)
     max_clauses_per_segment: int = 3
     #: one kind of change is said in at most this many phases (0: no limit; 1 = the references'
-    #: mode), see :func:`dfec.dynamics.wording._select`
+    #: mode), see :func:`dfec.dynamics.ranking.select_changes`
     max_phases_per_kind: int = 1
     #: a change whose kind makes up less than ``rare_share`` of FEC-Bench's reference events
     #: (:func:`dfec.dynamics.vocabulary.reference_share`) is said only from ``rare_strength``

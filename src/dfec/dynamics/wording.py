@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..schema import Event
 from .config import DynamicsConfig
-from .vocabulary import classify, reference_share
+from .ranking import ALWAYS_KEEP, select_changes, share, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -130,55 +130,13 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "nose_wrinkle": ("the person wrinkles their nose", "the person wrinkles their nose slightly",
                      "the person wrinkles their nose"),
 }
-#: the threshold each kind's intensity is compared with (attribute of DynamicsConfig)
-_THRESHOLD_OF = {
-    "blink": "blink_depth", "eyes_close": "blink_depth", "eyes_open": "blink_depth",
-    "eyes_close_briefly": "blink_depth",
-    "eyes_widen": "eye_deg", "eyes_narrow": "eye_deg", "eyes_relax_open": "eye_deg", "eyes_relax_narrow": "eye_deg",
-    "mouth_open": "mouth_open", "mouth_close": "mouth_open", "speaking": "speak_prominence",
-    "speaking_stop": "speak_prominence", "smile": "smile_lift", "smile_fade": "smile_lift",
-    "corners_relax": "smile_lift", "lips_round": "lips_round", "lips_pucker": "lips_round", "corners_down": "smile_lift", "brows_raise": "brow_raise",
-    "brows_lower": "brow_raise", "brows_relax": "brow_raise", "brows_furrow": "brow_furrow",
-    "brows_unfurrow": "brow_furrow", "head_turn_left": "yaw_deg", "head_turn_right": "yaw_deg",
-    "head_tilt_left": "roll_deg", "head_tilt_right": "roll_deg",
-    "head_turn_center": "yaw_deg", "head_tilt_center": "roll_deg", "head_nod": "nod_deg",
-    "head_lift": "pitch_deg", "head_lower": "pitch_deg",
-    "head_shake": "yaw_deg", "head_sway": "roll_deg", "speaking_pause": "speak_prominence",
-    "speaking_resume": "speak_prominence", "gaze_left": "gaze_deg", "gaze_right": "gaze_deg",
-    "gaze_up": "gaze_deg", "gaze_down": "gaze_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
-    "eyes_reopen": "lid_droop", "lids_tighten": "lid_tighten", "teeth_show": "teeth_show",
-    "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
-    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
-}
 _STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
                 "head_is_lowered", "head_is_raised", "face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed",
                 "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open", "corners_are_lifted", "eyes_are_half_open",
                 "teeth_are_visible", "gaze_is_ahead", "gaze_is_down", "gaze_is_up", "gaze_is_left", "gaze_is_right",
                 "brows_are_raised", "brows_are_furrowed", "speaking_at_start"}
-_ALWAYS_KEEP = {"speaking", "speaking_stop"}
-#: kept next when a phase holds more changes than it may say: blinks, which FEC-Bench's
-#: references name on most clips and which the blink detector measures directly
-_FIRST_KEPT = {"blink"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_half_open", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
                 "mouth_stays_open", "smile_stays"}
-
-
-#: kinds whose share of reference events is that of another clause: annotators mostly write a
-#: head's way back as a turn or tilt ("turns back to the right", "turns her head to the front"),
-#: which the vocabulary files under head turns / tilts, not under the rare "straightens"
-_SHARE_AS = {"head_turn_center": "their head turns to the left", "head_tilt_center": "their head tilts to the left"}
-
-
-def _share(event: Event) -> float:
-    """How often FEC-Bench's references name this kind of change (:func:`reference_share`)."""
-    return reference_share(_SHARE_AS.get(event.kind, event.text))
-
-
-def strength(event: Event, config: DynamicsConfig) -> float:
-    """Intensity as a multiple of its detection threshold (1.0 = just detected)."""
-    attr = _THRESHOLD_OF.get(event.kind)
-    th = getattr(config, attr, 0.0) if attr else 0.0
-    return float(event.intensity / th) if th else 1.0
 
 
 def clause(event: Event, config: DynamicsConfig, count: int = 1) -> str:
@@ -237,10 +195,10 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         finals = [m for m in items if m.kind in _FINAL_KINDS]
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
         # a change FEC-Bench's annotators rarely name is said only when it is clearly measured
-        changes = [m for m in changes if m.kind in _ALWAYS_KEEP or _share(m) >= config.rare_share
+        changes = [m for m in changes if m.kind in ALWAYS_KEEP or share(m) >= config.rare_share
                    or strength(m, config) >= config.rare_strength]
         parts.append((states, changes, finals, groups))
-    chosen = _select([p[1] for p in parts], [p[3] for p in parts], config)
+    chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
     out = []
     for (states, _, finals, groups), changes in zip(parts, chosen):
         room = max(0, config.max_clauses_per_segment - len(changes))
@@ -256,54 +214,6 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
 
 
 _FOLLOWS = {"gaze_follows_left", "gaze_follows_right", "gaze_follows_ahead"}
-#: the speech narrative (starts, pauses, resumes, stops) is told in full
-_SPEECH = {"speaking", "speaking_resume", "speaking_pause", "speaking_stop", "speaking_continues"}
-
-
-def _rank(m: Event, config: DynamicsConfig) -> tuple:
-    """Which changes a phase keeps first under its clause cap: speaking (FEC-Bench captions nearly
-    always say when it starts / stops), blinks, then the changes FEC-Bench's annotators name most
-    often (their share of reference events, dfec.dynamics.vocabulary), weighed by strength
-    relative to the threshold."""
-    return (m.kind not in _ALWAYS_KEEP, m.kind not in _FIRST_KEPT, -(_share(m) + 1e-3) * min(strength(m, config), 3.0))
-
-
-def _cell(m: Event) -> tuple[str, str]:
-    c = classify(m.text)
-    return c.region, c.action
-
-
-def _select(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig) -> list[list[Event]]:
-    """The changes each phase says, in time order: at most ``max_clauses_per_segment`` by
-    :func:`_rank`, and one kind of change (a vocabulary cell: "head tilts", "blinks") in at most
-    ``max_phases_per_kind`` phases, those where it is said and happened most often and most
-    clearly; a phase that gives a kind up says its next-ranked changes instead. Over FEC-Bench's
-    800 references a cell is named in one phase of a caption 65-80 % of the time, in two 15-30 %,
-    in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %), however often it
-    happened; the speech narrative is exempt. Default 1, the references' mode (13 dev clips, mean
-    TEM: no limit 0.587, 2: 0.586, 1: 0.597)."""
-    cap, most = config.max_clauses_per_segment, config.max_phases_per_kind
-    ranked = [sorted(ch, key=lambda m: _rank(m, config)) for ch in changes]
-    banned: list[set] = [set() for _ in changes]
-    while True:
-        said = [[m for m in r if _cell(m) not in banned[k]][:cap] for k, r in enumerate(ranked)]
-        if most <= 0:
-            break
-        where: dict = {}
-        for k, evs in enumerate(said):
-            for m in evs:
-                if m.kind not in _SPEECH:
-                    n, r = where.setdefault(_cell(m), {}).get(k, (0, 0.0))
-                    where[_cell(m)][k] = (n + len(groups[k].get(id(m), [m])), max(r, strength(m, config)))
-        extra = [(cell, k) for cell, w in where.items() if len(w) > most
-                 for k in sorted(w, key=lambda k: (-w[k][0], -w[k][1], k))[most:]]
-        if not extra:
-            break
-        for cell, k in extra:
-            banned[k].add(cell)
-    return [[m for m in ch if any(m is x for x in said[k])] for k, ch in enumerate(changes)]
-
-
 def _with_follows(changes: list[Event], groups: dict[int, list[Event]], follows: list[Event],
                   sources: dict[int, list[Event]] | None) -> list[Event]:
     """Each kept head turn followed by where the eyes then look, when that was measured
