@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from dfec.dynamics import synthetic as syn
-from dfec.dynamics.events import DynamicsConfig, detect_events, final_state, initial_state
+from dfec.dynamics.events import DynamicsConfig, detect_events
+from dfec.dynamics.states import final_state, initial_state
 from dfec.dynamics.signals import track_signals
 
 #: these tests name head turns and tilts by the image side (the default is the person's own side,

@@ -10,7 +10,8 @@ import pytest
 from dfec.dynamics import synthetic as syn
 from dfec.dynamics.captioner import describe_clauses
 from dfec.dynamics.config import DynamicsConfig
-from dfec.dynamics.events import detect_events, initial_state
+from dfec.dynamics.events import detect_events
+from dfec.dynamics.states import initial_state
 from dfec.dynamics.mesh_signals import INNER_LIP_RING, iris_darkness, teeth_fraction
 from dfec.dynamics.signals import compute_signals, track_signals
 from dfec.dynamics.synthetic import bump
@@ -243,7 +244,7 @@ def test_lip_closure_inside_speech_from_the_3d_lip_gap():
 
 
 def test_downcast_eyes_with_lids_apart_stay_half_open_not_closed():
-    from dfec.dynamics.events import final_state
+    from dfec.dynamics.states import final_state
 
     sig = track_signals(mesh_sequence(3.0, noise_px=0.2, eyes=lambda t: 1 - 0.55 * np.clip((t - 1.0) / 0.3, 0, 1)))
     kinds_ = [e.kind for e in final_state(sig, DynamicsConfig(eyes_closed_below=0.2))]

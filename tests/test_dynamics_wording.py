@@ -7,7 +7,7 @@ import pytest
 
 from dfec.dynamics import synthetic as syn
 from dfec.dynamics.config import DynamicsConfig
-from dfec.dynamics.events import brow_state, initial_state
+from dfec.dynamics.states import brow_state, initial_state
 from dfec.dynamics.signals import track_signals
 from dfec.dynamics.wording import compose_clauses, group_events, is_participle
 from dfec.schema import Event
@@ -275,7 +275,7 @@ def test_speech_from_the_first_frame_is_a_state_linked_to_its_run():
 def test_end_state_of_the_eyes_on_mesh_tracks_reads_the_lid_aperture():
     # the mesh's 68-point aspect ratio rises with the pose (dev clip 669 turning: +19 %) while the
     # lids against the iris stay put: no "their eyes stay wide open"; lids that do open wide: said
-    from dfec.dynamics.events import final_state
+    from dfec.dynamics.states import final_state
     from dfec.dynamics.synthetic_mesh import mesh_sequence
 
     still = track_signals(mesh_sequence(4.0, noise_px=0.2))

@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import DfecError
 from ..schema import Event, TrackingResult
-from .events import DynamicsConfig, _detail_mask, detect_events, final_state, initial_state
+from .events import DynamicsConfig, _detail_mask, detect_events
+from .states import final_state, initial_state
 from .signals import FaceSignals, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
     CLAUSES, INTRO, NO_CHANGE, NO_FACE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,

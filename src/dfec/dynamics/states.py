@@ -1,0 +1,172 @@
+"""The face's state at the start and at the end of a clip (FEC-Bench captions open with it: "At the
+beginning of the video, their head is turned to the left, their eyes are open, looking straight
+ahead, and their mouth is closed"): head pose, brows against the clip's own neutral frame, eyes,
+gaze and mouth, from the first / last frames where the face is measured."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..schema import Event
+from .config import DynamicsConfig, effective_thresholds
+from .events import _detail_mask
+from .mesh_events import mesh_initial_state
+from .signals import FaceSignals
+
+
+def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
+    """The measured state of the eyes and mouth on the first frames of the track (first 0.2 s)."""
+    cfg = config or DynamicsConfig()
+    if sig is None or len(sig) == 0:
+        return []
+    detail = _detail_mask(sig, cfg)
+    n = max(1, int(round(0.2 * sig.fps)))
+    first = np.arange(len(sig))[:n]
+    first = first[detail[first]]
+    if not len(first):
+        return []
+    t0 = float(sig.times[0])
+    out = []
+    ear = np.nanmedian(sig["eye_open"][first]) if np.isfinite(sig["eye_open"][first]).any() else np.nan
+    if np.isfinite(ear):
+        state = "closed" if ear < cfg.eyes_closed_below else "open"
+        out.append(Event(f"eyes_are_{state}", t0, t0, float(ear), "eyes"))
+    gap = np.nanmedian(sig["mouth_open"][first]) if np.isfinite(sig["mouth_open"][first]).any() else np.nan
+    if np.isfinite(gap):
+        if gap < cfg.mouth_closed_below:
+            state = "closed"
+        elif gap < cfg.mouth_open_above:
+            state = "slightly_open"
+        else:
+            state = "open"
+        out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
+    mesh = mesh_initial_state(sig, cfg, detail)
+    if any(e.kind == "eyes_are_half_open" for e in mesh):
+        out = [e for e in out if e.kind not in ("eyes_are_open", "eyes_are_closed")]
+    elif any(e.kind == "eyes_are_closed" for e in out) and "aperture" in sig.values:
+        # a low eye aspect ratio with the lids apart on the mesh (lid gap against the iris) is a
+        # downcast eye, not a closed one: the mesh decides, as for the end state
+        ap = sig["aperture"][first]
+        if np.isfinite(ap).any() and np.nanmedian(ap) >= cfg.half_open_below:
+            out = [Event("eyes_are_open", e.start, e.end, e.intensity, e.region) if e.kind == "eyes_are_closed" else e
+                   for e in out]
+    head = head_state(sig, cfg, first)
+    gaze = [_world_gaze(e, head) for e in mesh]
+    return _main_pose(head, cfg) + brow_state(sig, cfg, first) + out + gaze
+
+
+def _main_pose(head: list[Event], cfg: DynamicsConfig) -> list[Event]:
+    """The one starting head pose to say: the largest rotation among those past their
+    thresholds (the most visible one). FEC-Bench's references name at most one head pose when a
+    video starts (one in 170 of 791 opening phases, two in 6), however the head is posed."""
+    return [max(head, key=lambda e: e.intensity)] if head else []
+
+
+def brow_state(sig: FaceSignals, config: DynamicsConfig, idx: np.ndarray) -> list[Event]:
+    """The brows on the frames ``idx`` against the clip's own neutral frame (the per-video median,
+    as every change is measured): raised when ``brow_height`` is at least the raise threshold
+    above it ("their eyebrows are raised", as 9 % of FEC-Bench's opening phases say), furrowed
+    when ``brow_inner`` is at least the furrow threshold below it (23 %). Thresholds include the
+    per-video noise floor; a furrow is not read while the head is turned away from its neutral
+    yaw by ``yaw_deg`` or more (a turn narrows the inner-brow gap by itself). A brow state held
+    through the whole clip is its neutral and is not measurable this way."""
+    cfg = effective_thresholds(sig, config)
+    if not len(idx):
+        return []
+    t0 = float(sig.times[0])
+
+    def level(name: str) -> float:
+        v = sig.deviation(name)[idx] if name in sig.values else np.array([np.nan])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    height, inner, yaw = level("brow_height"), level("brow_inner"), level("yaw")
+    if np.isfinite(height) and height >= cfg.brow_raise:
+        return [Event("brows_are_raised", t0, t0, height, "brows")]
+    turned = np.isfinite(yaw) and abs(yaw) >= cfg.yaw_deg
+    if np.isfinite(inner) and inner <= -cfg.brow_furrow and not turned:
+        return [Event("brows_are_furrowed", t0, t0, abs(inner), "brows")]
+    return []
+
+
+def _world_gaze(state: Event, head: list[Event]) -> Event:
+    """Where the eyes look in the scene, as annotators write it: eyes centred in a head turned
+    to the left look to the left ("her head is turned to the left, her eyes look to the left");
+    in a lowered head they look down. Eyes turned within the head keep their own direction."""
+    if state.kind != "gaze_is_ahead" or not head:
+        return state
+    side = max(head, key=lambda e: e.intensity if e.kind.startswith(("head_is_turned", "head_is_lowered")) else -1)
+    if side.kind.startswith("head_is_turned"):
+        return Event("gaze_is_" + side.kind.rsplit("_", 1)[1], state.start, state.end, state.intensity, "gaze")
+    if side.kind == "head_is_lowered":
+        return Event("gaze_is_down", state.start, state.end, state.intensity, "gaze")
+    return state
+
+
+def head_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> list[Event]:
+    """The head's measured pose on the frames ``idx`` when it is far from facing the camera:
+    turned (|yaw| >= ``head_turned_deg``), tilted (|roll| >= ``head_tilted_deg``), lowered or
+    raised (pitch <= -``head_lowered_deg`` / >= ``head_lowered_deg``), as FEC-Bench captions open
+    ("her head is turned slightly to the left, her eyes are open ..."). Absolute angles, not
+    deviations from the neutral frame: the pose itself is the state."""
+    to_image_right = "right" if cfg.left_right == "viewer" else "left"
+    to_image_left = "left" if cfg.left_right == "viewer" else "right"
+    t0 = float(sig.times[0])
+    out = []
+
+    def level(name: str) -> float:
+        v = sig[name][idx] if name in sig.values else np.array([np.nan])
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    yaw, roll, pitch = level("yaw"), level("roll"), level("pitch")
+    if np.isfinite(yaw) and abs(yaw) >= cfg.head_turned_deg:
+        out.append(Event(f"head_is_turned_{to_image_right if yaw > 0 else to_image_left}", t0, t0, abs(yaw), "head"))
+    if np.isfinite(roll) and abs(roll) >= cfg.head_tilted_deg:
+        out.append(Event(f"head_is_tilted_{to_image_right if roll > 0 else to_image_left}", t0, t0, abs(roll), "head"))
+    if np.isfinite(pitch) and abs(pitch) >= cfg.head_lowered_deg:
+        out.append(Event("head_is_raised" if pitch > 0 else "head_is_lowered", t0, t0, abs(pitch), "head"))
+    return out
+
+
+def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
+    """States held on the last 0.3 s of the track that differ from the neutral frame by at least
+    the event thresholds (eyes wide / narrowed, mouth open, brows raised / furrowed, smiling)."""
+    cfg = effective_thresholds(sig, config or DynamicsConfig())
+    if sig is None or len(sig) < 2:
+        return []
+    detail = _detail_mask(sig, cfg)
+    n = max(1, int(round(0.3 * sig.fps)))
+    last = np.arange(len(sig))[-n:]
+    last = last[detail[last]]
+    if not len(last):
+        return []
+    t1 = float(sig.times[-1])
+
+    def level(name: str, dev: bool = True) -> float:
+        v = (sig.deviation(name) if dev else sig[name])[last]
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+
+    out = []
+    # on mesh tracks the lid aperture against the iris, as the eye events read it (the mesh's
+    # 68-point aspect ratio follows the head's pose)
+    mesh = "aperture" in sig.values and np.isfinite(sig["aperture"][last]).any()
+    eye, eye_th = (level("aperture"), cfg.eye_mesh) if mesh else (level("eye_open"), cfg.eye_deg)
+    if eye >= eye_th:
+        out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
+    elif level("eye_open", dev=False) < cfg.eyes_closed_below:
+        # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
+        # half-open eye, not a closed one
+        apart = "aperture" in sig.values and level("aperture", dev=False) >= cfg.closed_below
+        out.append(Event("eyes_stay_half_open" if apart else "eyes_stay_closed", t1, t1, abs(eye), "eyes"))
+    elif eye <= -eye_th:
+        out.append(Event("eyes_stay_narrow", t1, t1, abs(eye), "eyes"))
+    brow = level("brow_height")
+    if brow >= cfg.brow_raise:
+        out.append(Event("brows_stay_raised", t1, t1, brow, "brows"))
+    elif level("brow_inner") <= -cfg.brow_furrow:
+        out.append(Event("brows_stay_furrowed", t1, t1, abs(level("brow_inner")), "brows"))
+    gap = level("mouth_open", dev=False)
+    if gap >= cfg.mouth_open_above:
+        out.append(Event("mouth_stays_open", t1, t1, gap, "mouth"))
+    lift = level("corner_lift")
+    if lift >= cfg.smile_lift and level("mouth_width") >= 0:
+        out.append(Event("smile_stays", t1, t1, lift, "mouth"))
+    return out
