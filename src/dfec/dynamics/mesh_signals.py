@@ -309,7 +309,7 @@ def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | 
     last = max(pos) if pos else -1
     m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
     ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)
-    for k, _, rgb in iter_frames(path, fps, fill=True):
+    for k, _, rgb in iter_frames(path, fps, fill=True, only=pos):  # other frames are not converted
         i = pos.get(int(k))
         if i is not None:
             one = pixel_signals([rgb], m[i:i + 1], None if ir is None else ir[i:i + 1])

@@ -234,7 +234,7 @@ class FaceTrackProcessor:
         faces: dict[int, np.ndarray] = {}
         all_small: list[np.ndarray] = []
         want_set = set(wanted) if wanted is not None else None
-        for idx, _, rgb in iter_frames(path, fps):
+        for idx, _, rgb in iter_frames(path, fps, only=want_set):  # unwanted frames are not converted
             if want_set is None:
                 all_small.append(self._frame(rgb))     # keep only the 336-px copy of every frame
                 continue
