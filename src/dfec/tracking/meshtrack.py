@@ -33,6 +33,7 @@ import numpy as np
 
 from ..schema import Detection
 from .config import TrackConfig
+from .strongsort import iou_matrix
 
 
 #: a face found in the crop around a followed face may be at most this much larger or smaller
@@ -48,14 +49,6 @@ def _follow(lm: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 def _inside(point: np.ndarray, box: np.ndarray) -> bool:
     return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _thumb(rgb: np.ndarray) -> np.ndarray:
@@ -167,7 +160,7 @@ class MeshFollower:
         self.weak_boxes = []
         for fb, lm, since in sorted(weak, key=lambda w: -w[0].score):
             c = (fb.box[:2] + fb.box[2:]) / 2.0
-            if all(_iou(fb.box, d.box) < 0.3 and not _inside(c, d.box)
+            if all(iou_matrix(fb.box, d.box)[0, 0] < 0.3 and not _inside(c, d.box)
                    and not _inside((d.box[:2] + d.box[2:]) / 2.0, fb.box) for d in dets):
                 dets.append(Detection(idx, fb.box, fb.score, landmarks=lm))
                 self.weak_boxes.append((fb.box, 0, lm, since))
@@ -215,6 +208,6 @@ class MeshFollower:
         """Two ROIs that converged on one face: keep the more confident mesh."""
         keep: list = []
         for f in sorted(faces, key=lambda f: -f.score):
-            if all(_iou(f.box, k.box) < 0.5 for k in keep):
+            if all(iou_matrix(f.box, k.box)[0, 0] < 0.5 for k in keep):
                 keep.append(f)
         return keep
