@@ -111,3 +111,15 @@ def test_only_yields_the_wanted_indices(clip30):
     assert all(np.array_equal(some[i], full[i]) for i in want)
     native = list(iter_frames(clip30, fps=None, only={3}))
     assert [i for i, _, _ in native] == [3]
+
+
+@pytest.mark.parametrize("fps,fill", [(16, False), (16, True), (None, False)])
+def test_only_never_returns_a_stale_frame(clip30, fps, fill):
+    """Frames that ``only`` skips are freed unconverted; a later frame may reuse their id(), which
+    once made the reader hand back the previous picture (FaceTrack-MM got wrong frames)."""
+    full = {i: rgb for i, _, rgb in iter_frames(clip30, fps=fps, fill=fill)}
+    for want in (set(range(0, len(full), 3)), set(range(0, len(full), 5)), set(uniform_indices(len(full), 16))):
+        some = {i: rgb for i, _, rgb in iter_frames(clip30, fps=fps, fill=fill, only=want)}
+        assert set(some) == want
+        assert all(np.array_equal(some[i], full[i]) for i in want), sorted(
+            i for i in want if not np.array_equal(some[i], full[i]))

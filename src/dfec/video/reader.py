@@ -302,11 +302,13 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = 
         stream.thread_type = "AUTO"
         sar = _sar(stream)
         transforms: dict = {}
-        converted: dict[int, np.ndarray] = {}  # id(frame) -> rgb, for the last frame only
+        # the last converted frame and its rgb (a frame repeated by the resampler is converted
+        # once). Held by identity, not by id(): with ``only``, frames that are not converted are
+        # freed and a later frame may get the same id(), which returned a stale picture
+        converted: list = [None, None]
 
         def rgb_of(frame) -> np.ndarray:
-            key = id(frame)
-            if key not in converted:
+            if converted[0] is not frame:
                 # the display matrix is read from the first frame only: touching a frame's side
                 # data keeps the frame alive in a PyAV reference cycle until the garbage collector
                 # runs (+300 MB RSS on a 720p clip when read on every frame)
@@ -314,9 +316,8 @@ def iter_frames(path: str | Path, fps: float | None = DEFAULT_FPS, fill: bool = 
                     m = _matrix_of(frame, stream)
                     transforms[None] = display_transform(m)
                 tf = transforms[None]
-                converted.clear()
-                converted[key] = to_display(frame.to_ndarray(format="rgb24"), tf, sar)
-            return converted[key]
+                converted[:] = [frame, to_display(frame.to_ndarray(format="rgb24"), tf, sar)]
+            return converted[1]
 
         end = [0.0]  # the end time of the last decoded source frame
 
