@@ -118,14 +118,20 @@ def pair_agreement(judge) -> list[tuple[str, int, float, dict[str, float]]]:
     clf = judge.classifier
     pred = [clf.relation(p["a"], p["b"]) for p in pairs]
     rows = []
-    for split in ("dev", "test"):
-        idx = [k for k, p in enumerate(pairs) if p["split"] == split]
+    # all pairs by split, then batch v5 alone (the slot-subsumption pairs: a direction, side or degree
+    # that one phrase leaves open)
+    for name, keep in (("dev", lambda p: p["split"] == "dev"), ("test", lambda p: p["split"] == "test"),
+                       ("v5 dev", lambda p: p["split"] == "dev" and p["batch"] == "v5"),
+                       ("v5 test", lambda p: p["split"] == "test" and p["batch"] == "v5")):
+        idx = [k for k, p in enumerate(pairs) if keep(p)]
+        if not idx:
+            continue
         acc = sum(pred[k] == pairs[k]["label"] for k in idx) / len(idx)
         rec = {}
         for c in ("same", "opposite", "none"):
             cls = [k for k in idx if pairs[k]["label"] == c]
-            rec[c] = (sum(pred[k] == c for k in cls) / len(cls), len(cls))
-        rows.append((split, len(idx), acc, rec))
+            rec[c] = (sum(pred[k] == c for k in cls) / len(cls) if cls else float("nan"), len(cls))
+        rows.append((name, len(idx), acc, rec))
     return rows
 
 

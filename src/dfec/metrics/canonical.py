@@ -40,12 +40,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
+from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, KIND_AXES, LEFT, MOVES,
+                                NEG_AFTER, OPEN_AXIS, TURN,
                                 NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, AHEAD_FILLERS, BOUND, SHAPE_NOUNS, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
                                 ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
                                 normalise)
 
-__all__ = ["Action", "parse_event", "relate", "describe", "AU"]
+__all__ = ["Action", "parse_event", "relate", "entails", "describe", "AU"]
 
 #: FACS action units of each region / axis (for display)
 @dataclass
@@ -59,6 +60,7 @@ class Action:
     count: int | None = None
     state: bool = False
     negated: bool = False
+    kind: str | None = None  # the movement kind named by the verb: "tilt", "turn" (head), "move" (eyeballs)
 
     def signed(self) -> dict[str, int]:
         """The axes with negation applied (a negated action points the other way)."""
@@ -120,7 +122,11 @@ class _Parse:
             if self.negate_next and not a.axes:
                 a.negated = True
                 self.negate_next = False
-            if a.axes.get(axis2, sign2) != sign2:
+            if a.axes.get(axis2) == 0 and sign2 != 0:
+                a.axes[axis2] = sign2  # a direction fills the slot an undirected verb left open
+            elif sign2 == 0 and axis2 in a.axes:
+                pass
+            elif a.axes.get(axis2, sign2) != sign2:
                 if axis2 in self.noun_axes.get(id(a), ()):
                     _reverse(a, axis2)  # "the furrow relaxes", "wrinkles fade": the reverse change
                     self.noun_axes.pop(id(a), None)
@@ -128,6 +134,20 @@ class _Parse:
                 a.axes.setdefault(axis2, sign2)
                 if self.noun:
                     self.noun_axes.setdefault(id(a), set()).add(axis2)
+
+    def undirected(self, reg: str, tok: str) -> None:
+        """A movement verb of the head or the eyeballs, before (or without) its direction.
+
+        "tilts" / "turns" (head) and "move" / "shift" / "turn" (eyeballs) open a slot (the kind's
+        axis with sign 0) that a later direction word fills; "her head moves" stays a generic movement.
+        """
+        kind = "move" if reg == "gaze" else "tilt" if tok in ROLL else "turn" if tok in TURN else None
+        if kind is None:
+            self.put(reg, "move", 1)
+            return
+        self.put(reg, OPEN_AXIS[kind], 0)
+        a = self.action(reg)
+        a.kind = a.kind or kind
 
     def direction(self, tok: str) -> None:
         """left/right/up/down/ahead: the direction of the gaze, the head, or the part's movement."""
@@ -161,6 +181,13 @@ class _Parse:
             dflt, axis, sign = entry[:3]
             if dflt == "dir":
                 self.direction(axis)
+                continue
+            if dflt == "kind":  # "tilts her head", "tilts slightly": a head (or gaze) verb seen before its part
+                reg = region if region is not None else ("gaze" if self.gaze_phrase else "head")
+                if reg in {"head", "gaze"}:
+                    self.undirected(reg, axis)
+                else:
+                    self.put(reg, "move", 1)
                 continue
             reg = region if region is not None else dflt
             if dflt in BOUND and reg not in BOUND[dflt]:
@@ -256,9 +283,9 @@ class _Parse:
             return
         if tok in YAW | ROLL:
             if self.region is None and not self.gaze_phrase:
-                self.pending.append(("head", "move", 1))
+                self.pending.append(("kind", tok, 0))
             elif self.region in {"head", "gaze"}:
-                self.put(self.region, "move", 1)
+                self.undirected(self.region, tok)
             elif self.region in {"mouth", "lower_lip", "upper_lip"} and tok.startswith("mov"):
                 self.mouth_moves = True  # "her lips move": she talks (unless the phrase says how)
             return
@@ -311,6 +338,9 @@ class _Parse:
         state = _is_state(self.toks)
         out = []
         for a in self.actions:
+            if a.negated and a.axes.get("move") == 1 or any(v for v in a.axes.values()):
+                # a direction given ("tilts forward": pitch) or the head held still: no slot stays open
+                a.axes = {k: v for k, v in a.axes.items() if v}
             if len(a.axes) > 1:
                 a.axes.pop("move", None)
             if not a.axes:
@@ -435,24 +465,42 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
 _NEUTRAL = {"center"}
 
 
+def _open(a: Action) -> bool:
+    """An action whose direction the phrase leaves open ("she tilts her head": roll 0)."""
+    return bool(a.axes) and not any(a.axes.values())
+
+
+def _kind_match(x: Action, y: Action) -> bool:
+    """One action names a movement kind with its direction open, the other fills it ("tilts" / "tilts forward")."""
+    for u, v in ((x, y), (y, x)):
+        if _open(u) and u.kind is not None and v.kind == u.kind and set(v.axes) & KIND_AXES[u.kind]:
+            return True
+    return False
+
+
 def _compare(x: Action, y: Action) -> str | None:
-    """"same" / "opposite" / None (not comparable) for two actions."""
+    """"same" / "opposite" / None (not comparable) for two actions.
+
+    A direction slot left open (sign 0) agrees with either direction: only two stated directions
+    that differ are Opposite ("tilts to the left" / "tilts to the right"), while "tilts her head" is
+    Same as "tilts to the right" and as "tilts forward" (the same kind, :func:`_kind_match`).
+    """
     if x.region != y.region:
         return None
     if x.side and y.side and x.side != y.side:
         return None
     ax, ay = x.axes, y.axes
+    shared = set(ax) & set(ay)
     if x.negated != y.negated:
         # a negated action is the opposite of the action; "head remains still" of any head movement
         moved = (y if x.negated else x).axes
         if "move" in (x if x.negated else y).axes and moved:
             return "opposite"
-        shared = set(ax) & set(ay)
-        return "opposite" if shared and all(ax[k] == ay[k] for k in shared) else None
-    shared = set(ax) & set(ay)
+        agree = shared and all(ax[k] == ay[k] or not ax[k] or not ay[k] for k in shared)
+        return "opposite" if agree or (not shared and _kind_match(x, y)) else None
     if not shared:
-        return None
-    if any(ax[k] != ay[k] for k in shared):
+        return "same" if _kind_match(x, y) else None
+    if any(ax[k] and ay[k] and ax[k] != ay[k] for k in shared):
         return "opposite"
     if shared <= _NEUTRAL and (set(ax) - _NEUTRAL or set(ay) - _NEUTRAL):
         return None
@@ -474,6 +522,35 @@ def relate(a: list[Action], b: list[Action]) -> str | None:
     return "same" if "same" in rels else "none"
 
 
+def _covers(p: Action, h: Action) -> bool:
+    """Whether action ``p`` states every direction that ``h`` states (so ``p`` entails ``h``)."""
+    if _open(p) and not _open(h):
+        return False
+    return not any(h.axes[k] and not p.axes.get(k) for k in h.axes if k in p.axes)
+
+
+def entails(premise: list[Action], hypothesis: list[Action]) -> bool:
+    """AutoDQ entailment on canonical forms: does the premise event entail the hypothesis event?
+
+    Tarsier's AutoDQ (DREAM-1K evaluation, ``evaluation/metrics/evaluate_dream_gpt.py`` of
+    github.com/bytedance/tarsier) asks a judge whether a *description* entails each event, with three
+    answers -- entailment, neutral, contradiction -- and counts only "entailment", for recall (the
+    reference's events against the prediction) and for precision (the prediction's events against the
+    reference) alike. A direction is part of what an event claims, so it is one-way here: "her head
+    tilts to the right" entails "she tilts her head" (the recall of that reference event is earned),
+    while "she tilts her head" leaves the direction open and does not entail "tilts to the right"
+    (neutral: no precision credit for a direction the reference does not state). TEM's relation stays
+    symmetric (Same both ways), as the paper's Same / Opposite / No-relation judge is.
+
+    Side and degree are not one-way: the hand labels (tests/data/relation_pairs.md) make "his left
+    eyebrow raises" Same as "eyebrows raise" and ignore intensity ("slightly", "wide"), and the parser
+    reads a degree word per phrase, not per action, so it cannot carry a one-way claim.
+    """
+    if relate(premise, hypothesis) != "same":
+        return False
+    return any(_compare(p, h) == "same" and _covers(p, h) for p in premise for h in hypothesis)
+
+
 # --------------------------------------------------------------------------------------------
 # Display
 # --------------------------------------------------------------------------------------------
@@ -488,6 +565,9 @@ def describe_action(a: Action) -> str:
     parts = []
     for axis, sign in a.axes.items():
         words = _AXIS_WORDS.get(axis)
+        if not sign:
+            parts.append(f"{a.kind or axis} (direction open)")
+            continue
         parts.append(words[0] if words and sign > 0 else words[1] if words else axis)
     aus = sorted({AU[k] for k in ((a.region, ax, s) for ax, s in a.axes.items()) if k in AU})
     bits = [a.region + (f"({a.side})" if a.side else ""), "+".join(parts)]

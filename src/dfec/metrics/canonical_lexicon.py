@@ -109,6 +109,14 @@ GAZE_VERBS = verb_forms("look", "gaze", "stare", "glance", "peer", "focus", "wat
 # head motion verbs: which head axis a left/right goes to
 YAW = verb_forms("turn", "rotate", "shift", "move", "swivel", "face") | {"moved", "turned"}
 ROLL = verb_forms("tilt", "lean", "incline", "tip", "cock") | {"leaned", "leant", "tilted"}
+# head verbs that name a movement kind without its direction ("she tilts her head", "he turns his head"):
+# the kind is kept with its direction left open (the other YAW words, "moves", "shifts", stay generic)
+TURN = verb_forms("turn", "rotate", "swivel") | {"turned"}
+#: the axes a movement kind's direction may fill: "tilts" -> left/right (roll) or forward/back (pitch);
+#: "turns" -> left/right (yaw); an eyeball movement ("her eyeballs move") -> left/right or up/down
+KIND_AXES = {"tilt": {"roll", "pitch"}, "turn": {"yaw"}, "move": {"lateral", "vertical"}}
+#: the placeholder axis of a kind whose direction the phrase leaves open (its sign is 0)
+OPEN_AXIS = {"tilt": "roll", "turn": "yaw", "move": "shift"}
 PITCH_UP = {"back", "backward", "backwards"}
 PITCH_DOWN = {"forward", "forwards"}
 NEG_BEFORE = {"not", "no", "never", "without", "stop", "stops", "stopped", "stopping", "cease", "ceases", "ceased", "ceasing",

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
 from ..errors import DfecError
-from .relations import SAME
 
 __all__ = [
     "Judge", "SampleJudgement", "OfflineJudge", "OpenAIJudge", "JudgeConfig", "JudgeCache", "JudgeFailure",
@@ -100,8 +99,7 @@ class OfflineJudge:
         self.calls += 1
         ev = list(self._extract(prediction))
         matrix = self.classifier.matrix(ev, reference_events)
-        ent_g = [any(v == SAME for v in row) for row in matrix]
-        ent_r = [any(matrix[i][j] == SAME for i in range(len(ev))) for j in range(len(reference_events))]
+        ent_g, ent_r = self.classifier.entailment(ev, reference_events, matrix)  # one-way on open directions
         return SampleJudgement(events_pred=ev, relations=matrix, entailed_pred=ent_g, entailed_ref=ent_r)
 
     def info(self) -> dict:

@@ -11,7 +11,11 @@ The paper asks an LLM how each generated event relates to each reference event. 
    least ``same_threshold``, else No relation. Only such phrases are embedded, so most samples need
    no model at all.
 
-Identical phrases are always Same. Agreement with the 677 hand-labelled pairs of real reference
+A phrase that leaves a direction open is Same as one that states it on the same movement ("she
+tilts her head" / "her head tilts to the right"; Opposite needs two stated directions that differ);
+AutoDQ's entailment is one-way there (:meth:`OfflineRelationClassifier.entailment`).
+
+Identical phrases are always Same. Agreement with the 1159 hand-labelled pairs of real reference
 phrases (tests/data/relation_pairs.jsonl, frozen dev/test split) is printed by
 ``benchmarks/metric_validity.py --pairs`` and checked in tests/test_metrics_relations.py.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .canonical import Action, describe, parse_event, relate
+from .canonical import Action, describe, entails, parse_event, relate
 from .encoder import Encoder, MiniLMEncoder, get_encoder  # noqa: F401  (re-exported)
 
 SAME, OPPOSITE, NONE = "same", "opposite", "none"
@@ -123,3 +127,30 @@ class OfflineRelationClassifier:
 
     def relation(self, a: str, b: str) -> str:
         return self.matrix([a], [b])[0][0]
+
+    def entails(self, premise: str, hypothesis: str) -> bool:
+        """AutoDQ: does the event ``premise`` entail the event ``hypothesis``? (given they are Same)
+
+        One-way on a direction one of them leaves open (:func:`dfec.metrics.canonical.entails`:
+        "her head tilts to the right" entails "she tilts her head", not the reverse); a pair the
+        embedding fallback called Same entails both ways.
+        """
+        pa, pb = self.parse(premise), self.parse(hypothesis)
+        if pa and pb:
+            return entails(pa, pb)
+        return True
+
+    def entailment(self, events_g: Sequence[str], events_r: Sequence[str],
+                   matrix: Sequence[Sequence[str]]) -> tuple[list[bool], list[bool]]:
+        """AutoDQ flags from a relation matrix: each generated event entailed by some reference event
+        (precision) and each reference event entailed by some generated event (recall).
+
+        Tarsier asks whether the other *text* entails each event and counts only "entailment" on both
+        sides; offline, an event is entailed when an event of the other text is Same and states at
+        least its directions (see :func:`dfec.metrics.canonical.entails` for the choice and its source).
+        """
+        ent_g = [any(matrix[i][j] == SAME and self.entails(r, g) for j, r in enumerate(events_r))
+                 for i, g in enumerate(events_g)]
+        ent_r = [any(matrix[i][j] == SAME and self.entails(g, r) for i, g in enumerate(events_g))
+                 for j, r in enumerate(events_r)]
+        return ent_g, ent_r
