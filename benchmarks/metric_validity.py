@@ -20,7 +20,8 @@ only the words changed), and each set is scored against the real references with
 It prints TEM, LCS, AutoDQ P / R / F, CIDEr-D and ROUGE-L per set, the pairwise win rate of the
 paraphrase over the antonym swap (per-sample TEM, ties count as losses) and the targets of issue 12.
 ``--pairs`` also prints the relation classifier's agreement with tests/data/relation_pairs.jsonl by
-frozen split (dev: tuned on; test: never tuned on) and class; ``--clusters`` how the event phrases of
+frozen split (dev: tuned on; test: never tuned on) and class, and for batch v5 alone (a direction, side
+or degree one phrase leaves open); ``--clusters`` how the event phrases of
 all references group by canonical form and which share the parser reads.
 """
 from __future__ import annotations

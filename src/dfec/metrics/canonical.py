@@ -19,9 +19,12 @@ downwards" holds an eyelid action and a gaze action). An action holds
 * ``intensity`` (1 slight, 2 plain, 3 strong) and ``count`` (how often: "twice" -> 2);
 * ``state``: True for a state ("eyes are open", "mouth slightly open"), False for a change ("opens");
 * ``negated``: "does not blink", "stops speaking", "head remains still", "wrinkles disappear" (a
-  negated action's axes are flipped, so a negated state is the opposite of the state).
+  negated action's axes are flipped, so a negated state is the opposite of the state);
+* ``kind``: the movement a head or eyeball verb names ("tilt", "turn", eyeball "move"); when the
+  phrase gives no direction ("she tilts her head") the kind's axis is kept with sign 0: an open slot.
 
-Relation rule (:func:`relate`), on every pair of actions of the two events:
+Relation rule (:func:`relate`, in :mod:`dfec.metrics.canonical_form`), on every pair of actions of
+the two events:
 
 * a shared axis in the reverse direction, or a negated action against the action, in any pair of
   actions: **Opposite**;
@@ -31,44 +34,27 @@ Relation rule (:func:`relate`), on every pair of actions of the two events:
 * intensity, count and state vs change are ignored (a slight smile is a smile; "eyes are open" is
   Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
   right part are different regions (No relation);
+* an open direction agrees with any stated one of its kind: "she tilts her head" is Same as "her head
+  tilts to the right" and as "tilts forward" (Opposite needs two stated directions that differ); a
+  tilt is not a turn, and a generic "her head moves" has no kind;
+* AutoDQ's entailment (:func:`entails`) is one-way on an open direction: "tilts to the right"
+  entails "tilts her head", not the reverse (the choice and its source: :func:`entails`);
 * a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
   embeddings (:mod:`dfec.metrics.relations`).
 
-The word lists live in :mod:`dfec.metrics.canonical_lexicon`.
+The word lists live in :mod:`dfec.metrics.canonical_lexicon`; the form, the relation rule and
+the entailment in :mod:`dfec.metrics.canonical_form`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, KIND_AXES, LEFT, MOVES,
-                                NEG_AFTER, OPEN_AXIS, TURN,
+from .canonical_form import Action, describe_action, entails, relate
+from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
+                                OPEN_AXIS, TURN,
                                 NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, AHEAD_FILLERS, BOUND, SHAPE_NOUNS, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
                                 ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
                                 normalise)
 
 __all__ = ["Action", "parse_event", "relate", "entails", "describe", "AU"]
-
-#: FACS action units of each region / axis (for display)
-@dataclass
-class Action:
-    """One facial action of an event in canonical form (see the module doc)."""
-
-    region: str
-    axes: dict[str, int] = field(default_factory=dict)
-    side: str | None = None
-    intensity: int = 2
-    count: int | None = None
-    state: bool = False
-    negated: bool = False
-    kind: str | None = None  # the movement kind named by the verb: "tilt", "turn" (head), "move" (eyeballs)
-
-    def signed(self) -> dict[str, int]:
-        """The axes with negation applied (a negated action points the other way)."""
-        return {k: -v for k, v in self.axes.items()} if self.negated else dict(self.axes)
-
-    def __str__(self) -> str:
-        return describe_action(self)
-
 
 # --------------------------------------------------------------------------------------------
 # Parser
@@ -338,7 +324,7 @@ class _Parse:
         state = _is_state(self.toks)
         out = []
         for a in self.actions:
-            if a.negated and a.axes.get("move") == 1 or any(v for v in a.axes.values()):
+            if (a.negated and a.axes.get("move") == 1) or any(a.axes.values()):
                 # a direction given ("tilts forward": pitch) or the head held still: no slot stays open
                 a.axes = {k: v for k, v in a.axes.items() if v}
             if len(a.axes) > 1:
@@ -457,128 +443,6 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
     if axis == "reveal":
         return []
     return [(reg, axis, sign)]
-
-
-# --------------------------------------------------------------------------------------------
-# Relation on canonical forms
-# --------------------------------------------------------------------------------------------
-_NEUTRAL = {"center"}
-
-
-def _open(a: Action) -> bool:
-    """An action whose direction the phrase leaves open ("she tilts her head": roll 0)."""
-    return bool(a.axes) and not any(a.axes.values())
-
-
-def _kind_match(x: Action, y: Action) -> bool:
-    """One action names a movement kind with its direction open, the other fills it ("tilts" / "tilts forward")."""
-    for u, v in ((x, y), (y, x)):
-        if _open(u) and u.kind is not None and v.kind == u.kind and set(v.axes) & KIND_AXES[u.kind]:
-            return True
-    return False
-
-
-def _compare(x: Action, y: Action) -> str | None:
-    """"same" / "opposite" / None (not comparable) for two actions.
-
-    A direction slot left open (sign 0) agrees with either direction: only two stated directions
-    that differ are Opposite ("tilts to the left" / "tilts to the right"), while "tilts her head" is
-    Same as "tilts to the right" and as "tilts forward" (the same kind, :func:`_kind_match`).
-    """
-    if x.region != y.region:
-        return None
-    if x.side and y.side and x.side != y.side:
-        return None
-    ax, ay = x.axes, y.axes
-    shared = set(ax) & set(ay)
-    if x.negated != y.negated:
-        # a negated action is the opposite of the action; "head remains still" of any head movement
-        moved = (y if x.negated else x).axes
-        if "move" in (x if x.negated else y).axes and moved:
-            return "opposite"
-        agree = shared and all(ax[k] == ay[k] or not ax[k] or not ay[k] for k in shared)
-        return "opposite" if agree or (not shared and _kind_match(x, y)) else None
-    if not shared:
-        return "same" if _kind_match(x, y) else None
-    if any(ax[k] and ay[k] and ax[k] != ay[k] for k in shared):
-        return "opposite"
-    if shared <= _NEUTRAL and (set(ax) - _NEUTRAL or set(ay) - _NEUTRAL):
-        return None
-    return "same"
-
-
-def relate(a: list[Action], b: list[Action]) -> str | None:
-    """Same / opposite / none from two parsed events; None when either has no action (see module doc).
-
-    An event of several actions ("she speaks with her mouth slightly open") is compared action by
-    action: Opposite when some action of one is reversed in the other, else Same when some action of
-    one is the same as one of the other, else No relation.
-    """
-    if not a or not b:
-        return None
-    rels = {_compare(x, y) for x in a for y in b}
-    if "opposite" in rels:
-        return "opposite"
-    return "same" if "same" in rels else "none"
-
-
-def _covers(p: Action, h: Action) -> bool:
-    """Whether action ``p`` states every direction that ``h`` states (so ``p`` entails ``h``)."""
-    if _open(p) and not _open(h):
-        return False
-    return not any(h.axes[k] and not p.axes.get(k) for k in h.axes if k in p.axes)
-
-
-def entails(premise: list[Action], hypothesis: list[Action]) -> bool:
-    """AutoDQ entailment on canonical forms: does the premise event entail the hypothesis event?
-
-    Tarsier's AutoDQ (DREAM-1K evaluation, ``evaluation/metrics/evaluate_dream_gpt.py`` of
-    github.com/bytedance/tarsier) asks a judge whether a *description* entails each event, with three
-    answers -- entailment, neutral, contradiction -- and counts only "entailment", for recall (the
-    reference's events against the prediction) and for precision (the prediction's events against the
-    reference) alike. A direction is part of what an event claims, so it is one-way here: "her head
-    tilts to the right" entails "she tilts her head" (the recall of that reference event is earned),
-    while "she tilts her head" leaves the direction open and does not entail "tilts to the right"
-    (neutral: no precision credit for a direction the reference does not state). TEM's relation stays
-    symmetric (Same both ways), as the paper's Same / Opposite / No-relation judge is.
-
-    Side and degree are not one-way: the hand labels (tests/data/relation_pairs.md) make "his left
-    eyebrow raises" Same as "eyebrows raise" and ignore intensity ("slightly", "wide"), and the parser
-    reads a degree word per phrase, not per action, so it cannot carry a one-way claim.
-    """
-    if relate(premise, hypothesis) != "same":
-        return False
-    return any(_compare(p, h) == "same" and _covers(p, h) for p in premise for h in hypothesis)
-
-
-# --------------------------------------------------------------------------------------------
-# Display
-# --------------------------------------------------------------------------------------------
-_AXIS_WORDS = {
-    "vertical": ("up", "down"), "aperture": ("open", "close"), "lateral": ("left", "right"),
-    "yaw": ("turn left", "turn right"), "roll": ("tilt left", "tilt right"), "pitch": ("up", "down"),
-    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "puff": ("puff", "hollow"), "center": ("ahead", "away"),
-}
-
-
-def describe_action(a: Action) -> str:
-    parts = []
-    for axis, sign in a.axes.items():
-        words = _AXIS_WORDS.get(axis)
-        if not sign:
-            parts.append(f"{a.kind or axis} (direction open)")
-            continue
-        parts.append(words[0] if words and sign > 0 else words[1] if words else axis)
-    aus = sorted({AU[k] for k in ((a.region, ax, s) for ax, s in a.axes.items()) if k in AU})
-    bits = [a.region + (f"({a.side})" if a.side else ""), "+".join(parts)]
-    if a.negated:
-        bits.insert(0, "NOT")
-    tags = (["state"] if a.state else ["change"]) + ([{1: "slight", 3: "strong"}[a.intensity]] if a.intensity != 2 else [])
-    if a.count:
-        tags.append(f"x{a.count}")
-    if aus:
-        tags.append("/".join(aus))
-    return " ".join(bits) + f" [{', '.join(tags)}]"
 
 
 def describe(text: str) -> str:
