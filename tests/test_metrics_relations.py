@@ -249,6 +249,9 @@ def test_embeddings_persist_across_encoders(tmp_path):
     ("his eyes look down", "her eyeballs move", NONE),
     ("she tilts her head", "she raises her eyebrows", NONE),
     ("his left eyebrow raises", "his right eyebrow raises", NONE),
+    # a turn to the front names its target (the centre): no open direction to fill
+    ("he turns his head back to the front", "he turns his head to the left", NONE),
+    ("turns a little towards the front", "his head returns to the center", SAME),
 ])
 def test_open_slots_subsume(clf, a, b, rel):
     assert clf.relation(a, b) == rel

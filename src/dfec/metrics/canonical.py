@@ -149,8 +149,10 @@ class _Parse:
                 self.put("gaze", "center", 1)
         elif reg == "head":
             if tok in {"center", "centre", "middle", "camera", "ahead"} or (
-                    tok in {"forward", "front", "straight"} and any(t.startswith("fac") for t in self.toks)):
-                self.put("head", "center", 1)  # "her head returns to the center", "facing forward"
+                    tok in {"forward", "front", "straight"} and any(t.startswith("fac") or t in TURN for t in self.toks)):
+                # "her head returns to the center", "facing forward", "turns back to the front" (a target
+                # the turn names, not a turn with its direction left open)
+                self.put("head", "center", 1)
             elif tok in LEFT | RIGHT:
                 self.put("head", self.head_kind or "yaw", 1 if tok in LEFT else -1)
             elif tok in UP or tok in PITCH_UP:
