@@ -183,6 +183,34 @@ class DynamicsConfig:
     speak_pause_min_s: float = 0.4
     #: a mouth opening / closing this close (s) to a talk's start / end only restates it
     speak_merge_s: float = 0.5
+    #: audio-visual speech (:mod:`dfec.video.audio` hears, :mod:`dfec.dynamics.speech` fuses, see
+    #: "Speech with the sound track" above): False reads speech from the lips only
+    speak_audio: bool = True
+    #: VAD (``dfec.video.audio.voiced_frames``): noise-floor percentile, dB above it, absolute
+    #: dBFS minimum, speech-band share, spectral flatness ceiling, voicing floor, syllabic
+    #: modulation (dB spread within ``voice_mod_window_s``), gap bridging and shortest voice (s)
+    voice_floor_pct: float = 5.0
+    voice_snr_db: float = 6.0
+    voice_min_db: float = -55.0
+    voice_band_share: float = 0.3
+    voice_flatness: float = 0.4
+    voice_voicing: float = 0.3
+    voice_mod_window_s: float = 0.6
+    voice_modulation_db: float = 8.0
+    voice_hangover_s: float = 0.15
+    voice_min_s: float = 0.1
+    #: under voice, an articulation needs only this fraction of ``speak_prominence_mesh`` and this
+    #: depth; a voiced stretch (at least ``speak_voice_min_s``) is the main face speaking when
+    #: at least ``speak_voice_min_peaks`` such articulations lie in it (within
+    #: ``speak_voice_slack_s`` of its ends) in a row, each at most ``speak_peak_gap_s`` after the last
+    speak_voice_floor: float = 0.5
+    speak_voice_depth: float = 0.1
+    speak_voice_min_s: float = 0.3
+    speak_voice_min_peaks: int = 2
+    speak_voice_slack_s: float = 0.15
+    #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
+    #: is dropped (0 keeps every lip-only run, as without audio)
+    speak_silent_veto: float = 0.0
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0

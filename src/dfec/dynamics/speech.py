@@ -145,7 +145,109 @@ def articulations(gap: np.ndarray, times: np.ndarray, fps: float, floor: float, 
 
 def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
     """Speaking runs of one mesh track (steps 1-3 of the module doc; pauses shorter than
-    ``speak_pause_min_s`` are merged away). Empty without a ``lip_gap`` signal."""
+    ``speak_pause_min_s`` are merged away), fused with the voice track when the signals carry one
+    (:func:`fuse_voice`). Empty without a ``lip_gap`` signal."""
+    runs = lip_runs(sig, cfg, detail)
+    voice = getattr(sig, "voice", None)
+    if voice is None or not cfg.speak_audio or "lip_gap" not in sig.values:
+        return runs
+    return fuse_voice(runs, sig, cfg, detail, voice)
+
+
+def vad_settings(cfg: DynamicsConfig) -> dict:
+    """The keyword arguments of :func:`dfec.video.audio.voice_activity` from ``cfg``'s
+    ``voice_*`` fields."""
+    return {"floor_pct": cfg.voice_floor_pct, "snr_db": cfg.voice_snr_db, "min_db": cfg.voice_min_db,
+            "band_share": cfg.voice_band_share, "flatness": cfg.voice_flatness, "voicing": cfg.voice_voicing,
+            "mod_window_s": cfg.voice_mod_window_s, "modulation_db": cfg.voice_modulation_db,
+            "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s}
+
+
+def _segments(mask: np.ndarray, t: np.ndarray, step: float, min_gap_s: float) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        s, e = float(t[a]), float(t[b - 1]) + step
+        if out and s - out[-1][1] < min_gap_s:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
+               voice) -> list[SpeechRun]:
+    """Audio-visual speaking runs (see "Speech with the sound track" in the module doc).
+
+    ``voice`` has ``score`` and ``active`` on ``sig.times``. Voiced stretches (joined across
+    silences shorter than ``speak_pause_min_s``, at least ``speak_voice_min_s`` long) are the main
+    face speaking when its lips articulate in them: at least ``speak_voice_min_peaks``
+    articulations of prominence ``speak_voice_floor`` x ``speak_prominence_mesh`` and depth
+    ``speak_voice_depth`` (lower than the lip-only rule) lie within ``speak_voice_slack_s`` of the
+    stretch, in a row at most ``speak_peak_gap_s`` apart (the syllable rhythm; slower single
+    openings while someone else speaks are no speech). Such a stretch replaces the lip-only runs
+    it overlaps (the sound times the talk); a silence between two of them that the lips fill with
+    lip-only runs for at least half its length is no pause. Lip-only runs overlapping no confirmed stretch stay,
+    unless the sound is silent over them (mean score below ``speak_silent_veto``)."""
+    t = sig.times
+    step = 1.0 / max(sig.fps, 1e-6)
+    active = np.asarray(voice.active, bool) & np.asarray(detail, bool)
+    score = np.asarray(voice.score, float)
+    if len(active) != len(t):
+        return runs
+    raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
+    g = np.where(detail, raw, np.nan)
+    arts = articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
+                         cfg.speak_voice_depth, cfg.speak_window_s)
+    heard: list[SpeechRun] = []
+    slack = cfg.speak_voice_slack_s
+    for s, e in _segments(active, t, step, cfg.speak_pause_min_s):
+        if e - s < cfg.speak_voice_min_s:
+            continue
+        inside = [a for a in arts if s - slack <= a.t <= e + slack]
+        if _longest_chain(inside, cfg.speak_peak_gap_s) >= cfg.speak_voice_min_peaks:
+            heard.append(SpeechRun(s, e, inside))
+
+    def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
+        cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
+        return cover >= 0.5 * (b - a)
+
+    merged: list[SpeechRun] = []
+    for r in heard:
+        if merged and lips_fill(merged[-1].end, r.start):
+            merged[-1] = SpeechRun(merged[-1].start, r.end, merged[-1].peaks + r.peaks)
+        else:
+            merged.append(r)
+    out = list(merged)
+    for r in runs:
+        if any(h.start < r.end and r.start < h.end for h in merged):
+            continue
+        on = (t >= r.start) & (t < r.end)
+        if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
+            continue
+        out.append(r)
+    out.sort(key=lambda r: r.start)
+    joined: list[SpeechRun] = []
+    for r in out:
+        if joined and r.start - joined[-1].end < cfg.speak_pause_min_s:
+            joined[-1] = SpeechRun(joined[-1].start, max(joined[-1].end, r.end), joined[-1].peaks + r.peaks)
+        else:
+            joined.append(r)
+    return joined
+
+
+def _longest_chain(arts: list[Articulation], gap_s: float) -> int:
+    """The most articulations in a row at most ``gap_s`` apart."""
+    best = run = 0
+    for k, a in enumerate(arts):
+        run = run + 1 if k and a.t - arts[k - 1].t <= gap_s else 1
+        best = max(best, run)
+    return best
+
+
+def lip_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
+    """The lip-only speaking runs (steps 1-3 of the module doc)."""
     if "lip_gap" not in sig.values:
         return []
     raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
