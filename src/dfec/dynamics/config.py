@@ -188,7 +188,8 @@ class DynamicsConfig:
     speak_audio: bool = True
     #: VAD (``dfec.video.audio.voiced_frames``): noise-floor percentile, dB above it, absolute
     #: dBFS minimum, speech-band share, spectral flatness ceiling, voicing floor, syllabic
-    #: modulation (dB spread within ``voice_mod_window_s``), gap bridging and shortest voice (s)
+    #: modulation (dB spread within ``voice_mod_window_s``, and ``voice_step_db`` within each half
+    #: of it), gap bridging and shortest voice (s)
     voice_floor_pct: float = 5.0
     voice_snr_db: float = 6.0
     voice_min_db: float = -55.0
@@ -197,13 +198,14 @@ class DynamicsConfig:
     voice_voicing: float = 0.3
     voice_mod_window_s: float = 0.6
     voice_modulation_db: float = 8.0
+    voice_step_db: float = 3.0
     voice_hangover_s: float = 0.15
     voice_min_s: float = 0.1
     #: under voice, an articulation needs only this fraction of ``speak_prominence_mesh`` and this
     #: depth; a voiced stretch (at least ``speak_voice_min_s``) is the main face speaking when
     #: at least ``speak_voice_min_peaks`` such articulations lie in it (within
     #: ``speak_voice_slack_s`` of its ends) in a row, each at most ``speak_peak_gap_s`` after the last
-    speak_voice_floor: float = 0.5
+    speak_voice_floor: float = 1.0
     speak_voice_depth: float = 0.1
     speak_voice_min_s: float = 0.3
     speak_voice_min_peaks: int = 2

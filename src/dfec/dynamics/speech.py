@@ -159,7 +159,7 @@ def vad_settings(cfg: DynamicsConfig) -> dict:
     ``voice_*`` fields."""
     return {"floor_pct": cfg.voice_floor_pct, "snr_db": cfg.voice_snr_db, "min_db": cfg.voice_min_db,
             "band_share": cfg.voice_band_share, "flatness": cfg.voice_flatness, "voicing": cfg.voice_voicing,
-            "mod_window_s": cfg.voice_mod_window_s, "modulation_db": cfg.voice_modulation_db,
+            "mod_window_s": cfg.voice_mod_window_s, "modulation_db": cfg.voice_modulation_db, "step_db": cfg.voice_step_db,
             "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s}
 
 

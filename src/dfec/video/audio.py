@@ -12,22 +12,25 @@ Steps of :func:`voice_activity` (a small first-principles VAD, no model):
    clock of the tracker's 16-fps frame times (``FaceSignals.times``).
 2. **Short-time frames** of ``win_s`` (25 ms, Hann window) every ``hop_s`` (10 ms). Per frame:
 
-   * log energy ``E`` (dB full scale); the clip's own noise floor is the ``floor_pct`` (10th)
-     percentile of ``E``; a frame is *loud* when ``E >= floor + snr_db`` and ``E >= min_db``
+   * log energy ``E`` (dB full scale); the clip's own noise floor is the ``floor_pct`` (5th)
+     percentile of ``E``; a frame is *loud* when ``E >= floor + snr_db`` (6 dB) and ``E >= min_db``
      (absolute: digital silence and hiss are never voice);
    * **speech-band share**: power in 300-3400 Hz (the telephone band, where the formants are) over
-     the power in 80-8000 Hz, at least ``band_share``;
+     the power in 80-8000 Hz, at least ``band_share`` (0.3: a low voice has much of its power in
+     its pitch, below 300 Hz);
    * **spectral flatness** of the 300-3400 Hz power spectrum (geometric over arithmetic mean): a
      voiced sound's harmonics and formants make it peaky (about 0.05-0.3), white noise is flat
-     (about 0.5-0.6); at most ``flatness``;
+     (about 0.5-0.6); at most ``flatness`` (0.4);
    * **voicing**: the peak of the normalised autocorrelation at lags of 2.5-12.5 ms (pitch 80-400
-     Hz), at least ``voicing``.
+     Hz), at least ``voicing`` (0.3).
 
    A frame meeting all four is *voiced*.
 3. **Syllabic modulation**: speech comes in syllables, 3-8 a second, so its energy rises and falls
-   by 10-30 dB several times a second; a held note or chord (music) and steady noise do not. Around
-   each frame, the spread (90th minus 10th percentile) of ``E`` over ``mod_window_s`` (0.6 s) must
-   reach ``modulation_db``; voiced frames in a steady stretch are dropped.
+   by 10-30 dB several times a second; a held note or chord (music) and steady noise do not. The
+   spread of ``E`` (90th minus 10th percentile) over ``mod_window_s`` (0.6 s) around a voiced
+   frame must reach ``modulation_db`` (8 dB), and over each half of that window (before, after)
+   ``step_db`` (3 dB): a note that starts or stops is one step, flat on one side
+   (:func:`syllabic`).
 4. **Clean-up**: voiced stretches closer than ``hangover_s`` (the unvoiced consonants and the
    short closures between syllables) are joined; stretches shorter than ``min_voice_s`` dropped.
 5. **Onto the video grid**: the voice score of a video frame at time ``t`` is the fraction of
@@ -186,10 +189,32 @@ def _drop_short(mask: np.ndarray, min_len: int) -> np.ndarray:
     return m
 
 
-def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: float = 10.0,
-                  snr_db: float = 10.0, min_db: float = -55.0, band_share: float = 0.5,
+def syllabic(e: np.ndarray, half: int, depth_db: float, side_db: float) -> np.ndarray:
+    """Step 3 of the module doc: frames whose log energy spreads (90th minus 10th percentile) by
+    at least ``depth_db`` over the ``2 half + 1`` frames around them, and by at least ``side_db``
+    over the ``half`` frames before them and over the ``half`` after them (each side including
+    the frame). Speech rises and falls on both sides; a note or noise that starts or stops is one
+    step, flat on one side of every frame near it. Frames beyond the clip's ends are left out; a
+    side mostly beyond them passes (it shows no step)."""
+    n = len(e)
+    pad = np.concatenate([np.full(half, np.nan), e, np.full(half, np.nan)])
+
+    def spread(w, need):
+        seen = np.isfinite(w).sum(axis=1)
+        w = np.where(seen[:, None] > 1, w, 0.0)
+        with np.errstate(all="ignore"):
+            sp = np.nanpercentile(w, 90, axis=1) - np.nanpercentile(w, 10, axis=1)
+        return (sp >= need) | (seen <= w.shape[1] // 2)
+
+    side = np.lib.stride_tricks.sliding_window_view(pad, half + 1)
+    whole = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
+    return spread(whole, depth_db) & spread(side[:n], side_db) & spread(side[half:half + n], side_db)
+
+
+def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: float = 5.0,
+                  snr_db: float = 6.0, min_db: float = -55.0, band_share: float = 0.3,
                   flatness: float = 0.4, voicing: float = 0.3, mod_window_s: float = 0.6,
-                  modulation_db: float = 12.0, hangover_s: float = 0.15, min_voice_s: float = 0.1
+                  modulation_db: float = 8.0, step_db: float = 3.0, hangover_s: float = 0.15, min_voice_s: float = 0.1
                   ) -> tuple[np.ndarray, float]:
     """Steps 2-4 of the module doc on :func:`frame_features`: the voiced mask of the short-time
     frames and the noise floor (dBFS)."""
@@ -197,14 +222,9 @@ def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: 
     floor = float(np.percentile(e, floor_pct)) if len(e) else -120.0
     loud = (e >= floor + snr_db) & (e >= min_db)
     v = loud & (feat["band_share"] >= band_share) & (feat["flatness"] <= flatness) & (feat["voicing"] >= voicing)
-    # syllabic modulation: spread of the log energy around each frame
-    half = max(1, int(round(0.5 * mod_window_s / hop_s)))
-    n = len(e)
-    if n and modulation_db > 0:
-        pad = np.pad(e, half, mode="edge")
-        win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
-        spread = np.percentile(win, 90, axis=1) - np.percentile(win, 10, axis=1)
-        v &= spread >= modulation_db
+    # syllabic modulation: a dip between two louder stretches near each frame
+    if len(e) and modulation_db > 0:
+        v &= syllabic(e, max(1, int(round(0.5 * mod_window_s / hop_s))), modulation_db, step_db)
     v = _close_gaps(v, int(round(hangover_s / hop_s)))
     v = _drop_short(v, max(1, int(round(min_voice_s / hop_s))))
     return v, floor
