@@ -178,6 +178,11 @@ def test_no_audio_stream_is_none_and_a_corrupt_one_warns(tmp_path, monkeypatch, 
             c.mux(pk)
     assert au.voice_activity(p, grid(1.0), 16.0) is None
     assert au.voice_activity(tmp_path / "absent.mp4", grid(1.0), 16.0) is None
+    # a muted track is no evidence: None, not "nobody speaks"
+    write_media(tmp_path / "muted.mp4", np.zeros(RATE), 1.0)
+    assert au.voice_activity(tmp_path / "muted.mp4", grid(1.0), 16.0) is None
+    write_media(tmp_path / "quiet.mp4", noise(1.0, -40.0), 1.0)
+    assert au.voice_activity(tmp_path / "quiet.mp4", grid(1.0), 16.0) is not None
     q = tmp_path / "clip.mp4"
     write_media(q, voiced(0.2, 0.8, 1.0), 1.0)
 

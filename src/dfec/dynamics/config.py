@@ -138,6 +138,15 @@ class DynamicsConfig:
     * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
       the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
       like true ones, so a duration floor does not separate them; the noise floor above does.
+    * Speech with the sound track (:mod:`dfec.video.audio`, :func:`dfec.dynamics.speech.fuse_voice`),
+      chosen on the dev clips with by-eye speaking runs (669, 3358, 5854, 4251, facellava 1, s32,
+      167, 2422, face_noface, skarsgard): the VAD's cues (``voice_*``) separate the synthetic
+      voiced bursts from white noise, a held chord and silence (tests/test_audio.py); on dev a
+      grid over ``voice_modulation_db`` 6-10, ``voice_mod_window_s`` 0.3-0.8 and ``voice_step_db``
+      0-4 gave 8-10 of 10 run counts right, the chosen values sit in the 10-of-10 plateau (step
+      2-4 dB); ``speak_voice_floor`` 1.0: at 0.5 (half the lip floor) still synthetic mouths
+      with 0.3 px jitter under voice read as speech. ``speak_silent_veto`` 0: dev ghost__nggyup
+      (singing over music, not heard as voice) would lose its runs.
     * ``min_still_s`` 0.5 / ``face_absent_s`` 1.0: a phase is called unchanged only after 0.5 s of
       measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
       view" / "is no longer visible") and no end state is claimed for a face that left.

@@ -27,6 +27,18 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    pause in one talk ("pauses, ... speaks again"); a longer one ends the talk ("stops
    speaking") and the next run starts a new one.
 
+Speech with the sound track (:func:`fuse_voice`): when the signals carry a voice track
+(``FaceSignals.voice``, from :func:`dfec.video.audio.voice_activity`, set by
+:func:`~dfec.dynamics.captioner.caption_video` from the video's sound), a voiced stretch is the main
+face speaking when its lips articulate in it, with a lower bar than the lips alone need: two
+articulations in a row (at most ``speak_peak_gap_s`` apart) of depth ``speak_voice_depth`` 0.1
+instead of three with two of depth 0.25. Voice alone never makes speech (an off-screen speaker,
+music), and a still mouth under voice is not speaking. The voice times the talk: a confirmed
+stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
+are pauses unless lip-only runs fill half of one. Lip-only runs that meet no confirmed stretch stay
+(singing over music is not heard as voice). Without sound, or with ``speak_audio`` off, the runs
+are the lip-only ones, unchanged.
+
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
 ``emollama__sample_00000669`` (|yaw| 0-46 degrees) the 3-D eye-corner distance over the 3-D
 nasion-to-chin length changes by -0.7 % per 10 degrees of |yaw| where the 2-D ratio changes by

@@ -38,8 +38,9 @@ Steps of :func:`voice_activity` (a small first-principles VAD, no model):
    0.5.
 
 :func:`voice_activity` returns None when the file has no audio stream (or cannot be opened: that
-is the video reader's error to raise), and logs a warning and returns None when the audio stream
-is corrupt or decodes to nothing: a caption never fails for its sound.
+is the video reader's error to raise) or a muted one (never above ``min_db``: no evidence either
+way), and logs a warning and returns None when the audio stream is corrupt or decodes to nothing:
+a caption never fails for its sound.
 """
 from __future__ import annotations
 
@@ -233,11 +234,14 @@ def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: 
 def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 16000,
                    **thresholds) -> VoiceTrack | None:
     """The :class:`VoiceTrack` of ``path``'s sound on the video frame times ``times`` (s, at
-    ``fps``), or None without a (decodable) audio stream; ``thresholds`` are the keyword
+    ``fps``), or None without a (decodable) audio stream or when it is muted (never louder than
+    ``min_db``); ``thresholds`` are the keyword
     arguments of :func:`voiced_frames` (see the module doc)."""
     x = decode_audio(path, rate)
     if x is None:
         return None
+    if not len(x) or float(np.max(np.abs(x))) < 10 ** (thresholds.get("min_db", -55.0) / 20):
+        return None  # a muted track (stock footage often has one) says nothing about speech
     return voice_on_grid(x, rate, np.asarray(times, float), fps, **thresholds)
 
 
