@@ -298,6 +298,12 @@ def _vad(cfg):
     return vad_settings(cfg)
 
 
-def test_config_defaults_reach_the_vad():
+def test_config_defaults_reach_the_vad(tmp_path):
+    from dfec.dynamics.config import load_config
+
     cfg = replace(DynamicsConfig(), voice_modulation_db=0.0)
     assert _vad(cfg)["modulation_db"] == 0.0 and _vad(DynamicsConfig())["band_share"] == DynamicsConfig().voice_band_share
+    f = tmp_path / "cfg.yaml"
+    f.write_text("speak_audio: false\nvoice_silence_db: 60\nspeak_voice_min_peaks: 3\n")
+    cfg = load_config(f)
+    assert cfg.speak_audio is False and _vad(cfg)["min_db"] == -60.0 and cfg.speak_voice_min_peaks == 3

@@ -195,13 +195,13 @@ class DynamicsConfig:
     #: audio-visual speech (:mod:`dfec.video.audio` hears, :mod:`dfec.dynamics.speech` fuses, see
     #: "Speech with the sound track" above): False reads speech from the lips only
     speak_audio: bool = True
-    #: VAD (``dfec.video.audio.voiced_frames``): noise-floor percentile, dB above it, absolute
-    #: dBFS minimum, speech-band share, spectral flatness ceiling, voicing floor, syllabic
+    #: VAD (``dfec.video.audio.voiced_frames``): noise-floor percentile, dB above it, silence
+    #: (frames below -``voice_silence_db`` dBFS are never voice), speech-band share, spectral flatness ceiling, voicing floor, syllabic
     #: modulation (dB spread within ``voice_mod_window_s``, and ``voice_step_db`` within each half
     #: of it), gap bridging and shortest voice (s)
     voice_floor_pct: float = 5.0
     voice_snr_db: float = 6.0
-    voice_min_db: float = -55.0
+    voice_silence_db: float = 55.0
     voice_band_share: float = 0.3
     voice_flatness: float = 0.4
     voice_voicing: float = 0.3

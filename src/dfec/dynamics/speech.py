@@ -169,7 +169,7 @@ def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> li
 def vad_settings(cfg: DynamicsConfig) -> dict:
     """The keyword arguments of :func:`dfec.video.audio.voice_activity` from ``cfg``'s
     ``voice_*`` fields."""
-    return {"floor_pct": cfg.voice_floor_pct, "snr_db": cfg.voice_snr_db, "min_db": cfg.voice_min_db,
+    return {"floor_pct": cfg.voice_floor_pct, "snr_db": cfg.voice_snr_db, "min_db": -cfg.voice_silence_db,
             "band_share": cfg.voice_band_share, "flatness": cfg.voice_flatness, "voicing": cfg.voice_voicing,
             "mod_window_s": cfg.voice_mod_window_s, "modulation_db": cfg.voice_modulation_db, "step_db": cfg.voice_step_db,
             "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s}
