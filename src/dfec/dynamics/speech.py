@@ -87,6 +87,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..schema import Event
+from ..video.audio import mask_runs
 from .config import DynamicsConfig
 from .signals import FaceSignals
 
@@ -175,19 +176,6 @@ def vad_settings(cfg: DynamicsConfig) -> dict:
             "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s}
 
 
-def _segments(mask: np.ndarray, t: np.ndarray, step: float, min_gap_s: float) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.diff(m.astype(np.int8))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        s, e = float(t[a]), float(t[b - 1]) + step
-        if out and s - out[-1][1] < min_gap_s:
-            out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
-
-
 def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
                voice) -> list[SpeechRun]:
     """Audio-visual speaking runs (see "Speech with the sound track" in the module doc).
@@ -199,11 +187,10 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     ``speak_voice_depth`` (lower than the lip-only rule) lie within ``speak_voice_slack_s`` of the
     stretch, in a row at most ``speak_peak_gap_s`` apart (the syllable rhythm; slower single
     openings while someone else speaks are no speech). Such a stretch replaces the lip-only runs
-    it overlaps (the sound times the talk); a silence between two of them that the lips fill with
-    lip-only runs for at least half its length is no pause. Lip-only runs overlapping no confirmed stretch stay,
+    it overlaps (the sound times the talk); a silence between two of them that lip-only runs fill
+    for at least half its length is no pause. Lip-only runs overlapping no confirmed stretch stay,
     unless the sound is silent over them (mean score below ``speak_silent_veto``)."""
     t = sig.times
-    step = 1.0 / max(sig.fps, 1e-6)
     active = np.asarray(voice.active, bool) & np.asarray(detail, bool)
     score = np.asarray(voice.score, float)
     if len(active) != len(t):
@@ -214,11 +201,11 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
                          cfg.speak_voice_depth, cfg.speak_window_s)
     heard: list[SpeechRun] = []
     slack = cfg.speak_voice_slack_s
-    for s, e in _segments(active, t, step, cfg.speak_pause_min_s):
+    for s, e in mask_runs(active, t, cfg.speak_pause_min_s):
         if e - s < cfg.speak_voice_min_s:
             continue
         inside = [a for a in arts if s - slack <= a.t <= e + slack]
-        if _longest_chain(inside, cfg.speak_peak_gap_s) >= cfg.speak_voice_min_peaks:
+        if _longest_chain(inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
             heard.append(SpeechRun(s, e, inside))
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]

@@ -73,10 +73,12 @@ class VoiceTrack:
     def segments(self, min_gap_s: float = 0.0) -> list[tuple[float, float]]:
         """Active stretches ``(start, end)`` in s (end = the last active frame's time plus one
         frame), joined across silences shorter than ``min_gap_s``."""
-        return _runs(self.active, self.times, min_gap_s)
+        return mask_runs(self.active, self.times, min_gap_s)
 
 
-def _runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float) -> list[tuple[float, float]]:
+def mask_runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float = 0.0) -> list[tuple[float, float]]:
+    """The ``(start, end)`` (s) of the True stretches of ``mask`` on the regular grid ``times``
+    (end = the last True frame's time plus one frame), joined across gaps under ``min_gap_s``."""
     if len(times) == 0:
         return []
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 16.0
