@@ -260,6 +260,20 @@ def test_pauses_follow_the_voice_gaps():
     assert len(lips) == 1 and len(runs) == 1
 
 
+def test_lip_speech_beyond_the_voice_stays_and_voice_retimes_the_rest():
+    # full lip speech 0.5-4.5 s, voice heard only 0.5-2.0 s (singing over music is not heard):
+    # the lips keep the rest of the talk
+    tr = mesh_sequence(5.5, noise_px=0.3, seed=0, mouth=syllables(0.5, 4.5, seed=5))
+    runs, lips = fused(tr, [(0.5, 2.0)])
+    assert len(lips) == 1 and len(runs) == 1 and abs(runs[0][1] - lips[0][1]) <= 0.01
+    # a lip run that starts early on a slow opening before the voice (2422-like): the voice times
+    # the start when the part before it holds fewer than three articulations
+    early = mesh_sequence(5.0, noise_px=0.3, seed=1, mouth=syllables(0.6, 3.5, seed=6))
+    runs, lips = fused(early, [(1.1, 3.5)])
+    assert len(lips) == 1 and lips[0][0] < 1.0
+    assert len(runs) == 1 and abs(runs[0][0] - 1.1) <= 0.1, (runs, lips)
+
+
 def test_caption_video_hears_the_file(tmp_path):
     d = 5.0
     tr = mesh_sequence(d, noise_px=0.3, seed=0, mouth=small_talk(1.0, 3.5, 0))

@@ -35,8 +35,9 @@ articulations in a row (at most ``speak_peak_gap_s`` apart) of depth ``speak_voi
 instead of three with two of depth 0.25. Voice alone never makes speech (an off-screen speaker,
 music), and a still mouth under voice is not speaking. The voice times the talk: a confirmed
 stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
-are pauses unless lip-only runs fill half of one. Lip-only runs that meet no confirmed stretch stay
-(singing over music is not heard as voice). Without sound, or with ``speak_audio`` off, the runs
+are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
+stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
+heard as voice). Without sound, or with ``speak_audio`` off, the runs
 are the lip-only ones, unchanged.
 
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
@@ -188,8 +189,10 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     stretch, in a row at most ``speak_peak_gap_s`` apart (the syllable rhythm; slower single
     openings while someone else speaks are no speech). Such a stretch replaces the lip-only runs
     it overlaps (the sound times the talk); a silence between two of them that lip-only runs fill
-    for at least half its length is no pause. Lip-only runs overlapping no confirmed stretch stay,
-    unless the sound is silent over them (mean score below ``speak_silent_veto``)."""
+    for at least half its length is no pause. The parts of lip-only runs outside the confirmed
+    stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is
+    not heard as voice), unless the sound is silent over them (mean score below
+    ``speak_silent_veto``)."""
     t = sig.times
     active = np.asarray(voice.active, bool) & np.asarray(detail, bool)
     score = np.asarray(voice.score, float)
@@ -220,12 +223,11 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             merged.append(r)
     out = list(merged)
     for r in runs:
-        if any(h.start < r.end and r.start < h.end for h in merged):
-            continue
-        on = (t >= r.start) & (t < r.end)
-        if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
-            continue
-        out.append(r)
+        for part in _outside(r, merged, cfg.speak_min_peaks):
+            on = (t >= part.start) & (t < part.end)
+            if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
+                continue
+            out.append(part)
     out.sort(key=lambda r: r.start)
     joined: list[SpeechRun] = []
     for r in out:
@@ -234,6 +236,29 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
         else:
             joined.append(r)
     return joined
+
+
+def _outside(run: SpeechRun, heard: list[SpeechRun], min_peaks: int) -> list[SpeechRun]:
+    """The pieces of a lip-only ``run`` outside the ``heard`` stretches that still hold
+    ``min_peaks`` of its articulations (the whole run when it meets none)."""
+    pieces = [(run.start, run.end)]
+    for h in heard:
+        nxt = []
+        for a, b in pieces:
+            if h.start < b and a < h.end:
+                nxt += [(a, h.start)] if a < h.start else []
+                nxt += [(h.end, b)] if h.end < b else []
+            else:
+                nxt.append((a, b))
+        pieces = nxt
+    if pieces == [(run.start, run.end)]:
+        return [run]
+    out = []
+    for a, b in pieces:
+        peaks = [p for p in run.peaks if a <= p.t <= b]
+        if len(peaks) >= max(1, min_peaks):
+            out.append(SpeechRun(a, b, peaks))
+    return out
 
 
 def _longest_chain(arts: list[Articulation], gap_s: float) -> int:
