@@ -202,6 +202,18 @@ def load_or_track(path: str | Path, out_dir: str | Path | None = None, progress:
     return track(path, out_dir=out_dir, progress=progress)
 
 
+def hear(path: Path, sig: FaceSignals, cfg: DynamicsConfig):
+    """The voice track of ``path``'s sound on ``sig``'s frame times (:mod:`dfec.video.audio`), for
+    the audio-visual speech of :mod:`.speech`; None when audio is off (``speak_audio``), the track
+    has no lip gap to fuse it with, or the file is absent or has no (decodable) sound."""
+    if not cfg.speak_audio or "lip_gap" not in sig.values or len(sig) == 0 or not path.is_file():
+        return None
+    from ..video.audio import voice_activity
+    from .speech import vad_settings
+
+    return voice_activity(path, sig.times, sig.fps, **vad_settings(cfg))
+
+
 def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
                   tracking: TrackingResult | None = None, progress: bool = False) -> CaptionResult:
     """Caption the facial dynamics of the main character of ``path`` without any model.
@@ -231,6 +243,8 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
             Path(out_dir).mkdir(parents=True, exist_ok=True)
         tracking = load_or_track(p, out_dir, progress)
     sig = track_signals(tracking, cfg.signals)
+    if sig is not None:
+        sig.voice = hear(p, sig, cfg)
     duration = tracking.duration or (float(sig.times[-1]) + 1.0 / sig.fps if sig is not None and len(sig) else 0.0)
     present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
     fps = tracking.fps or 16.0

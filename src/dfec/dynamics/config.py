@@ -138,6 +138,15 @@ class DynamicsConfig:
     * ``min_event_s`` is not used by the detectors (kept so existing config files still load): on
       the noisy synthetic sequences the false events left by jitter last 0.1-0.75 s once smoothed,
       like true ones, so a duration floor does not separate them; the noise floor above does.
+    * Speech with the sound track (:mod:`dfec.video.audio`, :func:`dfec.dynamics.speech.fuse_voice`),
+      chosen on the dev clips with by-eye speaking runs (669, 3358, 5854, 4251, facellava 1, s32,
+      167, 2422, face_noface, skarsgard): the VAD's cues (``voice_*``) separate the synthetic
+      voiced bursts from white noise, a held chord and silence (tests/test_audio.py); on dev a
+      grid over ``voice_modulation_db`` 6-10, ``voice_mod_window_s`` 0.3-0.8 and ``voice_step_db``
+      0-4 gave 8-10 of 10 run counts right, the chosen values sit in the 10-of-10 plateau (step
+      2-4 dB); ``speak_voice_floor`` 1.0: at 0.5 (half the lip floor) still synthetic mouths
+      with 0.3 px jitter under voice read as speech. ``speak_silent_veto`` 0: dev ghost__nggyup
+      (singing over music, not heard as voice) would lose its runs.
     * ``min_still_s`` 0.5 / ``face_absent_s`` 1.0: a phase is called unchanged only after 0.5 s of
       measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
       view" / "is no longer visible") and no end state is claimed for a face that left.
@@ -183,6 +192,36 @@ class DynamicsConfig:
     speak_pause_min_s: float = 0.4
     #: a mouth opening / closing this close (s) to a talk's start / end only restates it
     speak_merge_s: float = 0.5
+    #: audio-visual speech (:mod:`dfec.video.audio` hears, :mod:`dfec.dynamics.speech` fuses, see
+    #: "Speech with the sound track" above): False reads speech from the lips only
+    speak_audio: bool = True
+    #: VAD (``dfec.video.audio.voiced_frames``): noise-floor percentile, dB above it, silence
+    #: (frames below -``voice_silence_db`` dBFS are never voice), speech-band share, spectral flatness ceiling, voicing floor, syllabic
+    #: modulation (dB spread within ``voice_mod_window_s``, and ``voice_step_db`` within each half
+    #: of it), gap bridging and shortest voice (s)
+    voice_floor_pct: float = 5.0
+    voice_snr_db: float = 6.0
+    voice_silence_db: float = 55.0
+    voice_band_share: float = 0.3
+    voice_flatness: float = 0.4
+    voice_voicing: float = 0.3
+    voice_mod_window_s: float = 0.6
+    voice_modulation_db: float = 8.0
+    voice_step_db: float = 3.0
+    voice_hangover_s: float = 0.15
+    voice_min_s: float = 0.1
+    #: under voice, an articulation needs only this fraction of ``speak_prominence_mesh`` and this
+    #: depth; a voiced stretch (at least ``speak_voice_min_s``) is the main face speaking when
+    #: at least ``speak_voice_min_peaks`` such articulations lie in it (within
+    #: ``speak_voice_slack_s`` of its ends) in a row, each at most ``speak_peak_gap_s`` after the last
+    speak_voice_floor: float = 1.0
+    speak_voice_depth: float = 0.1
+    speak_voice_min_s: float = 0.3
+    speak_voice_min_peaks: int = 2
+    speak_voice_slack_s: float = 0.15
+    #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
+    #: is dropped (0 keeps every lip-only run, as without audio)
+    speak_silent_veto: float = 0.0
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0

@@ -122,6 +122,9 @@ class FaceSignals:
     jitter_px: float = 0.0
     noise: dict[str, float] = field(default_factory=dict)
     noise_raw: dict[str, float] = field(default_factory=dict)
+    #: voice activity of the video's sound on ``times`` (a :class:`dfec.video.audio.VoiceTrack`;
+    #: None without sound, or when the signals were made without the video): see :mod:`.speech`
+    voice: object | None = None
 
     def __len__(self) -> int:
         return int(len(self.times))

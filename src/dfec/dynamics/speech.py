@@ -27,6 +27,19 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    pause in one talk ("pauses, ... speaks again"); a longer one ends the talk ("stops
    speaking") and the next run starts a new one.
 
+Speech with the sound track (:func:`fuse_voice`): when the signals carry a voice track
+(``FaceSignals.voice``, from :func:`dfec.video.audio.voice_activity`, set by
+:func:`~dfec.dynamics.captioner.caption_video` from the video's sound), a voiced stretch is the main
+face speaking when its lips articulate in it, with a lower bar than the lips alone need: two
+articulations in a row (at most ``speak_peak_gap_s`` apart) of depth ``speak_voice_depth`` 0.1
+instead of three with two of depth 0.25. Voice alone never makes speech (an off-screen speaker,
+music), and a still mouth under voice is not speaking. The voice times the talk: a confirmed
+stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
+are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
+stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
+heard as voice). Without sound, or with ``speak_audio`` off, the runs
+are the lip-only ones, unchanged.
+
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
 ``emollama__sample_00000669`` (|yaw| 0-46 degrees) the 3-D eye-corner distance over the 3-D
 nasion-to-chin length changes by -0.7 % per 10 degrees of |yaw| where the 2-D ratio changes by
@@ -75,6 +88,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..schema import Event
+from ..video.audio import mask_runs
 from .config import DynamicsConfig
 from .signals import FaceSignals
 
@@ -145,7 +159,119 @@ def articulations(gap: np.ndarray, times: np.ndarray, fps: float, floor: float, 
 
 def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
     """Speaking runs of one mesh track (steps 1-3 of the module doc; pauses shorter than
-    ``speak_pause_min_s`` are merged away). Empty without a ``lip_gap`` signal."""
+    ``speak_pause_min_s`` are merged away), fused with the voice track when the signals carry one
+    (:func:`fuse_voice`). Empty without a ``lip_gap`` signal."""
+    runs = lip_runs(sig, cfg, detail)
+    voice = getattr(sig, "voice", None)
+    if voice is None or not cfg.speak_audio or "lip_gap" not in sig.values:
+        return runs
+    return fuse_voice(runs, sig, cfg, detail, voice)
+
+
+def vad_settings(cfg: DynamicsConfig) -> dict:
+    """The keyword arguments of :func:`dfec.video.audio.voice_activity` from ``cfg``'s
+    ``voice_*`` fields."""
+    return {"floor_pct": cfg.voice_floor_pct, "snr_db": cfg.voice_snr_db, "min_db": -cfg.voice_silence_db,
+            "band_share": cfg.voice_band_share, "flatness": cfg.voice_flatness, "voicing": cfg.voice_voicing,
+            "mod_window_s": cfg.voice_mod_window_s, "modulation_db": cfg.voice_modulation_db, "step_db": cfg.voice_step_db,
+            "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s}
+
+
+def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
+               voice) -> list[SpeechRun]:
+    """Audio-visual speaking runs (see "Speech with the sound track" in the module doc).
+
+    ``voice`` has ``score`` and ``active`` on ``sig.times``. Voiced stretches (joined across
+    silences shorter than ``speak_pause_min_s``, at least ``speak_voice_min_s`` long) are the main
+    face speaking when its lips articulate in them: at least ``speak_voice_min_peaks``
+    articulations of prominence ``speak_voice_floor`` x ``speak_prominence_mesh`` and depth
+    ``speak_voice_depth`` (lower than the lip-only rule) lie within ``speak_voice_slack_s`` of the
+    stretch, in a row at most ``speak_peak_gap_s`` apart (the syllable rhythm; slower single
+    openings while someone else speaks are no speech). Such a stretch replaces the lip-only runs
+    it overlaps (the sound times the talk); a silence between two of them that lip-only runs fill
+    for at least half its length is no pause. The parts of lip-only runs outside the confirmed
+    stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is
+    not heard as voice), unless the sound is silent over them (mean score below
+    ``speak_silent_veto``)."""
+    t = sig.times
+    active = np.asarray(voice.active, bool) & np.asarray(detail, bool)
+    score = np.asarray(voice.score, float)
+    if len(active) != len(t):
+        return runs
+    raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
+    g = np.where(detail, raw, np.nan)
+    arts = articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
+                         cfg.speak_voice_depth, cfg.speak_window_s)
+    heard: list[SpeechRun] = []
+    slack = cfg.speak_voice_slack_s
+    for s, e in mask_runs(active, t, cfg.speak_pause_min_s):
+        if e - s < cfg.speak_voice_min_s:
+            continue
+        inside = [a for a in arts if s - slack <= a.t <= e + slack]
+        if _longest_chain(inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
+            heard.append(SpeechRun(s, e, inside))
+
+    def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
+        cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
+        return cover >= 0.5 * (b - a)
+
+    merged: list[SpeechRun] = []
+    for r in heard:
+        if merged and lips_fill(merged[-1].end, r.start):
+            merged[-1] = SpeechRun(merged[-1].start, r.end, merged[-1].peaks + r.peaks)
+        else:
+            merged.append(r)
+    out = list(merged)
+    for r in runs:
+        for part in _outside(r, merged, cfg.speak_min_peaks):
+            on = (t >= part.start) & (t < part.end)
+            if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
+                continue
+            out.append(part)
+    out.sort(key=lambda r: r.start)
+    joined: list[SpeechRun] = []
+    for r in out:
+        if joined and r.start - joined[-1].end < cfg.speak_pause_min_s:
+            joined[-1] = SpeechRun(joined[-1].start, max(joined[-1].end, r.end), joined[-1].peaks + r.peaks)
+        else:
+            joined.append(r)
+    return joined
+
+
+def _outside(run: SpeechRun, heard: list[SpeechRun], min_peaks: int) -> list[SpeechRun]:
+    """The pieces of a lip-only ``run`` outside the ``heard`` stretches that still hold
+    ``min_peaks`` of its articulations (the whole run when it meets none)."""
+    pieces = [(run.start, run.end)]
+    for h in heard:
+        nxt = []
+        for a, b in pieces:
+            if h.start < b and a < h.end:
+                nxt += [(a, h.start)] if a < h.start else []
+                nxt += [(h.end, b)] if h.end < b else []
+            else:
+                nxt.append((a, b))
+        pieces = nxt
+    if pieces == [(run.start, run.end)]:
+        return [run]
+    out = []
+    for a, b in pieces:
+        peaks = [p for p in run.peaks if a <= p.t <= b]
+        if len(peaks) >= max(1, min_peaks):
+            out.append(SpeechRun(a, b, peaks))
+    return out
+
+
+def _longest_chain(arts: list[Articulation], gap_s: float) -> int:
+    """The most articulations in a row at most ``gap_s`` apart."""
+    best = run = 0
+    for k, a in enumerate(arts):
+        run = run + 1 if k and a.t - arts[k - 1].t <= gap_s else 1
+        best = max(best, run)
+    return best
+
+
+def lip_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
+    """The lip-only speaking runs (steps 1-3 of the module doc)."""
     if "lip_gap" not in sig.values:
         return []
     raw = sig.raw.get("lip_gap", sig.values["lip_gap"])

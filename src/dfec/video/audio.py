@@ -1,0 +1,263 @@
+"""Voice activity of a video's sound track, on the video-frame grid (numpy only).
+
+Active-speaker detection is audio-visual: a face whose lips barely move may be speaking, and the
+sound track says when someone speaks. This module hears; :mod:`dfec.dynamics.speech` decides,
+with the mouth, whether the main face is the one speaking (voice alone never makes speech: it may
+be an off-screen speaker).
+
+Steps of :func:`voice_activity` (a small first-principles VAD, no model):
+
+1. **Decode** the first audio stream with PyAV, mono, resampled to ``rate`` (16 kHz), float.
+   Times are seconds from the first *video* frame (``stream.start_time`` of both streams), the
+   clock of the tracker's 16-fps frame times (``FaceSignals.times``).
+2. **Short-time frames** of ``win_s`` (25 ms, Hann window) every ``hop_s`` (10 ms). Per frame:
+
+   * log energy ``E`` (dB full scale); the clip's own noise floor is the ``floor_pct`` (5th)
+     percentile of ``E``; a frame is *loud* when ``E >= floor + snr_db`` (6 dB) and ``E >= min_db``
+     (absolute: digital silence and hiss are never voice);
+   * **speech-band share**: power in 300-3400 Hz (the telephone band, where the formants are) over
+     the power in 80-8000 Hz, at least ``band_share`` (0.3: a low voice has much of its power in
+     its pitch, below 300 Hz);
+   * **spectral flatness** of the 300-3400 Hz power spectrum (geometric over arithmetic mean): a
+     voiced sound's harmonics and formants make it peaky (about 0.05-0.3), white noise is flat
+     (about 0.5-0.6); at most ``flatness`` (0.4);
+   * **voicing**: the peak of the normalised autocorrelation at lags of 2.5-12.5 ms (pitch 80-400
+     Hz), at least ``voicing`` (0.3).
+
+   A frame meeting all four is *voiced*.
+3. **Syllabic modulation**: speech comes in syllables, 3-8 a second, so its energy rises and falls
+   by 10-30 dB several times a second; a held note or chord (music) and steady noise do not. The
+   spread of ``E`` (90th minus 10th percentile) over ``mod_window_s`` (0.6 s) around a voiced
+   frame must reach ``modulation_db`` (8 dB), and over each half of that window (before, after)
+   ``step_db`` (3 dB): a note that starts or stops is one step, flat on one side
+   (:func:`syllabic`).
+4. **Clean-up**: voiced stretches closer than ``hangover_s`` (the unvoiced consonants and the
+   short closures between syllables) are joined; stretches shorter than ``min_voice_s`` dropped.
+5. **Onto the video grid**: the voice score of a video frame at time ``t`` is the fraction of
+   voiced audio frames in ``[t - 0.5/fps, t + 0.5/fps)``; the frame is active when it is at least
+   0.5.
+
+:func:`voice_activity` returns None when the file has no audio stream (or cannot be opened: that
+is the video reader's error to raise) or a muted one (never above ``min_db``: no evidence either
+way), and logs a warning and returns None when the audio stream is corrupt or decodes to nothing:
+a caption never fails for its sound.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: the speech band (Hz) and the reference band its share is taken of
+SPEECH_BAND = (300.0, 3400.0)
+REFERENCE_BAND = (80.0, 8000.0)
+#: pitch lags of the voicing cue (Hz)
+PITCH_RANGE = (80.0, 400.0)
+
+
+@dataclass
+class VoiceTrack:
+    """Voice activity on a video's frame grid: ``times`` (s, the given frame times), ``score`` (the
+    fraction of voiced audio frames around each video frame, 0-1) and ``active`` (score >= 0.5).
+    ``floor_db`` is the clip's noise floor (dBFS) the loudness rule used."""
+
+    times: np.ndarray
+    score: np.ndarray
+    active: np.ndarray
+    floor_db: float
+
+    def segments(self, min_gap_s: float = 0.0) -> list[tuple[float, float]]:
+        """Active stretches ``(start, end)`` in s (end = the last active frame's time plus one
+        frame), joined across silences shorter than ``min_gap_s``."""
+        return mask_runs(self.active, self.times, min_gap_s)
+
+
+def mask_runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float = 0.0) -> list[tuple[float, float]]:
+    """The ``(start, end)`` (s) of the True stretches of ``mask`` on the regular grid ``times``
+    (end = the last True frame's time plus one frame), joined across gaps under ``min_gap_s``."""
+    if len(times) == 0:
+        return []
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 16.0
+    out: list[tuple[float, float]] = []
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        s, e = float(times[a]), float(times[b - 1]) + step
+        if out and s - out[-1][1] < min_gap_s:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def decode_audio(path: str | Path, rate: int = 16000) -> np.ndarray | None:
+    """The first audio stream of ``path`` as mono float32 samples at ``rate`` Hz, starting at the
+    first video frame's time (leading samples cut, or zeros prepended). None without an audio
+    stream; a corrupt one logs a warning and gives None."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except Exception as exc:  # the video reader reports unreadable files; audio just stays absent
+        log.warning("%s: no audio read (%s)", path, type(exc).__name__)
+        return None
+    try:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        t_audio = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        vs = container.streams.video
+        t_video = (float(vs[0].start_time * vs[0].time_base)
+                   if vs and vs[0].start_time is not None else t_audio)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks = []
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    except Exception as exc:  # corrupt audio must not kill the caption
+        log.warning("%s: audio stream not decodable (%s); speech from the lips only", path,
+                    getattr(exc, "strerror", None) or type(exc).__name__)
+        return None
+    finally:
+        container.close()
+    if not chunks:
+        log.warning("%s: audio stream decodes to no samples; speech from the lips only", path)
+        return None
+    x = np.concatenate(chunks).astype(np.float32)
+    shift = int(round((t_audio - t_video) * rate))
+    if shift > 0:
+        x = np.concatenate([np.zeros(shift, np.float32), x])
+    elif shift < 0:
+        x = x[-shift:]
+    return x
+
+
+def frame_features(x: np.ndarray, rate: int, win_s: float = 0.025, hop_s: float = 0.010
+                   ) -> dict[str, np.ndarray]:
+    """Per short-time frame (step 2 of the module doc): ``t`` (frame centre, s), ``energy_db``,
+    ``band_share``, ``flatness`` and ``voicing``."""
+    win, hop = int(round(win_s * rate)), int(round(hop_s * rate))
+    if len(x) < win:
+        x = np.concatenate([x, np.zeros(win - len(x), x.dtype)])
+    n = 1 + (len(x) - win) // hop
+    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
+    fr = x[idx].astype(np.float64)
+    fr = fr - fr.mean(axis=1, keepdims=True)
+    energy_db = 10 * np.log10(np.mean(fr ** 2, axis=1) + 1e-12)
+    nfft = 1 << int(np.ceil(np.log2(2 * win)))
+    spec = np.abs(np.fft.rfft(fr * np.hanning(win)[None, :], n=nfft, axis=1)) ** 2
+    f = np.fft.rfftfreq(nfft, 1.0 / rate)
+    sb = (f >= SPEECH_BAND[0]) & (f <= SPEECH_BAND[1])
+    rb = (f >= REFERENCE_BAND[0]) & (f <= min(REFERENCE_BAND[1], rate / 2))
+    p_sb = spec[:, sb] + 1e-20
+    band_share = p_sb.sum(axis=1) / (spec[:, rb].sum(axis=1) + 1e-20)
+    flatness = np.exp(np.mean(np.log(p_sb), axis=1)) / np.mean(p_sb, axis=1)
+    # normalised autocorrelation (Wiener-Khinchin on the zero-padded frame), pitch lags only
+    ac = np.fft.irfft(np.abs(np.fft.rfft(fr, n=nfft, axis=1)) ** 2, n=nfft, axis=1)
+    lo, hi = int(rate / PITCH_RANGE[1]), int(rate / PITCH_RANGE[0])
+    # unbiased: divide by the overlap length so long lags are not penalised
+    lags = np.arange(lo, hi + 1)
+    norm = ac[:, lags] / (win - lags)[None, :] / (ac[:, :1] / win + 1e-20)
+    voicing = norm.max(axis=1)
+    t = (hop * np.arange(n) + win / 2) / rate
+    return {"t": t, "energy_db": energy_db, "band_share": band_share, "flatness": flatness, "voicing": voicing}
+
+
+def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+    m = mask.copy()
+    on = np.flatnonzero(m)
+    if len(on) < 2:
+        return m
+    gaps = np.flatnonzero(np.diff(on) > 1)
+    for g in gaps:
+        a, b = on[g], on[g + 1]
+        if b - a - 1 <= max_gap:
+            m[a:b] = True
+    return m
+
+
+def _drop_short(mask: np.ndarray, min_len: int) -> np.ndarray:
+    m = mask.copy()
+    p = np.concatenate([[False], m, [False]])
+    d = np.diff(p.astype(np.int8))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if b - a < min_len:
+            m[a:b] = False
+    return m
+
+
+def syllabic(e: np.ndarray, half: int, depth_db: float, side_db: float) -> np.ndarray:
+    """Step 3 of the module doc: frames whose log energy spreads (90th minus 10th percentile) by
+    at least ``depth_db`` over the ``2 half + 1`` frames around them, and by at least ``side_db``
+    over the ``half`` frames before them and over the ``half`` after them (each side including
+    the frame). Speech rises and falls on both sides; a note or noise that starts or stops is one
+    step, flat on one side of every frame near it. Frames beyond the clip's ends are left out; a
+    side mostly beyond them passes (it shows no step)."""
+    n = len(e)
+    pad = np.concatenate([np.full(half, np.nan), e, np.full(half, np.nan)])
+
+    def spread(w, need):
+        seen = np.isfinite(w).sum(axis=1)
+        w = np.where(seen[:, None] > 1, w, 0.0)
+        with np.errstate(all="ignore"):
+            sp = np.nanpercentile(w, 90, axis=1) - np.nanpercentile(w, 10, axis=1)
+        return (sp >= need) | (seen <= w.shape[1] // 2)
+
+    side = np.lib.stride_tricks.sliding_window_view(pad, half + 1)
+    whole = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
+    return spread(whole, depth_db) & spread(side[:n], side_db) & spread(side[half:half + n], side_db)
+
+
+def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: float = 5.0,
+                  snr_db: float = 6.0, min_db: float = -55.0, band_share: float = 0.3,
+                  flatness: float = 0.4, voicing: float = 0.3, mod_window_s: float = 0.6,
+                  modulation_db: float = 8.0, step_db: float = 3.0, hangover_s: float = 0.15, min_voice_s: float = 0.1
+                  ) -> tuple[np.ndarray, float]:
+    """Steps 2-4 of the module doc on :func:`frame_features`: the voiced mask of the short-time
+    frames and the noise floor (dBFS)."""
+    e = feat["energy_db"]
+    floor = float(np.percentile(e, floor_pct)) if len(e) else -120.0
+    loud = (e >= floor + snr_db) & (e >= min_db)
+    v = loud & (feat["band_share"] >= band_share) & (feat["flatness"] <= flatness) & (feat["voicing"] >= voicing)
+    # syllabic modulation: a dip between two louder stretches near each frame
+    if len(e) and modulation_db > 0:
+        v &= syllabic(e, max(1, int(round(0.5 * mod_window_s / hop_s))), modulation_db, step_db)
+    v = _close_gaps(v, int(round(hangover_s / hop_s)))
+    v = _drop_short(v, max(1, int(round(min_voice_s / hop_s))))
+    return v, floor
+
+
+def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 16000,
+                   **thresholds) -> VoiceTrack | None:
+    """The :class:`VoiceTrack` of ``path``'s sound on the video frame times ``times`` (s, at
+    ``fps``), or None without a (decodable) audio stream or when it is muted (never louder than
+    ``min_db``); ``thresholds`` are the keyword
+    arguments of :func:`voiced_frames` (see the module doc)."""
+    x = decode_audio(path, rate)
+    if x is None:
+        return None
+    if not len(x) or float(np.max(np.abs(x))) < 10 ** (thresholds.get("min_db", -55.0) / 20):
+        return None  # a muted track (stock footage often has one) says nothing about speech
+    return voice_on_grid(x, rate, np.asarray(times, float), fps, **thresholds)
+
+
+def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float, **thresholds) -> VoiceTrack:
+    """Steps 2-5 of the module doc on decoded samples ``x`` (mono, ``rate`` Hz, 0 s = the first
+    video frame)."""
+    feat = frame_features(x, rate)
+    hop_s = float(feat["t"][1] - feat["t"][0]) if len(feat["t"]) > 1 else 0.010
+    v, floor = voiced_frames(feat, hop_s=hop_s, **thresholds)
+    ta = feat["t"]
+    half = 0.5 / max(fps, 1e-6)
+    lo = np.searchsorted(ta, times - half, side="left")
+    hi = np.searchsorted(ta, times + half, side="left")
+    cs = np.concatenate([[0], np.cumsum(v)])
+    cnt = hi - lo
+    score = np.where(cnt > 0, (cs[hi] - cs[lo]) / np.maximum(cnt, 1), 0.0)
+    return VoiceTrack(times=times, score=score, active=score >= 0.5, floor_db=floor)
