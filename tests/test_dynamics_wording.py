@@ -357,3 +357,14 @@ def test_the_starting_head_pose_is_said_on_a_face_too_small_for_details():
     side = states[0].kind.rsplit("_", 1)[1]
     text, _, _ = describe(sig, 6.0, small)
     assert f"their head is turned to the {side}. As the video progresses, their head turns back to the center." in text
+
+
+def test_lower_lid_tightening_is_worded_as_the_references_word_it():
+    # FEC-Bench's "eyelids tighten" events are mostly upper lids rising ("tighten upwards") or
+    # eyes shut tight; a lower-lid tightening (AU7) is written "her eyes narrow" / "squints"
+    from dfec.dynamics.vocabulary import classify
+    from dfec.dynamics.wording import CLAUSES
+
+    for text in CLAUSES["lids_tighten"]:
+        c = classify(text)
+        assert (c.region, c.action) == ("eyes", "narrow"), text
