@@ -368,3 +368,20 @@ def test_lower_lid_tightening_is_worded_as_the_references_word_it():
     for text in CLAUSES["lids_tighten"]:
         c = classify(text)
         assert (c.region, c.action) == ("eyes", "narrow"), text
+
+
+def test_a_turn_into_near_profile_looks_its_own_way_without_reading_the_eyes():
+    from dfec.dynamics.captioner import describe
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    turn = lambda t: 45 * np.clip((t - 1.5) / 0.5, 0, 1)  # past eye_max_yaw (35): the eyes are not read
+    sig = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=turn))
+    heads = [e.kind for e in detect_events(sig) if e.kind.startswith(("head_turn", "gaze_follows"))]
+    side = heads[0].rsplit("_", 1)[1]
+    assert heads == [f"head_turn_{side}", f"gaze_follows_{side}"]
+    assert f"their head turns to the {side}, looking to the {side}" in describe(sig, 6.0)[0]
+    # a smaller turn with the eyes held on the camera (iris off the middle of the eye) still says nothing
+    small = lambda t: 28 * np.clip((t - 1.5) / 0.5, 0, 1)
+    held = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=small, gaze_h=lambda t: -small(t)))
+    assert not [e for e in detect_events(held) if e.kind.startswith("gaze_follows")]

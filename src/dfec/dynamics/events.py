@@ -420,7 +420,10 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
     look to the left, at the end of a turn that leaves the head facing the camera (|yaw| below
     ``head_turned_deg``) they look straight ahead. Annotators write
     it with the turn ("he turns his head to the right, looking to the right"); the eyes are read
-    only where |yaw| is at most ``eye_max_yaw``. Kinds ``gaze_follows_left`` / ``_right`` /
+    only where |yaw| is at most ``eye_max_yaw``. A turn that ends beyond ``eye_max_yaw`` (near
+    profile) looks its own way without reading the eyes: holding the camera from there would take
+    an eye-in-head rotation near the eyes' limit (dev clip 669: "turns his head to the right,
+    looking to the right" at 40 degrees of yaw). Kinds ``gaze_follows_left`` / ``_right`` /
     ``_ahead``, with the turn's start and end."""
     if "gaze_h" not in sig.values or "yaw" not in sig.values:
         return []
@@ -433,10 +436,17 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
         idx = np.arange(max(i - 1, 0), min(i + 2, len(sig)))
         idx = idx[detail[idx]]
         yaw = sig["yaw"][idx]
-        if not len(idx) or not np.isfinite(yaw).any() or gaze_state(sig, cfg, idx) != "ahead":
+        if not len(idx) or not np.isfinite(yaw).any():
             continue
         yaw = float(np.nanmedian(yaw))
         if abs(yaw) > cfg.eye_max_yaw:
+            # near profile the eyes are not read (the far eye is guessed), and eyes cannot hold
+            # the camera from there: the person looks the way the head turned
+            side = to_image_right if yaw > 0 else to_image_left
+            if e.kind == f"head_turn_{side}":
+                out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
+            continue
+        if gaze_state(sig, cfg, idx) != "ahead":
             continue
         if abs(yaw) < cfg.head_turned_deg:
             side = "ahead"  # the turn (back to the center or past it) ends facing the camera
