@@ -301,8 +301,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         kind = "lips_round" if np.isfinite(gap) and gap >= cfg.mouth_closed_below else "lips_pucker"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth"))
 
-    # brows
-    brow = np.where(detail, sig.deviation("brow_height"), np.nan)
+    # brows: read where the eyes are (in a near-profile view the far brow is guessed and the
+    # near one foreshortened: dev clip 669's brows "lowered" with every turn past 35 degrees)
+    brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
     brow_sw = swings(brow, t, cfg.brow_raise, "brow_height")
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
         if back:
@@ -310,7 +311,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             kind = "brows_raise" if s.amplitude > 0 else "brows_lower"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "brows"))
-    inner = np.where(detail, sig.deviation("brow_inner"), np.nan)
+    inner = np.where(eye_detail, sig.deviation("brow_inner"), np.nan)
     inner_sw = swings(inner, t, cfg.brow_furrow, "brow_inner")
     for k, (s, back) in enumerate(zip(inner_sw, label_returns(inner_sw, cfg.brow_furrow, ret))):
         prev = inner_sw[k - 1] if k else None
