@@ -385,3 +385,17 @@ def test_a_turn_into_near_profile_looks_its_own_way_without_reading_the_eyes():
     small = lambda t: 28 * np.clip((t - 1.5) / 0.5, 0, 1)
     held = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=small, gaze_h=lambda t: -small(t)))
     assert not [e for e in detect_events(held) if e.kind.startswith("gaze_follows")]
+
+
+def test_a_turn_away_that_stops_short_of_turned_is_not_looking_straight_ahead():
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    away = lambda t: 16 * np.clip((t - 1.5) / 0.5, 0, 1)  # a turn, below head_turned_deg (20) at its end
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=away)))
+    assert [e.kind for e in evs if e.kind.startswith("head_turn_")], "the turn itself is measured"
+    assert not [e for e in evs if e.kind.startswith("gaze_follows")]
+    # the way back from there to the camera does end looking straight ahead
+    back = lambda t: 16 * (1 - np.clip((t - 1.5) / 0.5, 0, 1))
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back)))
+    assert [e.kind for e in evs if e.kind.startswith("gaze_follows")] == ["gaze_follows_ahead"]

@@ -450,7 +450,14 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
         if gaze_state(sig, cfg, idx) != "ahead":
             continue
         if abs(yaw) < cfg.head_turned_deg:
-            side = "ahead"  # the turn (back to the center or past it) ends facing the camera
+            # the turn (back to the center or past it) ends facing the camera; a turn away from
+            # the camera that stops short of "turned" is not "looking straight ahead" (a reader
+            # of "their head turns to the left, looking straight ahead" sees a contradiction)
+            j = int(np.clip(np.searchsorted(sig.times, e.start), 0, len(sig) - 1))
+            start = sig["yaw"][j]
+            if np.isfinite(start) and abs(yaw) > abs(float(start)) and abs(yaw) >= cfg.yaw_deg:
+                continue
+            side = "ahead"
         elif e.kind != "head_turn_center":
             side = to_image_right if yaw > 0 else to_image_left
             if e.kind != f"head_turn_{side}":
