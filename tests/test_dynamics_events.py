@@ -139,3 +139,15 @@ def test_initial_state():
 
 def test_no_signals_no_events():
     assert detect_events(None) == [] and initial_state(None) == [] and final_state(None) == []
+
+
+def test_brows_are_not_read_in_near_profile():
+    # in a near-profile view the far brow is guessed and the near one foreshortened (dev clip 669's
+    # brows "lowered" with every turn past 35 degrees): brows are read where the eyes are
+    away = lambda t: 45 * syn.bump(t, 1.0, 3.0, 0.3)
+    brows = lambda t: -4 * syn.bump(t, 1.6, 2.4, 0.1)  # a brow movement while the head is turned away
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=away, brows=brows)))
+    assert not [k for k in got if k.startswith("brows_")], got
+    # the same movement facing the camera is read
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, brows=brows)))
+    assert [k for k in got if k.startswith("brows_")], got

@@ -339,3 +339,16 @@ def test_downcast_eyes_under_a_pitched_head_are_down_not_where_the_head_points()
     assert "gaze_is_left" in states(pitch=0.0)          # a level head: lids alone do not say down
     assert "gaze_is_left" in states(eyes=1.0)           # lids open: eyes looking where the head points
     assert "gaze_is_left" in states(gaze_v=12.0)        # iris well above the corner line: not down
+
+
+def test_no_gaze_read_while_the_lids_narrow_over_the_iris():
+    """The lids narrow to 0.7 of their gap (a smile's squint, still open) while the fitted iris
+    centre shifts 20 degrees with them (dev clip s32): no gaze shift; the same shift with the lids
+    still is one."""
+    narrow = lambda t: 1 - 0.3 * np.clip((t - 1.5) / 0.3, 0, 1)
+    shift = lambda t: 20 * np.clip((t - 1.5) / 0.3, 0, 1)
+    tr = mesh_sequence(4.0, noise_px=0.3, eyes=narrow, gaze_h=shift)
+    sig = track_signals(tr)
+    assert np.nanmin(sig["aperture"]) > DynamicsConfig().half_open_below  # the eyes stay open
+    assert not [k for k in kinds(tr) if k.startswith("gaze_")]
+    assert "gaze_left" in kinds(mesh_sequence(4.0, noise_px=0.3, gaze_h=shift))

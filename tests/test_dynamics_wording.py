@@ -145,7 +145,8 @@ def test_speech_under_way_at_the_start_leaves_the_changes_their_room():
 def test_a_head_turning_back_ranks_as_a_head_turn_under_the_cap():
     # "turns back to the center" is filed under the rare "straighten" cell; it is ranked as the
     # head turn it is, so it keeps its place against a weaker, less often named change
-    evs = [ev("head_turn_center", 2.1, 2.5, 40, "head"), ev("mouth_close", 2.6, 2.8, 0.06, "mouth"),
+    evs = [ev("head_is_turned_left", 0.0, intensity=40, region="head"),
+           ev("head_turn_center", 2.1, 2.5, 40, "head"), ev("mouth_close", 2.6, 2.8, 0.06, "mouth"),
            ev("blink", 2.9, 3.0, 0.5, "eyes"), ev("speaking", 3.0, 3.5, 0.03, "mouth")]
     kinds = [e.kind for e in group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=3))[1]]
     assert kinds == ["head_turn_center", "blink", "speaking"]
@@ -324,3 +325,77 @@ def test_a_kind_is_kept_where_the_cap_lets_it_be_said():
     phases = group_events(evs, 8.0, DynamicsConfig(max_clauses_per_segment=2))
     assert [e.kind for e in phases[1]] == ["head_turn_left"]
     assert [e.kind for e in phases[2]] == ["speaking", "blink"]
+
+
+def test_a_return_to_the_middle_is_said_only_after_its_outgoing_pose():
+    # the README demo opened with "their head turns back to the center": a return from a turn
+    # the caption never told of
+    text, used, _ = caption([ev("eyes_are_open", 0.0), ev("head_turn_center", 0.1, 0.6, 13, "head"),
+                             ev("gaze_follows_ahead", 0.1, 0.6, 3, "gaze"), ev("blink", 3.0, 3.1, 0.5, "eyes")])
+    assert "back to the center" not in text and "looking straight ahead" not in text
+    assert [e.kind for e in used] == ["eyes_are_open", "blink"]
+    # said after the starting pose, or after the turn itself
+    for before in (ev("head_is_turned_right", 0.0, intensity=21, region="head"), ev("head_turn_right", 0.05, 0.1, 15)):
+        text, _, _ = caption([before, ev("head_turn_center", 2.1, 2.6, 13, "head"),
+                              ev("gaze_follows_ahead", 2.1, 2.6, 3, "gaze")])
+        assert "their head turns back to the center, looking straight ahead" in text
+    # the same for a tilt ("straightens") and for the eyes ("look straight ahead again")
+    assert "straightens" not in caption([ev("head_tilt_center", 2.1, 2.6, 13, "head")])[0]
+    assert "straightens" in caption([ev("head_tilt_left", 0.5, 1.0, 13, "head"), ev("head_tilt_center", 2.1, 2.6, 13, "head")])[0]
+    assert "again" not in caption([ev("gaze_ahead", 2.1, 2.6, 20, "gaze")])[0]
+    assert "look straight ahead again" in caption([ev("gaze_right", 0.5, 0.8, 20, "gaze"), ev("gaze_ahead", 2.1, 2.6, 20, "gaze")])[0]
+
+
+def test_the_starting_head_pose_is_said_on_a_face_too_small_for_details():
+    from dfec.dynamics.captioner import describe
+
+    small = DynamicsConfig(min_detail_px=1000.0)  # pretend the face is tiny: eyes and mouth unread
+    back = lambda t: 25 * (1 - np.clip((t - 2.0) / 0.5, 0, 1))  # turned at the start, then to the camera
+    sig = track_signals(syn.sequence(6.0, noise_px=0.2, yaw=back))
+    states = initial_state(sig, small)
+    assert len(states) == 1 and states[0].kind.startswith("head_is_turned_")
+    side = states[0].kind.rsplit("_", 1)[1]
+    text, _, _ = describe(sig, 6.0, small)
+    assert f"their head is turned to the {side}. As the video progresses, their head turns back to the center." in text
+
+
+def test_lower_lid_tightening_is_worded_as_the_references_word_it():
+    # FEC-Bench's "eyelids tighten" events are mostly upper lids rising ("tighten upwards") or
+    # eyes shut tight; a lower-lid tightening (AU7) is written "her eyes narrow" / "squints"
+    from dfec.dynamics.vocabulary import classify
+    from dfec.dynamics.wording import CLAUSES
+
+    for text in CLAUSES["lids_tighten"]:
+        c = classify(text)
+        assert (c.region, c.action) == ("eyes", "narrow"), text
+
+
+def test_a_turn_into_near_profile_looks_its_own_way_without_reading_the_eyes():
+    from dfec.dynamics.captioner import describe
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    turn = lambda t: 45 * np.clip((t - 1.5) / 0.5, 0, 1)  # past eye_max_yaw (35): the eyes are not read
+    sig = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=turn))
+    heads = [e.kind for e in detect_events(sig) if e.kind.startswith(("head_turn", "gaze_follows"))]
+    side = heads[0].rsplit("_", 1)[1]
+    assert heads == [f"head_turn_{side}", f"gaze_follows_{side}"]
+    assert f"their head turns to the {side}, looking to the {side}" in describe(sig, 6.0)[0]
+    # a smaller turn with the eyes held on the camera (iris off the middle of the eye) still says nothing
+    small = lambda t: 28 * np.clip((t - 1.5) / 0.5, 0, 1)
+    held = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=small, gaze_h=lambda t: -small(t)))
+    assert not [e for e in detect_events(held) if e.kind.startswith("gaze_follows")]
+
+
+def test_a_turn_away_that_stops_short_of_turned_is_not_looking_straight_ahead():
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    away = lambda t: 16 * np.clip((t - 1.5) / 0.5, 0, 1)  # a turn, below head_turned_deg (20) at its end
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=away)))
+    assert [e.kind for e in evs if e.kind.startswith("head_turn_")], "the turn itself is measured"
+    assert not [e for e in evs if e.kind.startswith("gaze_follows")]
+    # the way back from there to the camera does end looking straight ahead
+    back = lambda t: 16 * (1 - np.clip((t - 1.5) / 0.5, 0, 1))
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back)))
+    assert [e.kind for e in evs if e.kind.startswith("gaze_follows")] == ["gaze_follows_ahead"]

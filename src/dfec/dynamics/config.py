@@ -241,6 +241,11 @@ class DynamicsConfig:
     eye_max_yaw: float = 35.0
     gaze_deg: float = 12.0
     gaze_ahead_deg: float = 15.0
+    #: a gaze swing over which the lid aperture changes by this much (iris diameters) or more is
+    #: not read: lids narrowing over the iris shift its fitted centre (dev clip s32: the only two
+    #: gaze swings said there moved the aperture by 0.14 and 0.20, as the eyes narrowed in a smile,
+    #: and were not seen by eye; the four other dev gaze swings moved it by 0.01-0.09)
+    gaze_max_lid_change: float = 0.12
     lid_droop: float = 0.15
     half_open_below: float = 0.55
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most

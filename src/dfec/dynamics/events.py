@@ -301,8 +301,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         kind = "lips_round" if np.isfinite(gap) and gap >= cfg.mouth_closed_below else "lips_pucker"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth"))
 
-    # brows
-    brow = np.where(detail, sig.deviation("brow_height"), np.nan)
+    # brows: read where the eyes are (in a near-profile view the far brow is guessed and the
+    # near one foreshortened: dev clip 669's brows "lowered" with every turn past 35 degrees)
+    brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
     brow_sw = swings(brow, t, cfg.brow_raise, "brow_height")
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
         if back:
@@ -310,7 +311,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             kind = "brows_raise" if s.amplitude > 0 else "brows_lower"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "brows"))
-    inner = np.where(detail, sig.deviation("brow_inner"), np.nan)
+    inner = np.where(eye_detail, sig.deviation("brow_inner"), np.nan)
     inner_sw = swings(inner, t, cfg.brow_furrow, "brow_inner")
     for k, (s, back) in enumerate(zip(inner_sw, label_returns(inner_sw, cfg.brow_furrow, ret))):
         prev = inner_sw[k - 1] if k else None
@@ -420,7 +421,10 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
     look to the left, at the end of a turn that leaves the head facing the camera (|yaw| below
     ``head_turned_deg``) they look straight ahead. Annotators write
     it with the turn ("he turns his head to the right, looking to the right"); the eyes are read
-    only where |yaw| is at most ``eye_max_yaw``. Kinds ``gaze_follows_left`` / ``_right`` /
+    only where |yaw| is at most ``eye_max_yaw``. A turn that ends beyond ``eye_max_yaw`` (near
+    profile) looks its own way without reading the eyes: holding the camera from there would take
+    an eye-in-head rotation near the eyes' limit (dev clip 669: "turns his head to the right,
+    looking to the right" at 40 degrees of yaw). Kinds ``gaze_follows_left`` / ``_right`` /
     ``_ahead``, with the turn's start and end."""
     if "gaze_h" not in sig.values or "yaw" not in sig.values:
         return []
@@ -433,13 +437,27 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
         idx = np.arange(max(i - 1, 0), min(i + 2, len(sig)))
         idx = idx[detail[idx]]
         yaw = sig["yaw"][idx]
-        if not len(idx) or not np.isfinite(yaw).any() or gaze_state(sig, cfg, idx) != "ahead":
+        if not len(idx) or not np.isfinite(yaw).any():
             continue
         yaw = float(np.nanmedian(yaw))
         if abs(yaw) > cfg.eye_max_yaw:
+            # near profile the eyes are not read (the far eye is guessed), and eyes cannot hold
+            # the camera from there: the person looks the way the head turned
+            side = to_image_right if yaw > 0 else to_image_left
+            if e.kind == f"head_turn_{side}":
+                out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
+            continue
+        if gaze_state(sig, cfg, idx) != "ahead":
             continue
         if abs(yaw) < cfg.head_turned_deg:
-            side = "ahead"  # the turn (back to the center or past it) ends facing the camera
+            # the turn (back to the center or past it) ends facing the camera; a turn away from
+            # the camera that stops short of "turned" is not "looking straight ahead" (a reader
+            # of "their head turns to the left, looking straight ahead" sees a contradiction)
+            j = int(np.clip(np.searchsorted(sig.times, e.start), 0, len(sig) - 1))
+            start = sig["yaw"][j]
+            if np.isfinite(start) and abs(yaw) > abs(float(start)) and abs(yaw) >= cfg.yaw_deg:
+                continue
+            side = "ahead"
         elif e.kind != "head_turn_center":
             side = to_image_right if yaw > 0 else to_image_left
             if e.kind != f"head_turn_{side}":

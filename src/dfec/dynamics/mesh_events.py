@@ -49,17 +49,22 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     """Eye movements relative to the head: a swing of ``gaze_h`` / ``gaze_v`` of at least
     ``gaze_deg`` (blinks masked out, the iris model drops its estimate when the lid closes) is
     "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
-    middle of the eye opening is "looks ahead again"."""
+    middle of the eye opening is "looks ahead again". A swing during which the lids open or
+    narrow by ``gaze_max_lid_change`` or more is not read (the iris centre moves with the lids)."""
     out: list[Event] = []
     if not _has(sig, "gaze_h", detail):
         return out
     t = sig.times
     right, left = _sides(cfg)
     keep = detail & ~blink_mask
+    ap = sig.values.get("aperture")
     for name, pos, neg in (("gaze_h", f"gaze_{right}", f"gaze_{left}"), ("gaze_v", "gaze_up", "gaze_down")):
         x = np.where(keep, sig.deviation(name), np.nan)
         whole = sig.values.get(name)
         for s in swings(x, t, cfg.gaze_deg, name):
+            if ap is not None and cfg.gaze_max_lid_change > 0 and np.isfinite(ap[s.i0]) and np.isfinite(ap[s.i1]) \
+                    and abs(ap[s.i1] - ap[s.i0]) >= cfg.gaze_max_lid_change:
+                continue  # the lids moved over the iris: its fitted centre shifts with them
             # "ahead again" from the absolute eye-in-head angle (0 = the middle of the eye opening),
             # not from the deviation, whose neutral frame may itself look aside
             end_total = whole[s.i1] if whole is not None else np.nan

@@ -21,9 +21,14 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     detail = _detail_mask(sig, cfg)
     n = max(1, int(round(0.2 * sig.fps)))
     first = np.arange(len(sig))[:n]
+    # the head's pose is measured on every tracked frame, however small the face (head events
+    # are read there too): a pose held at the start is said even when the eyes and mouth are too
+    # small to read, so a later "turns back to the center" has its starting turn
+    head = head_state(sig, cfg, first)
+    pose = _main_pose(head, cfg)
     first = first[detail[first]]
     if not len(first):
-        return []
+        return pose
     t0 = float(sig.times[0])
     out = []
     ear = np.nanmedian(sig["eye_open"][first]) if np.isfinite(sig["eye_open"][first]).any() else np.nan
@@ -49,9 +54,8 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         if np.isfinite(ap).any() and np.nanmedian(ap) >= cfg.half_open_below:
             out = [Event("eyes_are_open", e.start, e.end, e.intensity, e.region) if e.kind == "eyes_are_closed" else e
                    for e in out]
-    head = head_state(sig, cfg, first)
     gaze = [_world_gaze(e, head) for e in mesh]
-    return _main_pose(head, cfg) + brow_state(sig, cfg, first) + out + gaze
+    return pose + brow_state(sig, cfg, first) + out + gaze
 
 
 def _main_pose(head: list[Event], cfg: DynamicsConfig) -> list[Event]:

@@ -117,8 +117,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "eyes_are_half_open": ("their eyes are half-open",) * 3,
     "eyes_half_close": ("their upper eyelids droop", "their upper eyelids droop slightly", "their eyes half-close"),
     "eyes_reopen": ("their upper eyelids lift",) * 3,
-    "lids_tighten": ("their lower eyelids tighten", "their lower eyelids tighten slightly",
-                     "their lower eyelids tighten"),
+    "lids_tighten": ("their eyes narrow", "their eyes narrow slightly", "their eyes squint"),
     "teeth_are_visible": ("their teeth are visible",) * 3,
     "teeth_show": ("the person shows their teeth", "the person shows some of their teeth", "the person shows their teeth"),
     "lips_press": ("their lips press together", "their lips press together slightly", "their lips press tightly"),
@@ -282,11 +281,43 @@ def arrange(phases: list[list[Event]], events: list[Event], duration: float, con
       ~20 % of later phases, so it is not said where other changes are)."""
     phases = [list(p) for p in phases]
     phases[0] = sorted(phases[0], key=lambda e: (_STATE_RANK.get(e.kind, 99) if e.kind in _STATE_KINDS else 50))
+    _anchored_returns(phases)
     _continued_speech(phases, events, duration, config, sources)
     _mouth_context(phases)
     for k, evs in enumerate(phases):
         phases[k] = _hang_teeth(_hang_gaze(evs), config)
     return phases
+
+
+#: a return ("turns back to the center", "straightens", "look straight ahead again") -> the
+#: clauses that say the pose it returns from; a return is said only after one of them
+_RETURN_FROM = {
+    "head_turn_center": ("head_is_turned_left", "head_is_turned_right", "head_turn_left", "head_turn_right",
+                         "head_shake"),
+    "head_tilt_center": ("head_is_tilted_left", "head_is_tilted_right", "head_tilt_left", "head_tilt_right",
+                         "head_sway"),
+    "gaze_ahead": ("gaze_is_left", "gaze_is_right", "gaze_is_up", "gaze_is_down", "gaze_left", "gaze_right",
+                   "gaze_up", "gaze_down", "gaze_follows_left", "gaze_follows_right"),
+}
+
+
+def _anchored_returns(phases: list[list[Event]]) -> None:
+    """Drop each return to the middle whose outgoing pose the caption has not said before it: a
+    caption that opens with "their head turns back to the center" tells a return from a turn
+    nobody was told of (the starting pose was not measured past its threshold, or the turn was
+    not chosen). The participle hung on a dropped turn ("looking straight ahead") goes with it."""
+    said: set[str] = set()
+    for k, evs in enumerate(phases):
+        keep: list[Event] = []
+        dropped = False
+        for e in evs:
+            if dropped and e.kind in _FOLLOWS:
+                continue  # the gaze that came with the dropped turn
+            dropped = e.kind in _RETURN_FROM and not said.intersection(_RETURN_FROM[e.kind])
+            if not dropped:
+                keep.append(e)
+                said.add(e.kind)
+        phases[k] = keep
 
 
 def _copy(e: Event, kind: str, text: str, sources: dict[int, list[Event]] | None, src: Event) -> Event:
