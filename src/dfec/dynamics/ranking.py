@@ -74,6 +74,16 @@ def rank(m: Event, config: DynamicsConfig) -> tuple:
     return (m.kind not in ALWAYS_KEEP, m.kind not in config.first_kept_kinds, -weight(m, config))
 
 
+def strong_enough(m: Event, config: DynamicsConfig) -> bool:
+    """Whether a change is at least ``min_strength`` times its threshold; the speech narrative, the
+    ``first_kept_kinds`` (blinks) and kinds without a threshold (``lips_meet`` / ``lips_part``:
+    their strength is not measured) always are."""
+    if (config.min_strength <= 0 or m.kind in SPEECH_KINDS or m.kind in config.first_kept_kinds
+            or m.kind not in THRESHOLD_OF):
+        return True
+    return strength(m, config) >= config.min_strength
+
+
 def phase_cap(config: DynamicsConfig, k: int) -> int:
     """How many clauses phase ``k`` may say: ``phase_caps[k]``, or ``max_clauses_per_segment``."""
     caps = config.phase_caps
@@ -93,12 +103,10 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
     800 references a cell is named in one phase of a caption 65-80 % of the time, in two 15-30 %,
     in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %), however often it
     happened; the speech narrative is exempt. Default 1, the references' mode (13 dev clips, mean
-    TEM: no limit 0.587, 2: 0.586, 1: 0.597). The cap is :func:`phase_cap`; a change weaker than
-    ``min_strength`` times its threshold is not said (the speech narrative is)."""
+    TEM: no limit 0.587, 2: 0.586, 1: 0.597). The cap is :func:`phase_cap`; a change that is not
+    :func:`strong_enough` is not said."""
     most = config.max_phases_per_kind
-    ranked = [sorted((m for m in ch if m.kind in SPEECH_KINDS or config.min_strength <= 0
-                     or strength(m, config) >= config.min_strength),
-                     key=lambda m: rank(m, config)) for ch in changes]
+    ranked = [sorted((m for m in ch if strong_enough(m, config)), key=lambda m: rank(m, config)) for ch in changes]
     banned: list[set] = [set() for _ in changes]
     while True:
         said = [[m for m in r if cell_of(m) not in banned[k]][:phase_cap(config, k)] for k, r in enumerate(ranked)]
