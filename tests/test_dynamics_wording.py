@@ -12,7 +12,7 @@ from dfec.dynamics.signals import track_signals
 from dfec.dynamics.wording import compose_clauses, group_events, is_participle
 from dfec.schema import Event
 
-CFG = DynamicsConfig()
+CFG = DynamicsConfig(min_strength=0)  # wording, not selection: the synthetic intensities here are weak
 
 
 def ev(kind, start, end=None, intensity=1.0, region=""):

@@ -334,6 +334,25 @@ class DynamicsConfig:
     #: times its threshold
     rare_share: float = 0.02
     rare_strength: float = 1.5
+    # which changes a phase says (dfec.dynamics.ranking; chosen on the 13 dev clips with
+    # benchmarks/caption_sweep.py)
+    #: clauses per phase (beginning, progresses, middle, end): changes plus, in the last phase, the
+    #: end states; empty = ``max_clauses_per_segment`` in every phase (the starting states of the
+    #: first phase are not counted)
+    phase_caps: tuple[int, ...] = ()
+    #: a change weaker than this multiple of its threshold is not said (speech and kinds without a
+    #: threshold exempt; 0 = off). 1.5, where a clause turns "slightly": on the 13 dev clips (offline
+    #: judge) mean TEM 0.643 -> 0.652, P 0.756 -> 0.776, R 0.709 -> 0.690, 4 clips up, 1 down (2422,
+    #: a true slight head lift); 1.3-1.7 all gain (+0.006 to +0.015), 1.8 loses (-0.009)
+    min_strength: float = 1.5
+    #: a phase ranks its changes by reference share ** ``share_power`` x strength, the strength
+    #: (multiple of the threshold) counted up to ``rank_strength_cap``
+    rank_strength_cap: float = 3.0
+    share_power: float = 1.0
+    #: kinds kept right after speech under the clause cap, whatever their rank
+    first_kept_kinds: tuple[str, ...] = ("blink",)
+    #: per-kind factors on the rank weight ({"head_tilt_left": 0.5, ...}; a kind not named: 1)
+    kind_weights: dict = field(default_factory=dict)
     #: a phase without events is called unchanged only after this many seconds of measured face
     min_still_s: float = 0.5
     #: a speaking run starting within this many seconds of the first measured frame was under way
@@ -381,6 +400,8 @@ def load_config(path) -> DynamicsConfig:
             if value not in ("subject", "viewer"):
                 raise DfecError("'left_right' must be 'subject' or 'viewer'", p)
             kw[key] = value
+        elif key in ("phase_caps", "first_kept_kinds", "kind_weights"):
+            kw[key] = _selection_setting(key, value, p)
         elif key == "segments":
             if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
                     and 0 < value[0] < value[1] < value[2] < 1):
@@ -399,6 +420,33 @@ def load_config(path) -> DynamicsConfig:
                 raise DfecError(f"'{key}' must be a {kind}", p)
             kw[key] = type(default)(value)
     return DynamicsConfig(**kw)
+
+
+def _selection_setting(key: str, value, path: Path):
+    """``phase_caps`` (4 whole numbers >= 0), ``first_kept_kinds`` (event kinds) or ``kind_weights``
+    (event kind -> number >= 0) from a config file, or a one-line error."""
+    from ..errors import DfecError
+    from .ranking import THRESHOLD_OF
+
+    def is_num(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+    if key == "phase_caps":
+        if not (isinstance(value, (list, tuple)) and len(value) in (0, 4)
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+            raise DfecError("'phase_caps' must be four whole numbers >= 0 (or empty)", path)
+        return tuple(value)
+    kinds = value if key == "first_kept_kinds" else value if isinstance(value, dict) else None
+    if kinds is None or not isinstance(kinds, (list, tuple, dict)) or not all(isinstance(k, str) for k in kinds):
+        raise DfecError(f"'{key}' must be a {'list of event kinds' if key == 'first_kept_kinds' else 'mapping of event kind to number'}", path)
+    unknown = sorted(set(kinds) - set(THRESHOLD_OF))
+    if unknown:
+        raise DfecError(f"'{key}': unknown event kind(s) {unknown}", path)
+    if key == "first_kept_kinds":
+        return tuple(kinds)
+    if not all(is_num(v) for v in kinds.values()):
+        raise DfecError(f"'{key}' values must be numbers >= 0", path)
+    return {k: float(v) for k, v in kinds.items()}
 
 
 #: which signal's noise limits each threshold (and whether the unsmoothed signal is meant)

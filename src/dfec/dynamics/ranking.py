@@ -31,8 +31,9 @@ THRESHOLD_OF = {
 
 #: always kept under the clause cap: FEC-Bench captions nearly always say when speech starts / stops
 ALWAYS_KEEP = {"speaking", "speaking_stop"}
-#: kept next when a phase holds more changes than it may say: blinks, which FEC-Bench's
-#: references name on most clips and which the blink detector measures directly
+#: kept next when a phase holds more changes than it may say (default of
+#: ``DynamicsConfig.first_kept_kinds``): blinks, which FEC-Bench's references name on most clips
+#: and which the blink detector measures directly
 FIRST_KEPT = {"blink"}
 
 #: kinds whose share of reference events is that of another clause: annotators mostly write a
@@ -57,12 +58,36 @@ def strength(event: Event, config: DynamicsConfig) -> float:
 SPEECH_KINDS = {"speaking", "speaking_resume", "speaking_pause", "speaking_stop", "speaking_continues"}
 
 
+def weight(m: Event, config: DynamicsConfig) -> float:
+    """A change's rank weight: its kind's share of reference events (plus 0.001, so an unnamed kind
+    still ranks by strength) to the power ``share_power``, times its strength counted up to
+    ``rank_strength_cap``, times its kind's factor in ``kind_weights`` (default 1)."""
+    prior = float(config.kind_weights.get(m.kind, 1.0)) if config.kind_weights else 1.0
+    return (share(m) + 1e-3) ** config.share_power * min(strength(m, config), config.rank_strength_cap) * prior
+
+
 def rank(m: Event, config: DynamicsConfig) -> tuple:
     """Which changes a phase keeps first under its clause cap: speaking (FEC-Bench captions nearly
-    always say when it starts / stops), blinks, then the changes FEC-Bench's annotators name most
-    often (their share of reference events, dfec.dynamics.vocabulary), weighed by strength
-    relative to the threshold."""
-    return (m.kind not in ALWAYS_KEEP, m.kind not in FIRST_KEPT, -(share(m) + 1e-3) * min(strength(m, config), 3.0))
+    always say when it starts / stops), the ``first_kept_kinds`` (blinks), then by :func:`weight`:
+    the changes FEC-Bench's annotators name most often (their share of reference events,
+    dfec.dynamics.vocabulary), weighed by strength relative to the threshold."""
+    return (m.kind not in ALWAYS_KEEP, m.kind not in config.first_kept_kinds, -weight(m, config))
+
+
+def strong_enough(m: Event, config: DynamicsConfig) -> bool:
+    """Whether a change is at least ``min_strength`` times its threshold; the speech narrative, the
+    ``first_kept_kinds`` (blinks) and kinds without a threshold (``lips_meet`` / ``lips_part``:
+    their strength is not measured) always are."""
+    if (config.min_strength <= 0 or m.kind in SPEECH_KINDS or m.kind in config.first_kept_kinds
+            or m.kind not in THRESHOLD_OF):
+        return True
+    return strength(m, config) >= config.min_strength
+
+
+def phase_cap(config: DynamicsConfig, k: int) -> int:
+    """How many clauses phase ``k`` may say: ``phase_caps[k]``, or ``max_clauses_per_segment``."""
+    caps = config.phase_caps
+    return int(caps[k]) if caps and k < len(caps) else config.max_clauses_per_segment
 
 
 def cell_of(m: Event) -> tuple[str, str]:
@@ -78,12 +103,13 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
     800 references a cell is named in one phase of a caption 65-80 % of the time, in two 15-30 %,
     in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %), however often it
     happened; the speech narrative is exempt. Default 1, the references' mode (13 dev clips, mean
-    TEM: no limit 0.587, 2: 0.586, 1: 0.597)."""
-    cap, most = config.max_clauses_per_segment, config.max_phases_per_kind
-    ranked = [sorted(ch, key=lambda m: rank(m, config)) for ch in changes]
+    TEM: no limit 0.587, 2: 0.586, 1: 0.597). The cap is :func:`phase_cap`; a change that is not
+    :func:`strong_enough` is not said."""
+    most = config.max_phases_per_kind
+    ranked = [sorted((m for m in ch if strong_enough(m, config)), key=lambda m: rank(m, config)) for ch in changes]
     banned: list[set] = [set() for _ in changes]
     while True:
-        said = [[m for m in r if cell_of(m) not in banned[k]][:cap] for k, r in enumerate(ranked)]
+        said = [[m for m in r if cell_of(m) not in banned[k]][:phase_cap(config, k)] for k, r in enumerate(ranked)]
         if most <= 0:
             break
         where: dict = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..schema import Event
 from .config import DynamicsConfig
-from .ranking import ALWAYS_KEEP, select_changes, share, strength
+from .ranking import ALWAYS_KEEP, phase_cap, select_changes, share, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -199,8 +199,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         parts.append((states, changes, finals, groups))
     chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
     out = []
-    for (states, _, finals, groups), changes in zip(parts, chosen):
-        room = max(0, config.max_clauses_per_segment - len(changes))
+    for k, ((states, _, finals, groups), changes) in enumerate(zip(parts, chosen)):
+        room = max(0, phase_cap(config, k) - len(changes))
         # the face leaving is said when it happens, after what it did before (not with the states)
         leaves = [m for m in states if m.kind == "face_leaves"]
         states = [m for m in states if m.kind != "face_leaves"]
