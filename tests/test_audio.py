@@ -2,8 +2,10 @@
 spans, and its fusion with the lips (dfec.dynamics.speech.fuse_voice) on synthetic mouths."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
+
 
 import numpy as np
 import pytest
@@ -288,6 +290,29 @@ def test_caption_video_hears_the_file(tmp_path):
     # a tracking result captioned without its video: no sound, the lip rule
     gone = caption_video(tmp_path / "elsewhere.mp4", tracking=tr)
     assert gone.signals.voice is None and gone.caption == deaf.caption
+
+
+def test_voice_reaches_events_json_and_the_report_lanes(tmp_path):
+    from dfec.report.data import lanes_payload
+
+    d = 5.0
+    tr = mesh_sequence(d, noise_px=0.3, seed=0, mouth=small_talk(1.0, 3.5, 0))
+    p = tmp_path / "talk.mp4"
+    write_media(p, noise(d) + voiced(1.0, 3.5, d), d)
+    tr.video = str(p)
+    caption_video(p, tracking=tr, out_dir=tmp_path / "heard")
+    sig = json.loads((tmp_path / "heard" / "events.json").read_text())["signals"]
+    score = np.array([np.nan if x is None else x for x in sig["voice"]["score"]])
+    t = np.asarray(sig["times"])
+    assert len(score) == len(t) and np.nanmean(score[(t > 1.3) & (t < 3.2)]) > 0.5
+    assert np.nanmax(score[(t < 0.7) | (t > 3.9)]) < 0.5
+    lanes = lanes_payload(sig)
+    assert lanes[-1]["region"] == "sound" and lanes[-1]["series"][0]["y"] == [
+        None if x is None else round(x, 3) for x in sig["voice"]["score"]]
+    # no sound: no voice in events.json and no sound lane
+    caption_video(p, DynamicsConfig(speak_audio=False), tracking=tr, out_dir=tmp_path / "deaf")
+    sig = json.loads((tmp_path / "deaf" / "events.json").read_text())["signals"]
+    assert sig["voice"] is None and all(lane["region"] != "sound" for lane in lanes_payload(sig))
 
 
 def test_real_clip_voice_and_fusion(shared_data):

@@ -171,6 +171,10 @@ class FaceSignals:
             "values": {k: plain(v) for k, v in self.values.items()},
             "jitter_px": round(float(self.jitter_px), 4),
             "noise": {k: round(float(v), 6) for k, v in self.noise.items()},
+            # the sound's voice score on ``times`` (0-1) and its noise floor, or None without sound
+            "voice": None if self.voice is None else {
+                "score": plain(np.asarray(self.voice.score, dtype=float)),
+                "floor_db": round(float(self.voice.floor_db), 2)},
         }
 
 

@@ -126,6 +126,11 @@ def lanes_payload(signals: dict | None) -> list[dict]:
                     ys.append(_r(x - m, 4))
             out.append({"name": name, "label": label, "y": ys})
         lanes.append({"region": region, "title": title, "series": out})
+    voice = signals.get("voice")
+    if voice and voice.get("score"):
+        lanes.append({"region": "sound", "title": f"voice score of the sound (noise floor {voice.get('floor_db')} dBFS)",
+                      "series": [{"name": "voice", "label": "voice score",
+                                  "y": [None if x is None else _r(x, 3) for x in voice["score"]]}]})
     return lanes
 
 
