@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", required=True, help="per-clip outputs (tracks.json reused), as caption_quality.py")
     ap.add_argument("--splits", default="dev", help="comma-separated; keep to dev while tuning")
     ap.add_argument("--out", default=None, help="write the per-clip errors here (JSON)")
+    ap.add_argument("--allow-held-out", action="store_true",
+                    help="also allow the held-out splits (test, test2): their errors must not guide tuning")
     args = ap.parse_args(argv)
 
     from dfec.metrics.judge import OfflineJudge
@@ -68,6 +70,9 @@ def main(argv=None) -> int:
     want = {s.strip() for s in args.splits.split(",") if s.strip()}
     if want - set(SPLITS):
         ap.error(f"--splits: unknown {sorted(want - set(SPLITS))}")
+    if want - {"dev"} and not args.allow_held_out:
+        ap.error(f"--splits: {sorted(want - {'dev'})} are held out (never tune on them); "
+                 "add --allow-held-out to print them anyway")
     media = Path(args.media)
     doc = json.loads(Path(args.refs).read_text())
     clips = [c for c in doc["captions"] if c.get("split", "test") in want and (media / c["video"]).is_file()]

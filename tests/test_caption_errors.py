@@ -38,3 +38,12 @@ def test_missed_and_unmatched_events_with_their_contradictions():
     assert e["extra"][0]["opposite_of"] == ["his eyebrows raise slightly"] and e["extra"][1]["opposite_of"] == []
     assert [mod.region_of(x["parsed"]) for x in e["extra"]] == ["brows", "head"]
     assert mod.region_of("NOT speech speak [change]") == "speech" and mod.region_of("? (embedding fallback)") == "?"
+
+
+def test_held_out_splits_need_an_explicit_flag(tmp_path, capsys):
+    import pytest
+
+    mod = _module()
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--splits", "dev,test", "--work", str(tmp_path)])
+    assert e.value.code == 2 and "held out" in capsys.readouterr().err
