@@ -321,3 +321,25 @@ def test_config_defaults_reach_the_vad(tmp_path):
     f.write_text("speak_audio: false\nvoice_silence_db: 60\nspeak_voice_min_peaks: 3\n")
     cfg = load_config(f)
     assert cfg.speak_audio is False and _vad(cfg)["min_db"] == -60.0 and cfg.speak_voice_min_peaks == 3
+
+
+def test_voice_going_on_after_a_lip_run_continues_the_talk():
+    # lip speech 0.5-2.0 s with no voice heard in it (2422: voice only after the lips' run), then
+    # voice 1.9-3.3 s with one articulation in it, too far from the run to chain into it: the
+    # talk goes on to the voice's end
+    talk = syllables(0.5, 2.0, seed=5)
+    one = lambda t: 0.5 + 2.5 * np.exp(-((t - 2.9) / 0.08) ** 2)
+    tr = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=lambda t: np.maximum(talk(t), one(t)))
+    runs, lips = fused(tr, [(1.9, 3.3)])
+    assert len(lips) == 1 and lips[0][1] < 2.2
+    assert len(runs) == 1 and abs(runs[0][0] - lips[0][0]) <= 0.01 and abs(runs[0][1] - 3.3) <= 0.1, (runs, lips)
+    assert fused(tr, [(1.9, 3.3)], DynamicsConfig(speak_voice_continue=0))[0] == lips  # the rule off
+    # a still mouth under the later voice (someone answering): the talk ends with the lips
+    still = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=talk)
+    runs, lips = fused(still, [(1.9, 3.3)])
+    assert runs == lips
+    # voice starting after a pause with one articulation: no speech there
+    late = lambda t: 0.5 + 2.5 * np.exp(-((t - 3.6) / 0.08) ** 2)
+    far = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=lambda t: np.maximum(talk(t), late(t)))
+    runs, lips = fused(far, [(3.2, 4.2)])
+    assert runs == lips

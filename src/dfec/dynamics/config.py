@@ -219,6 +219,11 @@ class DynamicsConfig:
     speak_voice_min_s: float = 0.3
     speak_voice_min_peaks: int = 2
     speak_voice_slack_s: float = 0.15
+    #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
+    #: goes on at least ``speak_voice_min_s`` past the run's end and holds at least this many such
+    #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
+    #: 0.4 s after the lips' run, with one articulation in it, speech by eye to the end)
+    speak_voice_continue: int = 1
     #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
     #: is dropped (0 keeps every lip-only run, as without audio)
     speak_silent_veto: float = 0.0

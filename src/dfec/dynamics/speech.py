@@ -21,7 +21,10 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    depth. The full-depth anchors keep the held smiles out (facellava 1 has no full-depth
    articulation, s32 none chained; WolfgangLanger's lips parting into a smile gives two
    articulations of depth >= 0.2, no run). It starts where the first
-   articulation's opening starts and ends where the last one's closing ends (the peaks' bases).
+   articulation's opening starts and ends where the last one's closing ends: where the gap comes
+   within a fifth of the prominence of the peak's reference level (its higher base), so a slow
+   parting or closing of the lips around the cycle is not part of it (2422: the lips drift apart
+   over 0.3 s before the first articulation).
 3. **Pauses**: two runs whose silence between them is shorter than ``speak_pause_min_s`` are one
    run (no pause is said); a silence of ``speak_pause_min_s`` up to ``speak_pause_max_s`` is a
    pause in one talk ("pauses, ... speaks again"); a longer one ends the talk ("stops
@@ -37,7 +40,9 @@ music), and a still mouth under voice is not speaking. The voice times the talk:
 stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
 are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
-heard as voice). Without sound, or with ``speak_audio`` off, the runs
+heard as voice). A voiced stretch that a lip-only run ends in (or less than ``speak_pause_min_s``
+before) and that goes on past it, with at least ``speak_voice_continue`` articulation in it, is
+that talk going on (the lips have already shown that this face speaks). Without sound, or with ``speak_audio`` off, the runs
 are the lip-only ones, unchanged.
 
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
@@ -146,12 +151,14 @@ def articulations(gap: np.ndarray, times: np.ndarray, fps: float, floor: float, 
         d = float(prom / g[p])
         if d < depth:
             continue
-        # the opening starts / the closing ends where the gap is within a fifth of the
-        # prominence of the base on that side (the base itself may lie far out on a flat rest)
+        # the opening starts / the closing ends where the gap comes within a fifth of the
+        # prominence of the peak's reference level (its higher base): the cycle itself, not a
+        # slow drift of the rest gap before or after it (the lower base may lie far out on it)
+        level = y[p] - 0.8 * prom
         a, b = int(p), int(p)
-        while a > lo and y[a - 1] > y[lo] + 0.2 * prom:
+        while a > lo and y[a - 1] > level:
             a -= 1
-        while b < hi and y[b + 1] > y[hi] + 0.2 * prom:
+        while b < hi and y[b + 1] > level:
             b += 1
         out.append(Articulation(int(p), float(times[p]), float(prom), d, a - 1 if a > lo else a, b + 1 if b < hi else b))
     return out
@@ -209,6 +216,13 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             continue
         inside = [a for a in arts if s - slack <= a.t <= e + slack]
         if _longest_chain(inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
+            heard.append(SpeechRun(s, e, inside))
+        elif (cfg.speak_voice_continue > 0 and len(inside) >= cfg.speak_voice_continue
+              and any(r.start <= e and s - r.end < cfg.speak_pause_min_s
+                      and e - r.end >= cfg.speak_voice_min_s for r in runs)):
+            # the voice goes on (for a voiced stretch's least length) after the lips were already
+            # speaking (a lip-only run ends in it or just before it) and they still articulate
+            # in it: the same talk
             heard.append(SpeechRun(s, e, inside))
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
