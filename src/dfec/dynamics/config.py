@@ -224,6 +224,13 @@ class DynamicsConfig:
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
     #: 0.4 s after the lips' run, with one articulation in it, speech by eye to the end)
     speak_voice_continue: int = 1
+    #: the lips lead the voice at a talk's onset (the mouth opens 0.1-0.3 s before the sound):
+    #: articulations whose closing ends at most this long (s) before a voiced stretch count with
+    #: those in it, and the talk starts with them (0 turns it off)
+    speak_voice_lead_s: float = 0.3
+    #: a voiced stretch under which the lips do not articulate (not the main face speaking) cuts
+    #: the lip-only runs that reach into it; their pieces outside keep ``speak_min_peaks``
+    speak_voice_still_veto: bool = True
     #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
     #: is dropped (0 keeps every lip-only run, as without audio)
     speak_silent_veto: float = 0.0

@@ -42,7 +42,13 @@ are pauses unless lip-only runs fill half of one. The parts of lip-only runs out
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
 heard as voice). A voiced stretch that a lip-only run ends in (or less than ``speak_pause_min_s``
 before) and that goes on past it, with at least ``speak_voice_continue`` articulation in it, is
-that talk going on (the lips have already shown that this face speaks). Without sound, or with ``speak_audio`` off, the runs
+that talk going on (the lips have already shown that this face speaks). At a talk's onset (no
+talk heard within ``speak_pause_max_s`` before) the lips lead the sound (the mouth opens 0.1-0.3 s
+before the voice starts): articulations whose closing ends at most ``speak_voice_lead_s`` before
+a voiced stretch count with those in it, and the talk starts with them. A voiced stretch under
+which the lips do not articulate is someone else speaking (``speak_voice_still_veto``): the
+lip-only runs reaching into it are cut there (2422: one articulation under another voice began the
+run 0.8 s before the speech). Without sound, or with ``speak_audio`` off, the runs
 are the lip-only ones, unchanged.
 
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
@@ -210,13 +216,20 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     arts = articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
                          cfg.speak_voice_depth, cfg.speak_window_s)
     heard: list[SpeechRun] = []
+    still: list[SpeechRun] = []
     slack = cfg.speak_voice_slack_s
     for s, e in mask_runs(active, t, cfg.speak_pause_min_s):
         if e - s < cfg.speak_voice_min_s:
             continue
         inside = [a for a in arts if s - slack <= a.t <= e + slack]
-        if _longest_chain(inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
-            heard.append(SpeechRun(s, e, inside))
+        # the lips lead the voice at a talk's onset (no talk heard within speak_pause_max_s
+        # before): articulations whose closing ends at most speak_voice_lead_s before the voice
+        # starts count with those in it
+        onset = not heard or s - heard[-1].end > cfg.speak_pause_max_s
+        lead = [a for a in arts if a.t < s - slack and t[a.right] >= s - cfg.speak_voice_lead_s] if inside and onset else []
+        if _longest_chain(lead + inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
+            first = lead[0] if lead and _longest_chain(inside, cfg.speak_peak_gap_s) < max(1, cfg.speak_voice_min_peaks) else None
+            heard.append(SpeechRun(min(s, float(t[first.left])) if first else s, e, lead + inside))
         elif (cfg.speak_voice_continue > 0 and len(inside) >= cfg.speak_voice_continue
               and any(r.start <= e and s - r.end < cfg.speak_pause_min_s
                       and e - r.end >= cfg.speak_voice_min_s for r in runs)):
@@ -224,6 +237,8 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             # speaking (a lip-only run ends in it or just before it) and they still articulate
             # in it: the same talk
             heard.append(SpeechRun(s, e, inside))
+        elif cfg.speak_voice_still_veto:
+            still.append(SpeechRun(s, e, inside))  # someone speaks, this face's lips do not
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
         cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
@@ -237,7 +252,7 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             merged.append(r)
     out = list(merged)
     for r in runs:
-        for part in _outside(r, merged, cfg.speak_min_peaks):
+        for part in _outside(r, merged + still, cfg.speak_min_peaks):
             on = (t >= part.start) & (t < part.end)
             if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
                 continue
