@@ -380,3 +380,22 @@ def test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it(seed):
     assert len(lips) == 1 and lips[0][0] < 0.6
     assert len(runs) == 1 and 0.85 <= runs[0][0] <= 1.1 and runs[0][1] == lips[0][1], (runs, lips)
     assert fused(tr, [(0.2, 0.9)], DynamicsConfig(speak_voice_still_veto=False))[0] == lips  # the rule off
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
+    # full lip speech from 0.5 s, the voice heard only to 0.35 s before the lips' run ends
+    # (skarsgard: voice to 7.19 s, the lips articulate once more, speech by eye to 7.8 s): the
+    # talk ends with the lips
+    tr = mesh_sequence(4.0, noise_px=0.3, seed=seed, mouth=syllables(0.5, 3.0, seed=seed + 5))
+    lips = fused(tr, None)[1]
+    assert len(lips) == 1
+    end = lips[0][1] - 0.35
+    runs, _ = fused(tr, [(0.5, end)])
+    assert len(runs) == 1 and runs[0][1] == lips[0][1], (runs, lips)
+    # the rule off: the voice times the end (the piece after it holds too few articulations)
+    off = fused(tr, [(0.5, end)], DynamicsConfig(speak_voice_continue=0))[0]
+    assert len(off) == 1 and abs(off[0][1] - end) <= 0.07, off
+    # before the voice starts the voice times the talk (lips 0.5 s ahead of it: no lead)
+    late = fused(tr, [(1.0, lips[0][1])])[0]
+    assert len(late) == 1 and abs(late[0][0] - 1.0) <= 0.07, late

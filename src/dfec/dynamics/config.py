@@ -222,7 +222,9 @@ class DynamicsConfig:
     #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
     #: goes on at least ``speak_voice_min_s`` past the run's end and holds at least this many such
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
-    #: 0.4 s after the lips' run, with one articulation in it, speech by eye to the end)
+    #: 0.4 s after the lips' run, with one articulation in it, speech by eye to the end); likewise
+    #: the piece of a lip-only run right after a voiced talk with this many articulations goes on
+    #: with that talk (skarsgard: voice to 7.19 s, lips to 7.56 s, speech by eye to 7.8 s)
     speak_voice_continue: int = 1
     #: the lips lead the voice at a talk's onset (the mouth opens 0.1-0.3 s before the sound):
     #: articulations whose closing ends at most this long (s) before a voiced stretch count with

@@ -40,7 +40,9 @@ music), and a still mouth under voice is not speaking. The voice times the talk:
 stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
 are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
-heard as voice). A voiced stretch that a lip-only run ends in (or less than ``speak_pause_min_s``
+heard as voice); a piece right after a confirmed stretch needs only ``speak_voice_continue``
+articulations (a talk's last syllables are its quietest: the voice detector loses them first). A
+voiced stretch that a lip-only run ends in (or less than ``speak_pause_min_s``
 before) and that goes on past it, with at least ``speak_voice_continue`` articulation in it, is
 that talk going on (the lips have already shown that this face speaks). At a talk's onset (no
 talk heard within ``speak_pause_max_s`` before) the lips lead the sound (the mouth opens 0.1-0.3 s
@@ -252,7 +254,7 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             merged.append(r)
     out = list(merged)
     for r in runs:
-        for part in _outside(r, merged + still, cfg.speak_min_peaks):
+        for part in _outside(r, merged + still, cfg.speak_min_peaks, merged, cfg.speak_voice_continue):
             on = (t >= part.start) & (t < part.end)
             if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
                 continue
@@ -267,11 +269,16 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     return joined
 
 
-def _outside(run: SpeechRun, heard: list[SpeechRun], min_peaks: int) -> list[SpeechRun]:
-    """The pieces of a lip-only ``run`` outside the ``heard`` stretches that still hold
-    ``min_peaks`` of its articulations (the whole run when it meets none)."""
+def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[SpeechRun] = (),
+             continue_peaks: int = 0) -> list[SpeechRun]:
+    """The pieces of a lip-only ``run`` outside the ``cuts`` stretches that still hold
+    ``min_peaks`` of its articulations (the whole run when it meets none); a piece that goes on
+    after one of the heard ``talks`` (it starts where the talk ends) needs only ``continue_peaks``
+    (0: as any other piece): the lips keep articulating where the voice stops, the same talk
+    (a talk's last syllables are its quietest, the voice detector loses them first). Before a
+    talk the voice times it (the lips' lead is ``speak_voice_lead_s``)."""
     pieces = [(run.start, run.end)]
-    for h in heard:
+    for h in cuts:
         nxt = []
         for a, b in pieces:
             if h.start < b and a < h.end:
@@ -285,7 +292,8 @@ def _outside(run: SpeechRun, heard: list[SpeechRun], min_peaks: int) -> list[Spe
     out = []
     for a, b in pieces:
         peaks = [p for p in run.peaks if a <= p.t <= b]
-        if len(peaks) >= max(1, min_peaks):
+        goes_on = continue_peaks > 0 and any(a == h.end for h in talks)
+        if len(peaks) >= (continue_peaks if goes_on else max(1, min_peaks)):
             out.append(SpeechRun(a, b, peaks))
     return out
 
