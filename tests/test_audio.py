@@ -346,3 +346,81 @@ def test_config_defaults_reach_the_vad(tmp_path):
     f.write_text("speak_audio: false\nvoice_silence_db: 60\nspeak_voice_min_peaks: 3\n")
     cfg = load_config(f)
     assert cfg.speak_audio is False and _vad(cfg)["min_db"] == -60.0 and cfg.speak_voice_min_peaks == 3
+
+
+def test_voice_going_on_after_a_lip_run_continues_the_talk():
+    # lip speech 0.5-2.0 s with no voice heard in it (2422: voice only after the lips' run), then
+    # voice 1.9-3.3 s with one articulation in it, too far from the run to chain into it: the
+    # talk goes on to the voice's end
+    talk = syllables(0.5, 2.0, seed=5)
+    one = lambda t: 0.5 + 2.5 * np.exp(-((t - 2.9) / 0.08) ** 2)
+    tr = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=lambda t: np.maximum(talk(t), one(t)))
+    runs, lips = fused(tr, [(1.9, 3.3)])
+    assert len(lips) == 1 and lips[0][1] < 2.2
+    assert len(runs) == 1 and abs(runs[0][0] - lips[0][0]) <= 0.01 and abs(runs[0][1] - 3.3) <= 0.1, (runs, lips)
+    assert fused(tr, [(1.9, 3.3)], DynamicsConfig(speak_voice_continue=0))[0] == lips  # the rule off
+    # a still mouth under the later voice (someone answering): the talk ends with the lips
+    still = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=talk)
+    runs, lips = fused(still, [(1.9, 3.3)])
+    assert runs == lips
+    # voice starting after a pause with one articulation: no speech there
+    late = lambda t: 0.5 + 2.5 * np.exp(-((t - 3.6) / 0.08) ** 2)
+    far = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=lambda t: np.maximum(talk(t), late(t)))
+    runs, lips = fused(far, [(3.2, 4.2)])
+    assert runs == lips
+
+
+def _pulses(peaks, amp, rest, width=0.3):
+    """Lips ``rest`` mm apart, one raised-cosine opening of ``amp`` mm per peak time."""
+    def curve(t):
+        y = np.full(np.shape(t), rest, dtype=float)
+        for p in peaks:
+            ph = (np.asarray(t) - p) / width + 0.5
+            y = np.where((ph >= 0) & (ph <= 1), np.maximum(y, rest + amp * 0.5 * (1 - np.cos(2 * np.pi * ph))), y)
+        return y
+    return curve
+
+
+def test_lips_leading_the_voice_at_a_talk_onset_count_with_it():
+    # small articulations (too shallow for the lips alone) at 1.0 and 1.35 s, the voice from
+    # 1.6 s with one more at 1.9 s: the lips led the voice; the talk starts with them
+    tr = mesh_sequence(3.0, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.35, 1.9], 1.8, 10.0))
+    runs, lips = fused(tr, [(1.6, 2.5)])
+    assert lips == []
+    assert len(runs) == 1 and 1.0 <= runs[0][0] <= 1.3 and abs(runs[0][1] - 2.5) <= 0.1, runs
+    assert fused(tr, [(1.6, 2.5)], DynamicsConfig(speak_voice_lead_s=0.0))[0] == []  # the rule off
+    # inside a talk (voice heard just before), the sound and the lips are in step: no lead
+    talk = _pulses([0.2, 0.5, 0.8, 1.0, 1.35, 1.9], 1.8, 10.0)
+    tr = mesh_sequence(3.0, noise_px=0.3, seed=0, mouth=talk)
+    runs, _ = fused(tr, [(0.1, 0.95), (1.6, 2.5)])
+    assert len(runs) == 1 and runs[0][1] <= 1.0, runs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it(seed):
+    # one early articulation at 0.6 s under someone else's voice (0.2-0.9 s), then lip speech
+    # 1.2-2.1 s without voice (2422: the lip run started under the other voice)
+    tr = mesh_sequence(3.0, noise_px=0.3, seed=seed, mouth=_pulses([0.6, 1.2, 1.5, 1.8, 2.1], 6.0, 0.5))
+    runs, lips = fused(tr, [(0.2, 0.9)])
+    assert len(lips) == 1 and lips[0][0] < 0.6
+    assert len(runs) == 1 and 0.85 <= runs[0][0] <= 1.1 and runs[0][1] == lips[0][1], (runs, lips)
+    assert fused(tr, [(0.2, 0.9)], DynamicsConfig(speak_voice_still_veto=False))[0] == lips  # the rule off
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
+    # full lip speech from 0.5 s, the voice heard only to 0.35 s before the lips' run ends
+    # (skarsgard: voice to 7.19 s, the lips articulate once more, speech by eye to 7.8 s): the
+    # talk ends with the lips
+    tr = mesh_sequence(4.0, noise_px=0.3, seed=seed, mouth=syllables(0.5, 3.0, seed=seed + 5))
+    lips = fused(tr, None)[1]
+    assert len(lips) == 1
+    end = lips[0][1] - 0.35
+    runs, _ = fused(tr, [(0.5, end)])
+    assert len(runs) == 1 and runs[0][1] == lips[0][1], (runs, lips)
+    # the rule off: the voice times the end (the piece after it holds too few articulations)
+    off = fused(tr, [(0.5, end)], DynamicsConfig(speak_voice_continue=0))[0]
+    assert len(off) == 1 and abs(off[0][1] - end) <= 0.07, off
+    # before the voice starts the voice times the talk (lips 0.5 s ahead of it: no lead)
+    late = fused(tr, [(1.0, lips[0][1])])[0]
+    assert len(late) == 1 and abs(late[0][0] - 1.0) <= 0.07, late

@@ -187,3 +187,21 @@ def test_still_parted_lips_with_real_jitter_are_not_quiet_speech(size, noise):
         for seed in range(4):
             tr = mesh_sequence(4.0, frame_size=size, noise_px=noise, seed=seed, mouth=lambda t: mouth + 0 * t)
             assert runs_of(tr) == [], (mouth, seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_run_starts_at_its_first_articulation_not_at_a_slow_parting_before_it(seed):
+    # the lips drift apart slowly (0.5 -> 6 mm over 0.4-1.2 s, no syllable), then speech from
+    # 1.2 s with the lips resting 6 mm apart between syllables (2422: the lip run started at 0.0 s
+    # on such a drift, speech by eye from 0.88 s): the run starts with the first cycle (measured
+    # from the lower base, the drift, it started at 1.0-1.06 s)
+    ramp = lambda t: np.interp(t, [0.4, 1.2], [0.5, 6.0])
+    talk = syllables(1.2, 3.5, open_mm=(11.0, 15.0), rest_mm=6.0, seed=seed)
+    runs = runs_of(mesh_sequence(4.5, noise_px=0.3, seed=seed,
+                                 mouth=lambda t: np.where(np.asarray(t) >= 1.2, talk(t), ramp(t))))
+    assert len(runs) == 1
+    assert 1.1 <= runs[0].start <= 1.35 and abs(runs[0].end - 3.5) <= 0.35, runs
+    # the same syllables from closed lips start where they did
+    closed = runs_of(mesh_sequence(4.5, noise_px=0.3, seed=seed,
+                                   mouth=syllables(1.2, 3.5, open_mm=(11.0, 15.0), rest_mm=0.5, seed=seed)))
+    assert len(closed) == 1 and abs(closed[0].start - runs[0].start) <= 0.15

@@ -21,7 +21,10 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    depth. The full-depth anchors keep the held smiles out (facellava 1 has no full-depth
    articulation, s32 none chained; WolfgangLanger's lips parting into a smile gives two
    articulations of depth >= 0.2, no run). It starts where the first
-   articulation's opening starts and ends where the last one's closing ends (the peaks' bases).
+   articulation's opening starts and ends where the last one's closing ends: where the gap comes
+   within a fifth of the prominence of the peak's reference level (its higher base), so a slow
+   parting or closing of the lips around the cycle is not part of it (2422: the lips drift apart
+   over 0.3 s before the first articulation).
 3. **Pauses**: two runs whose silence between them is shorter than ``speak_pause_min_s`` are one
    run (no pause is said); a silence of ``speak_pause_min_s`` up to ``speak_pause_max_s`` is a
    pause in one talk ("pauses, ... speaks again"); a longer one ends the talk ("stops
@@ -37,7 +40,17 @@ music), and a still mouth under voice is not speaking. The voice times the talk:
 stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
 are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
-heard as voice). Without sound, or with ``speak_audio`` off, the runs
+heard as voice); a piece right after a confirmed stretch needs only ``speak_voice_continue``
+articulations (a talk's last syllables are its quietest: the voice detector loses them first). A
+voiced stretch that a lip-only run ends in (or less than ``speak_pause_min_s``
+before) and that goes on past it, with at least ``speak_voice_continue`` articulation in it, is
+that talk going on (the lips have already shown that this face speaks). At a talk's onset (no
+talk heard within ``speak_pause_max_s`` before) the lips lead the sound (the mouth opens 0.1-0.3 s
+before the voice starts): articulations whose closing ends at most ``speak_voice_lead_s`` before
+a voiced stretch count with those in it, and the talk starts with them. A voiced stretch under
+which the lips do not articulate is someone else speaking (``speak_voice_still_veto``): the
+lip-only runs reaching into it are cut there (2422: one articulation under another voice began the
+run 0.8 s before the speech). Without sound, or with ``speak_audio`` off, the runs
 are the lip-only ones, unchanged.
 
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
@@ -146,12 +159,14 @@ def articulations(gap: np.ndarray, times: np.ndarray, fps: float, floor: float, 
         d = float(prom / g[p])
         if d < depth:
             continue
-        # the opening starts / the closing ends where the gap is within a fifth of the
-        # prominence of the base on that side (the base itself may lie far out on a flat rest)
+        # the opening starts / the closing ends where the gap comes within a fifth of the
+        # prominence of the peak's reference level (its higher base): the cycle itself, not a
+        # slow drift of the rest gap before or after it (the lower base may lie far out on it)
+        level = y[p] - 0.8 * prom
         a, b = int(p), int(p)
-        while a > lo and y[a - 1] > y[lo] + 0.2 * prom:
+        while a > lo and y[a - 1] > level:
             a -= 1
-        while b < hi and y[b + 1] > y[hi] + 0.2 * prom:
+        while b < hi and y[b + 1] > level:
             b += 1
         out.append(Articulation(int(p), float(times[p]), float(prom), d, a - 1 if a > lo else a, b + 1 if b < hi else b))
     return out
@@ -203,13 +218,29 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     arts = articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
                          cfg.speak_voice_depth, cfg.speak_window_s)
     heard: list[SpeechRun] = []
+    still: list[SpeechRun] = []
     slack = cfg.speak_voice_slack_s
     for s, e in mask_runs(active, t, cfg.speak_pause_min_s):
         if e - s < cfg.speak_voice_min_s:
             continue
         inside = [a for a in arts if s - slack <= a.t <= e + slack]
-        if _longest_chain(inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
+        # the lips lead the voice at a talk's onset (no talk heard within speak_pause_max_s
+        # before): articulations whose closing ends at most speak_voice_lead_s before the voice
+        # starts count with those in it
+        onset = not heard or s - heard[-1].end > cfg.speak_pause_max_s
+        lead = [a for a in arts if a.t < s - slack and t[a.right] >= s - cfg.speak_voice_lead_s] if inside and onset else []
+        if _longest_chain(lead + inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
+            first = lead[0] if lead and _longest_chain(inside, cfg.speak_peak_gap_s) < max(1, cfg.speak_voice_min_peaks) else None
+            heard.append(SpeechRun(min(s, float(t[first.left])) if first else s, e, lead + inside))
+        elif (cfg.speak_voice_continue > 0 and len(inside) >= cfg.speak_voice_continue
+              and any(r.start <= e and s - r.end < cfg.speak_pause_min_s
+                      and e - r.end >= cfg.speak_voice_min_s for r in runs)):
+            # the voice goes on (for a voiced stretch's least length) after the lips were already
+            # speaking (a lip-only run ends in it or just before it) and they still articulate
+            # in it: the same talk
             heard.append(SpeechRun(s, e, inside))
+        elif cfg.speak_voice_still_veto:
+            still.append(SpeechRun(s, e, inside))  # someone speaks, this face's lips do not
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
         cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
@@ -223,7 +254,7 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             merged.append(r)
     out = list(merged)
     for r in runs:
-        for part in _outside(r, merged, cfg.speak_min_peaks):
+        for part in _outside(r, merged + still, cfg.speak_min_peaks, merged, cfg.speak_voice_continue):
             on = (t >= part.start) & (t < part.end)
             if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
                 continue
@@ -238,11 +269,16 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     return joined
 
 
-def _outside(run: SpeechRun, heard: list[SpeechRun], min_peaks: int) -> list[SpeechRun]:
-    """The pieces of a lip-only ``run`` outside the ``heard`` stretches that still hold
-    ``min_peaks`` of its articulations (the whole run when it meets none)."""
+def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[SpeechRun] = (),
+             continue_peaks: int = 0) -> list[SpeechRun]:
+    """The pieces of a lip-only ``run`` outside the ``cuts`` stretches that still hold
+    ``min_peaks`` of its articulations (the whole run when it meets none); a piece that goes on
+    after one of the heard ``talks`` (it starts where the talk ends) needs only ``continue_peaks``
+    (0: as any other piece): the lips keep articulating where the voice stops, the same talk
+    (a talk's last syllables are its quietest, the voice detector loses them first). Before a
+    talk the voice times it (the lips' lead is ``speak_voice_lead_s``)."""
     pieces = [(run.start, run.end)]
-    for h in heard:
+    for h in cuts:
         nxt = []
         for a, b in pieces:
             if h.start < b and a < h.end:
@@ -256,7 +292,8 @@ def _outside(run: SpeechRun, heard: list[SpeechRun], min_peaks: int) -> list[Spe
     out = []
     for a, b in pieces:
         peaks = [p for p in run.peaks if a <= p.t <= b]
-        if len(peaks) >= max(1, min_peaks):
+        goes_on = continue_peaks > 0 and any(a == h.end for h in talks)
+        if len(peaks) >= (continue_peaks if goes_on else max(1, min_peaks)):
             out.append(SpeechRun(a, b, peaks))
     return out
 
