@@ -246,6 +246,11 @@ class DynamicsConfig:
     #: gaze swings said there moved the aperture by 0.14 and 0.20, as the eyes narrowed in a smile,
     #: and were not seen by eye; the four other dev gaze swings moved it by 0.01-0.09)
     gaze_max_lid_change: float = 0.12
+    #: a head turn that ends short of ``head_turned_deg`` still ends "looking to the left/right"
+    #: when head yaw plus the eye-in-head angle (where the eyes point in the scene) is at least
+    #: this far to the turn's side; 20 = ``head_turned_deg``, the angle at which a head alone is
+    #: said to be turned (set, not tuned: dev clip skarsgard's look to his left reads 24-28)
+    gaze_world_side_deg: float = 20.0
     lid_droop: float = 0.15
     half_open_below: float = 0.55
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most

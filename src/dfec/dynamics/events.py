@@ -371,7 +371,12 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                                                for sh, (a, b) in zip(shakes, spans))]
         events += shakes
 
-    events += gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")])
+    follows = gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")])
+    # an eye-in-head swing the same way during a turn that ends looking that way is that look,
+    # said once with the turn ("their head turns to the left, looking to the left")
+    events = [e for e in events if not (e.kind in ("gaze_left", "gaze_right") and any(
+        f.kind == "gaze_follows_" + e.kind[5:] and _share(e, f) >= 0.5 for f in follows))]
+    events += follows
 
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
@@ -447,7 +452,20 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
             if e.kind == f"head_turn_{side}":
                 out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
             continue
-        if gaze_state(sig, cfg, idx) != "ahead":
+        state = gaze_state(sig, cfg, idx)
+        if abs(yaw) < cfg.head_turned_deg and e.kind != "head_turn_center" and state not in (None, "up", "down") \
+                and "gaze_yaw" in sig.values and np.isfinite(sig["gaze_yaw"][idx]).any():
+            # a turn that stops short of "turned" with the eyes carried on past it (eye-in-head
+            # angle the same way): where the eyes look in the scene is head yaw plus the eye's own
+            # angle (``gaze_yaw``); at ``gaze_world_side_deg`` or more the turn's way, the person
+            # looks that way (dev clip skarsgard at 2.0-2.4 s: 17 degrees of yaw plus 9 of eye, by
+            # eye looking to his left)
+            world = float(np.nanmedian(sig["gaze_yaw"][idx]))
+            side = to_image_right if world > 0 else to_image_left
+            if abs(world) >= cfg.gaze_world_side_deg and e.kind == f"head_turn_{side}":
+                out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(world), "gaze"))
+                continue
+        if state != "ahead":
             continue
         if abs(yaw) < cfg.head_turned_deg:
             # the turn (back to the center or past it) ends facing the camera; a turn away from
