@@ -151,3 +151,22 @@ def test_brows_are_not_read_in_near_profile():
     # the same movement facing the camera is read
     got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, brows=brows)))
     assert [k for k in got if k.startswith("brows_")], got
+
+
+def test_brows_that_follow_a_head_turn_are_the_turn():
+    # the brows' image falls towards the eyes as the head turns away and comes back as it
+    # returns (dev clip 669: brows "lowered" and "relaxed" with each turn): not read as brows
+    turn = lambda t: 30 * syn.bump(t, 1.0, 3.0, 0.5)
+    with_turn = lambda t: -5 * syn.bump(t, 1.0, 3.0, 0.5)  # brow height falling and rising with |yaw|
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=turn, brows=with_turn)))
+    assert [k for k in got if k.startswith("head_turn")], got
+    assert not [k for k in got if k.startswith("brows_")], got
+    # without the check (brow_turn_deg 0) the same brows are read, as they are without the turn
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=turn, brows=with_turn),
+                          DynamicsConfig(brow_turn_deg=0.0)))
+    assert "brows_lower" in got, got
+    assert "brows_lower" in kinds(events_of(syn.sequence(4.0, noise_px=0.2, brows=with_turn)))
+    # brows raised while the head turns away (against the foreshortening) are read
+    against = lambda t: 7 * syn.bump(t, 1.0, 3.0, 0.5)
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=turn, brows=against)))
+    assert "brows_raise" in got, got

@@ -251,6 +251,11 @@ class DynamicsConfig:
     #: this far to the turn's side; 20 = ``head_turned_deg``, the angle at which a head alone is
     #: said to be turned (set, not tuned: dev clip skarsgard's look to his left reads 24-28)
     gaze_world_side_deg: float = 20.0
+    #: a brow raise / lowering over which |yaw| changes by this much (degrees) the way that
+    #: foreshortens the brows (they fall in the image as the head turns away, rise as it returns)
+    #: is the turn, not the brows (dev clip 669: all five brow events rode its 21-33 degree turns;
+    #: 20 = ``head_turned_deg``, set, not tuned; 0 turns the check off)
+    brow_turn_deg: float = 20.0
     lid_droop: float = 0.15
     half_open_below: float = 0.55
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most

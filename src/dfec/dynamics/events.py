@@ -306,6 +306,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
     brow_sw = swings(brow, t, cfg.brow_raise, "brow_height")
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
+        if _brow_follows_turn(sig, cfg, s):
+            continue
         if back:
             kind = "brows_relax"
         else:
@@ -417,6 +419,22 @@ def _teeth_from_start(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig
         return events
     state = Event("teeth_are_visible", float(sig.times[0]), first.end, first.intensity, "mouth")
     return [state if e is first else e for e in events]
+
+
+def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
+    """Whether a brow-height swing is the head turn's foreshortening: the brows' image drops
+    towards the eyes as the head turns away from the camera and comes back as it returns (dev
+    clip 669: ``brow_height`` 0.30 facing the camera, 0.21 at 40 degrees of yaw, and brows
+    "lowered" / "relaxed" with each of its five turns, none seen by eye). A swing over which
+    |yaw| grows by ``brow_turn_deg`` or more while the brows fall, or shrinks by as much while
+    they rise, is not read; a brow movement against the turn's way is."""
+    if cfg.brow_turn_deg <= 0 or "yaw" not in sig.values:
+        return False
+    y0, y1 = sig["yaw"][s.i0], sig["yaw"][s.i1]
+    if not (np.isfinite(y0) and np.isfinite(y1)):
+        return False
+    away = abs(float(y1)) - abs(float(y0))
+    return abs(away) >= cfg.brow_turn_deg and away * s.amplitude < 0
 
 
 def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:
