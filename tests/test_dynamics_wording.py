@@ -427,3 +427,24 @@ def test_a_short_turn_with_the_eyes_carried_on_looks_that_way():
     # below gaze_world_side_deg nothing is said either
     cfg = DynamicsConfig(gaze_world_side_deg=30.0)
     assert not [e for e in detect_events(sig, cfg) if e.kind.startswith("gaze_follows")]
+
+
+def test_where_the_eyes_look_after_a_turn_is_not_read_in_a_blink():
+    # a turn back to the camera that ends in a blink, the eyes held to one side: the iris read
+    # behind the closing lid comes out centred (dev clip s32 at 5.6-5.9 s: the lids' glint read
+    # as the iris), so the blink's frames are not read and "looking straight ahead" is not said;
+    # with the iris read the same and no blink, it is
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    back = lambda t: 16 * (1 - np.clip((t - 1.5) / 0.5, 0, 1))
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back)))
+    turn = [e for e in evs if e.kind.startswith("head_turn_")][0]
+    assert [e.kind for e in evs if e.kind.startswith("gaze_follows")] == ["gaze_follows_ahead"]
+    # lids coming down slowly from 0.3 s before the turn's end (half-way there), shut 0.4 s after
+    closing = lambda t: np.clip((t - turn.end + 0.3) / 0.7, 0, 1) * (t < turn.end + 0.45)
+    aside = lambda t: -20.0 * (closing(t) < 0.02)  # the eyes aside, misread as centred in the blink
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back, gaze_h=aside,
+                                                    eyes=lambda t: 1 - 0.95 * closing(t))))
+    assert {"blink", "eyes_close_briefly", "eyes_close"} & {e.kind for e in evs}
+    assert not [e for e in evs if e.kind.startswith("gaze_follows")]

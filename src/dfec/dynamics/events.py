@@ -373,7 +373,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                                                for sh, (a, b) in zip(shakes, spans))]
         events += shakes
 
-    follows = gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")])
+    follows = gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")], blink_mask)
     # an eye-in-head swing the same way during a turn that ends looking that way is that look,
     # said once with the turn ("their head turns to the left, looking to the left")
     events = [e for e in events if not (e.kind in ("gaze_left", "gaze_right") and any(
@@ -437,7 +437,8 @@ def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
     return abs(away) >= cfg.brow_turn_deg and away * s.amplitude < 0
 
 
-def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:
+def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event],
+                   blink_mask: np.ndarray | None = None) -> list[Event]:
     """Where the eyes look in the scene at the end of each head turn, when the iris sits in the
     middle of the eye then (:func:`~dfec.dynamics.mesh_events.gaze_state` "ahead"): eyes centred
     in a head turned to the left (absolute yaw of at least ``head_turned_deg`` towards that side)
@@ -448,7 +449,10 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
     profile) looks its own way without reading the eyes: holding the camera from there would take
     an eye-in-head rotation near the eyes' limit (dev clip 669: "turns his head to the right,
     looking to the right" at 40 degrees of yaw). Kinds ``gaze_follows_left`` / ``_right`` /
-    ``_ahead``, with the turn's start and end."""
+    ``_ahead``, with the turn's start and end. The eyes are not read on the frames of
+    ``blink_mask`` (a blink at the turn's end leaves where the eyes look unsaid: the iris model
+    guesses the iris behind the closing lid; dev clip s32, "looking straight ahead" from a blink
+    at 5.6-5.9 s while by eye the eyes stay turned to her right)."""
     if "gaze_h" not in sig.values or "yaw" not in sig.values:
         return []
     to_image_right, to_image_left = ("right", "left") if cfg.left_right == "viewer" else ("left", "right")
@@ -470,6 +474,10 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
             if e.kind == f"head_turn_{side}":
                 out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
             continue
+        if blink_mask is not None:
+            idx = idx[~blink_mask[idx]]
+            if not len(idx):
+                continue
         state = gaze_state(sig, cfg, idx)
         if abs(yaw) < cfg.head_turned_deg and e.kind != "head_turn_center" and state not in (None, "up", "down") \
                 and "gaze_yaw" in sig.values and np.isfinite(sig["gaze_yaw"][idx]).any():
