@@ -256,6 +256,11 @@ class DynamicsConfig:
     #: is the turn, not the brows (dev clip 669: all five brow events rode its 21-33 degree turns;
     #: 20 = ``head_turned_deg``, set, not tuned; 0 turns the check off)
     brow_turn_deg: float = 20.0
+    #: an eye closure longer than a blink, read from the iris's darkness, is not one when the
+    #: lids' median aperture over it is at least this (iris diameters): = ``half_open_below``,
+    #: set, not tuned (dev: the two such "closures" over open eyes read 0.68 and 0.82, nggyup's
+    #: 0.47); 0 turns the check off
+    closure_open_aperture: float = 0.55
     lid_droop: float = 0.15
     half_open_below: float = 0.55
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most

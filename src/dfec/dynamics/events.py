@@ -41,6 +41,19 @@ from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: 
 
 
 # ----------------------------------------------------------------------------------- detectors
+def _lids_apart(sig: FaceSignals, cfg: DynamicsConfig, i0: int, i1: int) -> bool:
+    """Whether the mesh's lid aperture stays open (median at least ``closure_open_aperture``
+    iris diameters) over frames ``i0``..``i1``: a long dip of the iris's darkness there is the
+    light on a turning head or a look aside, not the eyes closing (dev clips skarsgard 1.6-2.9 s
+    and WolfgangLanger 6.4-9.6 s: "closures" of 1.4 and 3.1 s over eyes open by eye, median
+    aperture 0.68 and 0.82)."""
+    ap = sig.values.get("aperture")
+    if ap is None or cfg.closure_open_aperture <= 0:
+        return False
+    seg = ap[max(i0, 0): min(i1 + 1, len(ap))]
+    return bool(np.isfinite(seg).any()) and float(np.nanmedian(seg)) >= cfg.closure_open_aperture
+
+
 def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> tuple[list[Event], np.ndarray]:
     """Blinks and longer eye closures; returns the events and a mask of the frames they cover.
 
@@ -80,6 +93,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         if dur <= cfg.blink_max_s:
             events.append(Event("blink", t0, t1, depth, "eyes"))
         elif (x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m) or depth >= 2 * depth_th:
+            if name == "iris_dark" and _lids_apart(sig, cfg, i0, i1):
+                continue  # the iris darkened with the lids apart: light or gaze, not a closure
             events.append(Event("eyes_close", t0, t0, depth, "eyes"))
             events.append(Event("eyes_open", t1, t1, depth, "eyes"))
         else:
