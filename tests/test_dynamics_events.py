@@ -151,3 +151,47 @@ def test_brows_are_not_read_in_near_profile():
     # the same movement facing the camera is read
     got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, brows=brows)))
     assert [k for k in got if k.startswith("brows_")], got
+
+
+def test_brows_that_follow_a_head_turn_are_the_turn():
+    # the brows' image falls towards the eyes as the head turns away and comes back as it
+    # returns (dev clip 669: brows "lowered" and "relaxed" with each turn): not read as brows
+    turn = lambda t: 30 * syn.bump(t, 1.0, 3.0, 0.5)
+    with_turn = lambda t: -5 * syn.bump(t, 1.0, 3.0, 0.5)  # brow height falling and rising with |yaw|
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=turn, brows=with_turn)))
+    assert [k for k in got if k.startswith("head_turn")], got
+    assert not [k for k in got if k.startswith("brows_")], got
+    # without the check (brow_turn_deg 0) the same brows are read, as they are without the turn
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=turn, brows=with_turn),
+                          DynamicsConfig(brow_turn_deg=0.0)))
+    assert "brows_lower" in got, got
+    assert "brows_lower" in kinds(events_of(syn.sequence(4.0, noise_px=0.2, brows=with_turn)))
+    # brows raised while the head turns away (against the foreshortening) are read
+    against = lambda t: 7 * syn.bump(t, 1.0, 3.0, 0.5)
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, yaw=turn, brows=against)))
+    assert "brows_raise" in got, got
+
+
+def _with_iris_dark(tr, dark):
+    """Signals of ``tr`` plus an ``iris_dark`` track (the pixel signal the video would give)."""
+    sig = track_signals(tr)
+    x = np.asarray(dark(sig.times), float)
+    sig.values["iris_dark"], sig.raw["iris_dark"] = x.copy(), x.copy()
+    sig.noise["iris_dark"] = sig.noise_raw["iris_dark"] = 0.005
+    return sig
+
+
+def test_a_long_iris_darkening_with_the_lids_apart_is_not_a_closure():
+    # the iris's darkness falls for 1.4 s (light on a turning head, a look aside) while the lids
+    # stay apart (dev skarsgard 1.6-2.9 s, WolfgangLanger 6.4-9.6 s): no eye closure is read
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    dip = lambda t: 0.6 - 0.45 * syn.bump(t, 1.5, 2.9, 0.1)
+    sig = _with_iris_dark(mesh_sequence(5.0, noise_px=0.2), dip)
+    assert not {"eyes_close", "eyes_open"} & set(kinds(detect_events(sig)))
+    # the check off, it is read as a closure; and the same darkening with the lids shut is one
+    sig = _with_iris_dark(mesh_sequence(5.0, noise_px=0.2), dip)
+    assert "eyes_close" in kinds(detect_events(sig, DynamicsConfig(closure_open_aperture=0.0)))
+    shut = lambda t: 1 - 0.95 * syn.bump(t, 1.5, 2.9, 0.1)
+    sig = _with_iris_dark(mesh_sequence(5.0, noise_px=0.2, eyes=shut), dip)
+    assert "eyes_close" in kinds(detect_events(sig))

@@ -399,3 +399,52 @@ def test_a_turn_away_that_stops_short_of_turned_is_not_looking_straight_ahead():
     back = lambda t: 16 * (1 - np.clip((t - 1.5) / 0.5, 0, 1))
     evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back)))
     assert [e.kind for e in evs if e.kind.startswith("gaze_follows")] == ["gaze_follows_ahead"]
+
+
+def test_a_short_turn_with_the_eyes_carried_on_looks_that_way():
+    # head yaw plus the eye-in-head angle is where the eyes look: a 14-degree turn (short of
+    # head_turned_deg) with the eyes 10 degrees further the same way looks to that side (dev clip
+    # skarsgard, 2.0-2.4 s); the same turn with the eyes centred in the head says no gaze
+    from dfec.dynamics.captioner import describe
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    turn = lambda t: 14 * np.clip((t - 1.5) / 0.5, 0, 1)
+    eyes = lambda t: 10 * np.clip((t - 1.5) / 0.5, 0, 1)
+    sig = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=turn, gaze_h=eyes))
+    heads = [e.kind for e in detect_events(sig) if e.kind.startswith(("head_turn", "gaze_follows"))]
+    assert heads[0].startswith("head_turn_")
+    side = heads[0].rsplit("_", 1)[1]
+    assert heads == [f"head_turn_{side}", f"gaze_follows_{side}"]
+    text = describe(sig, 6.0)[0]
+    assert f"their head turns slightly to the {side}, looking to the {side}" in text
+    assert "their eyes move" not in text and "their eyes turn" not in text, "the look is said once"
+    plain = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=turn))
+    assert not [e for e in detect_events(plain) if e.kind.startswith("gaze_follows")]
+    # the eyes carried the other way (back towards the camera) do not make it a look aside
+    back = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=turn, gaze_h=lambda t: -eyes(t)))
+    assert not [e for e in detect_events(back) if e.kind.startswith("gaze_follows")]
+    # below gaze_world_side_deg nothing is said either
+    cfg = DynamicsConfig(gaze_world_side_deg=30.0)
+    assert not [e for e in detect_events(sig, cfg) if e.kind.startswith("gaze_follows")]
+
+
+def test_where_the_eyes_look_after_a_turn_is_not_read_in_a_blink():
+    # a turn back to the camera that ends in a blink, the eyes held to one side: the iris read
+    # behind the closing lid comes out centred (dev clip s32 at 5.6-5.9 s: the lids' glint read
+    # as the iris), so the blink's frames are not read and "looking straight ahead" is not said;
+    # with the iris read the same and no blink, it is
+    from dfec.dynamics.events import detect_events
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    back = lambda t: 16 * (1 - np.clip((t - 1.5) / 0.5, 0, 1))
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back)))
+    turn = [e for e in evs if e.kind.startswith("head_turn_")][0]
+    assert [e.kind for e in evs if e.kind.startswith("gaze_follows")] == ["gaze_follows_ahead"]
+    # lids coming down slowly from 0.3 s before the turn's end (half-way there), shut 0.4 s after
+    closing = lambda t: np.clip((t - turn.end + 0.3) / 0.7, 0, 1) * (t < turn.end + 0.45)
+    aside = lambda t: -20.0 * (closing(t) < 0.02)  # the eyes aside, misread as centred in the blink
+    evs = detect_events(track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=back, gaze_h=aside,
+                                                    eyes=lambda t: 1 - 0.95 * closing(t))))
+    assert {"blink", "eyes_close_briefly", "eyes_close"} & {e.kind for e in evs}
+    assert not [e for e in evs if e.kind.startswith("gaze_follows")]

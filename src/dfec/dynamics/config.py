@@ -260,6 +260,21 @@ class DynamicsConfig:
     #: gaze swings said there moved the aperture by 0.14 and 0.20, as the eyes narrowed in a smile,
     #: and were not seen by eye; the four other dev gaze swings moved it by 0.01-0.09)
     gaze_max_lid_change: float = 0.12
+    #: a head turn that ends short of ``head_turned_deg`` still ends "looking to the left/right"
+    #: when head yaw plus the eye-in-head angle (where the eyes point in the scene) is at least
+    #: this far to the turn's side; 20 = ``head_turned_deg``, the angle at which a head alone is
+    #: said to be turned (set, not tuned: dev clip skarsgard's look to his left reads 24-28)
+    gaze_world_side_deg: float = 20.0
+    #: a brow raise / lowering over which |yaw| changes by this much (degrees) the way that
+    #: foreshortens the brows (they fall in the image as the head turns away, rise as it returns)
+    #: is the turn, not the brows (dev clip 669: all five brow events rode its 21-33 degree turns;
+    #: 20 = ``head_turned_deg``, set, not tuned; 0 turns the check off)
+    brow_turn_deg: float = 20.0
+    #: an eye closure longer than a blink, read from the iris's darkness, is not one when the
+    #: lids' median aperture over it is at least this (iris diameters): = ``half_open_below``,
+    #: set, not tuned (dev: the two such "closures" over open eyes read 0.68 and 0.82, nggyup's
+    #: 0.47); 0 turns the check off
+    closure_open_aperture: float = 0.55
     lid_droop: float = 0.15
     half_open_below: float = 0.55
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most

@@ -41,6 +41,19 @@ from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: 
 
 
 # ----------------------------------------------------------------------------------- detectors
+def _lids_apart(sig: FaceSignals, cfg: DynamicsConfig, i0: int, i1: int) -> bool:
+    """Whether the mesh's lid aperture stays open (median at least ``closure_open_aperture``
+    iris diameters) over frames ``i0``..``i1``: a long dip of the iris's darkness there is the
+    light on a turning head or a look aside, not the eyes closing (dev clips skarsgard 1.6-2.9 s
+    and WolfgangLanger 6.4-9.6 s: "closures" of 1.4 and 3.1 s over eyes open by eye, median
+    aperture 0.68 and 0.82)."""
+    ap = sig.values.get("aperture")
+    if ap is None or cfg.closure_open_aperture <= 0:
+        return False
+    seg = ap[max(i0, 0): min(i1 + 1, len(ap))]
+    return bool(np.isfinite(seg).any()) and float(np.nanmedian(seg)) >= cfg.closure_open_aperture
+
+
 def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> tuple[list[Event], np.ndarray]:
     """Blinks and longer eye closures; returns the events and a mask of the frames they cover.
 
@@ -80,6 +93,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         if dur <= cfg.blink_max_s:
             events.append(Event("blink", t0, t1, depth, "eyes"))
         elif (x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m) or depth >= 2 * depth_th:
+            if name == "iris_dark" and _lids_apart(sig, cfg, i0, i1):
+                continue  # the iris darkened with the lids apart: light or gaze, not a closure
             events.append(Event("eyes_close", t0, t0, depth, "eyes"))
             events.append(Event("eyes_open", t1, t1, depth, "eyes"))
         else:
@@ -306,6 +321,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
     brow_sw = swings(brow, t, cfg.brow_raise, "brow_height")
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
+        if _brow_follows_turn(sig, cfg, s):
+            continue
         if back:
             kind = "brows_relax"
         else:
@@ -371,7 +388,12 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                                                for sh, (a, b) in zip(shakes, spans))]
         events += shakes
 
-    events += gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")])
+    follows = gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")], blink_mask)
+    # an eye-in-head swing the same way during a turn that ends looking that way is that look,
+    # said once with the turn ("their head turns to the left, looking to the left")
+    events = [e for e in events if not (e.kind in ("gaze_left", "gaze_right") and any(
+        f.kind == "gaze_follows_" + e.kind[5:] and _share(e, f) >= 0.5 for f in follows))]
+    events += follows
 
     if cfg.turn_masks_horizontal:
         # a head turn changes horizontal landmark distances by itself (foreshortening and the 2D
@@ -414,7 +436,24 @@ def _teeth_from_start(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig
     return [state if e is first else e for e in events]
 
 
-def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) -> list[Event]:
+def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
+    """Whether a brow-height swing is the head turn's foreshortening: the brows' image drops
+    towards the eyes as the head turns away from the camera and comes back as it returns (dev
+    clip 669: ``brow_height`` 0.30 facing the camera, 0.21 at 40 degrees of yaw, and brows
+    "lowered" / "relaxed" with each of its five turns, none seen by eye). A swing over which
+    |yaw| grows by ``brow_turn_deg`` or more while the brows fall, or shrinks by as much while
+    they rise, is not read; a brow movement against the turn's way is."""
+    if cfg.brow_turn_deg <= 0 or "yaw" not in sig.values:
+        return False
+    y0, y1 = sig["yaw"][s.i0], sig["yaw"][s.i1]
+    if not (np.isfinite(y0) and np.isfinite(y1)):
+        return False
+    away = abs(float(y1)) - abs(float(y0))
+    return abs(away) >= cfg.brow_turn_deg and away * s.amplitude < 0
+
+
+def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event],
+                   blink_mask: np.ndarray | None = None) -> list[Event]:
     """Where the eyes look in the scene at the end of each head turn, when the iris sits in the
     middle of the eye then (:func:`~dfec.dynamics.mesh_events.gaze_state` "ahead"): eyes centred
     in a head turned to the left (absolute yaw of at least ``head_turned_deg`` towards that side)
@@ -425,7 +464,10 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
     profile) looks its own way without reading the eyes: holding the camera from there would take
     an eye-in-head rotation near the eyes' limit (dev clip 669: "turns his head to the right,
     looking to the right" at 40 degrees of yaw). Kinds ``gaze_follows_left`` / ``_right`` /
-    ``_ahead``, with the turn's start and end."""
+    ``_ahead``, with the turn's start and end. The eyes are not read on the frames of
+    ``blink_mask`` (a blink at the turn's end leaves where the eyes look unsaid: the iris model
+    guesses the iris behind the closing lid; dev clip s32, "looking straight ahead" from a blink
+    at 5.6-5.9 s while by eye the eyes stay turned to her right)."""
     if "gaze_h" not in sig.values or "yaw" not in sig.values:
         return []
     to_image_right, to_image_left = ("right", "left") if cfg.left_right == "viewer" else ("left", "right")
@@ -447,7 +489,24 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event]) ->
             if e.kind == f"head_turn_{side}":
                 out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
             continue
-        if gaze_state(sig, cfg, idx) != "ahead":
+        if blink_mask is not None:
+            idx = idx[~blink_mask[idx]]
+            if not len(idx):
+                continue
+        state = gaze_state(sig, cfg, idx)
+        if abs(yaw) < cfg.head_turned_deg and e.kind != "head_turn_center" and state not in (None, "up", "down") \
+                and "gaze_yaw" in sig.values and np.isfinite(sig["gaze_yaw"][idx]).any():
+            # a turn that stops short of "turned" with the eyes carried on past it (eye-in-head
+            # angle the same way): where the eyes look in the scene is head yaw plus the eye's own
+            # angle (``gaze_yaw``); at ``gaze_world_side_deg`` or more the turn's way, the person
+            # looks that way (dev clip skarsgard at 2.0-2.4 s: 17 degrees of yaw plus 9 of eye, by
+            # eye looking to his left)
+            world = float(np.nanmedian(sig["gaze_yaw"][idx]))
+            side = to_image_right if world > 0 else to_image_left
+            if abs(world) >= cfg.gaze_world_side_deg and e.kind == f"head_turn_{side}":
+                out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(world), "gaze"))
+                continue
+        if state != "ahead":
             continue
         if abs(yaw) < cfg.head_turned_deg:
             # the turn (back to the center or past it) ends facing the camera; a turn away from
