@@ -416,7 +416,7 @@ def test_a_short_turn_with_the_eyes_carried_on_looks_that_way():
     assert heads[0].startswith("head_turn_")
     side = heads[0].rsplit("_", 1)[1]
     assert heads == [f"head_turn_{side}", f"gaze_follows_{side}"]
-    text = describe(sig, 6.0)[0]
+    text = describe(sig, 6.0, CFG)[0]
     assert f"their head turns slightly to the {side}, looking to the {side}" in text
     assert "their eyes move" not in text and "their eyes turn" not in text, "the look is said once"
     plain = track_signals(mesh_sequence(6.0, noise_px=0.2, yaw=turn))
