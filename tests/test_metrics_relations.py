@@ -301,6 +301,16 @@ def test_review_fixes(clf, a, b, rel):
     assert clf.relation(b, a) == rel
 
 
+def test_return_words_need_their_context():
+    from dfec.metrics.canonical import parse_event
+
+    # "middle" is a direction only after to / towards; a return to "their original position" has no part
+    assert parse_event("the focus is on the facial expressions of the woman in the middle") == []
+    assert parse_event("they return to their original position") == []
+    (a,) = parse_event("his head gradually returns to a neutral position")
+    assert (a.region, a.axes) == ("head", {"center": 1})
+
+
 def test_offline_judge_version_names_the_rules():
     # the relation rules changed (open slots, review fixes): results record which rules judged them
     from dfec.metrics.judge import OfflineJudge

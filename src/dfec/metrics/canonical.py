@@ -35,8 +35,14 @@ the two events:
   Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
   right part are different regions (No relation);
 * an open direction agrees with any stated one of its kind: "she tilts her head" is Same as "her head
-  tilts to the right" and as "tilts forward" (Opposite needs two stated directions that differ); a
-  tilt is not a turn, and a generic "her head moves" has no kind;
+  tilts to the right" and as "tilts forward" (Opposite needs two stated directions that differ, or a
+  negated movement whose own direction is open or equal: "she does not tilt her head" / "tilts to the
+  left"); an open eyeball movement is filled by any stated gaze direction, a look included; a tilt is
+  not a turn, and a generic "her head moves" has no kind;
+* "forward" / "front" is a turn's target (head ahead) only when the turn governs it ("turns back to
+  the front"); beside a lean or tilt it is the head going down ("she turns and leans forward");
+  "back to the normal position" and "towards the middle" are a return to the centre, "towards the
+  left side of the video" is "left";
 * AutoDQ's entailment (:func:`entails`) is one-way on an open direction: "tilts to the right"
   entails "tilts her head", not the reverse (the choice and its source: :func:`entails`);
 * a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
@@ -246,8 +252,12 @@ class _Parse:
             self.count = COUNTS[tok]
         if i in self.skip:
             return
-        if tok == "middle" and nxt != "of" or tok in RETURN_STATES and nxt in RETURN_NOUNS:
-            tok = "center"  # "her eyes shift towards the middle", "tilts back to the normal position"
+        towards = prev in {"to", "toward", "towards"} or (prev == "the" and i > 1 and toks[i - 2] in {"to", "toward", "towards"})
+        if tok == "middle" and towards and nxt != "of" or (
+                tok in RETURN_STATES and nxt in RETURN_NOUNS and not {"they", "them"} & set(toks)):
+            # "her eyes shift towards the middle", "tilts back to the normal position" (not "the woman in the
+            # middle", nor "they return to their original position": the brows, the lips, ...)
+            tok = "center"
         # the subject's left/right part ("her left eyebrow", "the left side of his mouth"); "the left side
         # of the video" is a direction (taken as stated: the references do not say whose left)
         view = [k for k in (i + 3, i + 4) if nxt == "side" and nxt2 == "of" and k < len(toks) and toks[k] in VIEW_NOUNS]
