@@ -35,8 +35,14 @@ the two events:
   Same as "opens his eyes"); an action on one side is Same as the unsided one, but the left and the
   right part are different regions (No relation);
 * an open direction agrees with any stated one of its kind: "she tilts her head" is Same as "her head
-  tilts to the right" and as "tilts forward" (Opposite needs two stated directions that differ); a
-  tilt is not a turn, and a generic "her head moves" has no kind;
+  tilts to the right" and as "tilts forward" (Opposite needs two stated directions that differ, or a
+  negated movement whose own direction is open or equal: "she does not tilt her head" / "tilts to the
+  left"); an open eyeball movement is filled by any stated gaze direction, a look included; a tilt is
+  not a turn, and a generic "her head moves" has no kind;
+* "forward" / "front" is a turn's target (head ahead) only when the turn governs it ("turns back to
+  the front"); beside a lean or tilt it is the head going down ("she turns and leans forward");
+  "back to the normal position" and "towards the middle" are a return to the centre, "towards the
+  left side of the video" is "left";
 * AutoDQ's entailment (:func:`entails`) is one-way on an open direction: "tilts to the right"
   entails "tilts her head", not the reverse (the choice and its source: :func:`entails`);
 * a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
@@ -48,11 +54,15 @@ the entailment in :mod:`dfec.metrics.canonical_form`.
 from __future__ import annotations
 
 from .canonical_form import Action, describe_action, entails, relate
-from .canonical_lexicon import (ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
+from .canonical_lexicon import (RETURN_NOUNS, RETURN_STATES, VIEW_NOUNS, ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
                                 OPEN_AXIS, TURN,
                                 NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, AHEAD_FILLERS, BOUND, SHAPE_NOUNS, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
                                 ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
                                 normalise)
+
+#: words that may stand between a turn verb and the "forward" / "front" it governs
+_TURN_FILLERS = {"back", "to", "toward", "towards", "the", "a", "an", "little", "slightly", "bit", "again", "its", "his",
+                 "her", "their", "head", "slowly", "gradually", "more", "somewhat", "once"}
 
 __all__ = ["Action", "parse_event", "relate", "entails", "describe", "AU"]
 
@@ -89,6 +99,7 @@ class _Parse:
         self.intensity, self.count = 2, None
         self.mouth_moves = False
         self.noun = False
+        self.skip: set[int] = set()  # "side of the video" after a left/right: read with the direction
 
     # -- building actions -------------------------------------------------------------------
     def action(self, reg: str) -> Action:
@@ -135,7 +146,30 @@ class _Parse:
         a = self.action(reg)
         a.kind = a.kind or kind
 
-    def direction(self, tok: str) -> None:
+    def turn_governs(self, i: int) -> bool:
+        """Whether a turn / face verb governs the word at ``i`` ("turns back to the front", "facing forward").
+
+        Only filler words may stand between them: in "she turns and leans forward" or "the head turns,
+        tilting forward" the forward belongs to the lean / tilt (the head goes down), not to the turn.
+        """
+        for j in range(i - 1, -1, -1):
+            t = self.toks[j]
+            if t in TURN or (t.startswith("fac") and not (t == "face" and j and self.toks[j - 1] in DETERMINERS)):
+                return True
+            if t not in _TURN_FILLERS:
+                return False
+        return False
+
+    def kind_at(self, i: int) -> str | None:
+        """The head kind of the nearest movement verb before word ``i`` ("leans forward and turns": roll)."""
+        for t in reversed(self.toks[:i] if i >= 0 else []):
+            if t in ROLL:
+                return "roll"
+            if t in YAW:
+                return "yaw"
+        return self.head_kind
+
+    def direction(self, tok: str, i: int = -1) -> None:
         """left/right/up/down/ahead: the direction of the gaze, the head, or the part's movement."""
         reg = self.region if self.region is not None else ("gaze" if self.gaze_phrase else "head")
         if reg == "eyes" and self.gaze_phrase:
@@ -149,7 +183,7 @@ class _Parse:
                 self.put("gaze", "center", 1)
         elif reg == "head":
             if tok in {"center", "centre", "middle", "camera", "ahead"} or (
-                    tok in {"forward", "front", "straight"} and any(t.startswith("fac") or t in TURN for t in self.toks)):
+                    tok in {"forward", "front", "straight"} and self.turn_governs(i)):
                 # "her head returns to the center", "facing forward", "turns back to the front" (a target
                 # the turn names, not a turn with its direction left open)
                 self.put("head", "center", 1)
@@ -157,7 +191,7 @@ class _Parse:
                 self.put("head", self.head_kind or "yaw", 1 if tok in LEFT else -1)
             elif tok in UP or tok in PITCH_UP:
                 self.put("head", "pitch", 1)
-            elif tok in DOWN or (tok in PITCH_DOWN and self.head_kind == "roll"):
+            elif tok in DOWN or (tok in PITCH_DOWN and self.kind_at(i) == "roll"):
                 self.put("head", "pitch", -1)
         elif tok in UP | DOWN:
             self.put(reg, "vertical", 1 if tok in UP else -1)
@@ -168,7 +202,7 @@ class _Parse:
         for entry in pending:
             dflt, axis, sign = entry[:3]
             if dflt == "dir":
-                self.direction(axis)
+                self.direction(axis, sign)  # (the word's index rides in the sign's place)
                 continue
             if dflt == "kind":  # "tilts her head", "tilts slightly": a head (or gaze) verb seen before its part
                 reg = region if region is not None else ("gaze" if self.gaze_phrase else "head")
@@ -216,8 +250,20 @@ class _Parse:
             self.intensity = 3
         if COUNTS.get(tok):
             self.count = COUNTS[tok]
-        # the subject's left/right part ("her left eyebrow", "the left side of his mouth")
-        if tok in LEFT | RIGHT and (nxt in SIDED - {"side"} or (nxt == "side" and nxt2 == "of")
+        if i in self.skip:
+            return
+        towards = prev in {"to", "toward", "towards"} or (prev == "the" and i > 1 and toks[i - 2] in {"to", "toward", "towards"})
+        if tok == "middle" and towards and nxt != "of" or (
+                tok in RETURN_STATES and nxt in RETURN_NOUNS and not {"they", "them"} & set(toks)):
+            # "her eyes shift towards the middle", "tilts back to the normal position" (not "the woman in the
+            # middle", nor "they return to their original position": the brows, the lips, ...)
+            tok = "center"
+        # the subject's left/right part ("her left eyebrow", "the left side of his mouth"); "the left side
+        # of the video" is a direction (taken as stated: the references do not say whose left)
+        view = [k for k in (i + 3, i + 4) if nxt == "side" and nxt2 == "of" and k < len(toks) and toks[k] in VIEW_NOUNS]
+        if view:
+            self.skip.update(range(i + 1, view[0] + 1))
+        if tok in LEFT | RIGHT and not view and (nxt in SIDED - {"side"} or (nxt == "side" and nxt2 == "of")
                                       or (nxt == "one" and prev != "to")):
             self.side = "left" if tok in LEFT else "right"
             return
@@ -263,11 +309,11 @@ class _Parse:
             if tok == "front" and nxt in LEFT | RIGHT:
                 return
             if self.region is None and not self.gaze_phrase:
-                self.pending.append(("dir", tok, 0))
+                self.pending.append(("dir", tok, i))
             elif tok in UP | DOWN and nxt in SHAPE_NOUNS and self.target_ahead(i + 1):
-                self.pending.append(("dir", tok, 0))  # "an upward curve at the corners of her mouth"
+                self.pending.append(("dir", tok, i))  # "an upward curve at the corners of her mouth"
             elif self.region in {"gaze", "head", "eyes"} or tok in UP | DOWN:
-                self.direction(tok)
+                self.direction(tok, i)
             return
         if tok in YAW | ROLL:
             if self.region is None and not self.gaze_phrase:

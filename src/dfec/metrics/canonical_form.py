@@ -45,10 +45,18 @@ def _open(a: Action) -> bool:
     return bool(a.axes) and not any(a.axes.values())
 
 
-def _kind_match(x: Action, y: Action) -> bool:
-    """One action names a movement kind with its direction open, the other fills it ("tilts" / "tilts forward")."""
+def _kind_match(x: Action, y: Action, open_side: Action | None = None) -> bool:
+    """One action names a movement kind with its direction open, the other fills it ("tilts" / "tilts forward").
+
+    An open eyeball movement ("his eyes move") is filled by any stated gaze direction, a look included
+    ("he looks down"): a look is a gaze event, as "turns his head" is filled by "moves to the right".
+    With ``open_side`` only that action may be the open one.
+    """
     for u, v in ((x, y), (y, x)):
-        if _open(u) and u.kind is not None and v.kind == u.kind and set(v.axes) & KIND_AXES[u.kind]:
+        if open_side is not None and u is not open_side:
+            continue
+        if _open(u) and u.kind is not None and (v.kind == u.kind or (u.kind == "move" and u.region == "gaze")) \
+                and set(v.axes) & KIND_AXES[u.kind]:
             return True
     return False
 
@@ -71,8 +79,12 @@ def _compare(x: Action, y: Action) -> str | None:
         moved = (y if x.negated else x).axes
         if "move" in (x if x.negated else y).axes and moved:
             return "opposite"
-        agree = shared and all(ax[k] == ay[k] or not ax[k] or not ay[k] for k in shared)
-        return "opposite" if agree or (not shared and _kind_match(x, y)) else None
+        # only the negated side may leave the direction open: "she does not tilt her head" is the opposite
+        # of "tilts to the left", while "does not tilt ... to the left" says nothing against "she tilts
+        # her head" (nor against a tilt to the right)
+        neg, pos = (x, y) if x.negated else (y, x)
+        agree = shared and all(neg.axes[k] == pos.axes[k] or not neg.axes[k] for k in shared)
+        return "opposite" if agree or (not shared and _kind_match(x, y, open_side=neg)) else None
     if not shared:
         return "same" if _kind_match(x, y) else None
     if any(ax[k] and ay[k] and ax[k] != ay[k] for k in shared):

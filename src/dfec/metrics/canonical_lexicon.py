@@ -118,6 +118,11 @@ KIND_AXES = {"tilt": {"roll", "pitch"}, "turn": {"yaw"}, "move": {"lateral", "ve
 #: the placeholder axis of a kind whose direction the phrase leaves open (its sign is 0)
 OPEN_AXIS = {"tilt": "roll", "turn": "yaw", "move": "shift"}
 PITCH_UP = {"back", "backward", "backwards"}
+#: "back to the normal position": a return to the centre (the state word, then its noun)
+RETURN_STATES = {"normal", "original", "neutral", "initial", "starting", "usual", "resting"}
+RETURN_NOUNS = {"position", "positions", "posture", "place", "pose"}
+#: "towards the left side of the video": the side is the picture's, a direction (not one of a pair of parts)
+VIEW_NOUNS = {"video", "screen", "frame", "camera", "picture", "image", "shot", "viewer"}
 PITCH_DOWN = {"forward", "forwards"}
 NEG_BEFORE = {"not", "no", "never", "without", "stop", "stops", "stopped", "stopping", "cease", "ceases", "ceased", "ceasing",
                "pause", "pauses", "paused", "pausing", "hardly", "barely", "neither", "nor", "longer"}
