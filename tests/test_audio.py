@@ -469,9 +469,9 @@ def test_time_zero_is_the_reader_stream_first_frame(tmp_path):
     p = tmp_path / "two.mkv"
     write_timed(p, noise(d + 1) + voiced(2.5, 4.5, d + 1), d, streams=((64, 48, 0.0), (128, 96, 1.0)))
     assert next(iter_frames(p, 16))[2].shape[:2] == (96, 128)
-    assert au.video_t0(p) == pytest.approx(1.0)
     s, e = one_span(au.voice_activity(p, grid(d), 16.0))
     assert abs(s - 1.5) <= 0.15 and abs(e - 3.5) <= 0.2, (s, e)
+    assert au.video_t0(p) == pytest.approx(1.0)
 
 
 def test_a_few_nan_samples_do_not_silence_the_clip(tmp_path):
@@ -481,10 +481,9 @@ def test_a_few_nan_samples_do_not_silence_the_clip(tmp_path):
     x[40000] = np.inf
     p = tmp_path / "nan.mkv"
     write_timed(p, x, d, codec="pcm_f32le")
-    got, _ = au.decode_placed(p)
-    assert np.isfinite(got).all()
     s, e = one_span(au.voice_activity(p, grid(d), 16.0))
     assert abs(s - 1.5) <= 0.15 and abs(e - 3.5) <= 0.2, (s, e)
+    assert np.isfinite(au.decode_placed(p)[0]).all()
 
 
 def test_blockwise_features_equal_the_whole():
