@@ -317,7 +317,7 @@ def test_voice_reaches_events_json_and_the_report_lanes(tmp_path):
 
 def test_real_clip_voice_and_fusion(shared_data):
     """Dev clip 669 (two talks, by eye 0.0-4.45 and 5.88-7.38 s): the sound finds voice in both
-    and the fused runs match the by-eye count; a clip without sound gives None."""
+    (the fused runs: the next test); a clip without sound gives None."""
     clip = shared_data / "wild" / "emollama__sample_00000669.mp4"
     if not clip.is_file():
         pytest.skip("dev clip 669 not in shared data")
@@ -329,6 +329,29 @@ def test_real_clip_voice_and_fusion(shared_data):
     mute = shared_data / "wild" / "facellava__facial_expr_example_1.mp4"
     if mute.is_file():
         assert au.voice_activity(mute, t, 16.0) is None
+
+
+def test_real_clip_fused_runs_match_the_by_eye_count(shared_data, tmp_path):
+    """Dev clip 669 captioned with its sound: as many speaking runs (speaking, speaking_resume)
+    as counted by eye (``counts_by_eye`` of ``tests/data/wild_captions_by_eye.json``), each
+    overlapping its by-eye run."""
+    from pathlib import Path
+
+    clip = shared_data / "wild" / "emollama__sample_00000669.mp4"
+    if not clip.is_file():
+        pytest.skip("dev clip 669 not in shared data")
+    tflite = pytest.importorskip("dfec.faces.tflite")
+    try:
+        tflite.check_available()
+    except Exception as exc:  # the MediaPipe models are not installed: the tracker would use dlib
+        pytest.skip(f"MediaPipe stack not installed: {exc}")
+    doc = json.loads((Path(__file__).parent / "data" / "wild_captions_by_eye.json").read_text())
+    eye = doc["counts_by_eye"]["clips"]["emollama__sample_00000669"]["speaking"]
+    r = caption_video(clip, out_dir=tmp_path)
+    assert r.signals.voice is not None
+    runs = [(e.start, e.end) for e in r.timeline if e.kind in ("speaking", "speaking_resume")]
+    assert len(runs) == len(eye) == 2, runs
+    assert all(min(e, b) > max(s, a) for (s, e), (a, b) in zip(runs, eye)), (runs, eye)
 
 
 def _vad(cfg):
@@ -424,3 +447,194 @@ def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
     # before the voice starts the voice times the talk (lips 0.5 s ahead of it: no lead)
     late = fused(tr, [(1.0, lips[0][1])])[0]
     assert len(late) == 1 and abs(late[0][0] - 1.0) <= 0.07, late
+
+
+# ----------------------------------------------------------------------------- timing, floor, memory (review 3)
+def write_timed(path, x: np.ndarray, duration: float, astart: float = 0.0, gap=None, streams=((64, 48, 0.0),),
+                codec: str = "pcm_s16le") -> None:
+    """An mkv of 16-fps grey video streams ``(width, height, start_s)`` and the mono sound ``x``
+    whose timestamps start at ``astart`` s; ``gap = (at_s, len_s)``: the audio timestamps jump
+    forward by ``len_s`` at ``at_s`` (no samples are lost, the later ones are stamped later)."""
+    import av
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as c:
+        vss = []
+        for w, h, start in streams:
+            vs = c.add_stream("mpeg4", rate=16)
+            vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+            vs.time_base = vs.codec_context.time_base = Fraction(1, 1000)
+            vss.append((vs, start))
+        a = c.add_stream(codec, rate=RATE)
+        a.layout = "mono"
+        for vs, start in vss:
+            for i in range(int(duration * 16)):
+                fr = av.VideoFrame.from_ndarray(np.full((vs.height, vs.width, 3), 100 + i % 50, np.uint8), format="rgb24")
+                fr.pts, fr.time_base = int(round((start + i / 16) * 1000)), vs.time_base
+                for p in vs.encode(fr):
+                    c.mux(p)
+            for p in vs.encode():
+                c.mux(p)
+        for k in range(0, len(x), 1024):
+            blk = x[k:k + 1024]
+            if codec == "pcm_f32le":
+                fr = av.AudioFrame.from_ndarray(blk.astype(np.float32)[None, :], format="flt", layout="mono")
+            else:
+                pcm = np.clip(blk * 32767, -32768, 32767).astype(np.int16)
+                fr = av.AudioFrame.from_ndarray(pcm[None, :], format="s16", layout="mono")
+            fr.sample_rate = RATE
+            fr.pts = k + int(round(astart * RATE)) + (int(round(gap[1] * RATE)) if gap and k >= gap[0] * RATE else 0)
+            for p in a.encode(fr):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+
+
+def one_span(track) -> tuple[float, float]:
+    got = spans(track)
+    assert len(got) == 1, got
+    return got[0]
+
+
+def test_audio_starting_late_is_placed_late_and_its_floor_is_real_sound(tmp_path):
+    """Sound whose timestamps start 1 s after the first video frame: voice at 1.5-3.5 s of the
+    sound is at 2.5-4.5 s of the video (the offset's sign flipped would put it at 0.5-2.5 s), and
+    the noise floor is the sound's hiss (-50 dBFS), not the silence put before it."""
+    d = 6.0
+    p = tmp_path / "late.mkv"
+    write_timed(p, noise(5.0) + voiced(1.5, 3.5, 5.0), d, astart=1.0)
+    vt = au.voice_activity(p, grid(d), 16.0)
+    s, e = one_span(vt)
+    assert abs(s - 2.5) <= 0.15 and abs(e - 4.5) <= 0.2, (s, e)
+    assert -56.0 < vt.floor_db < -44.0, vt.floor_db
+    # the padded second is no floor: with it, the 5th percentile is digital silence (-120 dB)
+    x, sp = au.decode_placed(p)
+    assert sp[0][0] == RATE and not x[:RATE].any()
+    assert au.voice_on_grid(x, RATE, grid(d), 16.0).floor_db < -100 < vt.floor_db
+
+
+def test_a_jump_in_the_audio_timestamps_is_silence_not_a_shift(tmp_path):
+    """Timestamps that jump forward by 1 s at 1 s of sound: what follows plays 1 s later (voice at
+    1.5-3.5 s of the samples is heard at 2.5-4.5 s), the jump itself is silence."""
+    d = 6.0
+    p = tmp_path / "gap.mkv"
+    write_timed(p, noise(5.0) + voiced(1.5, 3.5, 5.0), d, gap=(1.0, 1.0))
+    s, e = one_span(au.voice_activity(p, grid(d), 16.0))
+    assert abs(s - 2.5) <= 0.15 and abs(e - 4.5) <= 0.2, (s, e)
+    x, sp = au.decode_placed(p)
+    assert len(sp) == 2 and abs(sp[0][1] - RATE) <= 1024 and abs(sp[1][0] - 2 * RATE) <= 1024, sp
+
+
+def test_place_chunks_gaps_overlaps_jitter_and_early_samples():
+    one = np.ones(100, np.float32)
+    # contiguous within the jitter (a timestamp rounded to a ms clock), a gap, an overlap
+    four = np.arange(400, dtype=np.float32)
+    x, sp = au.place_chunks([(0.0, one), (0.0065, 2 * one), (0.05, 3 * one), (0.04, four)], 0.0, 16000)
+    assert sp == [(0, 200), (800, 1040)] and len(x) == 1040
+    assert (x[:100] == 1).all() and (x[100:200] == 2).all() and not x[200:800].any()
+    assert (x[800:900] == 3).all() and (x[900:] == four[260:]).all()  # the overlapping head is dropped
+    # samples before the first video frame are cut; a chunk without a time follows the last one
+    x, sp = au.place_chunks([(1.0, one), (None, 2 * one)], 1.005, 16000)
+    assert sp == [(0, 120)] and (x[:20] == 1).all() and (x[20:] == 2).all()
+
+
+def test_time_zero_is_the_reader_stream_first_frame(tmp_path):
+    """Two video streams: a small one from 0 s and the main (larger) one from 1 s, the one the
+    reader reads and counts time from: voice at 2.5-4.5 s of the sound is at 1.5-3.5 s of it."""
+    from dfec.video.reader import iter_frames
+
+    d = 6.0
+    p = tmp_path / "two.mkv"
+    write_timed(p, noise(d + 1) + voiced(2.5, 4.5, d + 1), d, streams=((64, 48, 0.0), (128, 96, 1.0)))
+    assert next(iter_frames(p, 16))[2].shape[:2] == (96, 128)
+    s, e = one_span(au.voice_activity(p, grid(d), 16.0))
+    assert abs(s - 1.5) <= 0.15 and abs(e - 3.5) <= 0.2, (s, e)
+    assert au.video_t0(p) == pytest.approx(1.0)
+
+
+def test_a_few_nan_samples_do_not_silence_the_clip(tmp_path):
+    d = 5.0
+    x = (noise(d) + voiced(1.5, 3.5, d)).astype(np.float32)
+    x[5000:5100] = np.nan
+    x[40000] = np.inf
+    p = tmp_path / "nan.mkv"
+    write_timed(p, x, d, codec="pcm_f32le")
+    s, e = one_span(au.voice_activity(p, grid(d), 16.0))
+    assert abs(s - 1.5) <= 0.15 and abs(e - 3.5) <= 0.2, (s, e)
+    assert np.isfinite(au.decode_placed(p)[0]).all()
+
+
+def test_blockwise_features_equal_the_whole():
+    """Blocks of 0.37 s (features) and 37 frames (modulation) give the same values and mask as one
+    piece on a 4.2 s clip spanning many blocks."""
+    d = 4.2
+    x = noise(d) + voiced(0.8, 3.6, d)
+    whole = au.frame_features(x, RATE)
+    blocks = au.block_features(x, RATE, block_s=0.37)
+    assert set(blocks) == set(whole)
+    for k in whole:
+        assert np.array_equal(blocks[k], whole[k]), k
+    e = whole["energy_db"]
+    ref = au.syllabic(e, 30, 8.0, 3.0)
+    assert 0 < ref.sum() < len(ref)
+    assert np.array_equal(au.syllabic_blocks(e, 30, 8.0, 3.0, 37), ref)
+    a = au.voice_on_grid(x, RATE, grid(d), 16.0)
+    b = au.voice_on_grid(x, RATE, grid(d), 16.0, block_s=0.37)
+    assert a.active.any() and np.array_equal(a.score, b.score) and a.floor_db == b.floor_db
+
+
+def test_percentiles_and_fractions_are_checked_when_loaded(tmp_path):
+    from dfec.dynamics.config import load_config
+    from dfec.errors import DfecError
+
+    f = tmp_path / "cfg.yaml"
+    for bad in ("voice_floor_pct: 150", "voice_band_share: 1.5", "speak_lips_fill: 2", "voice_active_score: 1.1"):
+        f.write_text(bad + "\n")
+        with pytest.raises(DfecError, match=bad.split(":")[0]):
+            load_config(f)
+    f.write_text("voice_floor_pct: 100\nvoice_active_score: 1\nspeak_lips_fill: 0.7\n")
+    cfg = load_config(f)
+    assert cfg.voice_floor_pct == 100 and cfg.speak_lips_fill == 0.7 and _vad(cfg)["active_score"] == 1.0
+
+
+def test_the_active_score_is_a_setting():
+    d = 6.0
+    x = noise(d) + voiced(1.0, 5.0, d)
+    vt = au.voice_on_grid(x, RATE, grid(d), 16.0)
+    loose = au.voice_on_grid(x, RATE, grid(d), 16.0, active_score=0.1)
+    assert np.array_equal(vt.active, vt.score >= 0.5) and np.array_equal(loose.active, vt.score >= 0.1)
+    assert loose.active.sum() > vt.active.sum()  # the frame at the edge of the voice, 1/6 voiced
+
+
+def test_a_voice_track_of_another_length_is_ignored_with_a_warning(caplog):
+    from dfec.dynamics.speech import fuse_voice
+
+    cfg = DynamicsConfig()
+    tr = mesh_sequence(5.0, noise_px=0.3, seed=0, mouth=syllables(1.0, 3.5, seed=0))
+    sig = track_signals(tr, cfg.signals)
+    eff = effective_thresholds(sig, cfg)
+    det = _detail_mask(sig, eff)
+    runs = lip_runs(sig, eff, det)
+    short = au.VoiceTrack(sig.times[:-3], np.ones(len(sig) - 3), np.ones(len(sig) - 3, bool), -60.0)
+    with caplog.at_level(logging.WARNING, logger="dfec.dynamics.speech"):
+        assert fuse_voice(runs, sig, eff, det, short) == runs
+    assert "does not fit" in caplog.text
+
+
+def test_lips_fill_share_is_a_setting():
+    """A 1 s voice gap that lip-only runs (overlapping the heard stretches, no articulations of
+    their own) cover for 0.7 s: no pause at the default share (0.5), a pause at 0.9."""
+    from dfec.dynamics.speech import SpeechRun, fuse_voice
+
+    a, b = small_talk(0.5, 2.0, 1), small_talk(3.0, 4.5, 2)
+    tr = mesh_sequence(5.5, noise_px=0.3, seed=0, mouth=lambda t: np.maximum(a(t), b(t)))
+    counts = []
+    for share in (0.5, 0.9):
+        cfg = DynamicsConfig(speak_lips_fill=share)
+        sig = track_signals(tr, cfg.signals)
+        on = ((sig.times >= 0.5) & (sig.times < 2.0)) | ((sig.times >= 3.0) & (sig.times < 4.5))
+        voice = au.VoiceTrack(sig.times, on.astype(float), on, -60.0)
+        eff = effective_thresholds(sig, cfg)
+        det = _detail_mask(sig, eff)
+        counts.append(len(fuse_voice([SpeechRun(1.8, 2.35, []), SpeechRun(2.65, 3.2, [])], sig, eff, det, voice)))
+    assert counts == [1, 2], counts

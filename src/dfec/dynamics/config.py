@@ -210,6 +210,9 @@ class DynamicsConfig:
     voice_step_db: float = 3.0
     voice_hangover_s: float = 0.15
     voice_min_s: float = 0.1
+    #: a video frame hears voice when at least this fraction of the audio frames around it are
+    #: voiced (``dfec.video.audio.voice_on_grid``)
+    voice_active_score: float = 0.5
     #: under voice, an articulation needs only this fraction of ``speak_prominence_mesh`` and this
     #: depth; a voiced stretch (at least ``speak_voice_min_s``) is the main face speaking when
     #: at least ``speak_voice_min_peaks`` such articulations lie in it (within
@@ -236,6 +239,9 @@ class DynamicsConfig:
     #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
     #: is dropped (0 keeps every lip-only run, as without audio)
     speak_silent_veto: float = 0.0
+    #: a silence between two heard stretches that lip-only runs fill for at least this fraction of
+    #: its length is no pause (``dfec.dynamics.speech.fuse_voice``)
+    speak_lips_fill: float = 0.5
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0
@@ -404,6 +410,12 @@ class DynamicsConfig:
     left_right: str = "subject"
 
 
+#: fields that are percentiles (0-100) or fractions (0-1): load_config refuses values outside
+PERCENT_FIELDS = {"voice_floor_pct"}
+FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice_active_score", "speak_depth",
+                   "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill"}
+
+
 def load_config(path) -> DynamicsConfig:
     """A :class:`DynamicsConfig` from a YAML or JSON mapping of field overrides (``signals:`` holds
     :class:`~dfec.dynamics.signals.SignalConfig` fields). Unknown keys and bad values raise a
@@ -447,6 +459,9 @@ def load_config(path) -> DynamicsConfig:
             if not ok:
                 kind = {bool: "true/false", int: "whole number >= 0"}.get(type(default), "number >= 0")
                 raise DfecError(f"'{key}' must be a {kind}", p)
+            top = 100 if key in PERCENT_FIELDS else 1 if key in FRACTION_FIELDS else None
+            if top is not None and value > top:
+                raise DfecError(f"'{key}' must be a {'percentile' if top == 100 else 'fraction'} from 0 to {top}", p)
             kw[key] = type(default)(value)
     return DynamicsConfig(**kw)
 

@@ -96,6 +96,7 @@ speaks again").
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,8 @@ from ..schema import Event
 from ..video.audio import mask_runs
 from .config import DynamicsConfig
 from .signals import FaceSignals
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -189,7 +192,7 @@ def vad_settings(cfg: DynamicsConfig) -> dict:
     return {"floor_pct": cfg.voice_floor_pct, "snr_db": cfg.voice_snr_db, "min_db": -cfg.voice_silence_db,
             "band_share": cfg.voice_band_share, "flatness": cfg.voice_flatness, "voicing": cfg.voice_voicing,
             "mod_window_s": cfg.voice_mod_window_s, "modulation_db": cfg.voice_modulation_db, "step_db": cfg.voice_step_db,
-            "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s}
+            "hangover_s": cfg.voice_hangover_s, "min_voice_s": cfg.voice_min_s, "active_score": cfg.voice_active_score}
 
 
 def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
@@ -209,10 +212,12 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     not heard as voice), unless the sound is silent over them (mean score below
     ``speak_silent_veto``)."""
     t = sig.times
+    if len(voice.active) != len(t) or len(voice.score) != len(t) or len(detail) != len(t):
+        log.warning("voice track of %d frames does not fit the %d video frames; speech from the lips only",
+                    len(voice.active), len(t))
+        return runs
     active = np.asarray(voice.active, bool) & np.asarray(detail, bool)
     score = np.asarray(voice.score, float)
-    if len(active) != len(t):
-        return runs
     raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
     g = np.where(detail, raw, np.nan)
     arts = articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
@@ -244,7 +249,7 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
         cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
-        return cover >= 0.5 * (b - a)
+        return cover >= cfg.speak_lips_fill * (b - a)
 
     merged: list[SpeechRun] = []
     for r in heard:

@@ -8,12 +8,15 @@ be an off-screen speaker).
 Steps of :func:`voice_activity` (a small first-principles VAD, no model):
 
 1. **Decode** the first audio stream with PyAV, mono, resampled to ``rate`` (16 kHz), float.
-   Times are seconds from the first *video* frame (``stream.start_time`` of both streams), the
-   clock of the tracker's 16-fps frame times (``FaceSignals.times``).
+   Times are seconds from the first decoded frame of the video stream the reader reads
+   (:func:`video_t0`), the clock of the tracker's 16-fps frame times (``FaceSignals.times``).
+   Each decoded chunk goes where its own timestamp says (a jump in the audio timestamps is
+   silence, not a shift of everything after it); non-finite samples are zeroed.
 2. **Short-time frames** of ``win_s`` (25 ms, Hann window) every ``hop_s`` (10 ms). Per frame:
 
    * log energy ``E`` (dB full scale); the clip's own noise floor is the ``floor_pct`` (5th)
-     percentile of ``E``; a frame is *loud* when ``E >= floor + snr_db`` (6 dB) and ``E >= min_db``
+     percentile of ``E`` over the frames of decoded sound (not the silence put before a late
+     start or in a timestamp gap); a frame is *loud* when ``E >= floor + snr_db`` (6 dB) and ``E >= min_db``
      (absolute: digital silence and hiss are never voice);
    * **speech-band share**: power in 300-3400 Hz (the telephone band, where the formants are) over
      the power in 80-8000 Hz, at least ``band_share`` (0.3: a low voice has much of its power in
@@ -35,7 +38,10 @@ Steps of :func:`voice_activity` (a small first-principles VAD, no model):
    short closures between syllables) are joined; stretches shorter than ``min_voice_s`` dropped.
 5. **Onto the video grid**: the voice score of a video frame at time ``t`` is the fraction of
    voiced audio frames in ``[t - 0.5/fps, t + 0.5/fps)``; the frame is active when it is at least
-   0.5.
+   ``active_score`` (0.5).
+
+Memory: steps 2-3 run over blocks of ``BLOCK_S`` seconds (:func:`block_features`,
+:func:`syllabic_blocks`), with the same result as in one piece.
 
 :func:`voice_activity` returns None when the file has no audio stream (or cannot be opened: that
 is the video reader's error to raise) or a muted one (never above ``min_db``: no evidence either
@@ -57,6 +63,11 @@ SPEECH_BAND = (300.0, 3400.0)
 REFERENCE_BAND = (80.0, 8000.0)
 #: pitch lags of the voicing cue (Hz)
 PITCH_RANGE = (80.0, 400.0)
+#: audio timestamps within this of the previous chunk's end are contiguous (clock rounding)
+JITTER_S = 0.01
+#: the short-time features and the modulation rule are computed over blocks of this many seconds
+#: of audio frames (memory bounded by the block, not by the clip; the same values as in one piece)
+BLOCK_S = 30.0
 
 
 @dataclass
@@ -95,9 +106,86 @@ def mask_runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float = 0.0) -> li
 
 
 def decode_audio(path: str | Path, rate: int = 16000) -> np.ndarray | None:
-    """The first audio stream of ``path`` as mono float32 samples at ``rate`` Hz, starting at the
-    first video frame's time (leading samples cut, or zeros prepended). None without an audio
+    """The first audio stream of ``path`` as mono float32 samples at ``rate`` Hz, sample 0 at the
+    time of the first video frame (:func:`decode_placed`, without the spans). None without an audio
     stream; a corrupt one logs a warning and gives None."""
+    got = decode_placed(path, rate)
+    return None if got is None else got[0]
+
+
+def video_t0(path: str | Path) -> float | None:
+    """The 0 s of the tracker's frame times on the container clock: the time of the first decoded
+    frame of the stream the video reader reads (:func:`dfec.video.reader.video_stream`: the largest
+    picture, cover art skipped), counted as :func:`dfec.video.reader.iter_frames` counts it (a frame
+    without a timestamp is 0 s). None without a video stream; the stream's start time when its first
+    frame does not decode."""
+    import av
+
+    from .reader import video_stream
+
+    try:
+        container = av.open(str(path))
+    except Exception:
+        return None
+    try:
+        if not container.streams.video:
+            return None
+        vs = video_stream(container)
+        try:
+            for frame in container.decode(vs):
+                return float(frame.time) if frame.time is not None else 0.0
+        except Exception:  # a corrupt first frame: the reader reports it; fall back to the header
+            pass
+        return float(vs.start_time * vs.time_base) if vs.start_time is not None else None
+    finally:
+        container.close()
+
+
+def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate: int,
+                 jitter_s: float = JITTER_S) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Decoded chunks ``(time_s, samples)`` (container clock; time None = right after the previous
+    chunk) placed on one buffer whose sample 0 is ``t0``: a chunk goes to
+    ``round((time - t0) * rate)``, so a jump in the audio timestamps leaves silence (zeros) there
+    and a chunk that overlaps the previous one loses its overlapping head; a chunk within
+    ``jitter_s`` of where the previous one ended follows it directly (timestamps rounded to the
+    container's clock are not gaps). Samples before ``t0`` are dropped. Returns the buffer and the
+    ``[start, end)`` sample spans that hold decoded sound (the rest is padding)."""
+    placed: list[tuple[int, np.ndarray]] = []
+    pos = None  # where the previous chunk ended (samples from t0)
+    tol = int(round(jitter_s * rate))
+    for time, y in chunks:
+        if not len(y):
+            continue
+        at = int(round((time - t0) * rate)) if time is not None else pos
+        if at is None:
+            at = 0 if pos is None else pos
+        if pos is not None and abs(at - pos) <= tol:
+            at = pos
+        if pos is not None and at < pos:  # overlap: keep what is already there
+            y, at = y[pos - at:], pos
+        if at < 0:  # before the first video frame
+            y, at = y[-at:], 0
+        pos = max(pos or 0, at + len(y))
+        if len(y):
+            placed.append((at, y))
+    n = max((a + len(y) for a, y in placed), default=0)
+    x = np.zeros(n, np.float32)
+    spans: list[tuple[int, int]] = []
+    for a, y in placed:
+        x[a:a + len(y)] = y
+        if spans and spans[-1][1] == a:
+            spans[-1] = (spans[-1][0], a + len(y))
+        else:
+            spans.append((a, a + len(y)))
+    return x, spans
+
+
+def decode_placed(path: str | Path, rate: int = 16000) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
+    """Step 1 of the module doc: the first audio stream of ``path``, mono float32 at ``rate`` Hz,
+    sample 0 at the first video frame's time (:func:`video_t0`; the audio's own start without a
+    video stream), each decoded chunk at its own timestamp (:func:`place_chunks`: gaps are
+    silence), non-finite samples zeroed; with the sample spans that hold decoded sound. None
+    without an audio stream; a corrupt one logs a warning and gives None."""
     import av
 
     try:
@@ -110,16 +198,13 @@ def decode_audio(path: str | Path, rate: int = 16000) -> np.ndarray | None:
             return None
         stream = container.streams.audio[0]
         t_audio = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        vs = container.streams.video
-        t_video = (float(vs[0].start_time * vs[0].time_base)
-                   if vs and vs[0].start_time is not None else t_audio)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks = []
+        chunks: list[tuple[float | None, np.ndarray]] = []
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append((out.time, out.to_ndarray().reshape(-1)))
         for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+            chunks.append((out.time, out.to_ndarray().reshape(-1)))
     except Exception as exc:  # corrupt audio must not kill the caption
         log.warning("%s: audio stream not decodable (%s); speech from the lips only", path,
                     getattr(exc, "strerror", None) or type(exc).__name__)
@@ -129,13 +214,12 @@ def decode_audio(path: str | Path, rate: int = 16000) -> np.ndarray | None:
     if not chunks:
         log.warning("%s: audio stream decodes to no samples; speech from the lips only", path)
         return None
-    x = np.concatenate(chunks).astype(np.float32)
-    shift = int(round((t_audio - t_video) * rate))
-    if shift > 0:
-        x = np.concatenate([np.zeros(shift, np.float32), x])
-    elif shift < 0:
-        x = x[-shift:]
-    return x
+    if chunks[0][0] is None:
+        chunks[0] = (t_audio, chunks[0][1])
+    t0 = video_t0(path)
+    x, spans = place_chunks(chunks, t_audio if t0 is None else t0, rate)
+    np.nan_to_num(x, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)  # a few bad samples are silence
+    return x, spans
 
 
 def frame_features(x: np.ndarray, rate: int, win_s: float = 0.025, hop_s: float = 0.010
@@ -167,6 +251,48 @@ def frame_features(x: np.ndarray, rate: int, win_s: float = 0.025, hop_s: float 
     voicing = norm.max(axis=1)
     t = (hop * np.arange(n) + win / 2) / rate
     return {"t": t, "energy_db": energy_db, "band_share": band_share, "flatness": flatness, "voicing": voicing}
+
+
+def block_features(x: np.ndarray, rate: int, block_s: float = BLOCK_S, win_s: float = 0.025,
+                   hop_s: float = 0.010) -> dict[str, np.ndarray]:
+    """:func:`frame_features` of ``x`` computed over blocks of ``block_s`` seconds of frames (each
+    block reads its frames' samples, overlapping the next block by a window less a hop): the same
+    frames and values as one call on the whole clip, with the per-frame matrices (frames,
+    spectra, autocorrelations) only one block long."""
+    win, hop = int(round(win_s * rate)), int(round(hop_s * rate))
+    n = 1 + (len(x) - win) // hop if len(x) >= win else 1
+    per = max(1, int(round(block_s / hop_s)))
+    if n <= per:
+        return frame_features(x, rate, win_s, hop_s)
+    parts = [frame_features(x[k * hop:(min(n, k + per) - 1) * hop + win], rate, win_s, hop_s)
+             for k in range(0, n, per)]
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out["t"] = (hop * np.arange(n) + win / 2) / rate
+    return out
+
+
+def real_frames(t: np.ndarray, spans: list[tuple[int, int]], rate: int, win_s: float = 0.025) -> np.ndarray:
+    """The short-time frames (centres ``t``, s) whose whole window lies in one of the sample
+    ``spans`` of decoded sound (not the silence put where the audio starts late or jumps)."""
+    win = int(round(win_s * rate))
+    start = np.round(np.asarray(t) * rate - win / 2).astype(np.int64)
+    keep = np.zeros(len(t), bool)
+    for a, b in spans:
+        keep |= (start >= a) & (start + win <= b)
+    return keep
+
+
+def syllabic_blocks(e: np.ndarray, half: int, depth_db: float, side_db: float, block: int) -> np.ndarray:
+    """:func:`syllabic` over blocks of ``block`` frames, each read with ``half`` frames of context
+    on both sides (what the modulation window sees): the same mask as one call on the whole."""
+    n = len(e)
+    if n <= block:
+        return syllabic(e, half, depth_db, side_db)
+    out = np.zeros(n, bool)
+    for k in range(0, n, block):
+        a, b = max(0, k - half), min(n, k + block + half)
+        out[k:k + block] = syllabic(e[a:b], half, depth_db, side_db)[k - a:k - a + min(block, n - k)]
+    return out
 
 
 def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
@@ -217,17 +343,20 @@ def syllabic(e: np.ndarray, half: int, depth_db: float, side_db: float) -> np.nd
 def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: float = 5.0,
                   snr_db: float = 6.0, min_db: float = -55.0, band_share: float = 0.3,
                   flatness: float = 0.4, voicing: float = 0.3, mod_window_s: float = 0.6,
-                  modulation_db: float = 8.0, step_db: float = 3.0, hangover_s: float = 0.15, min_voice_s: float = 0.1
-                  ) -> tuple[np.ndarray, float]:
+                  modulation_db: float = 8.0, step_db: float = 3.0, hangover_s: float = 0.15, min_voice_s: float = 0.1,
+                  real: np.ndarray | None = None, block_s: float = BLOCK_S) -> tuple[np.ndarray, float]:
     """Steps 2-4 of the module doc on :func:`frame_features`: the voiced mask of the short-time
-    frames and the noise floor (dBFS)."""
+    frames and the noise floor (dBFS), taken over the ``real`` frames (:func:`real_frames`; all
+    when None or none is real): the silence padded where the sound starts late is no floor."""
     e = feat["energy_db"]
-    floor = float(np.percentile(e, floor_pct)) if len(e) else -120.0
+    ref = e[real] if real is not None and np.any(real) else e
+    floor = float(np.percentile(ref, floor_pct)) if len(ref) else -120.0
     loud = (e >= floor + snr_db) & (e >= min_db)
     v = loud & (feat["band_share"] >= band_share) & (feat["flatness"] <= flatness) & (feat["voicing"] >= voicing)
     # syllabic modulation: a dip between two louder stretches near each frame
     if len(e) and modulation_db > 0:
-        v &= syllabic(e, max(1, int(round(0.5 * mod_window_s / hop_s))), modulation_db, step_db)
+        v &= syllabic_blocks(e, max(1, int(round(0.5 * mod_window_s / hop_s))), modulation_db, step_db,
+                             max(1, int(round(block_s / hop_s))))
     v = _close_gaps(v, int(round(hangover_s / hop_s)))
     v = _drop_short(v, max(1, int(round(min_voice_s / hop_s))))
     return v, floor
@@ -239,20 +368,26 @@ def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 
     ``fps``), or None without a (decodable) audio stream or when it is muted (never louder than
     ``min_db``); ``thresholds`` are the keyword
     arguments of :func:`voiced_frames` (see the module doc)."""
-    x = decode_audio(path, rate)
-    if x is None:
+    got = decode_placed(path, rate)
+    if got is None:
         return None
+    x, spans = got
     if not len(x) or float(np.max(np.abs(x))) < 10 ** (thresholds.get("min_db", -55.0) / 20):
         return None  # a muted track (stock footage often has one) says nothing about speech
-    return voice_on_grid(x, rate, np.asarray(times, float), fps, **thresholds)
+    return voice_on_grid(x, rate, np.asarray(times, float), fps, spans=spans, **thresholds)
 
 
-def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float, **thresholds) -> VoiceTrack:
+def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float,
+                  spans: list[tuple[int, int]] | None = None, active_score: float = 0.5,
+                  block_s: float = BLOCK_S, **thresholds) -> VoiceTrack:
     """Steps 2-5 of the module doc on decoded samples ``x`` (mono, ``rate`` Hz, 0 s = the first
-    video frame)."""
-    feat = frame_features(x, rate)
+    video frame); ``spans``: the sample spans of decoded sound (:func:`decode_placed`; None = all
+    of ``x``), the noise floor is taken there; a video frame is active when its score is at least
+    ``active_score``."""
+    feat = block_features(x, rate, block_s)
     hop_s = float(feat["t"][1] - feat["t"][0]) if len(feat["t"]) > 1 else 0.010
-    v, floor = voiced_frames(feat, hop_s=hop_s, **thresholds)
+    real = None if spans is None else real_frames(feat["t"], spans, rate)
+    v, floor = voiced_frames(feat, hop_s=hop_s, real=real, block_s=block_s, **thresholds)
     ta = feat["t"]
     half = 0.5 / max(fps, 1e-6)
     lo = np.searchsorted(ta, times - half, side="left")
@@ -260,4 +395,4 @@ def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float, **thr
     cs = np.concatenate([[0], np.cumsum(v)])
     cnt = hi - lo
     score = np.where(cnt > 0, (cs[hi] - cs[lo]) / np.maximum(cnt, 1), 0.0)
-    return VoiceTrack(times=times, score=score, active=score >= 0.5, floor_db=floor)
+    return VoiceTrack(times=times, score=score, active=score >= active_score, floor_db=floor)
