@@ -352,3 +352,45 @@ def test_no_gaze_read_while_the_lids_narrow_over_the_iris():
     assert np.nanmin(sig["aperture"]) > DynamicsConfig().half_open_below  # the eyes stay open
     assert not [k for k in kinds(tr) if k.startswith("gaze_")]
     assert "gaze_left" in kinds(mesh_sequence(4.0, noise_px=0.3, gaze_h=shift))
+
+
+def _lower_upper_lids(tr, drop):
+    """``tr`` with the upper-lid mesh points moved down by ``drop(t)`` of their neutral gap to the
+    lower lid (the lower lids stay), as when the upper lid follows the eye down."""
+    from dfec.dynamics.mesh_signals import LEFT_LIDS, RIGHT_LIDS
+
+    track = tr.tracks[0]
+    mesh = np.array(track.mesh, dtype=np.float64)
+    t = np.arange(len(mesh)) / tr.fps
+    for up, lo in RIGHT_LIDS + LEFT_LIDS:
+        gap = mesh[0, lo, 1] - mesh[0, up, 1]
+        mesh[:, up, 1] += drop(t) * gap
+    track.mesh = mesh.astype(np.float32)
+    return tr
+
+
+def test_a_look_down_the_upper_lid_follows_is_a_gaze_change():
+    """The eyes turn 25 degrees down and the upper lids follow them down (the aperture falls by
+    ~0.3 iris diameters, the lower lids stay): "looks down", although the lids narrow by more than
+    ``gaze_max_lid_change``; the same swing is dropped when every swing obeys that rule."""
+    ramp = lambda t: np.clip((t - 1.5) / 0.4, 0, 1)
+    tr = _lower_upper_lids(mesh_sequence(4.0, noise_px=0.3, gaze_v=lambda t: -25 * ramp(t)), lambda t: 0.35 * ramp(t))
+    sig = track_signals(tr)
+    change = np.nanmedian(sig["aperture"][-8:]) - np.nanmedian(sig["aperture"][:8])
+    assert change <= -DynamicsConfig().gaze_max_lid_change                 # the lids narrow that much
+    assert np.nanmin(sig["aperture"]) > 0.35                               # and stay open
+    assert "gaze_down" in kinds(tr)
+    assert "gaze_down" not in kinds(tr, DynamicsConfig(gaze_lid_follows_vertical=False))
+
+
+@pytest.mark.parametrize("spurious", [-20.0, 20.0])
+def test_a_squint_that_shifts_the_iris_vertically_is_no_gaze_change(spurious):
+    """A smile's squint: the lids narrow to 0.7 of their gap from both sides (the lower lids rise)
+    and the cheeks lift 5 mm, while the fitted iris centre shifts 20 degrees down or up with them:
+    no gaze change; the same shift with the lids and cheeks still is one."""
+    ramp = lambda t: np.clip((t - 1.5) / 0.3, 0, 1)
+    shift = lambda t: spurious * ramp(t)
+    tr = mesh_sequence(4.0, noise_px=0.3, eyes=lambda t: 1 - 0.3 * ramp(t), cheeks=lambda t: 5 * ramp(t), gaze_v=shift)
+    assert not [k for k in kinds(tr) if k.startswith("gaze_")]
+    still = kinds(mesh_sequence(4.0, noise_px=0.3, gaze_v=shift))
+    assert ("gaze_down" if spurious < 0 else "gaze_up") in still

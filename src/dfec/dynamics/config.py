@@ -266,6 +266,12 @@ class DynamicsConfig:
     #: gaze swings said there moved the aperture by 0.14 and 0.20, as the eyes narrowed in a smile,
     #: and were not seen by eye; the four other dev gaze swings moved it by 0.01-0.09)
     gaze_max_lid_change: float = 0.12
+    #: the upper lid follows a vertical eye movement (looking down lowers it, up raises it): with
+    #: this, a vertical gaze swing is dropped by ``gaze_max_lid_change`` only when the lids move
+    #: against it or in a squint (lower lids rise by ``lid_tighten``, or cheeks by ``cheek_raise``);
+    #: False applies ``gaze_max_lid_change`` to every swing (the dev clips have no vertical gaze
+    #: swing, so this is set from the physiology, not tuned)
+    gaze_lid_follows_vertical: bool = True
     #: a head turn that ends short of ``head_turned_deg`` still ends "looking to the left/right"
     #: when head yaw plus the eye-in-head angle (where the eyes point in the scene) is at least
     #: this far to the turn's side; 20 = ``head_turned_deg``, the angle at which a head alone is

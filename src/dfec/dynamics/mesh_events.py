@@ -50,7 +50,8 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     ``gaze_deg`` (blinks masked out, the iris model drops its estimate when the lid closes) is
     "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
     middle of the eye opening is "looks ahead again". A swing during which the lids open or
-    narrow by ``gaze_max_lid_change`` or more is not read (the iris centre moves with the lids)."""
+    narrow by ``gaze_max_lid_change`` or more is not read (the iris centre moves with the lids),
+    except a vertical one the upper lid follows (:func:`_lids_moved_the_iris`)."""
     out: list[Event] = []
     if not _has(sig, "gaze_h", detail):
         return out
@@ -62,8 +63,7 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
         x = np.where(keep, sig.deviation(name), np.nan)
         whole = sig.values.get(name)
         for s in swings(x, t, cfg.gaze_deg, name):
-            if ap is not None and cfg.gaze_max_lid_change > 0 and np.isfinite(ap[s.i0]) and np.isfinite(ap[s.i1]) \
-                    and abs(ap[s.i1] - ap[s.i0]) >= cfg.gaze_max_lid_change:
+            if _lids_moved_the_iris(sig, cfg, name, s):
                 continue  # the lids moved over the iris: its fitted centre shifts with them
             # "ahead again" from the absolute eye-in-head angle (0 = the middle of the eye opening),
             # not from the deviation, whose neutral frame may itself look aside
@@ -84,6 +84,32 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
             continue
         merged.append(e)
     return merged
+
+
+def _lids_moved_the_iris(sig: FaceSignals, cfg: DynamicsConfig, name: str, s) -> bool:
+    """Whether the gaze swing ``s`` of ``name`` ("gaze_h" / "gaze_v") is the lids moving over the
+    iris rather than the eye turning: the lid aperture changes by ``gaze_max_lid_change`` (iris
+    diameters) or more over it. A horizontal eye movement does not move the lids, so there any
+    such change counts (dev clip s32: both swings it drops are a smile's squint, checked by eye).
+    The upper lid follows a vertical one (looking down lowers it, looking up raises it), so with
+    ``gaze_lid_follows_vertical`` a vertical swing counts only when the lids move against it (they
+    narrow as the iris rises, or open as it falls) or it is a squint: the lower lids rise by
+    ``lid_tighten`` (relative, the lower-lid tightening threshold) or the cheeks by
+    ``cheek_raise`` at any point of it (:func:`_fall`)."""
+    ap = sig.values.get("aperture")
+    if ap is None or cfg.gaze_max_lid_change <= 0 or not (np.isfinite(ap[s.i0]) and np.isfinite(ap[s.i1])):
+        return False
+    change = float(ap[s.i1] - ap[s.i0])
+    if abs(change) < cfg.gaze_max_lid_change:
+        return False
+    if name != "gaze_v" or not cfg.gaze_lid_follows_vertical:
+        return True
+    if change * s.amplitude < 0:
+        return True  # the lids move against the eye: not the upper lid following it
+    for signal, rise in (("lower_lid", cfg.lid_tighten), ("cheek", cfg.cheek_raise)):
+        if signal in sig.values and _fall(sig.deviation(signal), s.i0, s.i1) >= rise:
+            return True  # a squint: lower lids or cheeks rise
+    return False
 
 
 def gaze_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> str | None:
