@@ -276,12 +276,18 @@ def test_lip_speech_beyond_the_voice_stays_and_voice_retimes_the_rest():
     assert len(runs) == 1 and abs(runs[0][0] - 1.1) <= 0.1, (runs, lips)
 
 
-def test_caption_video_hears_the_file(tmp_path):
+def talking_clip(tmp_path):
+    """A 5-s mesh track that talks at 1.0-3.5 s and its video file with the voice at the same time."""
     d = 5.0
     tr = mesh_sequence(d, noise_px=0.3, seed=0, mouth=small_talk(1.0, 3.5, 0))
     p = tmp_path / "talk.mp4"
     write_media(p, noise(d) + voiced(1.0, 3.5, d), d)
     tr.video = str(p)
+    return tr, p
+
+
+def test_caption_video_hears_the_file(tmp_path):
+    tr, p = talking_clip(tmp_path)
     heard = caption_video(p, tracking=tr)
     assert heard.signals.voice is not None
     assert [e.kind for e in heard.timeline].count("speaking") == 1
@@ -295,11 +301,7 @@ def test_caption_video_hears_the_file(tmp_path):
 def test_voice_reaches_events_json_and_the_report_lanes(tmp_path):
     from dfec.report.data import lanes_payload
 
-    d = 5.0
-    tr = mesh_sequence(d, noise_px=0.3, seed=0, mouth=small_talk(1.0, 3.5, 0))
-    p = tmp_path / "talk.mp4"
-    write_media(p, noise(d) + voiced(1.0, 3.5, d), d)
-    tr.video = str(p)
+    tr, p = talking_clip(tmp_path)
     caption_video(p, tracking=tr, out_dir=tmp_path / "heard")
     sig = json.loads((tmp_path / "heard" / "events.json").read_text())["signals"]
     score = np.array([np.nan if x is None else x for x in sig["voice"]["score"]])
