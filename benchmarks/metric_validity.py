@@ -21,7 +21,8 @@ It prints TEM, LCS, AutoDQ P / R / F, CIDEr-D and ROUGE-L per set, the pairwise 
 paraphrase over the antonym swap (per-sample TEM, ties count as losses) and the targets of issue 12.
 ``--pairs`` also prints the relation classifier's agreement with tests/data/relation_pairs.jsonl by
 frozen split (dev: tuned on; test: never tuned on) and class, and for batches v5 (a direction, side
-or degree one phrase leaves open; near in-sample) and v6 (the fresh check after the review) alone; ``--clusters`` how the event phrases of
+or degree one phrase leaves open; near in-sample) and v6 (the fresh check after the review) alone, whole
+and by ``origin`` (pairs drawn from the references / written around the review's cases); ``--clusters`` how the event phrases of
 all references group by canonical form and which share the parser reads.
 """
 from __future__ import annotations
@@ -120,12 +121,18 @@ def pair_agreement(judge) -> list[tuple[str, int, float, dict[str, float]]]:
     pred = [clf.relation(p["a"], p["b"]) for p in pairs]
     rows = []
     # all pairs by split, then batch v5 alone (the slot-subsumption pairs: a direction, side or degree
-    # that one phrase leaves open; near in-sample), then v6 alone (the fresh check after the review)
+    # that one phrase leaves open; near in-sample), then v6 alone (the fresh check after the review),
+    # whole and by origin (its drawn pairs, and those written around the review's cases)
     for name, keep in (("dev", lambda p: p["split"] == "dev"), ("test", lambda p: p["split"] == "test"),
                        ("v5 dev", lambda p: p["split"] == "dev" and p["batch"] == "v5"),
                        ("v5 test", lambda p: p["split"] == "test" and p["batch"] == "v5"),
                        ("v6 dev", lambda p: p["split"] == "dev" and p["batch"] == "v6"),
-                       ("v6 test", lambda p: p["split"] == "test" and p["batch"] == "v6")):
+                       ("v6 test", lambda p: p["split"] == "test" and p["batch"] == "v6"),
+                       # v6 by origin: drawn from the references, or written around the review's cases
+                       ("v6 drawn dev", lambda p: p["split"] == "dev" and p.get("origin") == "drawn"),
+                       ("v6 drawn test", lambda p: p["split"] == "test" and p.get("origin") == "drawn"),
+                       ("v6 review dev", lambda p: p["split"] == "dev" and p.get("origin") == "review"),
+                       ("v6 review test", lambda p: p["split"] == "test" and p.get("origin") == "review")):
         idx = [k for k, p in enumerate(pairs) if keep(p)]
         if not idx:
             continue

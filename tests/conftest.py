@@ -22,6 +22,28 @@ def shared_data() -> Path:
     return SHARED
 
 
+def mediapipe_missing() -> str | None:
+    """Why the MediaPipe face stack (``dfec.faces.tflite``: the runtime and its models) cannot run
+    here, or None when it can; without it the tracker would fall back to dlib."""
+    from dfec.errors import MissingDependencyError
+
+    try:
+        from dfec.faces import tflite
+
+        tflite.check_available()
+    except (ImportError, MissingDependencyError) as exc:  # no runtime, or the models are not installed
+        return f"MediaPipe stack not installed: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mediapipe_stack() -> None:
+    """Skips the test when the MediaPipe face stack is not installed (:func:`mediapipe_missing`)."""
+    why = mediapipe_missing()
+    if why:
+        pytest.skip(why)
+
+
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     return TEST_DATA

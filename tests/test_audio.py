@@ -333,7 +333,7 @@ def test_real_clip_voice_and_fusion(shared_data):
         assert au.voice_activity(mute, t, 16.0) is None
 
 
-def test_real_clip_fused_runs_match_the_by_eye_count(shared_data, tmp_path):
+def test_real_clip_fused_runs_match_the_by_eye_count(shared_data, mediapipe_stack, tmp_path):
     """Dev clip 669 captioned with its sound: as many speaking runs (speaking, speaking_resume)
     as counted by eye (``counts_by_eye`` of ``tests/data/wild_captions_by_eye.json``), each
     overlapping its by-eye run."""
@@ -342,11 +342,6 @@ def test_real_clip_fused_runs_match_the_by_eye_count(shared_data, tmp_path):
     clip = shared_data / "wild" / "emollama__sample_00000669.mp4"
     if not clip.is_file():
         pytest.skip("dev clip 669 not in shared data")
-    tflite = pytest.importorskip("dfec.faces.tflite")
-    try:
-        tflite.check_available()
-    except Exception as exc:  # the MediaPipe models are not installed: the tracker would use dlib
-        pytest.skip(f"MediaPipe stack not installed: {exc}")
     doc = json.loads((Path(__file__).parent / "data" / "wild_captions_by_eye.json").read_text())
     eye = doc["counts_by_eye"]["clips"]["emollama__sample_00000669"]["speaking"]
     r = caption_video(clip, out_dir=tmp_path)

@@ -165,17 +165,12 @@ def test_clauses_map_the_caption_to_its_events(make):
     assert changes and all(c["timeline"] for c in changes) and stated
 
 
-def test_real_clip_blinks_and_mesh_signals(shared_data, tmp_path):
+def test_real_clip_blinks_and_mesh_signals(shared_data, mediapipe_stack, tmp_path):
     """tpsmm__driving (a wild test clip): 4 blinks counted by eye on every 16-fps frame (0.80, 2.38,
     3.74, 6.02 s, ``tests/data/wild_captions_by_eye.json``); the MediaPipe track carries a mesh."""
     video = shared_data / "wild" / "tpsmm__driving.mp4"
     if not video.is_file():
         pytest.skip("wild clips not present")
-    tflite = pytest.importorskip("dfec.faces.tflite")
-    try:
-        tflite.check_available()
-    except Exception as exc:  # the MediaPipe models are not installed: the tracker would use dlib
-        pytest.skip(f"MediaPipe stack not installed: {exc}")
     from dfec.dynamics.captioner import caption_video
 
     r = caption_video(video, out_dir=tmp_path)

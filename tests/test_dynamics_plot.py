@@ -147,3 +147,45 @@ def test_event_labels_never_overlap_each_other_or_the_legend():
             assert not a.overlaps(b)
     legend = ax.get_legend().get_window_extent(renderer)
     assert not any(b.overlaps(legend) for b in boxes)
+
+
+def test_the_voiced_level_is_drawn_at_the_configs_voice_active_score():
+    from dfec.dynamics.plot import _SCORE, timeline_figure
+
+    tr, sig = _talking_face()
+    sig.voice = _voice(sig.times, TALKS)
+    for active in (0.3, 0.5):
+        cfg = replace(DynamicsConfig(), voice_active_score=active)
+        assert speech_lane(sig, [], cfg).active == active
+        ax = _speech_axes(timeline_figure(_result(tr, sig, cfg), cfg))
+        dotted = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+        assert len(dotted) == 1
+        np.testing.assert_allclose(dotted[0].get_ydata(), [_SCORE[0] + (_SCORE[1] - _SCORE[0]) * active] * 2)
+
+
+def test_talk_events_are_only_on_the_speaking_bar():
+    """On a mesh track the talk (speaking, pause, resume) is the bar of the mouth-interior panel
+    and is neither shaded nor labelled in the 2-D mouth panel; on a 68-point track the bar is in
+    the mouth panel itself."""
+    from dfec.dynamics.plot import timeline_figure
+
+    tr, sig = _talking_face()
+    cfg = DynamicsConfig()
+    result = _result(tr, sig, cfg)
+    assert {"speaking", "speaking_pause", "speaking_resume"} <= {e.kind for e in result.timeline}
+    fig = timeline_figure(result, cfg)
+    mouth = next(ax for ax in fig.axes if ax.get_ylabel() == "mouth (dev. from neutral)")
+    assert not [t.get_text() for t in mouth.texts if "speaking" in t.get_text()]
+    assert not mouth.patches  # nothing shaded: the face does nothing but talk
+    bar = [t.get_text() for t in _speech_axes(fig).texts]
+    assert bar.count("speaking") == 1 and bar.count("again") == 1 and bar.count("pause") == 1
+
+    flat = sequence(4.0)
+    fsig = track_signals(flat)
+    talk = [Event("speaking", 1.0, 1.8, 1.0, "mouth"), Event("speaking_pause", 1.8, 2.4, 1.0, "mouth"),
+            Event("speaking_resume", 2.4, 3.0, 1.0, "mouth")]
+    fig = timeline_figure(CaptionResult("", [], flat, talk, fsig), cfg)
+    mouth = next(ax for ax in fig.axes if ax.get_ylabel() == "mouth (dev. from neutral)")
+    texts = [t.get_text() for t in mouth.texts]
+    assert texts.count("speaking") == 1 and texts.count("again") == 1 and texts.count("pause") == 1
+    assert not any(t.startswith("speaking ") for t in texts)

@@ -12,12 +12,10 @@ import pytest
 from dfec.errors import DfecError, MissingDependencyError
 
 skimage_data = pytest.importorskip("skimage.data")
-tflite = pytest.importorskip("dfec.faces.tflite")
-try:
-    tflite.check_available()
-except MissingDependencyError as exc:  # pragma: no cover - the stack is part of the install
-    pytest.skip(f"MediaPipe stack not installed: {exc}", allow_module_level=True)
+if conftest.mediapipe_missing():  # pragma: no cover - the stack is part of the install
+    pytest.skip(conftest.mediapipe_missing(), allow_module_level=True)
 
+from dfec.faces import tflite  # noqa: E402
 from dfec.faces.blazeface import BlazeFace, BlazeFaceDetector, ssd_anchors, weighted_nms  # noqa: E402
 from dfec.faces.facemesh import MediaPipeFaces, roi_from_detection  # noqa: E402
 from dfec.faces.mesh68 import MESH_TO_68, mesh_to_68  # noqa: E402

@@ -5,6 +5,7 @@ import base64
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,23 @@ def test_caption_command_with_html_imports_light():
             "print(sorted(m for m in ('torch', 'cv2', 'dlib', 'transformers', 'matplotlib', 'gradio') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_sound_lane_has_a_fixed_0_1_scale_and_the_captioners_voiced_level():
+    """A voice score that never reaches the voiced level must not fill its lane (the lanes scale
+    to their own values unless they give a ``range``): the sound lane gives [0, 1] and its
+    ``threshold``, the captioner's ``voice_active_score`` from events.json (0.5 without one)."""
+    from dfec.report.data import build_payload
+
+    ev = {"caption": "", "signals": {"times": [0.0, 0.1, 0.2], "values": {"ear_left": [0.3, 0.2, 0.3]},
+                                     "neutral": {}, "voice": {"score": [0.1, 0.3, 0.2], "floor_db": -40.0}},
+          "config": {"voice_active_score": 0.3}}
+    folder = {"tracks": None, "events": ev, "caption": ""}
+    lanes = build_payload(folder, {})["lanes"]
+    sound = lanes[-1]
+    assert sound["region"] == "sound" and sound["range"] == [0.0, 1.0] and sound["threshold"] == 0.3
+    assert all("range" not in lane and "threshold" not in lane for lane in lanes[:-1])
+    del ev["config"]
+    assert build_payload(folder, {})["lanes"][-1]["threshold"] == 0.5
+    js = (Path(__file__).resolve().parents[1] / "src" / "dfec" / "report" / "assets" / "report.js").read_text()
+    assert "lane.range" in js and "lane.threshold" in js

@@ -211,3 +211,32 @@ def test_report_command_renders_a_screenshot(tmp_path):
     assert main(["report", str(out), "--screenshot", str(png)]) == 0
     img = np.asarray(Image.open(png).convert("RGB")).astype(float)
     assert img.shape[1] >= 1200 and img.std() > 20
+
+
+def test_sound_lane_keeps_its_0_1_scale_and_draws_the_voiced_level(browser, tmp_path):
+    """A voice score that never passes 0.3 stays in the lower part of the sound lane (a fixed 0-1
+    scale, not its own min-max) under the dotted voiced level (the captioner's, 0.5)."""
+    video, out = synthetic_folder(tmp_path)
+    ev = json.loads((out / "events.json").read_text())
+    n = len(ev["signals"]["times"])
+    ev["signals"]["voice"] = {"score": [0.3 * (k % 8) / 7 for k in range(n)], "floor_db": -40.0}
+    ev["config"]["voice_active_score"] = 0.5
+    (out / "events.json").write_text(json.dumps(ev))
+    page = _open(browser, write_report(out))
+    assert page.eval("dfecReport.data.lanes.at(-1).threshold") == 0.5
+    # rows (CSS px from the sound lane's top) holding the trace's blue and the level's teal
+    rows = page.eval("""(() => { const c = document.getElementById('tl'), g = c.getContext('2d');
+        const L = dfecReport.data.lanes.length, dpr = c.width / c.clientWidth, top = (L - 1) * 64;
+        const d = g.getImageData(0, Math.round(top * dpr), c.width, Math.round(60 * dpr)).data;
+        const blue = [], teal = [];
+        for (let i = 0; i < d.length; i += 4) {
+          const y = Math.floor(i / 4 / c.width) / dpr;
+          if (d[i + 2] - d[i + 1] > 30 && d[i + 2] - d[i] > 60) blue.push(y);
+          if (d[i + 1] > d[i + 2] && d[i + 1] - d[i] > 30) teal.push(y);
+        }
+        return [blue.length ? Math.min(...blue) : null, teal.length ? Math.min(...teal) : null, teal.length]; })()""")
+    top_blue, teal_row, n_teal = rows
+    # lane: values 0..1 padded by 8 %, drawn in the 56 px above its bottom (60 px from its top)
+    y = lambda v: 60 - (v + 0.08) / 1.16 * 56  # noqa: E731
+    assert n_teal > 100 and teal_row == pytest.approx(y(0.5), abs=2)
+    assert top_blue is not None and top_blue >= y(0.3) - 2 > teal_row

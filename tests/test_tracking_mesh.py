@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import mediapipe_missing
 
 from dfec.cli import main
 from dfec.errors import DfecError, MissingDependencyError
@@ -19,17 +20,7 @@ from dfec.video import write_video
 skimage_data = pytest.importorskip("skimage.data")
 
 
-def _stack_available() -> bool:
-    from dfec.faces import tflite
-
-    try:
-        tflite.check_available()
-        return True
-    except MissingDependencyError:
-        return False
-
-
-needs_stack = pytest.mark.skipif(not _stack_available(), reason="MediaPipe stack not installed")
+needs_stack = pytest.mark.skipif(mediapipe_missing() is not None, reason=str(mediapipe_missing()))
 
 
 # --------------------------------------------------------------------------- schema + side file

@@ -42,7 +42,8 @@ def panels_for(values) -> tuple:
 #: event kinds of a talk, drawn as the speaking bar of the speech panel (:func:`speech_lane`)
 SPEECH_RUN_KINDS = ("speaking", "speaking_resume")
 SPEECH_KINDS = SPEECH_RUN_KINDS + ("speaking_pause", "speaking_stop")
-#: the voice score at or above which a video frame is voiced (:class:`dfec.video.audio.VoiceTrack`)
+#: the default voice score at or above which a video frame is voiced (``voice_active_score`` of
+#: :class:`dfec.dynamics.config.DynamicsConfig`, :class:`dfec.video.audio.VoiceTrack`)
 VOICE_ACTIVE = 0.5
 NO_AUDIO = "no audio track"
 
@@ -56,7 +57,8 @@ class SpeechLane:
     end)`` in s, the talks the caption states (fused with the voice where there is sound);
     ``resumed``: per run, whether it resumes the talk after a pause (``speaking_resume``);
     ``pauses``: the pauses between them; ``voiced``: the voiced stretches of the sound track;
-    ``times`` / ``score``: the voice score (0-1) per frame, voiced at ``VOICE_ACTIVE``;
+    ``times`` / ``score``: the voice score (0-1) per frame, voiced at ``active`` (the config's
+    ``voice_active_score``, :data:`VOICE_ACTIVE` without a config);
     ``floor_db``: the sound's noise floor (dBFS); ``note``: why there is no voice (None with one).
     """
 
@@ -69,6 +71,7 @@ class SpeechLane:
     score: np.ndarray | None = None
     floor_db: float | None = None
     note: str | None = None
+    active: float = VOICE_ACTIVE
 
 
 def speech_lane(signals, timeline, config=None) -> SpeechLane | None:
@@ -83,7 +86,8 @@ def speech_lane(signals, timeline, config=None) -> SpeechLane | None:
     if signals is None:
         return None
     values = signals.values
-    lane = SpeechLane(panel="interior" if "lip_gap" in values and "aperture" in values else "mouth")
+    lane = SpeechLane(panel="interior" if "lip_gap" in values and "aperture" in values else "mouth",
+                      active=float(config.voice_active_score) if config is not None else VOICE_ACTIVE)
     for e in sorted(timeline, key=lambda e: e.start):
         if e.kind in SPEECH_RUN_KINDS:
             lane.runs.append((float(e.start), float(e.end)))

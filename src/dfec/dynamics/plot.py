@@ -11,7 +11,7 @@ dashed lines mark the caption phases.
 The speech panel (mouth interior on mesh tracks, else mouth: the one with the lip gap the speech
 segmenter reads, :func:`~dfec.dynamics.panels.speech_lane`) also shows the sound and the talk: the
 voiced stretches of the sound track shaded over the whole panel, the voice score (0-1) as a strip
-under the traces with its voiced level (0.5) dotted, and the final speaking runs (the talks the
+under the traces with its voiced level (``voice_active_score``, 0.5) dotted, and the final speaking runs (the talks the
 caption states, fused with the voice) as a bar at the bottom, pauses as open boxes, both
 labelled on the bar; a clip without sound says "no audio track" there.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from .panels import PANEL_OF as _PANEL_OF, SPEECH_KINDS, VOICE_ACTIVE, panels_for, speech_lane
+from .panels import PANEL_OF as _PANEL_OF, SPEECH_KINDS, panels_for, speech_lane
 
 _COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "head": "#8172b3", "gaze": "#937860",
             "cheeks": "#da8bc3", "nose": "#8c8c8c"}
@@ -47,7 +47,7 @@ def _draw_speech(ax, lane) -> None:
         a, b = _SCORE
         ax.fill_between(lane.times, a, a + (b - a) * lane.score, step="mid", transform=xt, color=_VOICE,
                         alpha=0.55, lw=0, label=f"voice score (floor {lane.floor_db:.0f} dBFS)")
-        ax.plot([0, 1], [a + (b - a) * VOICE_ACTIVE] * 2, transform=ax.transAxes, color=_VOICE, ls=":", lw=0.8)
+        ax.plot([0, 1], [a + (b - a) * lane.active] * 2, transform=ax.transAxes, color=_VOICE, ls=":", lw=0.8)
     mid = 0.5 * (_BAR[0] + _BAR[1])
     for k, ((s, e), again) in enumerate(zip(lane.runs, lane.resumed)):
         ax.axvspan(s, e, ymin=_BAR[0], ymax=_BAR[1], color=_SPEAKING, alpha=0.75, lw=0,
@@ -130,8 +130,8 @@ def timeline_figure(result, config=None):
         for e in result.timeline:
             if region not in _PANEL_OF.get(e.region, (e.region,)):
                 continue
-            if lane is not None and region == lane.panel and e.kind in SPEECH_KINDS:
-                continue  # on the speaking bar
+            if lane is not None and e.kind in SPEECH_KINDS and lane.panel in _PANEL_OF.get(e.region, (e.region,)):
+                continue  # on the speaking bar of the speech panel, not also in the region's other panels
             end = max(e.end, e.start + 1.0 / max(result.tracking.fps or 16.0, 1.0))
             ax.axvspan(e.start, end, color=_COLOURS.get(e.region, "grey"), alpha=0.18)
             labels.setdefault(ax, []).append(

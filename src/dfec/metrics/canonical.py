@@ -53,12 +53,14 @@ the entailment in :mod:`dfec.metrics.canonical_form`.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 from .canonical_form import Action, describe_action, entails, relate
-from .canonical_lexicon import (RETURN_NOUNS, RETURN_STATES, VIEW_NOUNS, ADJ_NEXT, AU, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS, LEFT, MOVES, NEG_AFTER,
-                                OPEN_AXIS, TURN,
-                                NEG_BEFORE, NEG_BEFORE_ING, NOUN_REGION, AHEAD_FILLERS, BOUND, SHAPE_NOUNS, NOUNISH, PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RIGHT,
-                                ROLL, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE, UP, YAW,
-                                normalise)
+from .canonical_lexicon import (ADJ_NEXT, AHEAD_FILLERS, AU, BOUND, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS,
+                                LEFT, MOVES, NEG_AFTER, NEG_BEFORE, NEG_BEFORE_ING, NOUNISH, NOUN_REGION, OPEN_AXIS,
+                                PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RETURN_NOUNS, RETURN_STATES, RIGHT, ROLL,
+                                SHAPE_NOUNS, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE,
+                                TURN, UP, VIEW_NOUNS, YAW, normalise)
 
 #: words that may stand between a turn verb and the "forward" / "front" it governs
 _TURN_FILLERS = {"back", "to", "toward", "towards", "the", "a", "an", "little", "slightly", "bit", "again", "its", "his",
@@ -79,6 +81,12 @@ def parse_event(text: str) -> list[Action]:
     return p.finish()
 
 
+#: a word seen before its part (:meth:`_Parse.flush`): ``dflt`` "dir" (the direction word ``axis``, at
+#: ``index`` in the phrase), "kind" (a head / gaze verb ``axis``) or a movement's default region;
+#: ``noun``: an adjective before its part ("the upturned corners")
+_Pending = namedtuple("_Pending", "dflt axis sign index noun", defaults=(0, -1, False))
+
+
 class _Parse:
     """Left-to-right reading of one phrase: parts set the region, movement words add signed axes."""
 
@@ -87,7 +95,7 @@ class _Parse:
         self.actions: list[Action] = []
         self.region: str | None = None
         self.side: str | None = None
-        self.pending: list[tuple] = []  # movement / direction words seen before any part
+        self.pending: list[_Pending] = []  # movement / direction words seen before any part
         self.negate_next = False
         self.neg_first = False  # a negation word before any action ("not ... blinking")
         self.still = False
@@ -202,14 +210,11 @@ class _Parse:
         for entry in pending:
             dflt, axis, sign = entry[:3]
             if dflt == "dir":
-                self.direction(axis, sign)  # (the word's index rides in the sign's place)
+                self.direction(axis, entry.index)
                 continue
             if dflt == "kind":  # "tilts her head", "tilts slightly": a head (or gaze) verb seen before its part
                 reg = region if region is not None else ("gaze" if self.gaze_phrase else "head")
-                if reg in {"head", "gaze"}:
-                    self.undirected(reg, axis)
-                else:
-                    self.put(reg, "move", 1)
+                self.undirected(reg, axis) if reg in {"head", "gaze"} else self.put(reg, "move", 1)
                 continue
             reg = region if region is not None else dflt
             if dflt in BOUND and reg not in BOUND[dflt]:
@@ -217,7 +222,7 @@ class _Parse:
             if reg is None and default and axis == "vertical":
                 reg = "head"  # "rise again", "lowers it": the head
             if reg is not None:
-                noun, self.noun = self.noun, self.noun or entry[3:] == (True,)
+                noun, self.noun = self.noun, self.noun or entry.noun
                 self.put(reg, axis, sign)
                 self.noun = noun
 
@@ -309,15 +314,15 @@ class _Parse:
             if tok == "front" and nxt in LEFT | RIGHT:
                 return
             if self.region is None and not self.gaze_phrase:
-                self.pending.append(("dir", tok, i))
+                self.pending.append(_Pending("dir", tok, index=i))
             elif tok in UP | DOWN and nxt in SHAPE_NOUNS and self.target_ahead(i + 1):
-                self.pending.append(("dir", tok, i))  # "an upward curve at the corners of her mouth"
+                self.pending.append(_Pending("dir", tok, index=i))  # "an upward curve at the corners of her mouth"
             elif self.region in {"gaze", "head", "eyes"} or tok in UP | DOWN:
                 self.direction(tok, i)
             return
         if tok in YAW | ROLL:
             if self.region is None and not self.gaze_phrase:
-                self.pending.append(("kind", tok, 0))
+                self.pending.append(_Pending("kind", tok))
             elif self.region in {"head", "gaze"}:
                 self.undirected(self.region, tok)
             elif self.region in {"mouth", "lower_lip", "upper_lip"} and tok.startswith("mov"):
@@ -335,7 +340,7 @@ class _Parse:
         elif self.region is None or self.target_ahead(i):
             # an adjective before its part ("the upturned corners ... fall back") is a state a later
             # verb may reverse, like a noun's
-            self.pending.append((dflt, axis, sign, tok.endswith("ed") and nxt in NOUN_REGION))
+            self.pending.append(_Pending(dflt, axis, sign, noun=tok.endswith("ed") and nxt in NOUN_REGION))
         else:
             self.put(self.region, axis, sign)
 
@@ -386,12 +391,8 @@ class _Parse:
 
 def _reverse(a: Action, axis: str | None) -> None:
     """The reverse change of an action ("wrinkles disappear", "the furrow relaxes")."""
-    if "tension" in a.axes and a.region == "brows":
-        a.axes = {"tension": -a.axes["tension"]}
-    elif axis is not None:
-        a.axes = {axis: -a.axes[axis]}
-    else:
-        a.axes = {k: -v for k, v in a.axes.items()}
+    keep = ["tension"] if "tension" in a.axes and a.region == "brows" else [axis] if axis is not None else a.axes
+    a.axes = {k: -a.axes[k] for k in keep}
 
 
 def _has_lid_move(toks: list[str]) -> bool:
@@ -486,9 +487,7 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
         return []  # "slightly bulging eyeballs": no gaze direction
     if reg in {"head", "gaze"} and axis == "vertical":
         return [(reg, "pitch" if reg == "head" else "vertical", sign)]
-    if reg == "head" and axis in {"aperture", "tension", "reveal", "wrinkle"}:
-        return []
-    if axis == "reveal":
+    if axis == "reveal" or (reg == "head" and axis in {"aperture", "tension", "wrinkle"}):
         return []
     return [(reg, axis, sign)]
 

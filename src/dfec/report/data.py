@@ -97,12 +97,15 @@ def track_summary(tracking) -> dict:
 
 
 # ------------------------------------------------------------------------------------ signals
-def lanes_payload(signals: dict | None) -> list[dict]:
+def lanes_payload(signals: dict | None, voice_active: float | None = None) -> list[dict]:
     """The timeline lanes from ``events.json["signals"]``: the panels of timeline.png
-    (:mod:`dfec.dynamics.panels`), values as drawn there."""
+    (:mod:`dfec.dynamics.panels`), values as drawn there. A lane scales to its own values unless
+    it gives a fixed ``range`` [lo, hi]; the sound lane does (the voice score, 0-1) and gives its
+    ``threshold``, the score at which a frame is voiced (``voice_active``: the captioner's
+    ``voice_active_score``, :data:`~dfec.dynamics.panels.VOICE_ACTIVE` when not given)."""
     if not signals or not signals.get("times"):
         return []
-    from ..dynamics.panels import panels_for
+    from ..dynamics.panels import VOICE_ACTIVE, panels_for
     from ..dynamics.signals import NORMALISATION
 
     values, neutral = signals.get("values") or {}, signals.get("neutral") or {}
@@ -130,7 +133,8 @@ def lanes_payload(signals: dict | None) -> list[dict]:
     if voice and voice.get("score"):
         lanes.append({"region": "sound", "title": f"voice score of the sound (noise floor {voice.get('floor_db')} dBFS)",
                       "series": [{"name": "voice", "label": "voice score",
-                                  "y": [None if x is None else _r(x, 3) for x in voice["score"]]}]})
+                                  "y": [None if x is None else _r(x, 3) for x in voice["score"]]}],
+                      "range": [0.0, 1.0], "threshold": VOICE_ACTIVE if voice_active is None else float(voice_active)})
     return lanes
 
 
@@ -221,6 +225,7 @@ def build_payload(folder: dict, video: dict) -> dict:
     duration = (ev or {}).get("duration") or (tracking.duration if tracking is not None else None) \
         or video.get("duration") or 0.0
     signals = (ev or {}).get("signals")
+    active = ((ev or {}).get("config") or {}).get("voice_active_score")
     return {
         "title": Path(str(video.get("name") or (tracking.video if tracking else "") or "video")).name,
         "video": {k: v for k, v in video.items() if k != "data"},
@@ -228,7 +233,7 @@ def build_payload(folder: dict, video: dict) -> dict:
         "overlay": overlay_payload(tracking) if tracking is not None else None,
         "tracks": track_summary(tracking) if tracking is not None else None,
         "main_track": (ev or {}).get("main_track"),
-        "lanes": lanes_payload(signals),
+        "lanes": lanes_payload(signals, active if isinstance(active, (int, float)) else None),
         "times": [_r(t, 4) for t in (signals or {}).get("times") or []],
         "segments_bounds": list(((ev or {}).get("config") or {}).get("segments") or []),
         "events": events_payload(ev) if ev else [],

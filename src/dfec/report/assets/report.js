@@ -124,10 +124,15 @@
         g.fillRect(x0, top, x1 - x0, LANE_H - 4);
       }
       let lo = Infinity, hi = -Infinity;
-      for (const s of lane.series) for (const v of s.y) if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      if (lane.range) { lo = lane.range[0]; hi = lane.range[1]; }  // a fixed scale (the voice score: 0-1)
+      else for (const s of lane.series) for (const v of s.y) if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
       if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
       const pad = 0.08 * (hi - lo); lo -= pad; hi += pad;
       const Y = (v) => bot - ((v - lo) / (hi - lo)) * (LANE_H - 8);
+      if (lane.threshold != null) {  // the level at which a frame is voiced, dotted
+        g.strokeStyle = "#2a9d8f"; g.lineWidth = 1; g.setLineDash([2, 3]); g.beginPath();
+        g.moveTo(PAD, Y(lane.threshold)); g.lineTo(w - PAD, Y(lane.threshold)); g.stroke(); g.setLineDash([]);
+      }
       lane.series.forEach((s, si) => {
         g.strokeStyle = SERIES[si % SERIES.length]; g.lineWidth = 1.3; g.beginPath();
         let pen = false;
@@ -155,7 +160,7 @@
     const items = [];
     for (const lane of D.lanes) lane.series.forEach((s, si) => items.push(
       `<span><i style="background:${SERIES[si % SERIES.length]}"></i>${esc(lane.region)}: ${esc(s.label)}</span>`));
-    items.push('<span>shaded: detected events (darker: in the caption); dashed: caption phases; red: playback</span>');
+    items.push('<span>shaded: detected events (darker: in the caption); dashed: caption phases; dotted (sound): voiced level; red: playback</span>');
     $("legend").innerHTML = items.join("");
   }
   timeline.addEventListener("click", (ev) => {
