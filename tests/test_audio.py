@@ -597,6 +597,20 @@ def test_percentiles_and_fractions_are_checked_when_loaded(tmp_path):
     assert cfg.voice_floor_pct == 100 and cfg.speak_lips_fill == 0.7 and _vad(cfg)["active_score"] == 1.0
 
 
+def test_an_active_score_of_zero_is_refused(tmp_path):
+    # every frame scores >= 0: the whole clip would be voiced (review 4, B5)
+    from dfec.dynamics.config import load_config
+    from dfec.errors import DfecError
+
+    f = tmp_path / "cfg.yaml"
+    for bad in ("voice_active_score: 0", "voice_active_score: 0.0"):
+        f.write_text(bad + "\n")
+        with pytest.raises(DfecError, match="voice_active_score.*above 0"):
+            load_config(f)
+    f.write_text("voice_active_score: 0.01\n")
+    assert load_config(f).voice_active_score == 0.01
+
+
 def test_the_active_score_is_a_setting():
     d = 6.0
     x = noise(d) + voiced(1.0, 5.0, d)

@@ -420,6 +420,8 @@ class DynamicsConfig:
 PERCENT_FIELDS = {"voice_floor_pct"}
 FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice_active_score", "speak_depth",
                    "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill"}
+#: fractions that must be above 0 (``voice_active_score`` 0 would make every frame voiced)
+POSITIVE_FIELDS = {"voice_active_score"}
 
 
 def load_config(path) -> DynamicsConfig:
@@ -468,6 +470,8 @@ def load_config(path) -> DynamicsConfig:
             top = 100 if key in PERCENT_FIELDS else 1 if key in FRACTION_FIELDS else None
             if top is not None and value > top:
                 raise DfecError(f"'{key}' must be a {'percentile' if top == 100 else 'fraction'} from 0 to {top}", p)
+            if key in POSITIVE_FIELDS and value <= 0:
+                raise DfecError(f"'{key}' must be above 0 (at most {top})", p)
             kw[key] = type(default)(value)
     return DynamicsConfig(**kw)
 
@@ -476,7 +480,7 @@ def _selection_setting(key: str, value, path: Path):
     """``phase_caps`` (4 whole numbers >= 0), ``first_kept_kinds`` (event kinds) or ``kind_weights``
     (event kind -> number >= 0) from a config file, or a one-line error."""
     from ..errors import DfecError
-    from .ranking import THRESHOLD_OF
+    from .wording import CLAUSES  # every kind the captioner can say (and so select or weigh)
 
     def is_num(v):
         return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
@@ -489,7 +493,7 @@ def _selection_setting(key: str, value, path: Path):
     kinds = value if key == "first_kept_kinds" else value if isinstance(value, dict) else None
     if kinds is None or not isinstance(kinds, (list, tuple, dict)) or not all(isinstance(k, str) for k in kinds):
         raise DfecError(f"'{key}' must be a {'list of event kinds' if key == 'first_kept_kinds' else 'mapping of event kind to number'}", path)
-    unknown = sorted(set(kinds) - set(THRESHOLD_OF))
+    unknown = sorted(set(kinds) - set(CLAUSES))
     if unknown:
         raise DfecError(f"'{key}': unknown event kind(s) {unknown}", path)
     if key == "first_kept_kinds":
