@@ -538,6 +538,33 @@ def test_place_chunks_gaps_overlaps_jitter_and_early_samples():
     assert sp == [(0, 120)] and (x[:20] == 1).all() and (x[20:] == 2).all()
 
 
+def test_place_chunks_stops_at_the_longest_buffer(caplog):
+    # a chunk stamped an hour late would grow the buffer to an hour of samples (review 4, B3)
+    one = np.ones(100, np.float32)
+    with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
+        x, sp = au.place_chunks([(0.0, one), (0.05, 4 * one), (3600.0, 2 * one), (None, 3 * one)], 0.0, 16000,
+                                max_len=850, name="late.mp4")
+    assert len(x) == 850 and sp == [(0, 100), (800, 850)] and (x[800:] == 4).all()  # cut at the end
+    warned = [r.getMessage() for r in caplog.records if "past the video's end" in r.getMessage()]
+    assert len(warned) == 1 and "late.mp4" in warned[0], warned
+
+
+def test_sound_stamped_far_past_the_video_is_dropped(tmp_path, monkeypatch, caplog):
+    """Timestamps jumping 100 s ahead at 3 s of sound (a broken mux, a 33-bit wrap): the buffer
+    ends 1 s after the last video frame, not 100 s later; the voice before the jump is heard."""
+    d = 6.0
+    p = tmp_path / "jump.mkv"
+    write_timed(p, noise(5.0) + voiced(1.5, 2.5, 5.0), d, gap=(3.0, 100.0))
+    seen = []
+    on_grid = au.voice_on_grid
+    monkeypatch.setattr(au, "voice_on_grid", lambda x, *a, **k: seen.append(len(x)) or on_grid(x, *a, **k))
+    with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
+        s, e = one_span(au.voice_activity(p, grid(d), 16.0))
+    assert abs(s - 1.5) <= 0.15 and abs(e - 2.5) <= 0.2, (s, e)
+    assert len(seen) == 1 and 2.9 * RATE <= seen[0] <= 3.1 * RATE, seen  # the sound before the jump only
+    assert any("past the video's end" in r.getMessage() for r in caplog.records)
+
+
 def test_time_zero_is_the_reader_stream_first_frame(tmp_path):
     """Two video streams: a small one from 0 s and the main (larger) one from 1 s, the one the
     reader reads and counts time from: voice at 2.5-4.5 s of the sound is at 1.5-3.5 s of it."""
