@@ -268,12 +268,16 @@ def test_lip_speech_beyond_the_voice_stays_and_voice_retimes_the_rest():
     tr = mesh_sequence(5.5, noise_px=0.3, seed=0, mouth=syllables(0.5, 4.5, seed=5))
     runs, lips = fused(tr, [(0.5, 2.0)])
     assert len(lips) == 1 and len(runs) == 1 and abs(runs[0][1] - lips[0][1]) <= 0.01
-    # a lip run that starts early on a slow opening before the voice (2422-like): the voice times
-    # the start when the part before it holds fewer than three articulations
+    # a lip run already going on when the voice starts (2422: lips from 0.69 s, voice from 1.31 s,
+    # speech by eye from 0.88 s): the piece before the talk is the talk's start; it needs only
+    # speak_voice_continue articulations, as the piece after a talk does (review 4, B1)
     early = mesh_sequence(5.0, noise_px=0.3, seed=1, mouth=syllables(0.6, 3.5, seed=6))
     runs, lips = fused(early, [(1.1, 3.5)])
     assert len(lips) == 1 and lips[0][0] < 1.0
-    assert len(runs) == 1 and abs(runs[0][0] - 1.1) <= 0.1, (runs, lips)
+    assert len(runs) == 1 and runs[0][0] == lips[0][0], (runs, lips)
+    # the rule off: the voice times the start when the part before it holds fewer than three
+    off = fused(early, [(1.1, 3.5)], DynamicsConfig(speak_voice_continue=0))[0]
+    assert len(off) == 1 and abs(off[0][0] - 1.1) <= 0.1, off
 
 
 def test_caption_video_hears_the_file(tmp_path):
@@ -430,6 +434,30 @@ def test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it(seed):
     assert fused(tr, [(0.2, 0.9)], DynamicsConfig(speak_voice_still_veto=False))[0] == lips  # the rule off
 
 
+@pytest.mark.parametrize("lead", [0.3, 0.0])
+def test_a_short_voiced_stretch_inside_a_lip_talk_keeps_the_talk_whole(lead):
+    # lips articulate every 0.4 s from 1.0 to 3.0 s, one syllable heard at 2.0-2.35 s (review 4,
+    # B1): the lip-only run goes on through the stretch and the lips articulate in it, so neither
+    # the lead rule (the talk is already going on: no onset) nor the still-lips veto cuts it
+    tr = mesh_sequence(4.0, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.4, 1.8, 2.2, 2.6, 3.0], 6.0, 0.5))
+    runs, lips = fused(tr, [(2.0, 2.35)], DynamicsConfig(speak_voice_lead_s=lead))
+    assert len(lips) == 1 and lips[0][0] < 1.0 and lips[0][1] > 3.0
+    assert runs == lips, (runs, lips)
+    # (a lip run that only reaches into a voiced stretch, one articulation at its edge, is still
+    # cut there: test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it)
+
+
+def test_more_lead_articulations_inside_the_voice_do_not_move_the_start_later():
+    # the lips lead at 1.35 s, the voice from 1.6 s (review 4, B2): with one articulation in the
+    # voice (1.9 s) or two (1.9, 2.25 s), the talk starts with the lead articulation's opening
+    one = mesh_sequence(3.5, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.35, 1.9], 1.8, 10.0))
+    two = mesh_sequence(3.5, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.35, 1.9, 2.25], 1.8, 10.0))
+    r1, r2 = fused(one, [(1.6, 2.7)])[0], fused(two, [(1.6, 2.7)])[0]
+    assert len(r1) == 1 and len(r2) == 1 and 1.1 <= r1[0][0] <= 1.3, (r1, r2)
+    assert r2[0][0] == r1[0][0], (r1, r2)
+    assert fused(two, [(1.6, 2.7)], DynamicsConfig(speak_voice_lead_s=0.0))[0][0][0] >= 1.6  # the rule off
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
     # full lip speech from 0.5 s, the voice heard only to 0.35 s before the lips' run ends
@@ -444,8 +472,10 @@ def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
     # the rule off: the voice times the end (the piece after it holds too few articulations)
     off = fused(tr, [(0.5, end)], DynamicsConfig(speak_voice_continue=0))[0]
     assert len(off) == 1 and abs(off[0][1] - end) <= 0.07, off
-    # before the voice starts the voice times the talk (lips 0.5 s ahead of it: no lead)
+    # the lips' run already going on when the voice starts: the talk starts with the lips
     late = fused(tr, [(1.0, lips[0][1])])[0]
+    assert len(late) == 1 and late[0][0] == lips[0][0], late
+    late = fused(tr, [(1.0, lips[0][1])], DynamicsConfig(speak_voice_continue=0))[0]  # the rule off
     assert len(late) == 1 and abs(late[0][0] - 1.0) <= 0.07, late
 
 

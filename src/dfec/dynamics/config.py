@@ -227,14 +227,18 @@ class DynamicsConfig:
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
     #: 0.4 s after the lips' run, with one articulation in it, speech by eye to the end); likewise
     #: the piece of a lip-only run right after a voiced talk with this many articulations goes on
-    #: with that talk (skarsgard: voice to 7.19 s, lips to 7.56 s, speech by eye to 7.8 s)
+    #: with that talk (skarsgard: voice to 7.19 s, lips to 7.56 s, speech by eye to 7.8 s), and so
+    #: does the piece right before one (a lip-only run already going on when the voice starts;
+    #: 2422: lips from 0.69 s, voice from 1.31 s, speech by eye from 0.88 s)
     speak_voice_continue: int = 1
-    #: the lips lead the voice at a talk's onset (the mouth opens 0.1-0.3 s before the sound):
+    #: the lips lead the voice at a talk's onset (the mouth opens 0.1-0.3 s before the sound; not
+    #: an onset: a talk heard within ``speak_pause_max_s`` before, or a lip-only run going on):
     #: articulations whose closing ends at most this long (s) before a voiced stretch count with
     #: those in it, and the talk starts with them (0 turns it off)
     speak_voice_lead_s: float = 0.3
     #: a voiced stretch under which the lips do not articulate (not the main face speaking) cuts
-    #: the lip-only runs that reach into it; their pieces outside keep ``speak_min_peaks``
+    #: the lip-only runs that reach into it; their pieces outside keep ``speak_min_peaks``; a
+    #: stretch a lip-only run goes on through with an articulation in it is not cut
     speak_voice_still_veto: bool = True
     #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
     #: is dropped (0 keeps every lip-only run, as without audio)
