@@ -577,6 +577,11 @@ def test_place_chunks_stops_at_the_longest_buffer(caplog):
     assert len(x) == 850 and sp == [(0, 100), (800, 850)] and (x[800:] == 4).all()  # cut at the end
     warned = [r.getMessage() for r in caplog.records if "past the video's end" in r.getMessage()]
     assert len(warned) == 1 and "late.mp4" in warned[0], warned
+    # sound that just runs on past the video (no jump) is cut too, without a warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
+        x, sp = au.place_chunks([(0.0, one), (None, 2 * one), (None, 3 * one)], 0.0, 16000, max_len=150)
+    assert len(x) == 150 and sp == [(0, 150)] and not caplog.records
 
 
 def test_sound_stamped_far_past_the_video_is_dropped(tmp_path, monkeypatch, caplog):

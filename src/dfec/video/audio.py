@@ -12,8 +12,8 @@ Steps of :func:`voice_activity` (a small first-principles VAD, no model):
    (:func:`video_t0`), the clock of the tracker's 16-fps frame times (``FaceSignals.times``).
    Each decoded chunk goes where its own timestamp says (a jump in the audio timestamps is
    silence, not a shift of everything after it); sound stamped more than ``AFTER_VIDEO_S`` (1 s)
-   after the last video frame is dropped with a warning (the buffer never grows to a bogus
-   timestamp); non-finite samples are zeroed.
+   after the last video frame is dropped (a warning when a timestamp jump put it there: the
+   buffer never grows to a bogus timestamp); non-finite samples are zeroed.
 2. **Short-time frames** of ``win_s`` (25 ms, Hann window) every ``hop_s`` (10 ms). Per frame:
 
    * log energy ``E`` (dB full scale); the clip's own noise floor is the ``floor_pct`` (5th)
@@ -156,12 +156,13 @@ def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate:
     ``jitter_s`` of where the previous one ended follows it directly (timestamps rounded to the
     container's clock are not gaps). Samples before ``t0`` are dropped, and with ``max_len`` those
     from sample ``max_len`` on (a chunk stamped far late, or a 2^33-tick timestamp wrap, would
-    otherwise grow the buffer to its time: one warning names ``name``). Returns the buffer and the
+    otherwise grow the buffer to its time: one message names ``name``, a warning when a jump in
+    the timestamps put sound there, info when the sound just runs on past the video). Returns the buffer and the
     ``[start, end)`` sample spans that hold decoded sound (the rest is padding)."""
     placed: list[tuple[int, np.ndarray]] = []
     pos = None  # where the previous chunk ended (samples from t0)
     tol = int(round(jitter_s * rate))
-    late = 0  # samples dropped past max_len
+    late, jumped = 0, False  # samples dropped past max_len; whether a timestamp jump put them there
     for time, y in chunks:
         if not len(y):
             continue
@@ -170,6 +171,7 @@ def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate:
             at = 0 if pos is None else pos
         if pos is not None and abs(at - pos) <= tol:
             at = pos
+        jump = pos is not None and at > pos  # a gap in the timestamps (not a track running on)
         if pos is not None and at < pos:  # overlap: keep what is already there
             y, at = y[pos - at:], pos
         if at < 0:  # before the first video frame
@@ -177,11 +179,12 @@ def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate:
         pos = max(pos or 0, at + len(y))
         if max_len is not None and at + len(y) > max_len:  # past the video's end: dropped
             late += at + len(y) - max(at, max_len)
+            jumped = jumped or (jump and at >= max_len)
             y = y[:max(0, max_len - at)]
         if len(y):
             placed.append((at, y))
-    if late:
-        log.warning("%s: %.1f s of audio stamped past the video's end (%.1f s) dropped", name, late / rate,
+    if late:  # a warning for a timestamp jump; sound just running on past the video is common
+        (log.warning if jumped else log.info)("%s: %.1f s of audio stamped past the video's end (%.1f s) dropped", name, late / rate,
                     max_len / rate)
     n = max((a + len(y) for a, y in placed), default=0)
     x = np.zeros(n, np.float32)
