@@ -184,8 +184,8 @@ def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate:
         if len(y):
             placed.append((at, y))
     if late:  # a warning for a timestamp jump; sound just running on past the video is common
-        (log.warning if jumped else log.info)("%s: %.1f s of audio stamped past the video's end (%.1f s) dropped", name, late / rate,
-                    max_len / rate)
+        (log.warning if jumped else log.info)("%s: %.1f s of audio stamped past the video's end (%.1f s) dropped",
+                                              name, late / rate, max_len / rate)
     n = max((a + len(y) for a, y in placed), default=0)
     x = np.zeros(n, np.float32)
     spans: list[tuple[int, int]] = []
