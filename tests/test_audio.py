@@ -268,12 +268,16 @@ def test_lip_speech_beyond_the_voice_stays_and_voice_retimes_the_rest():
     tr = mesh_sequence(5.5, noise_px=0.3, seed=0, mouth=syllables(0.5, 4.5, seed=5))
     runs, lips = fused(tr, [(0.5, 2.0)])
     assert len(lips) == 1 and len(runs) == 1 and abs(runs[0][1] - lips[0][1]) <= 0.01
-    # a lip run that starts early on a slow opening before the voice (2422-like): the voice times
-    # the start when the part before it holds fewer than three articulations
+    # a lip run already going on when the voice starts (2422: lips from 0.69 s, voice from 1.31 s,
+    # speech by eye from 0.88 s): the piece before the talk is the talk's start; it needs only
+    # speak_voice_continue articulations, as the piece after a talk does (review 4, B1)
     early = mesh_sequence(5.0, noise_px=0.3, seed=1, mouth=syllables(0.6, 3.5, seed=6))
     runs, lips = fused(early, [(1.1, 3.5)])
     assert len(lips) == 1 and lips[0][0] < 1.0
-    assert len(runs) == 1 and abs(runs[0][0] - 1.1) <= 0.1, (runs, lips)
+    assert len(runs) == 1 and runs[0][0] == lips[0][0], (runs, lips)
+    # the rule off: the voice times the start when the part before it holds fewer than three
+    off = fused(early, [(1.1, 3.5)], DynamicsConfig(speak_voice_continue=0))[0]
+    assert len(off) == 1 and abs(off[0][0] - 1.1) <= 0.1, off
 
 
 def talking_clip(tmp_path):
@@ -427,6 +431,30 @@ def test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it(seed):
     assert fused(tr, [(0.2, 0.9)], DynamicsConfig(speak_voice_still_veto=False))[0] == lips  # the rule off
 
 
+@pytest.mark.parametrize("lead", [0.3, 0.0])
+def test_a_short_voiced_stretch_inside_a_lip_talk_keeps_the_talk_whole(lead):
+    # lips articulate every 0.4 s from 1.0 to 3.0 s, one syllable heard at 2.0-2.35 s (review 4,
+    # B1): the lip-only run goes on through the stretch and the lips articulate in it, so neither
+    # the lead rule (the talk is already going on: no onset) nor the still-lips veto cuts it
+    tr = mesh_sequence(4.0, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.4, 1.8, 2.2, 2.6, 3.0], 6.0, 0.5))
+    runs, lips = fused(tr, [(2.0, 2.35)], DynamicsConfig(speak_voice_lead_s=lead))
+    assert len(lips) == 1 and lips[0][0] < 1.0 and lips[0][1] > 3.0
+    assert runs == lips, (runs, lips)
+    # (a lip run that only reaches into a voiced stretch, one articulation at its edge, is still
+    # cut there: test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it)
+
+
+def test_more_lead_articulations_inside_the_voice_do_not_move_the_start_later():
+    # the lips lead at 1.35 s, the voice from 1.6 s (review 4, B2): with one articulation in the
+    # voice (1.9 s) or two (1.9, 2.25 s), the talk starts with the lead articulation's opening
+    one = mesh_sequence(3.5, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.35, 1.9], 1.8, 10.0))
+    two = mesh_sequence(3.5, noise_px=0.3, seed=0, mouth=_pulses([1.0, 1.35, 1.9, 2.25], 1.8, 10.0))
+    r1, r2 = fused(one, [(1.6, 2.7)])[0], fused(two, [(1.6, 2.7)])[0]
+    assert len(r1) == 1 and len(r2) == 1 and 1.1 <= r1[0][0] <= 1.3, (r1, r2)
+    assert r2[0][0] == r1[0][0], (r1, r2)
+    assert fused(two, [(1.6, 2.7)], DynamicsConfig(speak_voice_lead_s=0.0))[0][0][0] >= 1.6  # the rule off
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
     # full lip speech from 0.5 s, the voice heard only to 0.35 s before the lips' run ends
@@ -441,8 +469,10 @@ def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
     # the rule off: the voice times the end (the piece after it holds too few articulations)
     off = fused(tr, [(0.5, end)], DynamicsConfig(speak_voice_continue=0))[0]
     assert len(off) == 1 and abs(off[0][1] - end) <= 0.07, off
-    # before the voice starts the voice times the talk (lips 0.5 s ahead of it: no lead)
+    # the lips' run already going on when the voice starts: the talk starts with the lips
     late = fused(tr, [(1.0, lips[0][1])])[0]
+    assert len(late) == 1 and late[0][0] == lips[0][0], late
+    late = fused(tr, [(1.0, lips[0][1])], DynamicsConfig(speak_voice_continue=0))[0]  # the rule off
     assert len(late) == 1 and abs(late[0][0] - 1.0) <= 0.07, late
 
 
@@ -535,6 +565,38 @@ def test_place_chunks_gaps_overlaps_jitter_and_early_samples():
     assert sp == [(0, 120)] and (x[:20] == 1).all() and (x[20:] == 2).all()
 
 
+def test_place_chunks_stops_at_the_longest_buffer(caplog):
+    # a chunk stamped an hour late would grow the buffer to an hour of samples (review 4, B3)
+    one = np.ones(100, np.float32)
+    with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
+        x, sp = au.place_chunks([(0.0, one), (0.05, 4 * one), (3600.0, 2 * one), (None, 3 * one)], 0.0, 16000,
+                                max_len=850, name="late.mp4")
+    assert len(x) == 850 and sp == [(0, 100), (800, 850)] and (x[800:] == 4).all()  # cut at the end
+    warned = [r.getMessage() for r in caplog.records if "past the video's end" in r.getMessage()]
+    assert len(warned) == 1 and "late.mp4" in warned[0], warned
+    # sound that just runs on past the video (no jump) is cut too, without a warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
+        x, sp = au.place_chunks([(0.0, one), (None, 2 * one), (None, 3 * one)], 0.0, 16000, max_len=150)
+    assert len(x) == 150 and sp == [(0, 150)] and not caplog.records
+
+
+def test_sound_stamped_far_past_the_video_is_dropped(tmp_path, monkeypatch, caplog):
+    """Timestamps jumping 100 s ahead at 3 s of sound (a broken mux, a 33-bit wrap): the buffer
+    ends 1 s after the last video frame, not 100 s later; the voice before the jump is heard."""
+    d = 6.0
+    p = tmp_path / "jump.mkv"
+    write_timed(p, noise(5.0) + voiced(1.5, 2.5, 5.0), d, gap=(3.0, 100.0))
+    seen = []
+    on_grid = au.voice_on_grid
+    monkeypatch.setattr(au, "voice_on_grid", lambda x, *a, **k: seen.append(len(x)) or on_grid(x, *a, **k))
+    with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
+        s, e = one_span(au.voice_activity(p, grid(d), 16.0))
+    assert abs(s - 1.5) <= 0.15 and abs(e - 2.5) <= 0.2, (s, e)
+    assert len(seen) == 1 and 2.9 * RATE <= seen[0] <= 3.1 * RATE, seen  # the sound before the jump only
+    assert any("past the video's end" in r.getMessage() for r in caplog.records)
+
+
 def test_time_zero_is_the_reader_stream_first_frame(tmp_path):
     """Two video streams: a small one from 0 s and the main (larger) one from 1 s, the one the
     reader reads and counts time from: voice at 2.5-4.5 s of the sound is at 1.5-3.5 s of it."""
@@ -592,6 +654,20 @@ def test_percentiles_and_fractions_are_checked_when_loaded(tmp_path):
     f.write_text("voice_floor_pct: 100\nvoice_active_score: 1\nspeak_lips_fill: 0.7\n")
     cfg = load_config(f)
     assert cfg.voice_floor_pct == 100 and cfg.speak_lips_fill == 0.7 and _vad(cfg)["active_score"] == 1.0
+
+
+def test_an_active_score_of_zero_is_refused(tmp_path):
+    # every frame scores >= 0: the whole clip would be voiced (review 4, B5)
+    from dfec.dynamics.config import load_config
+    from dfec.errors import DfecError
+
+    f = tmp_path / "cfg.yaml"
+    for bad in ("voice_active_score: 0", "voice_active_score: 0.0"):
+        f.write_text(bad + "\n")
+        with pytest.raises(DfecError, match="voice_active_score.*above 0"):
+            load_config(f)
+    f.write_text("voice_active_score: 0.01\n")
+    assert load_config(f).voice_active_score == 0.01
 
 
 def test_the_active_score_is_a_setting():

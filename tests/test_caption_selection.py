@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,18 @@ def test_reference_phases_count_events_per_phase_and_leave_clip_61_out(sweep, tm
     p = tmp_path / "refs.json"
     p.write_text(json.dumps(refs))
     assert sweep.reference_phases(p) == [[2, 1, 0, 1]]
+
+
+def test_every_kind_the_captioner_says_can_be_weighed_or_kept_first(tmp_path):
+    # kinds without a detection threshold (gaze following the head, lips meeting / parting) are
+    # selected like any other, so a config file may name them (review 4, B4)
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"kind_weights": {"gaze_follows_left": 0.5, "lips_meet": 2.0},
+                             "first_kept_kinds": ["lips_part", "blink"]}))
+    cfg = load_config(p)
+    assert cfg.kind_weights == {"gaze_follows_left": 0.5, "lips_meet": 2.0}
+    assert cfg.first_kept_kinds == ("lips_part", "blink")
+    # and they act: lips parting kept ahead of a stronger mouth opening
+    part, mouth = ev("lips_part", 2.2, 0.001), ev("mouth_open", 2.6, 0.1)
+    assert said([part, mouth], DynamicsConfig(**ONE)) == ["mouth_open"]
+    assert said([part, mouth], replace(cfg, **ONE)) == ["lips_part"]

@@ -227,14 +227,18 @@ class DynamicsConfig:
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
     #: 0.4 s after the lips' run, with one articulation in it, speech by eye to the end); likewise
     #: the piece of a lip-only run right after a voiced talk with this many articulations goes on
-    #: with that talk (skarsgard: voice to 7.19 s, lips to 7.56 s, speech by eye to 7.8 s)
+    #: with that talk (skarsgard: voice to 7.19 s, lips to 7.56 s, speech by eye to 7.8 s), and so
+    #: does the piece right before one (a lip-only run already going on when the voice starts;
+    #: 2422: lips from 0.69 s, voice from 1.31 s, speech by eye from 0.88 s)
     speak_voice_continue: int = 1
-    #: the lips lead the voice at a talk's onset (the mouth opens 0.1-0.3 s before the sound):
+    #: the lips lead the voice at a talk's onset (the mouth opens 0.1-0.3 s before the sound; not
+    #: an onset: a talk heard within ``speak_pause_max_s`` before, or a lip-only run going on):
     #: articulations whose closing ends at most this long (s) before a voiced stretch count with
     #: those in it, and the talk starts with them (0 turns it off)
     speak_voice_lead_s: float = 0.3
     #: a voiced stretch under which the lips do not articulate (not the main face speaking) cuts
-    #: the lip-only runs that reach into it; their pieces outside keep ``speak_min_peaks``
+    #: the lip-only runs that reach into it; their pieces outside keep ``speak_min_peaks``; a
+    #: stretch a lip-only run goes on through with an articulation in it is not cut
     speak_voice_still_veto: bool = True
     #: a lip-only speaking run during which the sound track is silent (mean voice score below this)
     #: is dropped (0 keeps every lip-only run, as without audio)
@@ -420,6 +424,8 @@ class DynamicsConfig:
 PERCENT_FIELDS = {"voice_floor_pct"}
 FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice_active_score", "speak_depth",
                    "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill"}
+#: fractions that must be above 0 (``voice_active_score`` 0 would make every frame voiced)
+POSITIVE_FIELDS = {"voice_active_score"}
 
 
 def load_config(path) -> DynamicsConfig:
@@ -468,6 +474,8 @@ def load_config(path) -> DynamicsConfig:
             top = 100 if key in PERCENT_FIELDS else 1 if key in FRACTION_FIELDS else None
             if top is not None and value > top:
                 raise DfecError(f"'{key}' must be a {'percentile' if top == 100 else 'fraction'} from 0 to {top}", p)
+            if key in POSITIVE_FIELDS and value <= 0:
+                raise DfecError(f"'{key}' must be above 0 (at most {top})", p)
             kw[key] = type(default)(value)
     return DynamicsConfig(**kw)
 
@@ -476,7 +484,7 @@ def _selection_setting(key: str, value, path: Path):
     """``phase_caps`` (4 whole numbers >= 0), ``first_kept_kinds`` (event kinds) or ``kind_weights``
     (event kind -> number >= 0) from a config file, or a one-line error."""
     from ..errors import DfecError
-    from .ranking import THRESHOLD_OF
+    from .wording import CLAUSES  # every kind the captioner can say (and so select or weigh)
 
     def is_num(v):
         return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
@@ -489,7 +497,7 @@ def _selection_setting(key: str, value, path: Path):
     kinds = value if key == "first_kept_kinds" else value if isinstance(value, dict) else None
     if kinds is None or not isinstance(kinds, (list, tuple, dict)) or not all(isinstance(k, str) for k in kinds):
         raise DfecError(f"'{key}' must be a {'list of event kinds' if key == 'first_kept_kinds' else 'mapping of event kind to number'}", path)
-    unknown = sorted(set(kinds) - set(THRESHOLD_OF))
+    unknown = sorted(set(kinds) - set(CLAUSES))
     if unknown:
         raise DfecError(f"'{key}': unknown event kind(s) {unknown}", path)
     if key == "first_kept_kinds":

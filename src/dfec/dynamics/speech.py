@@ -41,16 +41,20 @@ stretch replaces the lip-only runs it overlaps, and its silences of ``speak_paus
 are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
 heard as voice); a piece right after a confirmed stretch needs only ``speak_voice_continue``
-articulations (a talk's last syllables are its quietest: the voice detector loses them first). A
+articulations (a talk's last syllables are its quietest: the voice detector loses them first), and
+so does a piece right before one (a lip-only run already going on when the voice starts: 2422's
+lips from 0.69 s, voice from 1.31 s, speech by eye from 0.88 s). A
 voiced stretch that a lip-only run ends in (or less than ``speak_pause_min_s``
 before) and that goes on past it, with at least ``speak_voice_continue`` articulation in it, is
 that talk going on (the lips have already shown that this face speaks). At a talk's onset (no
-talk heard within ``speak_pause_max_s`` before) the lips lead the sound (the mouth opens 0.1-0.3 s
+talk heard within ``speak_pause_max_s`` before, no lip-only run going on where the voice starts)
+the lips lead the sound (the mouth opens 0.1-0.3 s
 before the voice starts): articulations whose closing ends at most ``speak_voice_lead_s`` before
 a voiced stretch count with those in it, and the talk starts with them. A voiced stretch under
 which the lips do not articulate is someone else speaking (``speak_voice_still_veto``): the
 lip-only runs reaching into it are cut there (2422: one articulation under another voice began the
-run 0.8 s before the speech). Without sound, or with ``speak_audio`` off, the runs
+run 0.8 s before the speech); a stretch that a lip-only run goes on through, with the lips
+articulating in it, is that run's talk and cuts nothing. Without sound, or with ``speak_audio`` off, the runs
 are the lip-only ones, unchanged.
 
 Head turns: the 3-D lengths of the mesh do not shrink in a 3/4 view. On the dev clip
@@ -230,12 +234,14 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             continue
         inside = [a for a in arts if s - slack <= a.t <= e + slack]
         # the lips lead the voice at a talk's onset (no talk heard within speak_pause_max_s
-        # before): articulations whose closing ends at most speak_voice_lead_s before the voice
-        # starts count with those in it
-        onset = not heard or s - heard[-1].end > cfg.speak_pause_max_s
+        # before, and no lip-only run already going on where the voice starts): articulations
+        # whose closing ends at most speak_voice_lead_s before the voice starts count with those
+        # in it, and the talk starts with them
+        onset = ((not heard or s - heard[-1].end > cfg.speak_pause_max_s)
+                 and not any(r.start < s <= r.end for r in runs))
         lead = [a for a in arts if a.t < s - slack and t[a.right] >= s - cfg.speak_voice_lead_s] if inside and onset else []
         if _longest_chain(lead + inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
-            first = lead[0] if lead and _longest_chain(inside, cfg.speak_peak_gap_s) < max(1, cfg.speak_voice_min_peaks) else None
+            first = lead[0] if lead else None
             heard.append(SpeechRun(min(s, float(t[first.left])) if first else s, e, lead + inside))
         elif (cfg.speak_voice_continue > 0 and len(inside) >= cfg.speak_voice_continue
               and any(r.start <= e and s - r.end < cfg.speak_pause_min_s
@@ -244,8 +250,11 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
             # speaking (a lip-only run ends in it or just before it) and they still articulate
             # in it: the same talk
             heard.append(SpeechRun(s, e, inside))
-        elif cfg.speak_voice_still_veto:
-            still.append(SpeechRun(s, e, inside))  # someone speaks, this face's lips do not
+        elif cfg.speak_voice_still_veto and not (inside and any(r.start < s and e < r.end for r in runs)):
+            # someone speaks, this face's lips do not (none inside), or they articulate only at the
+            # edge of a lip-only run reaching into it (2422); lips that articulate in a stretch a
+            # lip-only run goes on through are that run's talk, not vetoed
+            still.append(SpeechRun(s, e, inside))
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
         cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
@@ -278,10 +287,10 @@ def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[
              continue_peaks: int = 0) -> list[SpeechRun]:
     """The pieces of a lip-only ``run`` outside the ``cuts`` stretches that still hold
     ``min_peaks`` of its articulations (the whole run when it meets none); a piece that goes on
-    after one of the heard ``talks`` (it starts where the talk ends) needs only ``continue_peaks``
-    (0: as any other piece): the lips keep articulating where the voice stops, the same talk
-    (a talk's last syllables are its quietest, the voice detector loses them first). Before a
-    talk the voice times it (the lips' lead is ``speak_voice_lead_s``)."""
+    after one of the heard ``talks`` (it starts where the talk ends) or leads into one (it ends
+    where the talk starts) needs only ``continue_peaks`` (0: as any other piece): the lips keep
+    articulating where the voice stops, the same talk (a talk's last syllables are its quietest,
+    the voice detector loses them first), or were already speaking when it starts."""
     pieces = [(run.start, run.end)]
     for h in cuts:
         nxt = []
@@ -297,7 +306,7 @@ def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[
     out = []
     for a, b in pieces:
         peaks = [p for p in run.peaks if a <= p.t <= b]
-        goes_on = continue_peaks > 0 and any(a == h.end for h in talks)
+        goes_on = continue_peaks > 0 and any(a == h.end or b == h.start for h in talks)
         if len(peaks) >= (continue_peaks if goes_on else max(1, min_peaks)):
             out.append(SpeechRun(a, b, peaks))
     return out

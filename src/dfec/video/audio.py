@@ -11,7 +11,9 @@ Steps of :func:`voice_activity` (a small first-principles VAD, no model):
    Times are seconds from the first decoded frame of the video stream the reader reads
    (:func:`video_t0`), the clock of the tracker's 16-fps frame times (``FaceSignals.times``).
    Each decoded chunk goes where its own timestamp says (a jump in the audio timestamps is
-   silence, not a shift of everything after it); non-finite samples are zeroed.
+   silence, not a shift of everything after it); sound stamped more than ``AFTER_VIDEO_S`` (1 s)
+   after the last video frame is dropped (a warning when a timestamp jump put it there: the
+   buffer never grows to a bogus timestamp); non-finite samples are zeroed.
 2. **Short-time frames** of ``win_s`` (25 ms, Hann window) every ``hop_s`` (10 ms). Per frame:
 
    * log energy ``E`` (dB full scale); the clip's own noise floor is the ``floor_pct`` (5th)
@@ -65,6 +67,9 @@ REFERENCE_BAND = (80.0, 8000.0)
 PITCH_RANGE = (80.0, 400.0)
 #: audio timestamps within this of the previous chunk's end are contiguous (clock rounding)
 JITTER_S = 0.01
+#: sound kept after the video's last frame time (s): the buffer never grows past it, whatever the
+#: audio timestamps say
+AFTER_VIDEO_S = 1.0
 #: the short-time features and the modulation rule are computed over blocks of this many seconds
 #: of audio frames (memory bounded by the block, not by the clip; the same values as in one piece)
 BLOCK_S = 30.0
@@ -142,17 +147,22 @@ def video_t0(path: str | Path) -> float | None:
 
 
 def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate: int,
-                 jitter_s: float = JITTER_S) -> tuple[np.ndarray, list[tuple[int, int]]]:
+                 jitter_s: float = JITTER_S, max_len: int | None = None, name: str = "audio"
+                 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Decoded chunks ``(time_s, samples)`` (container clock; time None = right after the previous
     chunk) placed on one buffer whose sample 0 is ``t0``: a chunk goes to
     ``round((time - t0) * rate)``, so a jump in the audio timestamps leaves silence (zeros) there
     and a chunk that overlaps the previous one loses its overlapping head; a chunk within
     ``jitter_s`` of where the previous one ended follows it directly (timestamps rounded to the
-    container's clock are not gaps). Samples before ``t0`` are dropped. Returns the buffer and the
+    container's clock are not gaps). Samples before ``t0`` are dropped, and with ``max_len`` those
+    from sample ``max_len`` on (a chunk stamped far late, or a 2^33-tick timestamp wrap, would
+    otherwise grow the buffer to its time: one message names ``name``, a warning when a jump in
+    the timestamps put sound there, info when the sound just runs on past the video). Returns the buffer and the
     ``[start, end)`` sample spans that hold decoded sound (the rest is padding)."""
     placed: list[tuple[int, np.ndarray]] = []
     pos = None  # where the previous chunk ended (samples from t0)
     tol = int(round(jitter_s * rate))
+    late, jumped = 0, False  # samples dropped past max_len; whether a timestamp jump put them there
     for time, y in chunks:
         if not len(y):
             continue
@@ -161,13 +171,21 @@ def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate:
             at = 0 if pos is None else pos
         if pos is not None and abs(at - pos) <= tol:
             at = pos
+        jump = pos is not None and at > pos  # a gap in the timestamps (not a track running on)
         if pos is not None and at < pos:  # overlap: keep what is already there
             y, at = y[pos - at:], pos
         if at < 0:  # before the first video frame
             y, at = y[-at:], 0
         pos = max(pos or 0, at + len(y))
+        if max_len is not None and at + len(y) > max_len:  # past the video's end: dropped
+            late += at + len(y) - max(at, max_len)
+            jumped = jumped or (jump and at >= max_len)
+            y = y[:max(0, max_len - at)]
         if len(y):
             placed.append((at, y))
+    if late:  # a warning for a timestamp jump; sound just running on past the video is common
+        (log.warning if jumped else log.info)("%s: %.1f s of audio stamped past the video's end (%.1f s) dropped",
+                                              name, late / rate, max_len / rate)
     n = max((a + len(y) for a, y in placed), default=0)
     x = np.zeros(n, np.float32)
     spans: list[tuple[int, int]] = []
@@ -180,11 +198,13 @@ def place_chunks(chunks: list[tuple[float | None, np.ndarray]], t0: float, rate:
     return x, spans
 
 
-def decode_placed(path: str | Path, rate: int = 16000) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
+def decode_placed(path: str | Path, rate: int = 16000, max_s: float | None = None
+                  ) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
     """Step 1 of the module doc: the first audio stream of ``path``, mono float32 at ``rate`` Hz,
     sample 0 at the first video frame's time (:func:`video_t0`; the audio's own start without a
     video stream), each decoded chunk at its own timestamp (:func:`place_chunks`: gaps are
-    silence), non-finite samples zeroed; with the sample spans that hold decoded sound. None
+    silence; sound from ``max_s`` seconds on is dropped), non-finite samples zeroed; with the
+    sample spans that hold decoded sound. None
     without an audio stream; a corrupt one logs a warning and gives None."""
     import av
 
@@ -217,7 +237,8 @@ def decode_placed(path: str | Path, rate: int = 16000) -> tuple[np.ndarray, list
     if chunks[0][0] is None:
         chunks[0] = (t_audio, chunks[0][1])
     t0 = video_t0(path)
-    x, spans = place_chunks(chunks, t_audio if t0 is None else t0, rate)
+    x, spans = place_chunks(chunks, t_audio if t0 is None else t0, rate,
+                            max_len=None if max_s is None else int(round(max_s * rate)), name=str(path))
     np.nan_to_num(x, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)  # a few bad samples are silence
     return x, spans
 
@@ -367,14 +388,16 @@ def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 
     """The :class:`VoiceTrack` of ``path``'s sound on the video frame times ``times`` (s, at
     ``fps``), or None without a (decodable) audio stream or when it is muted (never louder than
     ``min_db``); ``thresholds`` are the keyword
-    arguments of :func:`voiced_frames` (see the module doc)."""
-    got = decode_placed(path, rate)
+    arguments of :func:`voiced_frames` (see the module doc). Sound stamped more than
+    ``AFTER_VIDEO_S`` after the last frame time is dropped (:func:`place_chunks`)."""
+    times = np.asarray(times, float)
+    got = decode_placed(path, rate, max_s=float(times[-1]) + AFTER_VIDEO_S if len(times) else None)
     if got is None:
         return None
     x, spans = got
     if not len(x) or float(np.max(np.abs(x))) < 10 ** (thresholds.get("min_db", -55.0) / 20):
         return None  # a muted track (stock footage often has one) says nothing about speech
-    return voice_on_grid(x, rate, np.asarray(times, float), fps, spans=spans, **thresholds)
+    return voice_on_grid(x, rate, times, fps, spans=spans, **thresholds)
 
 
 def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float,
