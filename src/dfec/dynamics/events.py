@@ -407,33 +407,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # at the widening's end; a smile that was already there widens with little further lift)
     smiles = [e for e in events if e.kind == "smile"]
     events = [e for e in events if not (e.kind == "lips_stretch" and any(_share(e, m) >= 0.5 for m in smiles))]
-    events = _teeth_from_start(events, sig, cfg, detail)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
-
-
-
-def _teeth_from_start(events: list[Event], sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
-    """Teeth visible from the first frame are a start state, not a later change: the first
-    ``teeth_show`` run, when the teeth area never falls below ``teeth_start_frac`` x ``teeth_show``
-    from the first measured frame to its onset (it dipped just under the threshold there), becomes
-    ``teeth_are_visible`` from the track's start (said "showing their teeth")."""
-    x = sig.values.get("teeth")
-    if x is None or cfg.teeth_start_frac <= 0 or any(e.kind == "teeth_are_visible" for e in events):
-        return events
-    shows = sorted((e for e in events if e.kind == "teeth_show"), key=lambda e: e.start)
-    if not shows:
-        return events
-    first = shows[0]
-    on = int(np.searchsorted(sig.times, first.start, side="left"))
-    seen = np.flatnonzero(detail[:on + 1] & np.isfinite(x[:on + 1]))
-    if not len(seen) or seen[0] > max(1, int(round(0.2 * sig.fps))):
-        return events  # the mouth is not measured on the first frames
-    if np.min(x[seen]) < cfg.teeth_start_frac * cfg.teeth_show:
-        return events
-    state = Event("teeth_are_visible", float(sig.times[0]), first.end, first.intensity, "mouth")
-    return [state if e is first else e for e in events]
 
 
 def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:

@@ -166,7 +166,8 @@ def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_
 def teeth_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
     """Teeth showing: runs of at least ``teeth_min_s`` where ``teeth`` (teeth-coloured area, % of
     the squared face scale) is at least ``teeth_show``; runs closer than 0.5 s are one. A run from
-    the first frame is a state (said with the beginning), later ones are events."""
+    the first frame is a state (said with the beginning), and so is a first run whose teeth were
+    seen from the first frames on (:func:`_teeth_from_start`); later ones are events."""
     if not _has(sig, "teeth", detail):
         return []
     x = np.where(detail, sig["teeth"], np.nan)
@@ -185,9 +186,22 @@ def teeth_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> l
         if on[a:b + 1].sum() < min_n:
             continue
         level = float(np.nanmax(x[a:b + 1]))
-        kind = "teeth_are_visible" if a == 0 else "teeth_show"
-        out.append(Event(kind, float(sig.times[a]), float(sig.times[b]), level, "mouth"))
+        start = a == 0 or (not out and _teeth_from_start(sig, cfg, x, a))
+        out.append(Event("teeth_are_visible" if start else "teeth_show",
+                         float(sig.times[0 if start else a]), float(sig.times[b]), level, "mouth"))
     return out
+
+
+def _teeth_from_start(sig: FaceSignals, cfg: DynamicsConfig, x: np.ndarray, a: int) -> bool:
+    """Whether the first teeth run, starting at frame ``a``, shows teeth seen from the first frame:
+    the teeth area (``x``, NaN off the measured frames) never falls below ``teeth_start_frac`` x
+    ``teeth_show`` before it, measured from the first 0.2 s on."""
+    if cfg.teeth_start_frac <= 0:
+        return False
+    seen = np.flatnonzero(np.isfinite(x[:a + 1]))
+    if not len(seen) or seen[0] > max(1, int(round(0.2 * sig.fps))):
+        return False
+    return bool(np.min(x[seen]) >= cfg.teeth_start_frac * cfg.teeth_show)
 
 
 def _closed(sig: FaceSignals, i: int, cfg: DynamicsConfig) -> bool:
