@@ -84,6 +84,11 @@ def strong_enough(m: Event, config: DynamicsConfig) -> bool:
     return strength(m, config) >= config.min_strength
 
 
+def not_rare(m: Event, config: DynamicsConfig) -> bool:
+    """A change FEC-Bench's annotators rarely name is said only when it is clearly measured."""
+    return m.kind in ALWAYS_KEEP or share(m) >= config.rare_share or strength(m, config) >= config.rare_strength
+
+
 def phase_cap(config: DynamicsConfig, k: int) -> int:
     """How many clauses phase ``k`` may say: ``phase_caps[k]``, or ``max_clauses_per_segment``."""
     caps = config.phase_caps
@@ -104,9 +109,10 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
     in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %), however often it
     happened; the speech narrative is exempt. Default 1, the references' mode (13 dev clips, mean
     TEM: no limit 0.587, 2: 0.586, 1: 0.597). The cap is :func:`phase_cap`; a change that is not
-    :func:`strong_enough` is not said."""
+    :func:`strong_enough`, or is rare and weak (:func:`not_rare`), is not said."""
     most = config.max_phases_per_kind
-    ranked = [sorted((m for m in ch if strong_enough(m, config)), key=lambda m: rank(m, config)) for ch in changes]
+    ranked = [sorted((m for m in ch if strong_enough(m, config) and not_rare(m, config)), key=lambda m: rank(m, config))
+              for ch in changes]
     banned: list[set] = [set() for _ in changes]
     while True:
         said = [[m for m in r if cell_of(m) not in banned[k]][:phase_cap(config, k)] for k, r in enumerate(ranked)]

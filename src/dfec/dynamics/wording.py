@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..schema import Event
 from .config import DynamicsConfig
-from .ranking import ALWAYS_KEEP, phase_cap, select_changes, share, strength
+from .ranking import phase_cap, select_changes, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -193,9 +193,6 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         states = [m for m in items if m.kind in _STATE_KINDS]
         finals = [m for m in items if m.kind in _FINAL_KINDS]
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
-        # a change FEC-Bench's annotators rarely name is said only when it is clearly measured
-        changes = [m for m in changes if m.kind in ALWAYS_KEEP or share(m) >= config.rare_share
-                   or strength(m, config) >= config.rare_strength]
         parts.append((states, changes, finals, groups))
     chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
     out = []
