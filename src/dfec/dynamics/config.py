@@ -394,7 +394,8 @@ class DynamicsConfig:
     #: (multiple of the threshold) counted up to ``rank_strength_cap``
     rank_strength_cap: float = 3.0
     share_power: float = 1.0
-    #: kinds kept right after speech under the clause cap, whatever their rank
+    #: kinds kept right after speech under the clause cap, whatever their rank: blinks, which
+    #: FEC-Bench's references name on most clips and which the blink detector measures directly
     first_kept_kinds: tuple[str, ...] = ("blink",)
     #: per-kind factors on the rank weight ({"head_tilt_left": 0.5, ...}; a kind not named: 1)
     kind_weights: dict = field(default_factory=dict)

@@ -58,7 +58,6 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     t = sig.times
     right, left = _sides(cfg)
     keep = detail & ~blink_mask
-    ap = sig.values.get("aperture")
     for name, pos, neg in (("gaze_h", f"gaze_{right}", f"gaze_{left}"), ("gaze_v", "gaze_up", "gaze_down")):
         x = np.where(keep, sig.deviation(name), np.nan)
         whole = sig.values.get(name)

@@ -31,10 +31,6 @@ THRESHOLD_OF = {
 
 #: always kept under the clause cap: FEC-Bench captions nearly always say when speech starts / stops
 ALWAYS_KEEP = {"speaking", "speaking_stop"}
-#: kept next when a phase holds more changes than it may say (default of
-#: ``DynamicsConfig.first_kept_kinds``): blinks, which FEC-Bench's references name on most clips
-#: and which the blink detector measures directly
-FIRST_KEPT = {"blink"}
 
 #: kinds whose share of reference events is that of another clause: annotators mostly write a
 #: head's way back as a turn or tilt ("turns back to the right", "turns her head to the front"),

@@ -110,14 +110,6 @@ def mask_runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float = 0.0) -> li
     return out
 
 
-def decode_audio(path: str | Path, rate: int = 16000) -> np.ndarray | None:
-    """The first audio stream of ``path`` as mono float32 samples at ``rate`` Hz, sample 0 at the
-    time of the first video frame (:func:`decode_placed`, without the spans). None without an audio
-    stream; a corrupt one logs a warning and gives None."""
-    got = decode_placed(path, rate)
-    return None if got is None else got[0]
-
-
 def video_t0(path: str | Path) -> float | None:
     """The 0 s of the tracker's frame times on the container clock: the time of the first decoded
     frame of the stream the video reader reads (:func:`dfec.video.reader.video_stream`: the largest
