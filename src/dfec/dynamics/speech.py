@@ -260,12 +260,7 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
         cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
         return cover >= cfg.speak_lips_fill * (b - a)
 
-    merged: list[SpeechRun] = []
-    for r in heard:
-        if merged and lips_fill(merged[-1].end, r.start):
-            merged[-1] = SpeechRun(merged[-1].start, r.end, merged[-1].peaks + r.peaks)
-        else:
-            merged.append(r)
+    merged = _join(heard, lambda a, b: lips_fill(a.end, b.start))
     out = list(merged)
     for r in runs:
         for part in _outside(r, merged + still, cfg.speak_min_peaks, merged, cfg.speak_voice_continue):
@@ -274,13 +269,7 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
                 continue
             out.append(part)
     out.sort(key=lambda r: r.start)
-    joined: list[SpeechRun] = []
-    for r in out:
-        if joined and r.start - joined[-1].end < cfg.speak_pause_min_s:
-            joined[-1] = SpeechRun(joined[-1].start, max(joined[-1].end, r.end), joined[-1].peaks + r.peaks)
-        else:
-            joined.append(r)
-    return joined
+    return _join(out, lambda a, b: b.start - a.end < cfg.speak_pause_min_s)
 
 
 def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[SpeechRun] = (),
@@ -312,13 +301,31 @@ def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[
     return out
 
 
+def _chains(arts: list[Articulation], gap_s: float) -> list[list[Articulation]]:
+    """``arts`` cut into runs of articulations at most ``gap_s`` apart."""
+    chains: list[list[Articulation]] = []
+    for a in arts:
+        if chains and a.t - chains[-1][-1].t <= gap_s:
+            chains[-1].append(a)
+        else:
+            chains.append([a])
+    return chains
+
+
+def _join(runs: list[SpeechRun], close) -> list[SpeechRun]:
+    """``runs`` (in time order) with each one that ``close(previous, run)`` joined to the previous."""
+    out: list[SpeechRun] = []
+    for r in runs:
+        if out and close(out[-1], r):
+            out[-1] = SpeechRun(out[-1].start, max(out[-1].end, r.end), out[-1].peaks + r.peaks)
+        else:
+            out.append(r)
+    return out
+
+
 def _longest_chain(arts: list[Articulation], gap_s: float) -> int:
     """The most articulations in a row at most ``gap_s`` apart."""
-    best = run = 0
-    for k, a in enumerate(arts):
-        run = run + 1 if k and a.t - arts[k - 1].t <= gap_s else 1
-        best = max(best, run)
-    return best
+    return max(map(len, _chains(arts, gap_s)), default=0)
 
 
 def lip_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
@@ -330,24 +337,10 @@ def lip_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[
     t = sig.times
     depth = min(cfg.speak_depth, cfg.speak_quiet_depth)
     arts = articulations(g, t, sig.fps, cfg.speak_prominence_mesh, depth, cfg.speak_window_s)
-    chains: list[list[Articulation]] = []
-    for a in arts:
-        if chains and a.t - chains[-1][-1].t <= cfg.speak_peak_gap_s:
-            chains[-1].append(a)
-        else:
-            chains.append([a])
-    runs = []
-    for c in chains:
-        full = sum(a.depth >= cfg.speak_depth for a in c)
-        if len(c) < cfg.speak_min_peaks or full < cfg.speak_min_full:
-            continue
-        # from where the first opening starts to where the last closing ends
-        s, e = float(t[c[0].left]), float(t[c[-1].right])
-        if runs and s - runs[-1].end < cfg.speak_pause_min_s:
-            runs[-1] = SpeechRun(runs[-1].start, e, runs[-1].peaks + c)
-        else:
-            runs.append(SpeechRun(s, e, c))
-    return runs
+    # from where the first opening starts to where the last closing ends
+    runs = [SpeechRun(float(t[c[0].left]), float(t[c[-1].right]), c) for c in _chains(arts, cfg.speak_peak_gap_s)
+            if len(c) >= cfg.speak_min_peaks and sum(a.depth >= cfg.speak_depth for a in c) >= cfg.speak_min_full]
+    return _join(runs, lambda a, b: b.start - a.end < cfg.speak_pause_min_s)
 
 
 def speech_events(runs: list[tuple[float, float, float]], cfg: DynamicsConfig, t_last: float) -> list[Event]:
