@@ -254,20 +254,14 @@ class StrongSort:
 
         for ti, dj in matches:
             self._update(self.active[ti], dets[dj], feats[dj], real[dj], clean[dj])
-        for ti in unmatched_tracks:
-            t = self.active[ti]
-            if t.state == TENTATIVE or t.time_since_update > cfg.max_age:
-                t.state = DELETED
+        self._miss(unmatched_tracks)
         for dj in unmatched_dets:
             f = feats[dj] if real[dj] else self._embed(embed, dj)
             self._start(dets[dj], f)
-
-        self.finished += [t for t in self.active if t.state == DELETED]
-        self.active = [t for t in self.active if t.state != DELETED]
+        self._sweep()
 
     def _lazy_step(self, dets: list[Detection], defer) -> bool:
         """One unambiguous frame without embeddings; False (nothing done) when the frame is ambiguous."""
-        cfg = self.cfg
         pairs: list[tuple[int, int]] = []
         if self.active and dets:
             tb, db = np.array([t.box for t in self.active]), np.array([d.box for d in dets])
@@ -285,20 +279,11 @@ class StrongSort:
             self._update(t, dets[j], None, False)
             self._offer(t, dets[j], j, defer)
         matched_t, matched_d = {i for i, _ in pairs}, {j for _, j in pairs}
-        for i, t in enumerate(self.active):
-            if i not in matched_t and (t.state == TENTATIVE or t.time_since_update > cfg.max_age):
-                t.state = DELETED
+        self._miss(i for i in range(len(self.active)) if i not in matched_t)
         for j, d in enumerate(dets):
             if j not in matched_d:
-                mean, cov = self.kf.initiate(xyxy_to_xyah(d.box))
-                t = TrackState(self._next_id, mean, cov, None, detections=[self._keep(d)], pending=defer(j),
-                               pending_quality=identity_quality(d), shot=self.n_cuts)
-                if cfg.n_init <= 1:
-                    t.state = CONFIRMED
-                self._next_id += 1
-                self.active.append(t)
-        self.finished += [t for t in self.active if t.state == DELETED]
-        self.active = [t for t in self.active if t.state != DELETED]
+                self._start(d, None, defer(j))
+        self._sweep()
         return True
 
     @staticmethod
@@ -386,12 +371,25 @@ class StrongSort:
     def _keep(self, det: Detection) -> Detection:
         return det if self.store is None else self.store.keep(det)
 
-    def _start(self, det: Detection, feat: np.ndarray) -> None:
+    def _miss(self, indices) -> None:
+        """Active tracks ``indices`` got no detection this frame: a tentative one or one lost too long is deleted."""
+        for i in indices:
+            t = self.active[i]
+            if t.state == TENTATIVE or t.time_since_update > self.cfg.max_age:
+                t.state = DELETED
+
+    def _sweep(self) -> None:
+        self.finished += [t for t in self.active if t.state == DELETED]
+        self.active = [t for t in self.active if t.state != DELETED]
+
+    def _start(self, det: Detection, feat: np.ndarray | None, pending=None) -> None:
+        """A new track from ``det``: with its embedding ``feat``, or (lazy identity) a deferred one."""
         mean, cov = self.kf.initiate(xyxy_to_xyah(det.box))
-        det.embedding = np.asarray(feat)
-        t = TrackState(self._next_id, mean, cov, _unit(feat), detections=[self._keep(det)],
-                       embeddings=[np.asarray(feat)],
-                       shot=self.n_cuts)
+        if feat is not None:
+            det.embedding = np.asarray(feat)
+        t = TrackState(self._next_id, mean, cov, None if feat is None else _unit(feat), detections=[self._keep(det)],
+                       embeddings=[] if feat is None else [np.asarray(feat)], pending=pending,
+                       pending_quality=identity_quality(det) if pending is not None else 0.0, shot=self.n_cuts)
         if self.cfg.n_init <= 1:
             t.state = CONFIRMED
         self._next_id += 1
