@@ -92,6 +92,12 @@ class VoiceTrack:
         return mask_runs(self.active, self.times, min_gap_s)
 
 
+def index_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` index pairs of the True stretches of ``mask``."""
+    d = np.diff(np.concatenate([[False], np.asarray(mask, bool), [False]]).astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
 def mask_runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float = 0.0) -> list[tuple[float, float]]:
     """The ``(start, end)`` (s) of the True stretches of ``mask`` on the regular grid ``times``
     (end = the last True frame's time plus one frame), joined across gaps under ``min_gap_s``."""
@@ -99,9 +105,7 @@ def mask_runs(mask: np.ndarray, times: np.ndarray, min_gap_s: float = 0.0) -> li
         return []
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 16.0
     out: list[tuple[float, float]] = []
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.diff(m.astype(np.int8))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in index_runs(mask):
         s, e = float(times[a]), float(times[b - 1]) + step
         if out and s - out[-1][1] < min_gap_s:
             out[-1] = (out[-1][0], e)
@@ -323,9 +327,7 @@ def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
 
 def _drop_short(mask: np.ndarray, min_len: int) -> np.ndarray:
     m = mask.copy()
-    p = np.concatenate([[False], m, [False]])
-    d = np.diff(p.astype(np.int8))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in index_runs(m):
         if b - a < min_len:
             m[a:b] = False
     return m
