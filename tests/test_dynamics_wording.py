@@ -293,6 +293,12 @@ def test_the_face_leaving_is_said_in_time_order():
     text, used, _ = caption(evs)
     assert ("As the video progresses, the person smiles, their mouth closes, and their face is no longer "
             "visible.") in text
+    # in the first phase too: after the changes before it, never among the starting states
+    evs = [ev("eyes_are_open", 0.0, region="eyes"), ev("blink", 0.5, 0.6, 1.0, "eyes"),
+           ev("head_turn_left", 1.0, 1.4, 1.0, "head"), ev("face_leaves", 1.8, 1.8, 1.0, "face")]
+    text, used, phases = caption(evs, duration=10.0)
+    assert [e.kind for e in phases[0]] == ["eyes_are_open", "blink", "head_turn_left", "face_leaves"]
+    assert "their face is no longer visible." in text and text.index("no longer visible") > text.index("Then")
 
 
 def test_a_turn_through_the_middle_and_on_is_a_turn_even_from_a_posed_angle():

@@ -130,7 +130,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
                      "the person wrinkles their nose"),
 }
 _STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
-                "head_is_lowered", "head_is_raised", "face_appears", "face_leaves", "eyes_are_open", "eyes_are_closed",
+                "head_is_lowered", "head_is_raised", "face_appears", "eyes_are_open", "eyes_are_closed",
                 "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open", "corners_are_lifted", "eyes_are_half_open",
                 "teeth_are_visible", "gaze_is_ahead", "gaze_is_down", "gaze_is_up", "gaze_is_left", "gaze_is_right",
                 "brows_are_raised", "brows_are_furrowed", "speaking_at_start"}
@@ -192,15 +192,14 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             items = _speech_at_start(items, t0, config, sources)
         states = [m for m in items if m.kind in _STATE_KINDS]
         finals = [m for m in items if m.kind in _FINAL_KINDS]
-        changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS]
-        parts.append((states, changes, finals, groups))
+        # the face leaving is no state and is never dropped under the cap: it is said when it happens
+        leaves = [m for m in items if m.kind == "face_leaves"]
+        changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS and m.kind != "face_leaves"]
+        parts.append((states, changes, finals, groups, leaves))
     chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
     out = []
-    for k, ((states, _, finals, groups), changes) in enumerate(zip(parts, chosen)):
+    for k, ((states, _, finals, groups, leaves), changes) in enumerate(zip(parts, chosen)):
         room = max(0, phase_cap(config, k) - len(changes))
-        # the face leaving is said when it happens, after what it did before (not with the states)
-        leaves = [m for m in states if m.kind == "face_leaves"]
-        states = [m for m in states if m.kind != "face_leaves"]
         changes = _with_follows(changes, groups, follows, sources)
         for m in leaves:
             j = next((i for i, e in enumerate(changes) if e.start >= m.start and not is_participle(e.text)), len(changes))
@@ -237,7 +236,7 @@ _STATE_RANK = {"face_appears": 0, "head_is_turned_left": 1, "head_is_turned_righ
                "brows_are_furrowed": 2, "eyes_are_open": 3, "eyes_are_half_open": 3, "eyes_are_closed": 3,
                "gaze_is_ahead": 4, "gaze_is_down": 4, "gaze_is_up": 4, "gaze_is_left": 4, "gaze_is_right": 4,
                "mouth_is_closed": 5, "mouth_is_slightly_open": 5, "mouth_is_open": 5, "speaking_at_start": 6,
-               "corners_are_lifted": 7, "teeth_are_visible": 8, "face_leaves": 9}
+               "corners_are_lifted": 7, "teeth_are_visible": 8}
 #: where the eyes look, said right after the eyes' state ("their eyes are open, looking straight ahead")
 _GAZE_PARTICIPLE = {"gaze_is_ahead": "looking straight ahead", "gaze_is_down": "looking down",
                     "gaze_is_up": "looking up", "gaze_is_left": "looking to the left",
