@@ -101,6 +101,16 @@ def test_stretch_inside_a_smile_is_the_smile(monkeypatch):
     assert [e.start for e in stretches] == [0.1]      # only the one away from the smile stays
 
 
+def test_lids_tightening_inside_an_eye_narrowing_is_that_narrowing(monkeypatch):
+    # both are said "their eyes narrow": one narrowing must not be said twice in a phase
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - 0.25 * np.clip((t - 1.5) / 0.4, 0, 1)))
+    narrow = next(e for e in detect_events(sig, CFG) if e.kind == "eyes_narrow")
+    _with_events(monkeypatch, [Event("lids_tighten", narrow.start, narrow.end + 0.1, 0.2, "eyes"),
+                               Event("lids_tighten", 3.5, 3.9, 0.2, "eyes")])
+    tight = [e for e in detect_events(sig, CFG) if e.kind == "lids_tighten"]
+    assert [e.start for e in tight] == [3.5]          # only the one away from the narrowing stays
+
+
 def test_teeth_seen_from_the_start_are_a_start_state():
     # teeth area 0.4 on the first frames (just under teeth_show 0.5), 1.5 from 0.5 s on
     tr = mesh_sequence(3.0, noise_px=0.2)

@@ -407,6 +407,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # at the widening's end; a smile that was already there widens with little further lift)
     smiles = [e for e in events if e.kind == "smile"]
     events = [e for e in events if not (e.kind == "lips_stretch" and any(_share(e, m) >= 0.5 for m in smiles))]
+    # lower lids tightening during an eye narrowing are that narrowing (both are said "their eyes narrow")
+    narrow = [e for e in events if e.kind == "eyes_narrow"]
+    events = [e for e in events if not (e.kind == "lids_tighten" and any(_share(e, m) >= 0.5 for m in narrow))]
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
