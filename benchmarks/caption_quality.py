@@ -273,6 +273,8 @@ def counts_table(doc: dict, results: dict) -> dict[str, dict]:
     """Blinks and speaking runs found by the new captioner against the by-eye counts, on every counted
     clip that was run. Only events starting inside the clip's ``window`` (the seconds in which the
     main face is on screen, where given) are counted. Returns the rows (also for ``--out``)."""
+    from dfec.dynamics.panels import SPEECH_RUN_KINDS
+
     counted = (doc.get("counts_by_eye") or {}).get("clips", {})
     split = {c["id"]: c.get("split", "test") for c in doc["captions"]}
     rows: dict[str, dict] = {}
@@ -282,7 +284,7 @@ def counts_table(doc: dict, results: dict) -> dict[str, dict]:
             continue
         window = tuple(c.get("window", (0.0, float("inf"))))
         blinks = _in_window([e for e in r.timeline if e.kind == "blink"], window)
-        runs = _in_window([e for e in r.timeline if e.kind in ("speaking", "speaking_resume")], window)
+        runs = _in_window([e for e in r.timeline if e.kind in SPEECH_RUN_KINDS], window)
         rows[cid] = {"split": split.get(cid), "blinks_min": c["blinks_min"], "blinks_max": c["blinks_max"],
                      "blinks_eye": list(c["blinks"]), "blinks_found": [round(e.start, 2) for e in blinks],
                      "speaking_eye": [list(x) for x in c["speaking"]],

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import DynamicsConfig
+
 PANELS = (
     ("eyes", "eye openness (EAR)", (("ear_left", "image-left eye", False), ("ear_right", "image-right eye", False))),
     ("mouth", "mouth (dev. from neutral)", (("mouth_open", "opening", True), ("mouth_width", "width (rel.)", True),
@@ -44,7 +46,7 @@ SPEECH_RUN_KINDS = ("speaking", "speaking_resume")
 SPEECH_KINDS = SPEECH_RUN_KINDS + ("speaking_pause", "speaking_stop")
 #: the default voice score at or above which a video frame is voiced (``voice_active_score`` of
 #: :class:`dfec.dynamics.config.DynamicsConfig`, :class:`dfec.video.audio.VoiceTrack`)
-VOICE_ACTIVE = 0.5
+VOICE_ACTIVE = DynamicsConfig.voice_active_score
 NO_AUDIO = "no audio track"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Track
+from .rows import nan_rows
 
 
 def gap_sources(frames, max_gap: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -49,7 +50,7 @@ def _blend(a: np.ndarray, left: np.ndarray, right: np.ndarray, w: np.ndarray) ->
 def _take_rows(a: np.ndarray, src: np.ndarray) -> np.ndarray:
     """Rows ``a[src]``, NaN where ``src`` is -1 (an all-NaN broadcast input stays one)."""
     if not len(a) or (a.strides[0] == 0 and np.isnan(a[0]).all()):
-        return np.broadcast_to(np.float32(np.nan), (len(src), *a.shape[1:]))
+        return nan_rows(len(src), a.shape[1:])
     out = np.full((len(src), *a.shape[1:]), np.nan, dtype=np.float32)
     out[src >= 0] = a[src[src >= 0]]
     return out
