@@ -42,10 +42,11 @@ from collections import Counter
 from dataclasses import fields, replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_REFS = REPO / "tests" / "data" / "wild_captions_by_eye.json"
-DEFAULT_MEDIA = REPO.parent / "shared" / "data"
-HELD_OUT_REFERENCE = "61"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from caption_quality import CLIP61, DEFAULT_MEDIA, DEFAULT_REFS  # noqa: E402
+
+HELD_OUT_REFERENCE = CLIP61[0]
 
 #: settings that only choose among detected changes (safe to sweep on cached detections)
 SELECTION_FIELDS = ("max_clauses_per_segment", "phase_caps", "max_phases_per_kind", "rare_share", "rare_strength",
@@ -121,40 +122,23 @@ class Clip:
     """One dev clip measured once: its signals, duration and presence, with detection cached."""
 
     def __init__(self, cid: str, video: Path, out_dir: Path, reference: str):
-        from dfec.dynamics.captioner import hear, load_or_track
+        from dfec.dynamics.captioner import load_or_track, measure
         from dfec.dynamics.config import DynamicsConfig
-        from dfec.dynamics.signals import track_signals
 
-        cfg = DynamicsConfig()
         self.id, self.reference = cid, reference
         out_dir.mkdir(parents=True, exist_ok=True)
-        tracking = load_or_track(video, out_dir)
-        self.sig = track_signals(tracking, cfg.signals)
-        if self.sig is not None:
-            self.sig.voice = hear(video, self.sig, cfg)
-        self.duration = tracking.duration or (float(self.sig.times[-1]) + 1.0 / self.sig.fps
-                                              if self.sig is not None and len(self.sig) else 0.0)
-        present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
-        fps = tracking.fps or 16.0
-        self.presence = (present[0] / fps, present[-1] / fps) if present and self.sig is not None else None
+        self.sig, self.duration, self.presence = measure(video, load_or_track(video, out_dir), DynamicsConfig())
         self.events = None
 
     def caption(self, cfg) -> str:
         """The caption under ``cfg`` (detection reused: ``cfg`` differs only in selection settings)."""
-        from dfec.dynamics import captioner
+        from dfec.dynamics.captioner import describe_clauses, detect_events
 
-        real = captioner.detect_events
-
-        def cached(sig, c):
-            if self.events is None:
-                self.events = real(sig, c)
-            return copy.deepcopy(self.events)
-
-        captioner.detect_events = cached
-        try:
-            return captioner.describe_clauses(self.sig, self.duration, cfg, self.presence)[0]
-        finally:
-            captioner.detect_events = real
+        if self.sig is None or len(self.sig) == 0:
+            return describe_clauses(self.sig, self.duration, cfg, self.presence)[0]
+        if self.events is None:
+            self.events = detect_events(self.sig, cfg)
+        return describe_clauses(self.sig, self.duration, cfg, self.presence, copy.deepcopy(self.events))[0]
 
 
 class Scorer:

@@ -80,7 +80,7 @@ def describe(signals: FaceSignals | None, duration: float, config: DynamicsConfi
 
 
 def describe_clauses(signals: FaceSignals | None, duration: float, config: DynamicsConfig | None = None,
-                     presence: tuple[float, float] | None = None
+                     presence: tuple[float, float] | None = None, timeline: list[Event] | None = None
                      ) -> tuple[str, list[Event], list[Event], list[dict]]:
     """``(caption, caption_events, timeline, clauses)`` for one track's signals over a video of
     ``duration`` s (:func:`describe` returns the first three; ``clauses``: see :func:`caption_video`).
@@ -88,11 +88,13 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     ``presence`` is ``(first, last)`` time (s) the main character's face was detected (default:
     the measured frames of ``signals``); a face that comes into view or leaves at least
     ``face_absent_s`` from the start / end of the video gets a clause saying so (a measured fact:
-    the tracker did not find it there), and its last state is then not described as the end."""
+    the tracker did not find it there), and its last state is then not described as the end.
+    ``timeline``: the events :func:`detect_events` found on ``signals`` under the same detection
+    settings, when already known (they are annotated here, so pass a copy); default: detected here."""
     cfg = config or DynamicsConfig()
     if signals is None or len(signals) == 0:
         return NO_FACE, [], [], [{"text": NO_FACE, "events": [], "timeline": []}]
-    timeline = detect_events(signals, cfg)
+    timeline = detect_events(signals, cfg) if timeline is None else timeline
     for e in timeline:
         e.text = clause(e, cfg)
     states = initial_state(signals, cfg) if cfg.describe_states else []
@@ -214,6 +216,21 @@ def hear(path: Path, sig: FaceSignals, cfg: DynamicsConfig):
     return voice_activity(path, sig.times, sig.fps, **vad_settings(cfg))
 
 
+def measure(path: Path, tracking: TrackingResult, cfg: DynamicsConfig
+            ) -> tuple[FaceSignals | None, float, tuple[float, float] | None]:
+    """What :func:`describe_clauses` needs of a tracked video: the main face's signals (with the
+    voice of ``path``'s sound, :func:`hear`), the video's duration (s) and the ``(first, last)``
+    time its face was detected (None without signals)."""
+    sig = track_signals(tracking, cfg.signals)
+    if sig is not None:
+        sig.voice = hear(path, sig, cfg)
+    duration = tracking.duration or (float(sig.times[-1]) + 1.0 / sig.fps if sig is not None and len(sig) else 0.0)
+    present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
+    fps = tracking.fps or 16.0
+    presence = (present[0] / fps, present[-1] / fps) if present and sig is not None else None
+    return sig, duration, presence
+
+
 def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
                   tracking: TrackingResult | None = None, progress: bool = False) -> CaptionResult:
     """Caption the facial dynamics of the main character of ``path`` without any model.
@@ -242,13 +259,7 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
         if out_dir is not None:
             Path(out_dir).mkdir(parents=True, exist_ok=True)
         tracking = load_or_track(p, out_dir, progress)
-    sig = track_signals(tracking, cfg.signals)
-    if sig is not None:
-        sig.voice = hear(p, sig, cfg)
-    duration = tracking.duration or (float(sig.times[-1]) + 1.0 / sig.fps if sig is not None and len(sig) else 0.0)
-    present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
-    fps = tracking.fps or 16.0
-    presence = (present[0] / fps, present[-1] / fps) if present and sig is not None else None
+    sig, duration, presence = measure(p, tracking, cfg)
     text, used, timeline, clauses = describe_clauses(sig, duration, cfg, presence)
     result = CaptionResult(caption=text, events=used, tracking=tracking, timeline=timeline, signals=sig,
                            clauses=clauses)
