@@ -22,7 +22,8 @@ paraphrase over the antonym swap (per-sample TEM, ties count as losses) and the 
 ``--pairs`` also prints the relation classifier's agreement with tests/data/relation_pairs.jsonl by
 frozen split (dev: tuned on; test: never tuned on) and class, and for batches v5 (a direction, side
 or degree one phrase leaves open; near in-sample) and v6 (the fresh check after the review) alone, whole
-and by ``origin`` (pairs drawn from the references / written around the review's cases); ``--clusters`` how the event phrases of
+and by ``origin`` (pairs drawn from the references / written around the review's cases), and v7 by origin
+(drawn: the fresh check of the judge3 stop; case: written around the last stop's known limits); ``--clusters`` how the event phrases of
 all references group by canonical form and which share the parser reads.
 """
 from __future__ import annotations
@@ -129,10 +130,15 @@ def pair_agreement(judge) -> list[tuple[str, int, float, dict[str, float]]]:
                        ("v6 dev", lambda p: p["split"] == "dev" and p["batch"] == "v6"),
                        ("v6 test", lambda p: p["split"] == "test" and p["batch"] == "v6"),
                        # v6 by origin: drawn from the references, or written around the review's cases
-                       ("v6 drawn dev", lambda p: p["split"] == "dev" and p.get("origin") == "drawn"),
-                       ("v6 drawn test", lambda p: p["split"] == "test" and p.get("origin") == "drawn"),
+                       ("v6 drawn dev", lambda p: p["split"] == "dev" and p["batch"] == "v6" and p.get("origin") == "drawn"),
+                       ("v6 drawn test", lambda p: p["split"] == "test" and p["batch"] == "v6" and p.get("origin") == "drawn"),
                        ("v6 review dev", lambda p: p["split"] == "dev" and p.get("origin") == "review"),
-                       ("v6 review test", lambda p: p["split"] == "test" and p.get("origin") == "review")):
+                       ("v6 review test", lambda p: p["split"] == "test" and p.get("origin") == "review"),
+                       # v7 by origin: drawn (the fresh check), or written around the last stop's known limits
+                       ("v7 drawn dev", lambda p: p["split"] == "dev" and p["batch"] == "v7" and p.get("origin") == "drawn"),
+                       ("v7 drawn test", lambda p: p["split"] == "test" and p["batch"] == "v7" and p.get("origin") == "drawn"),
+                       ("v7 case dev", lambda p: p["split"] == "dev" and p.get("origin") == "case"),
+                       ("v7 case test", lambda p: p["split"] == "test" and p.get("origin") == "case")):
         idx = [k for k, p in enumerate(pairs) if keep(p)]
         if not idx:
             continue

@@ -38,13 +38,19 @@ the two events:
   tilts to the right" and as "tilts forward" (Opposite needs two stated directions that differ, or a
   negated movement whose own direction is open or equal: "she does not tilt her head" / "tilts to the
   left"); an open eyeball movement is filled by any stated gaze direction, a look included; a tilt is
-  not a turn, and a generic "her head moves" has no kind;
+  not a turn; a plain "her head moves" ("slight head movements") leaves the kind open too, so it is Same as
+  any turn, tilt, nod or sway of the head (Opposite to the head held still), and "his eyes dart" is an
+  eyeball movement with its direction open;
 * "forward" / "front" is a turn's target (head ahead) only when the turn governs it ("turns back to
   the front"); beside a lean or tilt it is the head going down ("she turns and leans forward");
   "back to the normal position" and "towards the middle" are a return to the centre, "towards the
   left side of the video" is "left";
-* AutoDQ's entailment (:func:`entails`) is one-way on an open direction: "tilts to the right"
-  entails "tilts her head", not the reverse (the choice and its source: :func:`entails`);
+* the face in or out of view is its own axis ("their face is no longer visible" / "his face leaves the
+  frame": Same; / "her face is visible again": Opposite); a hand over a part covers it ("her hand over
+  her mouth" / "his mouth is covered": Same; a hand lowered from it: Opposite; no mouth movement); the
+  body ("her body shifts", "her back facing the camera") is no face region;
+* AutoDQ's entailment (:func:`entails`) is one-way on an open direction or kind: "tilts to the right"
+  entails "tilts her head" and "her head moves", not the reverse (the choice and its source: :func:`entails`);
 * a phrase the parser cannot read (no action) returns ``None``: the caller falls back to sentence
   embeddings (:mod:`dfec.metrics.relations`).
 
@@ -57,7 +63,7 @@ from collections import namedtuple
 
 from .canonical_form import Action, describe_action, entails, relate
 from .canonical_lexicon import (ADJ_NEXT, AHEAD_FILLERS, AU, BOUND, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS,
-                                LEFT, MOVES, NEG_AFTER, NEG_BEFORE, NEG_BEFORE_ING, NOUNISH, NOUN_REGION, OPEN_AXIS,
+                                LEFT, MOVE_NOUNS, MOVES, NEG_AFTER, NEG_BEFORE, NEG_BEFORE_ING, NOUNISH, NOUN_REGION, OPEN_AXIS,
                                 PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RETURN_NOUNS, RETURN_STATES, RIGHT, ROLL,
                                 SHAPE_NOUNS, SIDED, SIDED_REGIONS, SLIGHT, STATE_VERBS, STILL, STRONG, TOKEN_RE,
                                 TURN, UP, VIEW_NOUNS, YAW, normalise)
@@ -213,6 +219,8 @@ class _Parse:
                 self.direction(axis, entry.index)
                 continue
             if dflt == "kind":  # "tilts her head", "tilts slightly": a head (or gaze) verb seen before its part
+                if region is None and axis in MOVE_NOUNS:
+                    continue  # "no pronounced facial muscle movements": no part named, not the head
                 reg = region if region is not None else ("gaze" if self.gaze_phrase else "head")
                 self.undirected(reg, axis) if reg in {"head", "gaze"} else self.put(reg, "move", 1)
                 continue
@@ -227,8 +235,8 @@ class _Parse:
                 self.noun = noun
 
     def set_region(self, reg: str) -> None:
-        if reg == "face" and any(t in YAW | ROLL | LEFT | RIGHT for t in self.toks):
-            reg = "head"  # "her face turns to the right"
+        if reg == "face" and any(t in YAW | ROLL | LEFT | RIGHT and t != "face" for t in self.toks):
+            reg = "head"  # "her face turns to the right" (the noun "face" itself is no turn verb)
         self.region = reg
         self.flush(reg)
 
@@ -291,6 +299,8 @@ class _Parse:
                 return
             if reg == "eyes" and tok in {"eye", "eyes"} and self.gaze_phrase:
                 reg = "gaze"
+            if reg == "body" and self.region is not None and prev in {"and", "with"}:
+                return  # "his head and shoulders shake": still the head's movement
             if tok == "face" and prev not in {"his", "her", "their", "the", "facial", "whole", "entire"}:
                 return  # "faces forward": a verb
             if tok in {"corner", "corners"} and any(t in {"eye", "eyes"} for t in toks[i + 1:i + 4]):
@@ -302,6 +312,8 @@ class _Parse:
             self.set_region(reg)
             return
         if tok == "back" and (nxt in {"to", "toward", "towards", "into", "again"} or prev in DETERMINERS | {"s"}):
+            if nxt not in {"to", "toward", "towards", "into", "again"} and prev in {"her", "his", "their", "s"}:
+                self.set_region("body")  # "her back facing the camera": the body, not the head
             return  # "turns back to the left": a return; "the other's back": a noun
         if tok in YAW:
             self.head_kind = "yaw"
@@ -418,6 +430,12 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
     """Map (part, movement word) onto canonical (region, axis, sign) entries."""
     if axis == "speak":
         return [("speech", "speak", sign)]
+    if axis == "cover" and "teeth" in toks:
+        return []  # "the upper lip covering the lower teeth": no hand over the mouth
+    if axis == "visible":
+        if reg == "face":
+            return [("face", "visible", sign)]  # "their face is no longer visible": the face out of view
+        axis = "reveal"
     if axis == "expand":
         if reg == "nose":
             return [("nose", "flare", 1)]
@@ -435,8 +453,8 @@ def _route(reg: str | None, axis: str, sign: int, toks: list[str]) -> list[tuple
         if reg in {"forehead", "face", "head", None, "eyes", "gaze", "brows"}:
             return [("brows", "vertical", -1), ("brows", "tension", 1)]
         return [(reg, "tension", 1)]
-    if reg is None:
-        return []
+    if reg is None or reg == "body":
+        return []  # no part, or the body: no facial event
     if axis == "press":
         if reg in {"mouth", "upper_lip", "lower_lip", "corners"}:
             return [("mouth", "aperture", -1), ("mouth", "tension", 1)]

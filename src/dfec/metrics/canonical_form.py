@@ -38,6 +38,14 @@ class Action:
 # Relation on canonical forms
 # --------------------------------------------------------------------------------------------
 _NEUTRAL = {"center"}
+#: the head movements a plain "his head moves" is a less specific wording of (turns, tilts, nods, sways;
+#: not the head held at the centre, a position)
+_HEAD_MOVES = {"yaw", "roll", "pitch", "nod", "shake"}
+
+
+def _generic(a: Action) -> bool:
+    """A plain head movement with no kind and no direction ("his head moves", "slight head movements")."""
+    return a.region == "head" and a.axes == {"move": 1} and not a.negated
 
 
 def _open(a: Action) -> bool:
@@ -86,7 +94,9 @@ def _compare(x: Action, y: Action) -> str | None:
         agree = shared and all(neg.axes[k] == pos.axes[k] or not neg.axes[k] for k in shared)
         return "opposite" if agree or (not shared and _kind_match(x, y, open_side=neg)) else None
     if not shared:
-        return "same" if _kind_match(x, y) else None
+        # an open direction filled by the other; a plain "his head moves" by any head movement
+        generic = any(_generic(u) and set(v.axes) & _HEAD_MOVES for u, v in ((x, y), (y, x)))
+        return "same" if _kind_match(x, y) or generic else None
     if any(ax[k] and ay[k] and ax[k] != ay[k] for k in shared):
         return "opposite"
     if shared <= _NEUTRAL and (set(ax) - _NEUTRAL or set(ay) - _NEUTRAL):
@@ -111,7 +121,9 @@ def relate(a: list[Action], b: list[Action]) -> str | None:
 
 def _covers(p: Action, h: Action) -> bool:
     """Whether action ``p`` states every direction that ``h`` states (so ``p`` entails ``h``)."""
-    if _open(p) and not _open(h):
+    if _generic(h):
+        return True  # any head movement entails "his head moves"
+    if _open(p) and not _open(h) or _generic(p):
         return False
     return not any(h.axes[k] and not p.axes.get(k) for k in h.axes if k in p.axes)
 
@@ -126,7 +138,8 @@ def entails(premise: list[Action], hypothesis: list[Action]) -> bool:
     reference) alike. A direction is part of what an event claims, so it is one-way here: "her head
     tilts to the right" entails "she tilts her head" (the recall of that reference event is earned),
     while "she tilts her head" leaves the direction open and does not entail "tilts to the right"
-    (neutral: no precision credit for a direction the reference does not state). TEM's relation stays
+    (neutral: no precision credit for a direction the reference does not state). A plain "his head
+    moves" leaves the kind open as well: "turns to the left" entails it, it entails no turn. TEM's relation stays
     symmetric (Same both ways), as the paper's Same / Opposite / No-relation judge is.
 
     Side and degree are not one-way: the hand labels (tests/data/relation_pairs.md) make "his left
@@ -144,7 +157,8 @@ def entails(premise: list[Action], hypothesis: list[Action]) -> bool:
 _AXIS_WORDS = {
     "vertical": ("up", "down"), "aperture": ("open", "close"), "lateral": ("left", "right"),
     "yaw": ("turn left", "turn right"), "roll": ("tilt left", "tilt right"), "pitch": ("up", "down"),
-    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "puff": ("puff", "hollow"), "center": ("ahead", "away"),
+    "tension": ("tense", "relax"), "wrinkle": ("wrinkle", "smooth"), "puff": ("puff", "hollow"), "center": ("ahead", "away"), "visible": ("in view", "out of view"),
+    "cover": ("covered", "uncovered"),
 }
 
 

@@ -44,6 +44,8 @@ REGION_NOUNS = {
     "cheeks": {"cheek", "cheeks"},
     "nose": {"nose", "nostrils", "nostril"},
     "face": {"face", "expression", "muscles", "features"},
+    # not a face region: what the body does ("her body shifts", "her back facing the camera") is no head event
+    "body": {"body", "shoulders", "shoulder", "torso"},
 }
 NOUN_REGION = {w: r for r, ws in REGION_NOUNS.items() for w in ws}
 
@@ -88,7 +90,7 @@ _add(verb_forms("speak", "talk", "say", "sing", "chat", "chatter", "converse", "
             "yell", "whisper", "murmur")
      | {"spoke", "spoken", "said", "sang", "speech", "words", "word", "conversation"}, "mouth", "speak", 1)
 _add(verb_forms("nod") | {"nods", "nodding", "nodded"}, "head", "nod", 1)
-_add(verb_forms("shake", "sway", "wobble", "swing") | {"shook", "shaking", "swaying"}, "head", "shake", 1)
+_add(verb_forms("shake", "sway", "wobble", "swing", "rock") | {"shook", "shaking", "swaying"}, "head", "shake", 1)
 _add(verb_forms("tremble", "quiver", "twitch", "flicker", "shiver") | {"trembles", "twitches"}, None, "tremble", 1)
 _add(verb_forms("wrinkle") | {"wrinkles", "wrinkled", "lines", "line", "creases", "folds", "fold"}, "forehead", "wrinkle", 1)
 _add(verb_forms("pull", "tug", "stretch", "spread", "draw") | {"drawn", "sideways", "sides"}, None, "stretch", 1)
@@ -102,12 +104,20 @@ _add(verb_forms("flare"), "nose", "flare", 1)
 _add(verb_forms("hollow", "suck") | {"sunken"}, None, "puff", -1)
 _add(verb_forms("reveal", "show", "expose", "display", "bare") | {"showing", "revealing", "shows", "visible"},
      None, "reveal", 1)
+# the face in or out of view ("their face is no longer visible", "his face leaves the frame"): its own axis on
+# the face; on any other part "visible" is the part shown, as "reveal" ("teeth visible")
+_add({"visible"}, None, "visible", 1)
+# a hand over a part ("her hand still over her mouth", "she covers her mouth"): the part covered
+_add(verb_forms("cover") | {"covered"}, None, "cover", 1)
+_add(verb_forms("uncover") | {"uncovered"}, None, "cover", -1)
 _add(verb_forms("retract", "withdraw"), None, "retract", 1)
 # gaze verbs: they make "eyes" mean the gaze
 GAZE_VERBS = verb_forms("look", "gaze", "stare", "glance", "peer", "focus", "watch", "fix", "roll", "follow") | {
     "looked", "stares", "staring", "focused", "fixed", "focuses"}
 # head motion verbs: which head axis a left/right goes to
-YAW = verb_forms("turn", "rotate", "shift", "move", "swivel", "face") | {"moved", "turned"}
+# ("movements", "motion": the generic movement, as "moves"; "dart", "flit": a quick eye movement, as "shift")
+MOVE_NOUNS = {"movement", "movements", "motion", "motions"}  # a movement of the part named, never a default part
+YAW = verb_forms("turn", "rotate", "shift", "move", "swivel", "face", "dart", "flit") | {"moved", "turned"} | MOVE_NOUNS
 ROLL = verb_forms("tilt", "lean", "incline", "tip", "cock") | {"leaned", "leant", "tilted"}
 # head verbs that name a movement kind without its direction ("she tilts her head", "he turns his head"):
 # the kind is kept with its direction left open (the other YAW words, "moves", "shifts", stay generic)
@@ -172,6 +182,17 @@ PHRASES = [
     (re.compile(r"\bdowncast\b"), " looking down "),
     (re.compile(r"\b(?:a|the|small|some|large|most|upper|lower) part of\b"), " some of "),
     (re.compile(r"\b(?:the|its|her|his) (?:opening|movement|movements|extent)\b"), " the "),
+    # a hand over a part is that part covered; a hand taken from it, uncovered
+    (re.compile(r"\b(?:lower|remove|take|move|pull|drop)(?:s|d|ed|ing)? (?:his |her |their |the )?hands? (?:away )?"
+                r"from (?:his |her |their |the )?(mouth|lips|nose|face|eyes|chin)\b|\btook (?:his |her |their |the )?"
+                r"hands? (?:away )?from (?:his |her |their |the )?(mouth|lips|nose|face|eyes|chin)\b"), r" \1\2 uncovered "),
+    (re.compile(r"\b(?:hands?|fingers?|palms?)(?: [a-z]+){0,2}? (?:over|on|covering|covers|against|in front of) "
+                r"(?:his |her |their |the )?(mouth|lips|nose|face|eyes|chin)\b"), r" \1 covered "),
+    # the face in or out of the picture
+    (re.compile(r"\b(?:leaves?|left|leaving|exits?|exited|exiting|goes out of|went out of|out of) (?:the )?"
+                r"(?:view|frame|shot|picture|screen)\b"), " not visible "),
+    (re.compile(r"\b(face|head) (?:disappears?|disappeared|disappearing|vanish(?:es|ed|ing)?)\b"), r" \1 not visible "),
+    (re.compile(r"\b(?:in|into|back into|within) (?:the )?(?:view|frame|shot|picture)\b"), " visible "),
     (re.compile(r"\bno longer\b"), " stops "),
 ]
 

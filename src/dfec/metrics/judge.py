@@ -107,7 +107,7 @@ class OfflineJudge:
         return {
             "name": self.name,
             "model": self.model,
-            "prompt_versions": {"events": "rules/v2", "relations": "canonical+minilm-fallback/v3"},
+            "prompt_versions": {"events": "rules/v2", "relations": "canonical+minilm-fallback/v4"},
             "relation_config": asdict(cfg),
             "calls": self.calls,
             "api_calls": 0,
