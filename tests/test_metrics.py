@@ -59,6 +59,19 @@ def test_extract_events_keeps_direction_phrases_and_shares_subject():
     assert extract_events("") == []
 
 
+def test_extract_events_carries_the_part_across_a_comma():
+    # a clause after a comma that moves a part it does not name goes on with the part named before it
+    # (it read as the head before: "raised ..." -> head up, "fall back" -> head down)
+    ev = extract_events("A woman. At the beginning of the video, her eyebrows draw together, raised at the inner "
+                        "ends. Then her eyebrows rise, and then fall back. Her lower eyelids sink and then rise.")
+    assert ev == ["her eyebrows draw together", "her eyebrows raised at the inner ends", "her eyebrows rise",
+                  "her eyebrows fall back", "her lower eyelids sink", "her lower eyelids rise"]
+    # a look, a return and a clause naming its own part keep their reading
+    ev = extract_events("At the beginning of the video, her eyebrows rise, looking up, returning to the center, "
+                        "her mouth opens.")
+    assert ev == ["her eyebrows rise", "looking up", "returning to the center", "her mouth opens"]
+
+
 def test_extract_events_on_every_reference(shared_data):
     refs = _refs(shared_data)
     counts = [len(extract_events(c)) for c in refs.values()]

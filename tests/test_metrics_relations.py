@@ -356,6 +356,14 @@ def test_review_fixes(clf, a, b, rel):
     ("back to the center", "her back facing the camera", NONE),
     ("her body shifts", "head slightly nodding up and down", NONE),
     ("his head and shoulders shake", "his head shakes", SAME),
+    # already right before judge v4, kept so: the head back ahead, and side-to-side against one direction
+    ("turns his head back to the front", "their head turns back to the center", SAME),
+    ("he faces forward", "their head turns back to the center", SAME),
+    ("turns back to face forward", "their head straightens", SAME),
+    ("he straightens his head", "their head tilts to the right", NONE),
+    ("his head swaying from side to side", "their head tilts to the left", NONE),
+    ("he turns his head from side to side", "their head turns to the left", NONE),
+    ("his head swaying from side to side", "he turns his head from side to side", SAME),
     # "face" is a noun here, not the verb "to face" (which made the muscles' lift a head lift)
     ("the muscles of her face lift", "he tilts his head slightly to the upper right", NONE),
 ])

@@ -13,7 +13,10 @@ the first sentence carrying a time marker, or sentences that only describe appea
 the time phrase that opens a sentence ("At the beginning of the video,"); (4) split the rest into
 clauses at commas, semicolons and clause-joining words ("and", "then", "while", "as", ...), keeping
 "up and to the right"-style phrases whole; (5) give subject-less clauses the face part of the
-clause before ("his eyes close and open" -> "his eyes close", "his eyes open"); (6) drop clauses
+clause before ("his eyes close and open" -> "his eyes close", "his eyes open"), and a clause after a
+comma that moves a part it does not name the last part named before it in the sentence ("her eyebrows draw
+together, raised at the inner ends" -> "her eyebrows raised at the inner ends"; not a look or a return,
+which keep their own reading); (6) drop clauses
 that state that nothing happens ("there is no obvious change"). The order of the caption is the
 time order of the events.
 """
@@ -149,6 +152,20 @@ _APPEARANCE_RE = re.compile(
 )
 
 
+# a clause that starts with a movement of a part it does not name ("raised at the inner ends", "lowers
+# slightly", "then open again"); not a look ("looking to the right" is the gaze, whatever moved before)
+_VERB_FRAGMENT_RE = re.compile(
+    r"^(?:slightly |gently |then |also |quickly |slowly |again |a bit |a little )*"
+    r"(?:rais|lift|lower|open|clos|widen|narrow|drop|droop|relax|tighten|part|purs|press|curv|curl|"
+    r"arch|rise|rises|rising|fall|falls|falling|sag|sink|dip|descend|elevat)\w*\b(?!.*\b(?:look|gaz|glanc|star|return)\w*)",
+    re.I)
+#: the last part a clause names that such a fragment may go on with ("her upper eyelids", "eyebrows")
+_MOVER_RE = re.compile(
+    r"(?:\b(?:his|her|their|the)\s+(?:(?:left|right|upper|lower|inner|outer)\s+)?)?\b(?:eyebrows|eyebrow|brows|brow|"
+    r"eyelids|eyelid|lids|lid|eyes|eye|mouth|lips|lip|corners|jaw|chin|head|cheeks|cheek|nose|nostrils|forehead)\b",
+    re.I)
+
+
 def is_time_phrase(clause: str) -> bool:
     """True for a clause that only says when ("midway through", "in the following footage")."""
     return bool(_TIME_ONLY_RE.match(clause.strip(" .,;").lower()))
@@ -252,13 +269,17 @@ def extract_events(caption: str) -> list[str]:
             merged.append(piece)
         if carry:
             merged.append(carry)
+        sentence_subject = None  # the face part of the sentence's last clause that named one
         for piece in merged:
             last_subject = None
-            for part in _split_and(piece):
+            for k, part in enumerate(_split_and(piece)):
                 c = _clean(part)
                 if not re.search(r"[a-z]", c):
                     continue
                 m = _SUBJECT_RE.match(c)
+                movers = [mv.group(0) for mv in _MOVER_RE.finditer(c)]
+                if movers:
+                    sentence_subject = movers[-1]  # "lower eyelids sinking and then rising": the lids
                 if m:
                     last_subject = m.group(1)
                 elif (
@@ -269,6 +290,11 @@ def extract_events(caption: str) -> list[str]:
                 ):
                     # "his eyes close and open" -> "his eyes open"
                     c = f"{last_subject} {c}"
+                elif k == 0 and sentence_subject and _VERB_FRAGMENT_RE.match(c) and not movers and not _FACE_RE.search(c):
+                    # a clause after a comma that goes on with the part of the clause before: "her eyebrows
+                    # draw together, raised at the inner ends" -> "her eyebrows raised at the inner ends"
+                    c = f"{sentence_subject} {c}"
+                    last_subject = sentence_subject
                 if len(c.split()) == 1 and not re.search(r"(s|ing|ed)$", c):
                     continue  # a stray adverb ("soon"), not an event
                 if is_time_phrase(c) or is_appearance(c):
