@@ -537,3 +537,23 @@ def test_symlinks_out_of_the_data_root_are_refused(tmp_path):
     (root / "loop").symlink_to(root / "loop")
     with pytest.raises(ValueError):
         resolve_under_root("loop/x.mp4", root)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("speak_pause_min_s: 5.0\n", "'speak_pause_min_s' (5) must not exceed 'speak_pause_max_s' (2.5)"),
+    ("blink_max_s: 0.5\nclosure_max_s: 0.3\n", "'blink_max_s' (0.5) must not exceed 'closure_max_s' (0.3)"),
+    ("mouth_open_above: 0.01\n", "'mouth_closed_below' (0.035) must not exceed 'mouth_open_above' (0.01)"),
+])
+def test_dynamics_config_refuses_crossed_bounds(tmp_path, text, needle):
+    # a lower bound above its upper bound was taken silently (review 3, finding 10); the same values
+    # in the right order load
+    from dfec.dynamics.config import load_config
+
+    cfg = tmp_path / "dyn.yaml"
+    cfg.write_text(text)
+    with pytest.raises(DfecError, match=needle.replace("(", r"\(").replace(")", r"\)")) as err:
+        load_config(cfg)
+    assert str(cfg) in str(err.value)
+    cfg.write_text("speak_pause_min_s: 2.5\nblink_max_s: 0.3\nclosure_max_s: 0.5\nmouth_open_above: 0.035\n")
+    ok = load_config(cfg)
+    assert ok.speak_pause_min_s == ok.speak_pause_max_s == 2.5 and ok.closure_max_s == 0.5

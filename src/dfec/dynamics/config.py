@@ -427,6 +427,9 @@ FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice
                    "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill"}
 #: fractions that must be above 0 (``voice_active_score`` 0 would make every frame voiced)
 POSITIVE_FIELDS = {"voice_active_score"}
+#: (lower, upper) fields of one scale: a file that sets the lower above the upper is refused
+ORDERED_FIELDS = (("speak_pause_min_s", "speak_pause_max_s"), ("blink_max_s", "closure_max_s"),
+                  ("mouth_closed_below", "mouth_open_above"))
 
 
 def load_config(path) -> DynamicsConfig:
@@ -478,7 +481,11 @@ def load_config(path) -> DynamicsConfig:
             if key in POSITIVE_FIELDS and value <= 0:
                 raise DfecError(f"'{key}' must be above 0 (at most {top})", p)
             kw[key] = type(default)(value)
-    return DynamicsConfig(**kw)
+    cfg = DynamicsConfig(**kw)
+    for lo, hi in ORDERED_FIELDS:
+        if getattr(cfg, lo) > getattr(cfg, hi):
+            raise DfecError(f"'{lo}' ({getattr(cfg, lo):g}) must not exceed '{hi}' ({getattr(cfg, hi):g})", p)
+    return cfg
 
 
 def _selection_setting(key: str, value, path: Path):
