@@ -249,6 +249,9 @@ class DynamicsConfig:
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0
+    #: an eye closure cut by the clip's first or last frame is the eyes closed there (not a blink)
+    #: when it lasts at least this long inside the clip (a blink's closed phase is 0.1-0.2 s)
+    closure_cut_min_s: float = 0.25
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6
