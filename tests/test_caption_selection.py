@@ -151,3 +151,23 @@ def test_every_kind_the_captioner_says_can_be_weighed_or_kept_first(tmp_path):
     part, mouth = ev("lips_part", 2.2, 0.001), ev("mouth_open", 2.6, 0.1)
     assert said([part, mouth], DynamicsConfig(**ONE)) == ["mouth_open"]
     assert said([part, mouth], replace(cfg, **ONE)) == ["lips_part"]
+
+
+def test_speech_on_a_mesh_track_is_rated_against_the_mesh_threshold():
+    # review 3, finding 5: a mesh track's speech runs are found at speak_prominence_mesh (0.015) on the
+    # 3-D lip gap, but were rated against the 68-point speak_prominence (0.03): a resume of 0.0247 read
+    # as 0.82x its threshold ("below threshold") though 1.6x what it was detected with
+    import numpy as np
+
+    from dfec.dynamics.captioner import ranking_config
+    from dfec.dynamics.ranking import strength
+    from dfec.dynamics.signals import FaceSignals
+
+    cfg = DynamicsConfig()
+    resume = Event("speaking_resume", 3.0, 4.0, 0.0247, "mouth")
+    t = np.arange(16) / 16.0
+    mesh = FaceSignals(t, 16.0, {"lip_gap": np.full(16, 0.02), "mouth_open": np.full(16, 0.02)})
+    plain = FaceSignals(t, 16.0, {"mouth_open": np.full(16, 0.02)})
+    assert strength(resume, ranking_config(mesh, cfg)) == pytest.approx(0.0247 / cfg.speak_prominence_mesh)
+    assert strength(resume, ranking_config(plain, cfg)) == pytest.approx(0.0247 / cfg.speak_prominence)
+    assert ranking_config(plain, cfg) is cfg

@@ -195,3 +195,40 @@ def test_a_long_iris_darkening_with_the_lids_apart_is_not_a_closure():
     shut = lambda t: 1 - 0.95 * syn.bump(t, 1.5, 2.9, 0.1)
     sig = _with_iris_dark(mesh_sequence(5.0, noise_px=0.2, eyes=shut), dip)
     assert "eyes_close" in kinds(detect_events(sig))
+
+
+@pytest.mark.parametrize("mesh", [False, True])
+@pytest.mark.parametrize("close_at", [2.0, 3.0, 3.6])
+def test_eyes_closing_to_the_clip_end_close_once_and_stay_closed(mesh, close_at):
+    # review 3, finding 1: a closure the clip's end cuts was no peak, so it fell to the aperture
+    # swings ("their eyes half-close, and their eyes squint ... their eyes stay closed")
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    make = mesh_sequence if mesh else syn.sequence
+    tr = make(4.0, eyes=lambda t: np.clip((close_at - t) / 0.1 + 1, 0, 1))
+    sig = track_signals(tr, CFG.signals, pixels=False)
+    evs = [e for e in detect_events(sig, CFG) if e.region == "eyes"]
+    assert kinds(evs) == ["eyes_close"] and evs[0].start == pytest.approx(close_at, abs=0.1)
+    assert [e.kind for e in final_state(sig, CFG) if e.region == "eyes"] == ["eyes_stay_closed"]
+
+
+@pytest.mark.parametrize("mesh", [False, True])
+@pytest.mark.parametrize("open_at", [0.3, 1.0, 2.0])
+def test_eyes_closed_from_the_start_open_and_are_not_wide(mesh, open_at):
+    # review 3, finding 2: eyes closed on the first frame that then open to their normal opening
+    # were "their eyes open wide" (the first swing), and "stay wide open" when closed for half the
+    # clip (the clip's median was the closed level)
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    make = mesh_sequence if mesh else syn.sequence
+    tr = make(4.0, eyes=lambda t: np.clip((t - open_at) / 0.1, 0, 1))
+    sig = track_signals(tr, CFG.signals, pixels=False)
+    evs = [e for e in detect_events(sig, CFG) if e.region == "eyes"]
+    assert kinds(evs) == ["eyes_open"] and evs[0].start == pytest.approx(open_at, abs=0.15)
+    assert [e.kind for e in initial_state(sig, CFG) if e.region == "eyes"] == ["eyes_are_closed"]
+    assert not [e for e in final_state(sig, CFG) if e.region == "eyes"]
+
+
+def test_a_blink_the_clip_end_cuts_is_a_blink():
+    tr = syn.sequence(4.0, eyes=blink_at(3.88))
+    assert kinds(events_of(tr)) == ["blink"]

@@ -17,7 +17,7 @@ right.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,7 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     for e in presence_events:
         e.text = clause(e, cfg)
     sources: dict[int, list[Event]] = {}
-    phases = group_events(presence_events + states + timeline + finals, duration, cfg, sources)
+    phases = group_events(presence_events + states + timeline + finals, duration, ranking_config(signals, cfg), sources)
     visible = [False] * len(SEGMENT_PHRASES)
     seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):
@@ -131,6 +131,15 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
         clauses.append({"text": piece, "events": [] if ev is None else [in_caption[id(ev)]],
                         "timeline": [in_timeline[id(e)] for e in src if id(e) in in_timeline]})
     return text, used, timeline, clauses
+
+
+def ranking_config(sig: FaceSignals, cfg: DynamicsConfig) -> DynamicsConfig:
+    """``cfg`` with the thresholds the events of ``sig`` were detected against, for rating their
+    strength (:func:`dfec.dynamics.ranking.strength`): speech on a mesh track is found on the 3-D
+    inner-lip gap at ``speak_prominence_mesh``, not at the 68-point ``speak_prominence``."""
+    if "lip_gap" in sig.values:
+        return replace(cfg, speak_prominence=cfg.speak_prominence_mesh)
+    return cfg
 
 
 def _initial_smile(sig: FaceSignals, cfg: DynamicsConfig) -> list[Event]:

@@ -249,6 +249,9 @@ class DynamicsConfig:
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0
+    #: an eye closure cut by the clip's first or last frame is the eyes closed there (not a blink)
+    #: when it lasts at least this long inside the clip (a blink's closed phase is 0.1-0.2 s)
+    closure_cut_min_s: float = 0.25
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6
@@ -427,6 +430,9 @@ FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice
                    "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill"}
 #: fractions that must be above 0 (``voice_active_score`` 0 would make every frame voiced)
 POSITIVE_FIELDS = {"voice_active_score"}
+#: (lower, upper) fields of one scale: a file that sets the lower above the upper is refused
+ORDERED_FIELDS = (("speak_pause_min_s", "speak_pause_max_s"), ("blink_max_s", "closure_max_s"),
+                  ("mouth_closed_below", "mouth_open_above"))
 
 
 def load_config(path) -> DynamicsConfig:
@@ -478,7 +484,11 @@ def load_config(path) -> DynamicsConfig:
             if key in POSITIVE_FIELDS and value <= 0:
                 raise DfecError(f"'{key}' must be above 0 (at most {top})", p)
             kw[key] = type(default)(value)
-    return DynamicsConfig(**kw)
+    cfg = DynamicsConfig(**kw)
+    for lo, hi in ORDERED_FIELDS:
+        if getattr(cfg, lo) > getattr(cfg, hi):
+            raise DfecError(f"'{lo}' ({getattr(cfg, lo):g}) must not exceed '{hi}' ({getattr(cfg, hi):g})", p)
+    return cfg
 
 
 def _selection_setting(key: str, value, path: Path):

@@ -70,12 +70,18 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
     m = sig.neutral(name)
     if not np.isfinite(m) or np.isfinite(x).sum() < 3:
         return [], mask
-    y = -np.nan_to_num(x, nan=np.nanmax(x))
+    # open-eye pads at both ends let a closure the clip cuts be a peak too: eyes closed from the
+    # first frame, or closing and not reopening before the last (review 3: such a closure fell to
+    # the narrow / widen swings, "their eyes squint" before "their eyes stay closed")
+    n = len(x)
+    fill = np.nanmax(x)
+    y = -np.concatenate([[fill], np.nan_to_num(x, nan=fill), [fill]])
     peaks, props = find_peaks(y, prominence=depth_th * m)
     left, right = np.zeros(0), np.zeros(0)
     if len(peaks):
         _, _, left, right = peak_widths(y, peaks, rel_height=0.5)
-    left, right = np.array(left, float), np.array(right, float)
+    peaks = np.clip(np.asarray(peaks, int) - 1, 0, n - 1)
+    left, right = np.array(left, float) - 1, np.array(right, float) - 1
     # two closures in quick succession share one wide half-height span: split it between them
     for k in range(len(peaks) - 1):
         if right[k] > peaks[k + 1] or left[k + 1] < peaks[k]:
@@ -87,19 +93,29 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         if not np.isfinite(x[p]):
             continue
         dur = (hi - lo) / sig.fps
-        i0, i1 = int(np.floor(lo)), int(np.ceil(hi))
-        t0, t1 = float(sig.times[max(i0, 0)]), float(sig.times[min(i1, len(x) - 1)])
+        i0, i1 = max(int(np.floor(lo)), 0), min(int(np.ceil(hi)), n - 1)
+        t0, t1 = float(sig.times[i0]), float(sig.times[i1])
+        # cut by the clip: closed on the first frame (no closing seen) / on the last (no reopening)
+        at_start, at_end = lo < 0.5, hi > n - 1.5
         depth = float(prom / m)
-        if dur <= cfg.blink_max_s:
+        # a short dip the clip cuts may be a blink; one held 0.25 s or more into the cut is the
+        # eyes being closed there (then "their eyes are closed ... open", "their eyes close ... stay closed")
+        closed = x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m
+        if (at_start or at_end) and not closed:
+            continue  # against the pad, eyes merely less open than their widest at the cut are no closure
+        cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)
+        if dur <= cfg.blink_max_s and not cut:
             events.append(Event("blink", t0, t1, depth, "eyes"))
-        elif (x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m) or depth >= 2 * depth_th:
+        elif closed or depth >= 2 * depth_th:
             if name == "iris_dark" and _lids_apart(sig, cfg, i0, i1):
                 continue  # the iris darkened with the lids apart: light or gaze, not a closure
-            events.append(Event("eyes_close", t0, t0, depth, "eyes"))
-            events.append(Event("eyes_open", t1, t1, depth, "eyes"))
+            if not at_start:
+                events.append(Event("eyes_close", t0, t0, depth, "eyes"))
+            if not at_end:
+                events.append(Event("eyes_open", t1, t1, depth, "eyes"))
         else:
             continue  # a slow, shallow dip: left to the narrow/widen swings
-        mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
+        mask[max(i0 - 1, 0): min(i1 + 2, n)] = True
     if name == "iris_dark" and cfg.blink_aperture > 0 and has_signal(sig, "aperture", detail):
         # light irises (and eyeliner) can darken rather than brighten the iris disc on a blink:
         # a short dip of the lid aperture that no iris blink covers is a blink too

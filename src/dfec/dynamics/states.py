@@ -10,7 +10,7 @@ from ..schema import Event
 from .config import DynamicsConfig, effective_thresholds
 from .events import _detail_mask
 from .mesh_events import mesh_initial_state
-from .signals import FaceSignals
+from .signals import NORMALISATION, FaceSignals
 
 
 def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
@@ -130,6 +130,21 @@ def head_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> list[E
     return out
 
 
+def _open_eye_deviation(sig: FaceSignals, cfg: DynamicsConfig, name: str, idx: np.ndarray) -> float:
+    """The eyes' opening on frames ``idx`` against its median over the frames where the eyes are
+    not closed (eye aspect ratio at least ``eyes_closed_below``): the clip's median is no "normal"
+    for eyes closed much of the clip (review 3: eyes closed for the first half, then normally open,
+    were said to "stay wide open")."""
+    v = sig[name]
+    ear = sig["eye_open"] if "eye_open" in sig.values else v
+    ref = v[np.isfinite(v) & ~(ear < cfg.eyes_closed_below)]
+    now = v[idx]
+    if not len(ref) or not np.isfinite(now).any():
+        return float("nan")
+    m, x = float(np.median(ref)), float(np.nanmedian(now))
+    return (x - m) / max(abs(m), 1e-6) if NORMALISATION[name] == "relative" else x - m
+
+
 def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
     """States held on the last 0.3 s of the track that differ from the neutral frame by at least
     the event thresholds (eyes wide / narrowed, mouth open, brows raised / furrowed, smiling)."""
@@ -153,7 +168,7 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -
     # 68-point aspect ratio follows the head's pose)
     mesh = "aperture" in sig.values and np.isfinite(sig["aperture"][last]).any()
     eye, eye_th = (level("aperture"), cfg.eye_mesh) if mesh else (level("eye_open"), cfg.eye_deg)
-    if eye >= eye_th:
+    if eye >= eye_th and _open_eye_deviation(sig, cfg, "aperture" if mesh else "eye_open", last) >= eye_th:
         out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
     elif level("eye_open", dev=False) < cfg.eyes_closed_below:
         # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
