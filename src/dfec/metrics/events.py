@@ -160,6 +160,12 @@ _VERB_FRAGMENT_RE = re.compile(
     r"arch|rise|rises|rising|fall|falls|falling|sag|sink|dip|descend|elevat)\w*\b(?!.*\b(?:look|gaz|glanc|star|return)\w*)",
     re.I)
 #: the last part a clause names that such a fragment may go on with ("her upper eyelids", "eyebrows")
+#: a clause that is only a direction ("..., then to the right"): it goes on with the movement before
+_DIRECTION = (r"(?:to (?:the |her |his |their )?(?:left|right|front|center|centre|side)|up(?:wards?)?|"
+              r"down(?:wards?)?|forwards?|ahead|back)")
+_BARE_DIRECTION_RE = re.compile(r"^(?:then |and |back |again |slightly |a little )*" + _DIRECTION + r"(?: again)?$")
+_TRAILING_DIRECTION_RE = re.compile(r"(?:\s+(?:back|again|slightly|a little))*\s+" + _DIRECTION
+                                    + r"(?:\s+(?:again|slightly|a little))*$")
 _MOVER_RE = re.compile(
     r"(?:\b(?:his|her|their|the)\s+(?:(?:left|right|upper|lower|inner|outer)\s+)?)?\b(?:eyebrows|eyebrow|brows|brow|"
     r"eyelids|eyelid|lids|lid|eyes|eye|mouth|lips|lip|corners|jaw|chin|head|cheeks|cheek|nose|nostrils|forehead)\b",
@@ -270,6 +276,7 @@ def extract_events(caption: str) -> list[str]:
         if carry:
             merged.append(carry)
         sentence_subject = None  # the face part of the sentence's last clause that named one
+        sentence_start = len(events)
         for piece in merged:
             last_subject = None
             for k, part in enumerate(_split_and(piece)):
@@ -295,6 +302,13 @@ def extract_events(caption: str) -> list[str]:
                     # draw together, raised at the inner ends" -> "her eyebrows raised at the inner ends"
                     c = f"{sentence_subject} {c}"
                     last_subject = sentence_subject
+                if _BARE_DIRECTION_RE.match(c) and len(events) > sentence_start \
+                        and not events[-1].endswith("side to side"):
+                    # "her eyeballs move to the left, then to the right": the eyeballs move to the
+                    # right (read alone, a bare direction defaulted to a head turn)
+                    stem = _TRAILING_DIRECTION_RE.sub("", events[-1])
+                    if stem != events[-1]:
+                        c = f"{stem} {re.sub(r'^(?:then|and) ', '', c)}"
                 if len(c.split()) == 1 and not re.search(r"(s|ing|ed)$", c):
                     continue  # a stray adverb ("soon"), not an event
                 if is_time_phrase(c) or is_appearance(c):
