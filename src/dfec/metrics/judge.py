@@ -86,10 +86,21 @@ class OfflineJudge:
     def reference_events(self, caption: str) -> list[str]:
         return list(self._extract(caption))
 
-    def prepare(self, texts: Sequence[str]) -> None:
-        """Embed, in one batched pass, the events the parser cannot read (speed only)."""
-        events = [e for t in texts for e in self._extract(t)]
-        self.classifier.warm(events)
+    def prepare(self, texts: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None) -> None:
+        """Embed, in one batched pass, the events the parser cannot read (speed only). With
+        ``pairs`` of (prediction, reference) captions, only those that will meet an unreadable
+        event on the other side (the fallback decides only such pairs), so a corpus the rules read
+        loads no embedding model (and no torch)."""
+        if pairs is None:
+            self.classifier.warm([e for t in texts for e in self._extract(t)])
+            return
+        todo: list[str] = []
+        for pred, ref in pairs:
+            g = self.classifier.needs_embedding(self._extract(pred))
+            r = self.classifier.needs_embedding(self._extract(ref))
+            if g and r:
+                todo += g + r
+        self.classifier.warm(todo)
 
     def explain_events(self, events: Sequence[str]) -> list[str]:
         """How each event was parsed (region, movement, direction, ...), for the per-sample output."""

@@ -57,6 +57,16 @@ def _progress(iterable, total: int, desc: str, enabled: bool):
     return tqdm(iterable, total=total, desc=desc, unit="sample")
 
 
+def _prepare(jd, pairs: list[tuple[str, str]]) -> None:
+    """The judge's batched preparation: by (prediction, reference) pairs where it takes them."""
+    import inspect
+
+    if "pairs" in inspect.signature(jd.prepare).parameters:
+        jd.prepare([t for pair in pairs for t in pair], pairs=pairs)
+    else:
+        jd.prepare([ref for _, ref in pairs] + [pred for pred, _ in pairs])
+
+
 def score(
     predictions: Mapping[str, str],
     references: Mapping[str, str],
@@ -93,7 +103,7 @@ def score(
     jd = make_judge(judge, **judge_kw)
     # the judge's batched preparation (model load + embeddings) runs beside CIDEr / ROUGE: both cores work
     prep_pool = ThreadPoolExecutor(1) if hasattr(jd, "prepare") and ids else None
-    prep = prep_pool.submit(jd.prepare, [references[i] for i in ids] + [preds[i] for i in ids]) if prep_pool else None
+    prep = prep_pool.submit(_prepare, jd, [(preds[i], references[i]) for i in ids]) if prep_pool else None
     cider_mean, cider_per = cider_d(preds, references, df_refs) if ids else (None, {})
     all_refs = {**df_refs, **references}
     cider_df_source = "fecbench-800 (bundled)" if bundled_df_for(all_refs) is not None else f"{len(all_refs)} references"
