@@ -419,6 +419,13 @@ class DynamicsConfig:
     #: frame, and write "to the left of the screen" when they mean the image side) or "viewer"
     #: (the image's left). Signals (yaw, roll, ear_left ...) always use image directions.
     left_right: str = "subject"
+    #: a smile said in a phase also says up to this many of the changes that make it a full smile
+    #: (FACS AU6 with AU12: the cheeks raise, the lower lids tighten / the eyes narrow) when they
+    #: overlap it in time, beyond the phase's clause cap and from ``companion_min_strength`` times
+    #: their threshold (the smile corroborates them), see
+    #: :func:`dfec.dynamics.ranking.smile_companions`; 0 = off
+    smile_companions: int = 2
+    companion_min_strength: float = 1.0
 
 
 #: fields that are percentiles (0-100) or fractions (0-1): load_config refuses values outside

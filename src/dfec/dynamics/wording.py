@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..schema import Event
 from .config import DynamicsConfig
-from .ranking import phase_cap, select_changes, strength
+from .ranking import phase_cap, select_changes, smile_companions, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -197,15 +197,26 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS and m.kind != "face_leaves"]
         parts.append((states, changes, finals, groups, leaves))
     chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
+    extra = smile_companions(chosen, [p[1] for p in parts], [p[3] for p in parts], config)
     out = []
     for k, ((states, _, finals, groups, leaves), changes) in enumerate(zip(parts, chosen)):
         room = max(0, phase_cap(config, k) - len(changes))
+        changes = _after_smile(changes, extra[k])
         changes = _with_follows(changes, groups, follows, sources)
         for m in leaves:
             j = next((i for i, e in enumerate(changes) if e.start >= m.start and not is_participle(e.text)), len(changes))
             changes.insert(j, m)
         out.append(states + changes + finals[:room])
     return arrange(out, events, duration, config, sources)
+
+
+def _after_smile(changes: list[Event], companions: list[Event]) -> list[Event]:
+    """``changes`` with the smile's companions (:func:`~dfec.dynamics.ranking.smile_companions`)
+    right after its first smile ("the person smiles, and their cheeks raise")."""
+    if not companions:
+        return changes
+    i = next(i for i, m in enumerate(changes) if m.kind == "smile")
+    return changes[:i + 1] + companions + changes[i + 1:]
 
 
 _FOLLOWS = {"gaze_follows_left", "gaze_follows_right", "gaze_follows_ahead"}
