@@ -1,8 +1,17 @@
 """Upper-face and lower-face states and events (issue 11, part "upper"): what comes with a smile
-(cheeks, lower lids), ..."""
+(cheeks, lower lids) and eyes narrowed from the first frame."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
+from dfec.dynamics.captioner import describe
 from dfec.dynamics.config import DynamicsConfig
+from dfec.dynamics.mesh_events import squinting
+from dfec.dynamics.signals import track_signals
+from dfec.dynamics.states import initial_state
+from dfec.dynamics.synthetic_mesh import mesh_sequence
 from dfec.dynamics.wording import group_events
 from dfec.schema import Event
 
@@ -54,3 +63,50 @@ def test_a_companion_said_in_another_phase_is_not_said_again():
     out = group_events([SMILE, ev("lids_tighten", 2.4, 0.18, "eyes"), narrow_later], 8.0, DynamicsConfig())
     assert [e.kind for e in out[1]] == ["smile"]
     assert [e.kind for e in out[3]] == ["lids_tighten"]
+
+
+# ------------------------------------------------------------------ eyes narrowed from the start
+def _squint(tr, lift: float):
+    """``tr`` with the lower lids of every frame raised by ``lift`` of their depth below the
+    eye-corner midpoint (image plane): a squint (AU7), the upper lids unchanged."""
+    from dfec.dynamics.mesh_signals import LEFT_EYE, LEFT_LIDS, RIGHT_EYE, RIGHT_LIDS
+
+    m = tr.main_track.mesh.astype(np.float64)
+    for corners, lids in ((RIGHT_EYE, RIGHT_LIDS), (LEFT_EYE, LEFT_LIDS)):
+        mid = m[:, list(corners), :2].mean(axis=1)
+        for _, lo in lids:
+            m[:, lo, 1] -= lift * (m[:, lo, 1] - mid[:, 1])
+    tr.main_track.mesh = m.astype(np.float32)
+    return tr
+
+
+def test_eyes_narrowed_from_the_start_need_raised_lower_lids_and_a_smaller_aperture():
+    cfg = DynamicsConfig()
+    open_eyes = track_signals(mesh_sequence(2.0, noise_px=0.3, eyes=lambda t: 1.0 + 0 * t))
+    squint = track_signals(_squint(mesh_sequence(2.0, noise_px=0.3, eyes=lambda t: 1.0 + 0 * t), 0.6))
+    first = np.arange(5)
+    # the measured cues: aperture between half-open and squint_aperture, lower lids near the corner line
+    assert cfg.half_open_below <= np.nanmedian(squint["aperture"][first]) < cfg.squint_aperture
+    assert np.nanmedian(squint["lower_lid"][first]) < cfg.squint_lower_lid < np.nanmedian(open_eyes["lower_lid"][first])
+    assert squinting(squint, cfg, first) and not squinting(open_eyes, cfg, first)
+    states = [e.kind for e in initial_state(squint, cfg)]
+    assert "eyes_are_narrowed" in states and "eyes_are_open" not in states
+    assert "eyes_are_open" in [e.kind for e in initial_state(open_eyes, cfg)]
+    assert "eyes_are_narrowed" not in [e.kind for e in initial_state(squint, replace(cfg, squint_lower_lid=0))]
+    # a wide-open eye with low lower lids (aperture at or above squint_aperture) is not narrowed
+    ap = float(np.nanmedian(squint["aperture"][first]))
+    assert "eyes_are_narrowed" not in [e.kind for e in initial_state(squint, replace(cfg, squint_aperture=ap - 0.02))]
+    # said with the starting states, the gaze hanging on it
+    text = describe(squint, 2.0, cfg)[0]
+    assert "their eyes are narrowed, looking straight ahead" in text
+
+
+def test_squint_reads_the_lower_lids_over_cos_pitch():
+    cfg = DynamicsConfig()
+    sig = track_signals(_squint(mesh_sequence(2.0, noise_px=0.3, eyes=lambda t: 1.0 + 0 * t), 0.6))
+    first = np.arange(5)
+    depth = float(np.nanmedian(sig["lower_lid"][first]))
+    # a head pitched so far that depth / cos(pitch) passes the threshold is not read as squinting
+    pitch = np.degrees(np.arccos(depth / (1.05 * cfg.squint_lower_lid)))
+    sig.values["pitch"] = np.full(len(sig), -pitch)
+    assert not squinting(sig, cfg, first)
