@@ -110,3 +110,34 @@ def test_squint_reads_the_lower_lids_over_cos_pitch():
     pitch = np.degrees(np.arccos(depth / (1.05 * cfg.squint_lower_lid)))
     sig.values["pitch"] = np.full(len(sig), -pitch)
     assert not squinting(sig, cfg, first)
+
+
+# ------------------------------------------------------------------ benchmarks/absolute_states.py
+def _bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "absolute_states.py"
+    spec = importlib.util.spec_from_file_location("absolute_states", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_absolute_states_benchmark_reads_only_dev_clips_and_quotes_the_reference(tmp_path, capsys):
+    bench = _bench()
+    cap = ("This video shows a man. At the beginning of the video, his eyes are narrowed and his eyebrows "
+           "are furrowed. Then he speaks, keeping his eyebrows furrowed.")
+    assert bench.start_sentence(cap) == "At the beginning of the video, his eyes are narrowed and his eyebrows are furrowed."
+    assert bench.said(cap, r"eyes are narrowed") == "eyes are narrowed"
+    assert bench.said(cap, r"closed") == "-"
+    # a dev clip and a held-out clip, both with tracks: only the dev clip is measured
+    refs = {"captions": [{"id": "a", "split": "dev", "caption": cap}, {"id": "b", "split": "test", "caption": cap}]}
+    (tmp_path / "refs.json").write_text(__import__("json").dumps(refs))
+    for cid in ("a", "b"):
+        (tmp_path / "new" / cid).mkdir(parents=True)
+        mesh_sequence(1.0, noise_px=0.3).save(tmp_path / "new" / cid / "tracks.json")
+    assert bench.main(["--work", str(tmp_path), "--refs", str(tmp_path / "refs.json")]) == 0
+    out = capsys.readouterr().out
+    assert "dev clips (1)" in out and "| a |" in out and "| b |" not in out
+    assert "eyes are narrowed" in out
