@@ -422,6 +422,22 @@ class DynamicsConfig:
     #: frame, and write "to the left of the screen" when they mean the image side) or "viewer"
     #: (the image's left). Signals (yaw, roll, ear_left ...) always use image directions.
     left_right: str = "subject"
+    #: a smile said in a phase also says up to this many of the changes that make it a full smile
+    #: (FACS AU6 with AU12: the cheeks raise, the lower lids tighten / the eyes narrow) when they
+    #: overlap it in time, beyond the phase's clause cap and from ``companion_min_strength`` times
+    #: their threshold (the smile corroborates them), see
+    #: :func:`dfec.dynamics.ranking.smile_companions`; 0 = off
+    smile_companions: int = 2
+    companion_min_strength: float = 1.0
+    #: eyes narrowed at the start (a squint: "his eyes are narrowed"): the lid aperture below
+    #: ``squint_aperture`` iris diameters (not yet half-open) and the lower lids raised to within
+    #: ``squint_lower_lid`` face scales of the eye-corner line (``lower_lid`` over cos(pitch)).
+    #: Absolute values, read against a population, not the clip's neutral frame: on the 13 dev
+    #: clips lower_lid at the start is 0.015-0.024 where the reference says the eyes are narrowed
+    #: or half-open (5854, s32, nggyup) and 0.027-0.044 elsewhere; see
+    #: :func:`dfec.dynamics.mesh_events.mesh_initial_state`. 0 = off
+    squint_aperture: float = 0.70
+    squint_lower_lid: float = 0.025
 
 
 #: fields that are percentiles (0-100) or fractions (0-1): load_config refuses values outside

@@ -127,3 +127,50 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
         for cell, k in extra:
             banned[k].add(cell)
     return [[m for m in ch if any(m is x for x in said[k])] for k, ch in enumerate(changes)]
+
+
+#: changes that make a smile a full one (FACS AU6 with AU12: the cheeks raise and push the lower
+#: lids up, the eyes narrow); said with a smile they overlap (:func:`smile_companions`)
+SMILE_COMPANIONS = ("cheeks_raise", "lids_tighten", "eyes_narrow")
+
+
+def _starts_during(a: list[Event], smiles: list[Event], slack: float = 0.2) -> bool:
+    """Whether one of ``a`` begins while one of ``smiles`` is under way (from ``slack`` s before its
+    onset to its offset): what the smile raises starts with it, not before it."""
+    return any(s.start - slack <= x.start <= s.end for x in a for s in smiles)
+
+
+def smile_companions(chosen: list[list[Event]], changes: list[list[Event]], groups: list[dict[int, list[Event]]],
+                     config: DynamicsConfig) -> list[list[Event]]:
+    """Per phase, the changes to say right after a smile chosen there (:data:`SMILE_COMPANIONS`,
+    at most ``config.smile_companions`` per phase, by :func:`rank`, said cheeks first: they push
+    the lower lids up), beyond the phase's clause cap, as the teeth a smile shows. A companion is
+    measured in the same phase; is at least ``companion_min_strength`` times its threshold (the
+    smile corroborates a change weaker than ``min_strength``: two signals of one facial action
+    agree); begins while the smile is under way (from 0.2 s before its onset to its offset: a
+    narrowing already under way when the smile starts is not the smile's); and is of a
+    vocabulary cell said nowhere else in the caption (the one-phase-per-kind rule).
+
+    Dev clips facellava 1 and face_noface (checked on the traces): the cheeks rise 5-13 % and the
+    lower lids 20-50 % with the smile, and their references say so ("the cheeks raise", "the eyes
+    narrow slightly", "his cheeks rise"). 13 dev clips (offline judge): mean TEM 0.673 -> 0.677,
+    P 0.788 -> 0.788, R 0.696 -> 0.724."""
+    out: list[list[Event]] = [[] for _ in chosen]
+    if config.smile_companions <= 0:
+        return out
+    said = {cell_of(m) for ch in chosen for m in ch}
+    for k, (picked, cands) in enumerate(zip(chosen, changes)):
+        smiles = [g for m in picked if m.kind == "smile" for g in groups[k].get(id(m), [m])]
+        if not smiles:
+            continue
+        pool = sorted((m for m in cands if m.kind in SMILE_COMPANIONS and not any(m is p for p in picked)
+                       and strength(m, config) >= config.companion_min_strength
+                       and _starts_during(groups[k].get(id(m), [m]), smiles)), key=lambda m: rank(m, config))
+        for m in pool:
+            if len(out[k]) >= config.smile_companions:
+                break
+            if cell_of(m) not in said:
+                said.add(cell_of(m))
+                out[k].append(m)
+        out[k].sort(key=lambda m: SMILE_COMPANIONS.index(m.kind))  # the cheeks push the lower lids up
+    return out

@@ -45,7 +45,7 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             state = "open"
         out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
     mesh = mesh_initial_state(sig, cfg, detail)
-    if any(e.kind == "eyes_are_half_open" for e in mesh):
+    if any(e.kind in ("eyes_are_half_open", "eyes_are_narrowed") for e in mesh):
         out = [e for e in out if e.kind not in ("eyes_are_open", "eyes_are_closed")]
     elif any(e.kind == "eyes_are_closed" for e in out) and "aperture" in sig.values:
         # a low eye aspect ratio with the lids apart on the mesh (lid gap against the iris) is a

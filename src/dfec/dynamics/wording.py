@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..schema import Event
 from .config import DynamicsConfig
-from .ranking import phase_cap, select_changes, strength
+from .ranking import phase_cap, select_changes, smile_companions, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -115,6 +115,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "gaze_down": ("they look down", "they look down slightly", "they look down"),
     "gaze_ahead": ("they look straight ahead again",) * 3,
     "eyes_are_half_open": ("their eyes are half-open",) * 3,
+    "eyes_are_narrowed": ("their eyes are narrowed",) * 3,
     "eyes_half_close": ("their upper eyelids droop", "their upper eyelids droop slightly", "their eyes half-close"),
     "eyes_reopen": ("their upper eyelids lift",) * 3,
     "lids_tighten": ("their eyes narrow", "their eyes narrow slightly", "their eyes squint"),
@@ -131,7 +132,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
 }
 _STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
                 "head_is_lowered", "head_is_raised", "face_appears", "eyes_are_open", "eyes_are_closed",
-                "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open", "corners_are_lifted", "eyes_are_half_open",
+                "mouth_is_closed", "mouth_is_slightly_open", "mouth_is_open", "corners_are_lifted", "eyes_are_half_open", "eyes_are_narrowed",
                 "teeth_are_visible", "gaze_is_ahead", "gaze_is_down", "gaze_is_up", "gaze_is_left", "gaze_is_right",
                 "brows_are_raised", "brows_are_furrowed", "speaking_at_start"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_half_open", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
@@ -197,15 +198,26 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS and m.kind != "face_leaves"]
         parts.append((states, changes, finals, groups, leaves))
     chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
+    extra = smile_companions(chosen, [p[1] for p in parts], [p[3] for p in parts], config)
     out = []
     for k, ((states, _, finals, groups, leaves), changes) in enumerate(zip(parts, chosen)):
         room = max(0, phase_cap(config, k) - len(changes))
+        changes = _after_smile(changes, extra[k])
         changes = _with_follows(changes, groups, follows, sources)
         for m in leaves:
             j = next((i for i, e in enumerate(changes) if e.start >= m.start and not is_participle(e.text)), len(changes))
             changes.insert(j, m)
         out.append(states + changes + finals[:room])
     return arrange(out, events, duration, config, sources)
+
+
+def _after_smile(changes: list[Event], companions: list[Event]) -> list[Event]:
+    """``changes`` with the smile's companions (:func:`~dfec.dynamics.ranking.smile_companions`)
+    right after its first smile ("the person smiles, and their cheeks raise")."""
+    if not companions:
+        return changes
+    i = next(i for i, m in enumerate(changes) if m.kind == "smile")
+    return changes[:i + 1] + companions + changes[i + 1:]
 
 
 _FOLLOWS = {"gaze_follows_left", "gaze_follows_right", "gaze_follows_ahead"}
@@ -233,7 +245,7 @@ def _with_follows(changes: list[Event], groups: dict[int, list[Event]], follows:
 #: 172:89, eyes before gaze 515:41, gaze before mouth 525:38, eyes before mouth 702:44)
 _STATE_RANK = {"face_appears": 0, "head_is_turned_left": 1, "head_is_turned_right": 1, "head_is_tilted_left": 1,
                "head_is_tilted_right": 1, "head_is_lowered": 1, "head_is_raised": 1, "brows_are_raised": 2,
-               "brows_are_furrowed": 2, "eyes_are_open": 3, "eyes_are_half_open": 3, "eyes_are_closed": 3,
+               "brows_are_furrowed": 2, "eyes_are_open": 3, "eyes_are_half_open": 3, "eyes_are_narrowed": 3, "eyes_are_closed": 3,
                "gaze_is_ahead": 4, "gaze_is_down": 4, "gaze_is_up": 4, "gaze_is_left": 4, "gaze_is_right": 4,
                "mouth_is_closed": 5, "mouth_is_slightly_open": 5, "mouth_is_open": 5, "speaking_at_start": 6,
                "corners_are_lifted": 7, "teeth_are_visible": 8}
