@@ -171,3 +171,9 @@ def test_speech_on_a_mesh_track_is_rated_against_the_mesh_threshold():
     assert strength(resume, ranking_config(mesh, cfg)) == pytest.approx(0.0247 / cfg.speak_prominence_mesh)
     assert strength(resume, ranking_config(plain, cfg)) == pytest.approx(0.0247 / cfg.speak_prominence)
     assert ranking_config(plain, cfg) is cfg
+    # eyes widening / narrowing on a mesh track are found on the lid aperture at eye_mesh (0.25), not
+    # at the 68-point eye_deg (0.15): they were rated 1.67x too strong (upper's report)
+    narrow = Event("eyes_narrow", 1.0, 1.5, 0.3, "eyes")
+    lids = FaceSignals(t, 16.0, {"aperture": np.full(16, 0.9), "eye_open": np.full(16, 0.3)})
+    assert strength(narrow, ranking_config(lids, cfg)) == pytest.approx(0.3 / cfg.eye_mesh)
+    assert strength(narrow, ranking_config(plain, cfg)) == pytest.approx(0.3 / cfg.eye_deg)

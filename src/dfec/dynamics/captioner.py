@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DfecError
 from ..schema import Event, TrackingResult
-from .events import DynamicsConfig, _detail_mask, detect_events
+from .events import DynamicsConfig, _detail_mask, detect_events, has_signal
 from .states import final_state, initial_state
 from .signals import FaceSignals, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
@@ -135,11 +135,20 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
 
 def ranking_config(sig: FaceSignals, cfg: DynamicsConfig) -> DynamicsConfig:
     """``cfg`` with the thresholds the events of ``sig`` were detected against, for rating their
-    strength (:func:`dfec.dynamics.ranking.strength`): speech on a mesh track is found on the 3-D
-    inner-lip gap at ``speak_prominence_mesh``, not at the 68-point ``speak_prominence``."""
-    if "lip_gap" in sig.values:
-        return replace(cfg, speak_prominence=cfg.speak_prominence_mesh)
-    return cfg
+    strength (:func:`dfec.dynamics.ranking.strength`), as :func:`~dfec.dynamics.events.detect_events`
+    chose them: on a mesh track speech is found on the 3-D inner-lip gap at ``speak_prominence_mesh``
+    (not the 68-point ``speak_prominence``), eyes widening / narrowing on the lid aperture at
+    ``eye_mesh`` (not ``eye_deg``), closures on the iris's darkness at ``blink_dark`` (not
+    ``blink_depth``)."""
+    detail = _detail_mask(sig, cfg)
+    kw = {}
+    if has_signal(sig, "lip_gap", detail):
+        kw["speak_prominence"] = cfg.speak_prominence_mesh
+    if has_signal(sig, "aperture", detail):
+        kw["eye_deg"] = cfg.eye_mesh
+    if has_signal(sig, "iris_dark", detail):
+        kw["blink_depth"] = cfg.blink_dark
+    return replace(cfg, **kw) if kw else cfg
 
 
 def _initial_smile(sig: FaceSignals, cfg: DynamicsConfig) -> list[Event]:
