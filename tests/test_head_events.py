@@ -1,0 +1,88 @@
+"""Head pose events and their selection: a turn back that comes to rest facing the camera is a
+return to the middle (dfec.dynamics.swings.end_at_center_pause), and head lifts / lowers have their
+own selection floor (DynamicsConfig.pitch_min_strength). Synthetic sequences with known truth."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dfec.dynamics import synthetic as syn
+from dfec.dynamics.config import DynamicsConfig
+from dfec.dynamics.events import detect_events
+from dfec.dynamics.ranking import strong_enough
+from dfec.dynamics.signals import track_signals
+from dfec.dynamics.swings import Swing, end_at_center_pause
+from dfec.dynamics.wording import group_events
+from dfec.schema import Event
+
+CFG = DynamicsConfig(left_right="viewer")
+
+
+def head_events(tr, config=CFG):
+    return [e for e in detect_events(track_signals(tr, config.signals), config) if e.region == "head"]
+
+
+def ease(t, t0, t1):
+    """0 before ``t0``, 1 after ``t1``, a cosine ramp between (one speed peak)."""
+    u = np.clip((np.asarray(t, float) - t0) / (t1 - t0), 0, 1)
+    return 0.5 - 0.5 * np.cos(np.pi * u)
+
+
+def back_then_drift(t):
+    """Turned to the image left (-30 degrees), back to facing the camera (+3) over 1.0-1.6 s, a
+    rest there, then a slow drift on by 8 degrees (less than a turn's threshold) to +11 over
+    2.2-4.0 s (dev clip 669's last turn back: rest at 5 degrees, drift to 15)."""
+    return -30 + 33 * ease(t, 1.0, 1.6) + 8 * ease(t, 2.2, 4.0)
+
+
+def test_a_turn_back_that_rests_facing_the_camera_is_a_return_not_a_turn_past_it():
+    evs = head_events(syn.sequence(5.0, noise_px=0.2, yaw=back_then_drift))
+    turns = [e for e in evs if e.kind.startswith("head_turn")]
+    # before: one swing from -30 to +11, "crossed" the middle by a turn's threshold: a turn right
+    assert [e.kind for e in turns] == ["head_turn_center"]
+    # it ends where the head came to rest (1.6 s), not at the end of the drift (4 s)
+    assert turns[0].start == pytest.approx(1.0, abs=0.25) and turns[0].end < 2.0
+    assert turns[0].intensity == pytest.approx(33, abs=4)
+
+
+def test_a_turn_through_the_middle_that_goes_on_stays_a_turn():
+    # a pause facing the camera, then on by more than a turn's threshold to the other side
+    on = lambda t: -30 + 32 * ease(t, 1.0, 1.6) + 28 * ease(t, 2.2, 2.8)
+    assert [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=on))
+            if e.kind.startswith("head_turn")] == ["head_turn_right"]
+    # one smooth movement from one side to the other (one speed peak): a turn, as before
+    smooth = lambda t: -25 + 40 * ease(t, 1.0, 2.0)
+    assert [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=smooth))
+            if e.kind.startswith("head_turn")] == ["head_turn_right"]
+
+
+def test_a_tilt_back_that_rests_upright_straightens():
+    # tilted (-16 degrees), back upright (+1) and at rest, then a drift on by 6.5 degrees (less
+    # than a tilt's threshold, 7) to +7.5, past the middle by that threshold: before, a tilt
+    tilt = lambda t: -16 + 17 * ease(t, 1.0, 1.5) + 6.5 * ease(t, 2.0, 3.5)
+    assert [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, roll=tilt))
+            if e.kind.startswith("head_tilt")] == ["head_tilt_center"]
+
+
+def test_end_at_center_pause_cuts_only_a_swing_from_a_posed_side_at_a_pause():
+    t = np.arange(80) / 16.0
+    yaw = back_then_drift(t)
+    x = yaw - np.median(yaw)
+    s = Swing("yaw", 0, len(t) - 1, 0.0, float(t[-1]), float(x[0]), float(x[-1]))
+    cut = end_at_center_pause(x, t, s, yaw, posed=20, threshold=10, pause_ratio=0.5)
+    assert 1.5 <= t[cut.i1] <= 2.3 and yaw[cut.i1] == pytest.approx(3, abs=1)
+    assert cut.amplitude == pytest.approx(33, abs=1)
+    # off, or a swing that does not start posed: unchanged
+    assert end_at_center_pause(x, t, s, yaw, posed=20, threshold=10, pause_ratio=0) is s
+    assert end_at_center_pause(x, t, s, yaw + 15, posed=20, threshold=10, pause_ratio=0.5) is s
+
+
+def test_slight_head_lifts_and_lowers_are_said_other_slight_changes_are_not():
+    lift = Event("head_lift", 2.5, 2.9, 11.0, "head")     # pitch 11 deg against pitch_deg 10: strength 1.1
+    tilt = Event("head_tilt_left", 2.5, 2.9, 9.0, "head")  # strength 1.29 < min_strength 1.5
+    cfg = DynamicsConfig()
+    assert strong_enough(lift, cfg) and not strong_enough(tilt, cfg)
+    phase = group_events([lift], 8.0, cfg)[1]
+    assert [e.kind for e in phase] == ["head_lift"] and phase[0].text == "their head lifts slightly"
+    assert not strong_enough(lift, DynamicsConfig(pitch_min_strength=1.5))
+    assert not strong_enough(Event("head_lower", 2.5, 2.9, 8.0, "head"), cfg)  # below its threshold
