@@ -86,3 +86,21 @@ def test_slight_head_lifts_and_lowers_are_said_other_slight_changes_are_not():
     assert [e.kind for e in phase] == ["head_lift"] and phase[0].text == "their head lifts slightly"
     assert not strong_enough(lift, DynamicsConfig(pitch_min_strength=1.5))
     assert not strong_enough(Event("head_lower", 2.5, 2.9, 8.0, "head"), cfg)  # below its threshold
+
+
+def creep_then_lift(t):
+    """The head sinks back up by 2 degrees over 0.4-1.4 s, then lifts by 10 more over 1.6-1.9 s
+    (dev clip 2422: a 2-degree creep before a slight lift)."""
+    return -20 + 2 * ease(t, 0.4, 1.4) + 10 * ease(t, 1.6, 1.9)
+
+
+def test_a_lift_starts_where_the_head_takes_off_not_at_a_slow_creep_before_it():
+    lifts = [e for e in head_events(syn.sequence(3.0, noise_px=0.1, pitch=creep_then_lift))
+             if e.kind == "head_lift"]
+    assert len(lifts) == 1 and lifts[0].intensity == pytest.approx(12, abs=2)
+    # the 10 %-of-amplitude onset (1.2 units of 12) falls inside the creep, ~0.9 s
+    assert 1.4 <= lifts[0].start <= 1.7
+    off = DynamicsConfig(left_right="viewer", head_lift_onset=0)
+    early = [e for e in head_events(syn.sequence(3.0, noise_px=0.1, pitch=creep_then_lift), off)
+             if e.kind == "head_lift"]
+    assert early and early[0].start < 1.3

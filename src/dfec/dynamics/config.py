@@ -362,6 +362,12 @@ class DynamicsConfig:
     #: floor, set against single-signal jitter, would only drop true slight lifts / lowers, the
     #: commonest head events of FEC-Bench's references ("lowers slightly", "lifts his head slightly")
     pitch_min_strength: float = 1.0
+    #: a head lift / lower starts no earlier than the last frame before its peak speed that is
+    #: slower than this fraction of that speed (:func:`dfec.dynamics.swings.swings`): where the
+    #: head takes off, the usual kinematic onset, not a slow sinking or rising before it that the
+    #: 10 %-of-amplitude rule reads as the start (dev clip 2422: a 2-degree creep over 0.4 s put a
+    #: lift's onset at 0.56 s; the head takes off at 0.9 s, by eye lifted at 1.28 s). 0: off
+    head_lift_onset: float = 0.2
     #: a frame-to-frame change of the face's scale (inter-ocular distance) by this factor or more
     #: is a shot cut; no head lift / lower / nod is read across one
     cut_scale_jump: float = 1.3

@@ -374,7 +374,10 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                 and not spans_cut(a.t0, b.t1, cuts, sig):
             events.append(Event("head_nod", a.t0, b.t1, max(abs(a.amplitude), abs(b.amplitude)), "head"))
             used.update((k, k + 1))
-    for k, s in enumerate(pitch_sw):
+    # lifts / lowers start where the head takes off (``head_lift_onset``), not at a slow sinking
+    # or rising before it; same turning points as ``pitch_sw``
+    lift_sw = swings(pitch, t, cfg.nod_deg, "pitch", speed_onset=cfg.head_lift_onset)
+    for k, s in enumerate(lift_sw):
         if k in used or abs(s.amplitude) < cfg.pitch_deg or not pitch_change_ok(sig, cfg, s, cuts):
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))

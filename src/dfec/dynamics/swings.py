@@ -126,13 +126,29 @@ def label_returns(sw: list[Swing], threshold: float, fraction: float = 0.5) -> l
     return out
 
 
+def _speed_onset(x: np.ndarray, a: int, b: int, s: int, frac: float) -> int:
+    """The onset ``s`` moved on to the last frame before the swing's peak speed (within
+    ``a..b``) whose speed is at most ``frac`` of that peak: where the movement takes off, not a
+    slow drift before it that already covers a tenth of the amplitude."""
+    seg = np.asarray(x[a:b + 1], dtype=float)
+    if frac <= 0 or len(seg) < 3 or not np.isfinite(seg).all():
+        return s
+    speed = np.abs(np.gradient(seg))
+    peak = int(np.argmax(speed))
+    slow = np.flatnonzero(speed[:peak + 1] <= frac * speed[peak])
+    return max(s, a + int(slow[-1])) if len(slow) else s
+
+
 def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
-           filled: np.ndarray | None = None) -> list[Swing]:
+           filled: np.ndarray | None = None, speed_onset: float = 0.0) -> list[Swing]:
     """Zigzag swings of a deviation series with 10 %-90 % onset/offset times. ``filled`` marks
-    interpolated samples (e.g. over blinks): an onset never lies inside them."""
+    interpolated samples (e.g. over blinks): an onset never lies inside them. With
+    ``speed_onset`` > 0 the onset is no earlier than the last frame before the peak speed slower
+    than that fraction of it (:func:`_speed_onset`)."""
     out = []
     for a, b in zigzag(dev, threshold):
         s, e = _onset(dev, a, b), _offset(dev, a, b)
+        s = min(_speed_onset(dev, a, b, s, speed_onset), e)
         if filled is not None:
             while s < e and filled[s]:
                 s += 1
