@@ -104,3 +104,23 @@ def test_a_lift_starts_where_the_head_takes_off_not_at_a_slow_creep_before_it():
     early = [e for e in head_events(syn.sequence(3.0, noise_px=0.1, pitch=creep_then_lift), off)
              if e.kind == "head_lift"]
     assert early and early[0].start < 1.3
+
+
+def _cut_at(sig, at_s):
+    """The face's scale jumps 1.6x at ``at_s`` (another shot of the same person)."""
+    sig.iod_px = np.asarray(sig.iod_px, float).copy()
+    sig.iod_px[int(round(at_s * sig.fps)):] *= 1.6
+    return sig
+
+
+def test_no_turn_tilt_or_shake_across_a_shot_cut():
+    jump = lambda t: 25 * ease(t, 1.2, 1.35)        # the pose jumps between two shots
+    for curve, kind in (("yaw", "head_turn_right"), ("roll", "head_tilt_right")):
+        sig = track_signals(syn.sequence(3.0, noise_px=0.2, **{curve: jump}), CFG.signals)
+        assert kind in [e.kind for e in detect_events(sig, CFG)]
+        assert kind not in [e.kind for e in detect_events(_cut_at(sig, 1.25), CFG)]
+    # a shake: four alternating turns of 14 degrees, one of them across a cut, is no shake
+    shake = lambda t: 14 * np.sin(2 * np.pi * 1.25 * np.clip(t - 1.0, 0, 1.6))
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, yaw=shake), CFG.signals)
+    assert "head_shake" in [e.kind for e in detect_events(sig, CFG)]
+    assert "head_shake" not in [e.kind for e in detect_events(_cut_at(sig, 1.8), CFG)]

@@ -350,21 +350,25 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # yaw / roll > 0 move the face towards the image right, which is the person's own left
     to_image_right = "right" if cfg.left_right == "viewer" else "left"
     to_image_left = "left" if cfg.left_right == "viewer" else "right"
+    # a turn or tilt across a shot cut is the pose's jump between two shots, as for lifts below
+    cuts = shot_cuts(sig, cfg)
     yaw = sig.deviation("yaw")
     yaw_sw = _paused(sig, "yaw", swings(yaw, t, cfg.yaw_deg, "yaw"), cfg.head_turned_deg, cfg.yaw_deg, cfg)
+    yaw_sw = [s for s in yaw_sw if not spans_cut(s.t0, s.t1, cuts, sig)]
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg, cfg.yaw_deg) else f"head_turn_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     roll = sig.deviation("roll")
     for s in _paused(sig, "roll", swings(roll, t, cfg.roll_deg, "roll"), cfg.head_tilted_deg, cfg.roll_deg, cfg):
+        if spans_cut(s.t0, s.t1, cuts, sig):
+            continue
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
-    cuts = shot_cuts(sig, cfg)
     for k in range(len(pitch_sw) - 1):
         a, b = pitch_sw[k], pitch_sw[k + 1]
         if k in used or a.amplitude >= 0:
