@@ -351,6 +351,26 @@ class DynamicsConfig:
     #: yaw over a long lift, dev clip WolfgangLanger 2 deg/s, is no coupling; skarsgard's turns
     #: back from profile 13-54)
     pitch_yaw_rate: float = 10.0
+    #: a head turn / tilt back from a posed side ends where the head first comes to rest facing
+    #: the camera (|angle| below ``head_turned_deg`` / ``head_tilted_deg``, speed at a local
+    #: minimum of at most this fraction of the speed peaks before and after) when it moves on from
+    #: there by less than a turn's / tilt's threshold (:func:`dfec.dynamics.swings.end_at_center_pause`):
+    #: dev clip 669's last turn back stops at 5 degrees of yaw at 5.4 s and drifts to 15 by 7 s,
+    #: by eye frontal from 5.0 s; read to its extreme it "crossed" the middle and was said as a
+    #: turn to the left. One smooth movement has one speed peak, so the test leaves it alone. 0: off
+    head_pause_ratio: float = 0.5
+    #: ``min_strength`` for head lifts / lowers (:data:`dfec.dynamics.ranking.PITCH_KINDS`): these
+    #: already pass two measurements at detection (the PnP pitch by ``pitch_deg`` and, on mesh
+    #: tracks, the mesh's own 3-D pitch the same way, not during a fast turn), so the general
+    #: floor, set against single-signal jitter, would only drop true slight lifts / lowers, the
+    #: commonest head events of FEC-Bench's references ("lowers slightly", "lifts his head slightly")
+    pitch_min_strength: float = 1.0
+    #: a head lift / lower starts no earlier than the last frame before its peak speed that is
+    #: slower than this fraction of that speed (:func:`dfec.dynamics.swings.swings`): where the
+    #: head takes off, the usual kinematic onset, not a slow sinking or rising before it that the
+    #: 10 %-of-amplitude rule reads as the start (dev clip 2422: a 2-degree creep over 0.4 s put a
+    #: lift's onset at 0.56 s; the head takes off at 0.9 s, by eye lifted at 1.28 s). 0: off
+    head_lift_onset: float = 0.2
     #: a frame-to-frame change of the face's scale (inter-ocular distance) by this factor or more
     #: is a shot cut; no head lift / lower / nod is read across one
     cut_scale_jump: float = 1.3

@@ -37,7 +37,7 @@ from .headpose import pitch_change_ok, shot_cuts, spans_cut
 from .mesh_events import _fall, add_closures, gaze_state, mesh_events, oscillation_events
 from .signals import FaceSignals
 from .speech import speech_events, speech_runs, tidy_speech_events
-from .swings import Swing, _interp_over, label_returns, swings, zigzag  # noqa: F401  (re-exported)
+from .swings import Swing, _interp_over, end_at_center_pause, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
 
 # ----------------------------------------------------------------------------------- detectors
@@ -366,21 +366,25 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # yaw / roll > 0 move the face towards the image right, which is the person's own left
     to_image_right = "right" if cfg.left_right == "viewer" else "left"
     to_image_left = "left" if cfg.left_right == "viewer" else "right"
+    # a turn or tilt across a shot cut is the pose's jump between two shots, as for lifts below
+    cuts = shot_cuts(sig, cfg)
     yaw = sig.deviation("yaw")
-    yaw_sw = swings(yaw, t, cfg.yaw_deg, "yaw")
+    yaw_sw = _paused(sig, "yaw", swings(yaw, t, cfg.yaw_deg, "yaw"), cfg.head_turned_deg, cfg.yaw_deg, cfg)
+    yaw_sw = [s for s in yaw_sw if not spans_cut(s.t0, s.t1, cuts, sig)]
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg, cfg.yaw_deg) else f"head_turn_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     roll = sig.deviation("roll")
-    for s in swings(roll, t, cfg.roll_deg, "roll"):
+    for s in _paused(sig, "roll", swings(roll, t, cfg.roll_deg, "roll"), cfg.head_tilted_deg, cfg.roll_deg, cfg):
+        if spans_cut(s.t0, s.t1, cuts, sig):
+            continue
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
-    cuts = shot_cuts(sig, cfg)
     for k in range(len(pitch_sw) - 1):
         a, b = pitch_sw[k], pitch_sw[k + 1]
         if k in used or a.amplitude >= 0:
@@ -390,7 +394,10 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                 and not spans_cut(a.t0, b.t1, cuts, sig):
             events.append(Event("head_nod", a.t0, b.t1, max(abs(a.amplitude), abs(b.amplitude)), "head"))
             used.update((k, k + 1))
-    for k, s in enumerate(pitch_sw):
+    # lifts / lowers start where the head takes off (``head_lift_onset``), not at a slow sinking
+    # or rising before it; same turning points as ``pitch_sw``
+    lift_sw = swings(pitch, t, cfg.nod_deg, "pitch", speed_onset=cfg.head_lift_onset)
+    for k, s in enumerate(lift_sw):
         if k in used or abs(s.amplitude) < cfg.pitch_deg or not pitch_change_ok(sig, cfg, s, cuts):
             continue
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
@@ -520,6 +527,17 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event],
             continue
         out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
     return out
+
+
+def _paused(sig: FaceSignals, name: str, sw: list[Swing], posed_deg: float, move_deg: float,
+            cfg: DynamicsConfig) -> list[Swing]:
+    """The head swings of ``name``, each swing back from a posed side that comes to rest facing
+    the camera ended there (:func:`~dfec.dynamics.swings.end_at_center_pause`), so that
+    :func:`_to_center` reads where the head stopped, not where it drifted to afterwards."""
+    if name not in sig.values:
+        return sw
+    x = sig.deviation(name)
+    return [end_at_center_pause(x, sig.times, s, sig[name], posed_deg, move_deg, cfg.head_pause_ratio) for s in sw]
 
 
 def _to_center(sig: FaceSignals, name: str, s: Swing, posed_deg: float, move_deg: float) -> bool:

@@ -313,15 +313,20 @@ def closure_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) ->
 def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Event], list[tuple[float, float]]]:
     """Head shakes (yaw) and sways (roll): at least ``shake_min_swings`` alternating swings of at
     least ``shake_fraction`` of the turn / tilt threshold, each lasting at most
-    ``shake_max_swing_s`` and starting within ``shake_max_gap_s`` of the last one's end. Returns the events and the time spans they cover (single turns and tilts inside
-    them are not reported again)."""
+    ``shake_max_swing_s`` and starting within ``shake_max_gap_s`` of the last one's end; a swing
+    across a shot cut (:func:`~dfec.dynamics.headpose.shot_cuts`) is the pose's jump between two
+    shots, not a movement, and breaks the chain. Returns the events and the time spans they cover
+    (single turns and tilts inside them are not reported again)."""
+    from .headpose import shot_cuts, spans_cut
+
     out, spans = [], []
     t = sig.times
+    cuts = shot_cuts(sig, cfg)
     for name, th, kind in (("yaw", cfg.yaw_deg, "head_shake"), ("roll", cfg.roll_deg, "head_sway")):
         if name not in sig.values:
             continue
         sw = [s for s in swings(sig.deviation(name), t, cfg.shake_fraction * th, name)
-              if t[s.i1] - t[s.i0] <= cfg.shake_max_swing_s]
+              if t[s.i1] - t[s.i0] <= cfg.shake_max_swing_s and not spans_cut(s.t0, s.t1, cuts, sig)]
         k = 0
         while k < len(sw):
             j = k

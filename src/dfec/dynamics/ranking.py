@@ -77,7 +77,13 @@ def strong_enough(m: Event, config: DynamicsConfig) -> bool:
     if (config.min_strength <= 0 or m.kind in SPEECH_KINDS or m.kind in config.first_kept_kinds
             or m.kind not in THRESHOLD_OF):
         return True
-    return strength(m, config) >= config.min_strength
+    floor = config.pitch_min_strength if m.kind in PITCH_KINDS else config.min_strength
+    return strength(m, config) >= floor
+
+
+#: head lifts and lowers: double-checked at detection (:func:`dfec.dynamics.headpose.pitch_change_ok`),
+#: so their floor is ``pitch_min_strength``
+PITCH_KINDS = {"head_lift", "head_lower"}
 
 
 def not_rare(m: Event, config: DynamicsConfig) -> bool:

@@ -126,13 +126,29 @@ def label_returns(sw: list[Swing], threshold: float, fraction: float = 0.5) -> l
     return out
 
 
+def _speed_onset(x: np.ndarray, a: int, b: int, s: int, frac: float) -> int:
+    """The onset ``s`` moved on to the last frame before the swing's peak speed (within
+    ``a..b``) whose speed is at most ``frac`` of that peak: where the movement takes off, not a
+    slow drift before it that already covers a tenth of the amplitude."""
+    seg = np.asarray(x[a:b + 1], dtype=float)
+    if frac <= 0 or len(seg) < 3 or not np.isfinite(seg).all():
+        return s
+    speed = np.abs(np.gradient(seg))
+    peak = int(np.argmax(speed))
+    slow = np.flatnonzero(speed[:peak + 1] <= frac * speed[peak])
+    return max(s, a + int(slow[-1])) if len(slow) else s
+
+
 def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
-           filled: np.ndarray | None = None) -> list[Swing]:
+           filled: np.ndarray | None = None, speed_onset: float = 0.0) -> list[Swing]:
     """Zigzag swings of a deviation series with 10 %-90 % onset/offset times. ``filled`` marks
-    interpolated samples (e.g. over blinks): an onset never lies inside them."""
+    interpolated samples (e.g. over blinks): an onset never lies inside them. With
+    ``speed_onset`` > 0 the onset is no earlier than the last frame before the peak speed slower
+    than that fraction of it (:func:`_speed_onset`)."""
     out = []
     for a, b in zigzag(dev, threshold):
         s, e = _onset(dev, a, b), _offset(dev, a, b)
+        s = min(_speed_onset(dev, a, b, s, speed_onset), e)
         if filled is not None:
             while s < e and filled[s]:
                 s += 1
@@ -148,3 +164,39 @@ def _interp_over(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         fill = mask & np.isfinite(x)
         y[fill] = np.interp(idx[fill], idx[good], x[good])
     return y
+
+
+def end_at_center_pause(x: np.ndarray, times: np.ndarray, s: Swing, absolute: np.ndarray,
+                        posed: float, threshold: float, pause_ratio: float) -> Swing:
+    """A head swing back from a posed side, ended where the head first comes to rest facing the
+    camera.
+
+    ``x`` is the deviation series the swing ``s`` was found on, ``absolute`` the same angle
+    against the camera (the pose). The zigzag ends a swing at its extreme, so a head that turns
+    back from ``|absolute| >= posed`` to the front, stops there and then drifts on past the middle
+    by less than a turn's ``threshold`` has a swing that ends beyond the middle, and reads as a
+    turn to the other side. A pause is the first frame in the middle zone (``|absolute| <
+    posed``) where the speed has a local minimum of at most ``pause_ratio`` of the speed peaks
+    before and after it (two velocity peaks, not the one bell of a single movement). When the
+    swing moves on from there by less than ``threshold``, it ends at the pause (the drift after it
+    is no movement of its own); otherwise (the head goes on to turn the other way) it is
+    returned as it is."""
+    if pause_ratio <= 0 or s.i1 - s.i0 < 4:
+        return s
+    a = np.asarray(absolute, dtype=float)
+    if not (np.isfinite(a[s.i0]) and abs(a[s.i0]) >= posed):
+        return s
+    seg = np.asarray(x[s.i0:s.i1 + 1], dtype=float)
+    if not np.isfinite(seg).all():
+        return s
+    speed = np.abs(np.gradient(seg))
+    zone = np.flatnonzero(np.abs(a[s.i0 + 1:s.i1]) < posed) + 1  # interior frames in the middle zone
+    dips = [int(k) for k in zone if speed[k] <= speed[k - 1] and speed[k] <= speed[k + 1]
+            and speed[k] <= pause_ratio * min(float(np.max(speed[:k])), float(np.max(speed[k + 1:])))]
+    if not dips:
+        return s
+    cut = s.i0 + dips[0]
+    if abs(x[cut] - x[s.i0]) < threshold or abs(x[s.i1] - x[cut]) >= threshold:
+        return s
+    start, end = _onset(x, s.i0, cut), _offset(x, s.i0, cut)
+    return Swing(s.signal, s.i0, cut, float(times[start]), float(times[max(end, start)]), float(x[s.i0]), float(x[cut]))

@@ -1,0 +1,126 @@
+"""Head pose events and their selection: a turn back that comes to rest facing the camera is a
+return to the middle (dfec.dynamics.swings.end_at_center_pause), and head lifts / lowers have their
+own selection floor (DynamicsConfig.pitch_min_strength). Synthetic sequences with known truth."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dfec.dynamics import synthetic as syn
+from dfec.dynamics.config import DynamicsConfig
+from dfec.dynamics.events import detect_events
+from dfec.dynamics.ranking import strong_enough
+from dfec.dynamics.signals import track_signals
+from dfec.dynamics.swings import Swing, end_at_center_pause
+from dfec.dynamics.wording import group_events
+from dfec.schema import Event
+
+CFG = DynamicsConfig(left_right="viewer")
+
+
+def head_events(tr, config=CFG):
+    return [e for e in detect_events(track_signals(tr, config.signals), config) if e.region == "head"]
+
+
+def ease(t, t0, t1):
+    """0 before ``t0``, 1 after ``t1``, a cosine ramp between (one speed peak)."""
+    u = np.clip((np.asarray(t, float) - t0) / (t1 - t0), 0, 1)
+    return 0.5 - 0.5 * np.cos(np.pi * u)
+
+
+def back_then_drift(t):
+    """Turned to the image left (-30 degrees), back to facing the camera (+3) over 1.0-1.6 s, a
+    rest there, then a slow drift on by 8 degrees (less than a turn's threshold) to +11 over
+    2.2-4.0 s (dev clip 669's last turn back: rest at 5 degrees, drift to 15)."""
+    return -30 + 33 * ease(t, 1.0, 1.6) + 8 * ease(t, 2.2, 4.0)
+
+
+def test_a_turn_back_that_rests_facing_the_camera_is_a_return_not_a_turn_past_it():
+    evs = head_events(syn.sequence(5.0, noise_px=0.2, yaw=back_then_drift))
+    turns = [e for e in evs if e.kind.startswith("head_turn")]
+    # before: one swing from -30 to +11, "crossed" the middle by a turn's threshold: a turn right
+    assert [e.kind for e in turns] == ["head_turn_center"]
+    # it ends where the head came to rest (1.6 s), not at the end of the drift (4 s)
+    assert turns[0].start == pytest.approx(1.0, abs=0.25) and turns[0].end < 2.0
+    assert turns[0].intensity == pytest.approx(33, abs=4)
+
+
+def test_a_turn_through_the_middle_that_goes_on_stays_a_turn():
+    # a pause facing the camera, then on by more than a turn's threshold to the other side
+    on = lambda t: -30 + 32 * ease(t, 1.0, 1.6) + 28 * ease(t, 2.2, 2.8)
+    assert [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=on))
+            if e.kind.startswith("head_turn")] == ["head_turn_right"]
+    # one smooth movement from one side to the other (one speed peak): a turn, as before
+    smooth = lambda t: -25 + 40 * ease(t, 1.0, 2.0)
+    assert [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=smooth))
+            if e.kind.startswith("head_turn")] == ["head_turn_right"]
+
+
+def test_a_tilt_back_that_rests_upright_straightens():
+    # tilted (-16 degrees), back upright (+1) and at rest, then a drift on by 6.5 degrees (less
+    # than a tilt's threshold, 7) to +7.5, past the middle by that threshold: before, a tilt
+    tilt = lambda t: -16 + 17 * ease(t, 1.0, 1.5) + 6.5 * ease(t, 2.0, 3.5)
+    assert [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, roll=tilt))
+            if e.kind.startswith("head_tilt")] == ["head_tilt_center"]
+
+
+def test_end_at_center_pause_cuts_only_a_swing_from_a_posed_side_at_a_pause():
+    t = np.arange(80) / 16.0
+    yaw = back_then_drift(t)
+    x = yaw - np.median(yaw)
+    s = Swing("yaw", 0, len(t) - 1, 0.0, float(t[-1]), float(x[0]), float(x[-1]))
+    cut = end_at_center_pause(x, t, s, yaw, posed=20, threshold=10, pause_ratio=0.5)
+    assert 1.5 <= t[cut.i1] <= 2.3 and yaw[cut.i1] == pytest.approx(3, abs=1)
+    assert cut.amplitude == pytest.approx(33, abs=1)
+    # off, or a swing that does not start posed: unchanged
+    assert end_at_center_pause(x, t, s, yaw, posed=20, threshold=10, pause_ratio=0) is s
+    assert end_at_center_pause(x, t, s, yaw + 15, posed=20, threshold=10, pause_ratio=0.5) is s
+
+
+def test_slight_head_lifts_and_lowers_are_said_other_slight_changes_are_not():
+    lift = Event("head_lift", 2.5, 2.9, 11.0, "head")     # pitch 11 deg against pitch_deg 10: strength 1.1
+    tilt = Event("head_tilt_left", 2.5, 2.9, 9.0, "head")  # strength 1.29 < min_strength 1.5
+    cfg = DynamicsConfig()
+    assert strong_enough(lift, cfg) and not strong_enough(tilt, cfg)
+    phase = group_events([lift], 8.0, cfg)[1]
+    assert [e.kind for e in phase] == ["head_lift"] and phase[0].text == "their head lifts slightly"
+    assert not strong_enough(lift, DynamicsConfig(pitch_min_strength=1.5))
+    assert not strong_enough(Event("head_lower", 2.5, 2.9, 8.0, "head"), cfg)  # below its threshold
+
+
+def creep_then_lift(t):
+    """The head sinks back up by 2 degrees over 0.4-1.4 s, then lifts by 10 more over 1.6-1.9 s
+    (dev clip 2422: a 2-degree creep before a slight lift)."""
+    return -20 + 2 * ease(t, 0.4, 1.4) + 10 * ease(t, 1.6, 1.9)
+
+
+def test_a_lift_starts_where_the_head_takes_off_not_at_a_slow_creep_before_it():
+    lifts = [e for e in head_events(syn.sequence(3.0, noise_px=0.1, pitch=creep_then_lift))
+             if e.kind == "head_lift"]
+    assert len(lifts) == 1 and lifts[0].intensity == pytest.approx(12, abs=2)
+    # the 10 %-of-amplitude onset (1.2 units of 12) falls inside the creep, ~0.9 s
+    assert 1.4 <= lifts[0].start <= 1.7
+    off = DynamicsConfig(left_right="viewer", head_lift_onset=0)
+    early = [e for e in head_events(syn.sequence(3.0, noise_px=0.1, pitch=creep_then_lift), off)
+             if e.kind == "head_lift"]
+    assert early and early[0].start < 1.3
+
+
+def _cut_at(sig, at_s):
+    """The face's scale jumps 1.6x at ``at_s`` (another shot of the same person)."""
+    sig.iod_px = np.asarray(sig.iod_px, float).copy()
+    sig.iod_px[int(round(at_s * sig.fps)):] *= 1.6
+    return sig
+
+
+def test_no_turn_tilt_or_shake_across_a_shot_cut():
+    jump = lambda t: 25 * ease(t, 1.2, 1.35)        # the pose jumps between two shots
+    for curve, kind in (("yaw", "head_turn_right"), ("roll", "head_tilt_right")):
+        sig = track_signals(syn.sequence(3.0, noise_px=0.2, **{curve: jump}), CFG.signals)
+        assert kind in [e.kind for e in detect_events(sig, CFG)]
+        assert kind not in [e.kind for e in detect_events(_cut_at(sig, 1.25), CFG)]
+    # a shake: four alternating turns of 14 degrees, one of them across a cut, is no shake
+    shake = lambda t: 14 * np.sin(2 * np.pi * 1.25 * np.clip(t - 1.0, 0, 1.6))
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, yaw=shake), CFG.signals)
+    assert "head_shake" in [e.kind for e in detect_events(sig, CFG)]
+    assert "head_shake" not in [e.kind for e in detect_events(_cut_at(sig, 1.8), CFG)]
