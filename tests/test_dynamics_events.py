@@ -232,3 +232,31 @@ def test_eyes_closed_from_the_start_open_and_are_not_wide(mesh, open_at):
 def test_a_blink_the_clip_end_cuts_is_a_blink():
     tr = syn.sequence(4.0, eyes=blink_at(3.88))
     assert kinds(events_of(tr)) == ["blink"]
+
+
+def _cuts_at(sig, *at_s):
+    """The face's scale jumps 1.6x at each of ``at_s`` (a cut to another shot of the same person)."""
+    sig.iod_px = np.asarray(sig.iod_px, float).copy()
+    for k, at in enumerate(at_s):
+        sig.iod_px[int(round(at * sig.fps)):] *= 1.6 if k % 2 == 0 else 1 / 1.6
+    return sig
+
+
+@pytest.mark.parametrize("mesh", [False, True])
+def test_no_eye_closure_or_eye_and_brow_swing_at_a_shot_cut(mesh):
+    # dev ghost__nggyup: the iris darkness stepped at the 0.69 s and 3.09 s cuts, read as "eyes close"
+    # ... "open again", and the lid aperture's step as "their eyes half-close"
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    make = mesh_sequence if mesh else syn.sequence
+    shut = lambda t: np.where((t >= 1.25) & (t < 2.5), 0.0, 1.0)   # another shot: eyes read shut
+    sig = track_signals(make(4.0, eyes=shut), CFG.signals, pixels=False)
+    assert {"eyes_close", "eyes_open"} <= set(kinds(detect_events(sig, CFG)))
+    evs = detect_events(_cuts_at(sig, 1.25, 2.5), CFG)
+    assert not [e for e in evs if e.region == "eyes" and e.kind != "blink"], kinds(evs)
+    # a step of the eye opening / the brows at a cut is no widening / narrowing / raise
+    for step in (dict(eyes=lambda t: np.where(t >= 2.0, 0.6, 1.0)), dict(brows=lambda t: np.where(t >= 2.0, 8.0, 0.0))):
+        sig = track_signals(make(4.0, **step), CFG.signals, pixels=False)
+        region = "eyes" if "eyes" in step else "brows"
+        assert [e for e in detect_events(sig, CFG) if e.region == region]
+        assert not [e for e in detect_events(_cuts_at(sig, 2.0), CFG) if e.region == region]

@@ -89,6 +89,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
             right[k] = min(right[k], cut)
             left[k + 1] = max(left[k + 1], cut)
     events = []
+    cuts, step = shot_cuts(sig, cfg), 1.0 / max(sig.fps, 1e-6)
     for p, prom, lo, hi in zip(peaks, props["prominences"], left, right):
         if not np.isfinite(x[p]):
             continue
@@ -109,6 +110,11 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         elif closed or depth >= 2 * depth_th:
             if name == "iris_dark" and _lids_apart(sig, cfg, i0, i1):
                 continue  # the iris darkened with the lids apart: light or gaze, not a closure
+            if cuts.size and any(spans_cut(u - step, u + step, cuts, sig) for u in (t0, t1)):
+                # the iris's darkness (or the eye's shape) steps at a shot cut: another shot's light
+                # and scale, not the eyes closing or opening (dev ghost__nggyup: a 2.4 s "closure"
+                # from the 0.69 s cut to the 3.09 s one)
+                continue
             if not at_start:
                 events.append(Event("eyes_close", t0, t0, depth, "eyes"))
             if not at_end:
@@ -255,7 +261,12 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     eye = np.where(eye_detail, _interp_over(eye, blink_mask), np.nan)
     eye_sw = swings(eye, t, eye_th, eye_name, filled=blink_mask)
     ap = sig.values.get("aperture")
+    # no eye or brow swing across a shot cut (as for the head below): the next shot's scale and light
+    # step the lid and brow measures (dev ghost__nggyup: "eyes half-close" from the 0.69 s cut)
+    cuts = shot_cuts(sig, cfg)
     for s, back in zip(eye_sw, label_returns(eye_sw, eye_th, ret)):
+        if spans_cut(s.t0, s.t1, cuts, sig):
+            continue
         if mesh and s.amplitude < 0 and ap[s.i1] < cfg.half_open_below:
             kind = "eyes_half_close"
         elif mesh and s.amplitude > 0 and back and ap[s.i0] < cfg.half_open_below:
@@ -279,7 +290,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         mid = 0.5 * (a + b)
         return any(s <= mid <= e for s, e, _ in speaking)
 
-    events += mesh_events(sig, cfg, detail, blink_mask, in_speech, eye_detail)
+    # the mesh's lid, gaze, lip and lower-face changes: none across a shot cut (see the eyes above)
+    events += [e for e in mesh_events(sig, cfg, detail, blink_mask, in_speech, eye_detail)
+               if not spans_cut(e.start, e.end, cuts, sig)]
 
     mouth = np.where(detail, sig.deviation("mouth_open"), np.nan)
     for s in swings(mouth, t, cfg.mouth_open, "mouth_open"):
@@ -337,7 +350,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
     brow_sw = swings(brow, t, cfg.brow_raise, "brow_height")
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
-        if _brow_follows_turn(sig, cfg, s):
+        if _brow_follows_turn(sig, cfg, s) or spans_cut(s.t0, s.t1, cuts, sig):
             continue
         if back:
             kind = "brows_relax"
@@ -348,6 +361,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     inner_sw = swings(inner, t, cfg.brow_furrow, "brow_inner")
     for k, (s, back) in enumerate(zip(inner_sw, label_returns(inner_sw, cfg.brow_furrow, ret))):
         prev = inner_sw[k - 1] if k else None
+        if spans_cut(s.t0, s.t1, cuts, sig):
+            continue
         if s.amplitude < 0 and not back and (prev is None or s.end_value < prev.start_value - ret * cfg.brow_furrow):
             # the inner brows end closer together than before (a drop that only undoes part of
             # the widening that comes with a brow raise is not a furrow)
@@ -367,7 +382,6 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     to_image_right = "right" if cfg.left_right == "viewer" else "left"
     to_image_left = "left" if cfg.left_right == "viewer" else "right"
     # a turn or tilt across a shot cut is the pose's jump between two shots, as for lifts below
-    cuts = shot_cuts(sig, cfg)
     yaw = sig.deviation("yaw")
     yaw_sw = _paused(sig, "yaw", swings(yaw, t, cfg.yaw_deg, "yaw"), cfg.head_turned_deg, cfg.yaw_deg, cfg)
     yaw_sw = [s for s in yaw_sw if not spans_cut(s.t0, s.t1, cuts, sig)]
