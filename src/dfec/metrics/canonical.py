@@ -61,7 +61,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .canonical_form import Action, describe_action, entails, relate
+from .canonical_form import Action, describe_action, entails, generalises, relate
 from .canonical_lexicon import (ADJ_NEXT, AHEAD_FILLERS, AU, BOUND, CENTER, COUNTS, DETERMINERS, DOWN, GAZE_VERBS,
                                 LEFT, MOVE_NOUNS, MOVES, NEG_AFTER, NEG_BEFORE, NEG_BEFORE_ING, NOUNISH, NOUN_REGION, OPEN_AXIS,
                                 PITCH_DOWN, PITCH_UP, PLURAL_NOUNS, RETURN_NOUNS, RETURN_STATES, RIGHT, ROLL,

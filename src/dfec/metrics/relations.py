@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .canonical import Action, describe, entails, parse_event, relate
+from .canonical import Action, describe, entails, generalises, parse_event, relate
 from .encoder import Encoder, MiniLMEncoder, get_encoder  # noqa: F401  (re-exported)
 
 SAME, OPPOSITE, NONE = "same", "opposite", "none"
@@ -130,7 +130,8 @@ class OfflineRelationClassifier:
         return self.matrix([a], [b])[0][0]
 
     def entails(self, premise: str, hypothesis: str) -> bool:
-        """AutoDQ: does the event ``premise`` entail the event ``hypothesis``? (given they are Same)
+        """AutoDQ: does the event ``premise`` entail the event ``hypothesis``? (given they are Same,
+        or ``hypothesis`` is a plain "his head moves" that a head movement of ``premise`` entails)
 
         One-way on a direction one of them leaves open (:func:`dfec.metrics.canonical.entails`:
         "her head tilts to the right" entails "she tilts her head", not the reverse); a pair the
@@ -138,7 +139,7 @@ class OfflineRelationClassifier:
         """
         pa, pb = self.parse(premise), self.parse(hypothesis)
         if pa and pb:
-            return entails(pa, pb)
+            return entails(pa, pb) or generalises(pa, pb)
         return True
 
     def entailment(self, events_g: Sequence[str], events_r: Sequence[str],
@@ -150,8 +151,18 @@ class OfflineRelationClassifier:
         sides; offline, an event is entailed when an event of the other text is Same and states at
         least its directions (see :func:`dfec.metrics.canonical.entails` for the choice and its source).
         """
-        ent_g = [any(matrix[i][j] == SAME and self.entails(r, g) for j, r in enumerate(events_r))
+        ent_g = [any(self._entailed(matrix[i][j], r, g) for j, r in enumerate(events_r))
                  for i, g in enumerate(events_g)]
-        ent_r = [any(matrix[i][j] == SAME and self.entails(g, r) for i, g in enumerate(events_g))
+        ent_r = [any(self._entailed(matrix[i][j], g, r) for i, g in enumerate(events_g))
                  for j, r in enumerate(events_r)]
         return ent_g, ent_r
+
+    def _entailed(self, relation: str, premise: str, hypothesis: str) -> bool:
+        """Same and entailed (:meth:`entails`), or a plain "his head moves" that a head movement of
+        some kind entails though the two are no Same (:func:`dfec.metrics.canonical.generalises`)."""
+        if relation == SAME:
+            return self.entails(premise, hypothesis)
+        if relation == NONE:
+            pa, pb = self.parse(premise), self.parse(hypothesis)
+            return bool(pa and pb) and generalises(pa, pb)
+        return False
