@@ -557,3 +557,5 @@ def test_dynamics_config_refuses_crossed_bounds(tmp_path, text, needle):
     cfg.write_text("speak_pause_min_s: 2.5\nblink_max_s: 0.3\nclosure_max_s: 0.5\nmouth_open_above: 0.035\n")
     ok = load_config(cfg)
     assert ok.speak_pause_min_s == ok.speak_pause_max_s == 2.5 and ok.closure_max_s == 0.5
+    cfg.write_text("closure_max_s: 0\n")  # 0 is the documented "off", not a bound (review 4)
+    assert load_config(cfg).closure_max_s == 0

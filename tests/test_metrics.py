@@ -80,6 +80,8 @@ def test_extract_events_gives_a_bare_direction_the_movement_before_it():
     assert extract_events("Her head turns to the left, then back to the center.") == [
         "her head turns to the left", "her head turns back to the center"]
     assert extract_events("She glances up and then down.") == ["she glances up", "she glances down"]
+    assert extract_events("His head tilts slightly to the left and then back, his eyebrows fall.")[:2] == [
+        "his head tilts slightly to the left", "his head tilts back to the center"]
     # only within a sentence, only after a movement with a direction, never after "side to side"
     assert extract_events("He smiles, then to the right.") == ["he smiles", "to the right"]
     assert extract_events("His head sways from side to side, then to the right.")[0] == \

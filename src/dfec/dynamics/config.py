@@ -522,7 +522,9 @@ def load_config(path) -> DynamicsConfig:
             kw[key] = type(default)(value)
     cfg = DynamicsConfig(**kw)
     for lo, hi in ORDERED_FIELDS:
-        if getattr(cfg, lo) > getattr(cfg, hi):
+        # an upper bound of 0 is its documented "off" (closure_max_s 0: every closure said as
+        # "close" and "open again"), not a bound
+        if getattr(cfg, hi) > 0 and getattr(cfg, lo) > getattr(cfg, hi):
             raise DfecError(f"'{lo}' ({getattr(cfg, lo):g}) must not exceed '{hi}' ({getattr(cfg, hi):g})", p)
     return cfg
 

@@ -308,7 +308,11 @@ def extract_events(caption: str) -> list[str]:
                     # right (read alone, a bare direction defaulted to a head turn)
                     stem = _TRAILING_DIRECTION_RE.sub("", events[-1])
                     if stem != events[-1]:
-                        c = f"{stem} {re.sub(r'^(?:then|and) ', '', c)}"
+                        way = re.sub(r'^(?:then|and) ', '', c)
+                        # a bare "back" is the way back to the middle ("tilts to the left and then
+                        # back"), not the head tilting back (review 4)
+                        way = re.sub(r'\bback$', 'back to the center', way)
+                        c = f"{stem} {way}"
                 if len(c.split()) == 1 and not re.search(r"(s|ing|ed)$", c):
                     continue  # a stray adverb ("soon"), not an event
                 if is_time_phrase(c) or is_appearance(c):
