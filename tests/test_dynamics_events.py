@@ -260,3 +260,32 @@ def test_no_eye_closure_or_eye_and_brow_swing_at_a_shot_cut(mesh):
         region = "eyes" if "eyes" in step else "brows"
         assert [e for e in detect_events(sig, CFG) if e.region == region]
         assert not [e for e in detect_events(_cuts_at(sig, 2.0), CFG) if e.region == region]
+
+
+@pytest.mark.parametrize("mesh", [False, True])
+def test_a_fast_turn_to_profile_is_no_shot_cut(mesh):
+    # review 4: 0 -> 60 degrees in 0.25 s shrinks the image's eye distance 1.38x in a frame (cos yaw),
+    # above cut_scale_jump, so the cut guard dropped the real turn
+    from dfec.dynamics.headpose import shot_cuts
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    make = mesh_sequence if mesh else syn.sequence
+    sig = track_signals(make(3.0, yaw=lambda t: 60 * np.clip((t - 1.0) / 0.25, 0, 1)), CFG.signals, pixels=False)
+    assert np.exp(np.abs(np.diff(np.log(np.asarray(sig.iod_px, float)))).max()) > CFG.cut_scale_jump
+    assert len(shot_cuts(sig, CFG)) == 0
+    assert [e.kind for e in detect_events(sig, CFG) if e.region == "head"] == ["head_turn_right"]
+    assert len(shot_cuts(_cuts_at(sig, 2.0), CFG)) == 1  # a real scale jump still is one
+
+
+@pytest.mark.parametrize("mesh", [False, True])
+def test_a_change_after_a_cut_is_no_return_of_the_cut_step(mesh):
+    # review 4: a step dropped at a cut still took part in labelling returns, so a real widening after it
+    # was "their eyes relax" / "upper eyelids lift", a real brow lowering "brows relax"
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    make = mesh_sequence if mesh else syn.sequence
+    eyes = lambda t: np.where(t >= 2.0, 0.6, 1.0) + 0.4 * np.clip((t - 3.0) / 0.3, 0, 1) * (t >= 2.0)
+    brows = lambda t: np.where(t >= 2.0, 8.0, 0.0) - 8.0 * np.clip((t - 3.0) / 0.3, 0, 1) * (t >= 2.0)
+    for kw, region, kind in ((dict(eyes=eyes), "eyes", "eyes_widen"), (dict(brows=brows), "brows", "brows_lower")):
+        sig = _cuts_at(track_signals(make(5.0, **kw), CFG.signals, pixels=False), 2.0)
+        assert [e.kind for e in detect_events(sig, CFG) if e.region == region] == [kind]

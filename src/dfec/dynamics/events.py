@@ -259,14 +259,13 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     eye_name, eye_th = ("aperture", cfg.eye_mesh) if mesh else ("eye_open", cfg.eye_deg)
     eye = sig.deviation(eye_name)
     eye = np.where(eye_detail, _interp_over(eye, blink_mask), np.nan)
-    eye_sw = swings(eye, t, eye_th, eye_name, filled=blink_mask)
-    ap = sig.values.get("aperture")
     # no eye or brow swing across a shot cut (as for the head below): the next shot's scale and light
-    # step the lid and brow measures (dev ghost__nggyup: "eyes half-close" from the 0.69 s cut)
+    # step the lid and brow measures (dev ghost__nggyup: "eyes half-close" from the 0.69 s cut); they
+    # are dropped before the returns are labelled, so a change after a cut is no "return" of the step
     cuts = shot_cuts(sig, cfg)
+    eye_sw = _no_cut(swings(eye, t, eye_th, eye_name, filled=blink_mask), cuts, sig)
+    ap = sig.values.get("aperture")
     for s, back in zip(eye_sw, label_returns(eye_sw, eye_th, ret)):
-        if spans_cut(s.t0, s.t1, cuts, sig):
-            continue
         if mesh and s.amplitude < 0 and ap[s.i1] < cfg.half_open_below:
             kind = "eyes_half_close"
         elif mesh and s.amplitude > 0 and back and ap[s.i0] < cfg.half_open_below:
@@ -348,9 +347,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # brows: read where the eyes are (in a near-profile view the far brow is guessed and the
     # near one foreshortened: dev clip 669's brows "lowered" with every turn past 35 degrees)
     brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
-    brow_sw = swings(brow, t, cfg.brow_raise, "brow_height")
+    brow_sw = _no_cut(swings(brow, t, cfg.brow_raise, "brow_height"), cuts, sig)
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
-        if _brow_follows_turn(sig, cfg, s) or spans_cut(s.t0, s.t1, cuts, sig):
+        if _brow_follows_turn(sig, cfg, s):
             continue
         if back:
             kind = "brows_relax"
@@ -358,11 +357,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             kind = "brows_raise" if s.amplitude > 0 else "brows_lower"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "brows"))
     inner = np.where(eye_detail, sig.deviation("brow_inner"), np.nan)
-    inner_sw = swings(inner, t, cfg.brow_furrow, "brow_inner")
+    inner_sw = _no_cut(swings(inner, t, cfg.brow_furrow, "brow_inner"), cuts, sig)
     for k, (s, back) in enumerate(zip(inner_sw, label_returns(inner_sw, cfg.brow_furrow, ret))):
         prev = inner_sw[k - 1] if k else None
-        if spans_cut(s.t0, s.t1, cuts, sig):
-            continue
         if s.amplitude < 0 and not back and (prev is None or s.end_value < prev.start_value - ret * cfg.brow_furrow):
             # the inner brows end closer together than before (a drop that only undoes part of
             # the widening that comes with a brow raise is not a furrow)
@@ -450,6 +447,11 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
     return events
+
+
+def _no_cut(sw: list[Swing], cuts: np.ndarray, sig: FaceSignals) -> list[Swing]:
+    """The swings that span no shot cut (:func:`~dfec.dynamics.headpose.spans_cut`)."""
+    return [s for s in sw if not spans_cut(s.t0, s.t1, cuts, sig)] if len(cuts) else sw
 
 
 def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
