@@ -289,3 +289,21 @@ def test_a_change_after_a_cut_is_no_return_of_the_cut_step(mesh):
     for kw, region, kind in ((dict(eyes=eyes), "eyes", "eyes_widen"), (dict(brows=brows), "brows", "brows_lower")):
         sig = _cuts_at(track_signals(make(5.0, **kw), CFG.signals, pixels=False), 2.0)
         assert [e.kind for e in detect_events(sig, CFG) if e.region == region] == [kind]
+
+
+@pytest.mark.parametrize("mesh", [False, True])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_a_blink_the_clip_cuts_leaves_the_start_and_end_states_open(mesh, k):
+    # review 4: eyes shut on the first / last k frames gave "their eyes are closed ... Then the person
+    # blinks", "the person blinks, and their eyes stay narrowed / closed / half-open", and one shut first
+    # frame (lifted by the smoothing) "their eyes open wide"
+    from dfec.dynamics.captioner import describe
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    make = mesh_sequence if mesh else syn.sequence
+    for eyes in (lambda t: np.where(t < (k - 0.5) / 16, 0.0, 1.0), lambda t: np.where(t > 4.0 - (k + 0.5) / 16, 0.0, 1.0)):
+        sig = track_signals(make(4.0, eyes=eyes), CFG.signals, pixels=False)
+        assert [e.kind for e in detect_events(sig, CFG) if e.region == "eyes"] == ["blink"]
+        text = describe(sig, 4.0, CFG)[0]
+        assert "the person blinks" in text and "their eyes are open" in text, text
+        assert not any(w in text for w in ("are closed", "stay", "wide", "squint", "half")), text

@@ -97,9 +97,10 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     timeline = detect_events(signals, cfg) if timeline is None else timeline
     for e in timeline:
         e.text = clause(e, cfg)
-    states = initial_state(signals, cfg) if cfg.describe_states else []
+    blinks = [(e.start, e.end) for e in timeline if e.kind == "blink"]  # states are read outside them
+    states = initial_state(signals, cfg, blinks) if cfg.describe_states else []
     states += _initial_smile(signals, cfg) if cfg.describe_states else []
-    finals = final_state(signals, cfg) if cfg.describe_states else []
+    finals = final_state(signals, cfg, blinks) if cfg.describe_states else []
     first, last = presence if presence is not None else _span(signals)
     step = 1.0 / max(signals.fps, 1e-6)
     presence_events = []

@@ -66,6 +66,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
     depth_th = cfg.blink_dark if name == "iris_dark" else cfg.blink_depth
     # a blink lasts 1-3 frames at 16 fps: the iris signal is read unsmoothed
     x = np.where(detail, sig.raw[name] if name == "iris_dark" else sig[name], np.nan)
+    raw = np.where(detail, sig.raw.get(name, sig[name]), np.nan)
     mask = np.zeros(len(x), bool)
     m = sig.neutral(name)
     if not np.isfinite(m) or np.isfinite(x).sum() < 3:
@@ -101,7 +102,9 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         depth = float(prom / m)
         # a short dip the clip cuts may be a blink; one held 0.25 s or more into the cut is the
         # eyes being closed there (then "their eyes are closed ... open", "their eyes close ... stay closed")
-        closed = x[p] <= cfg.eyes_closed_below if name == "eye_open" else x[p] <= 0.3 * m
+        # seen closed on the unsmoothed signal (smoothing lifts a closure of one or two edge frames)
+        low = np.nanmin(raw[i0:i1 + 1]) if np.isfinite(raw[i0:i1 + 1]).any() else x[p]
+        closed = low <= cfg.eyes_closed_below if name == "eye_open" else low <= 0.3 * m
         if (at_start or at_end) and not closed:
             continue  # against the pad, eyes merely less open than their widest at the cut are no closure
         cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)

@@ -341,13 +341,15 @@ def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Even
     return out, spans
 
 
-def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
+                       frames: np.ndarray | None = None) -> list[Event]:
     """States on the first 0.3 s that the mesh measures: where the eyes look (``gaze_state``;
     "down" wherever :func:`downcast` holds) and
     whether they are half-open (``aperture`` below ``half_open_below``) or narrowed (below
-    ``squint_aperture`` with the lower lids raised, :func:`squinting`)."""
+    ``squint_aperture`` with the lower lids raised, :func:`squinting`). ``frames``: the frames
+    to read (default the first 0.3 s)."""
     n = max(1, int(round(0.3 * sig.fps)))
-    idx = np.arange(len(sig))[:n]
+    idx = np.arange(len(sig))[:n] if frames is None else np.asarray(frames, int)
     idx = idx[detail[idx]]
     if not len(idx):
         return []

@@ -13,8 +13,26 @@ from .mesh_events import mesh_initial_state
 from .signals import NORMALISATION, FaceSignals
 
 
-def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
-    """The measured state of the eyes and mouth on the first frames of the track (first 0.2 s)."""
+def outside_blinks(sig: FaceSignals, n: int, blinks: list[tuple[float, float]] | None, last: bool = False) -> np.ndarray:
+    """The first (``last``: last) ``n`` frames of the track outside the ``blinks`` (start, end) spans,
+    one frame of slack either side: a state is the face's, not a blink's (review 4: a blink the clip
+    cut at its first frames made "their eyes are closed ... Then the person blinks")."""
+    idx = np.arange(len(sig))
+    if blinks:
+        pad = 1.0 / max(sig.fps, 1e-6)
+        t = np.asarray(sig.times, float)
+        inside = np.zeros(len(sig), bool)
+        for a, b in blinks:
+            inside |= (t >= a - pad) & (t <= b + pad)
+        if (~inside).any():
+            idx = idx[~inside]
+    return idx[-n:] if last else idx[:n]
+
+
+def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
+                  blinks: list[tuple[float, float]] | None = None) -> list[Event]:
+    """The measured state of the eyes and mouth on the first frames of the track (first 0.2 s; the
+    eyes, brows and mouth on the first such frames outside the ``blinks`` spans)."""
     cfg = config or DynamicsConfig()
     if sig is None or len(sig) == 0:
         return []
@@ -26,6 +44,7 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # small to read, so a later "turns back to the center" has its starting turn
     head = head_state(sig, cfg, first)
     pose = _main_pose(head, cfg)
+    first = outside_blinks(sig, n, blinks)
     first = first[detail[first]]
     if not len(first):
         return pose
@@ -44,7 +63,7 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             state = "open"
         out.append(Event(f"mouth_is_{state}", t0, t0, float(gap), "mouth"))
-    mesh = mesh_initial_state(sig, cfg, detail)
+    mesh = mesh_initial_state(sig, cfg, detail, outside_blinks(sig, max(1, int(round(0.3 * sig.fps))), blinks))
     if any(e.kind in ("eyes_are_half_open", "eyes_are_narrowed") for e in mesh):
         out = [e for e in out if e.kind not in ("eyes_are_open", "eyes_are_closed")]
     elif any(e.kind == "eyes_are_closed" for e in out) and "aperture" in sig.values:
@@ -54,7 +73,9 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         if np.isfinite(ap).any() and np.nanmedian(ap) >= cfg.half_open_below:
             out = [Event("eyes_are_open", e.start, e.end, e.intensity, e.region) if e.kind == "eyes_are_closed" else e
                    for e in out]
-    gaze = [_world_gaze(e, head) for e in mesh]
+    # closed eyes look nowhere (the iris is guessed behind the lids)
+    closed = any(e.kind == "eyes_are_closed" for e in out)
+    gaze = [_world_gaze(e, head) for e in mesh if not (closed and e.region == "gaze")]
     return pose + brow_state(sig, cfg, first) + out + gaze
 
 
@@ -145,15 +166,17 @@ def _open_eye_deviation(sig: FaceSignals, cfg: DynamicsConfig, name: str, idx: n
     return (x - m) / max(abs(m), 1e-6) if NORMALISATION[name] == "relative" else x - m
 
 
-def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None) -> list[Event]:
+def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
+                blinks: list[tuple[float, float]] | None = None) -> list[Event]:
     """States held on the last 0.3 s of the track that differ from the neutral frame by at least
-    the event thresholds (eyes wide / narrowed, mouth open, brows raised / furrowed, smiling)."""
+    the event thresholds (eyes wide / narrowed, mouth open, brows raised / furrowed, smiling); read
+    on the last such frames outside the ``blinks`` spans."""
     cfg = effective_thresholds(sig, config or DynamicsConfig())
     if sig is None or len(sig) < 2:
         return []
     detail = _detail_mask(sig, cfg)
     n = max(1, int(round(0.3 * sig.fps)))
-    last = np.arange(len(sig))[-n:]
+    last = outside_blinks(sig, n, blinks, last=True)
     last = last[detail[last]]
     if not len(last):
         return []
