@@ -359,7 +359,8 @@ class DynamicsConfig:
     #: by eye frontal from 5.0 s; read to its extreme it "crossed" the middle and was said as a
     #: turn to the left. One smooth movement has one speed peak, so the test leaves it alone. 0: off
     head_pause_ratio: float = 0.5
-    #: ``min_strength`` for head lifts / lowers (:data:`dfec.dynamics.ranking.PITCH_KINDS`): these
+    #: ``min_strength`` for head lifts / lowers (:data:`dfec.dynamics.ranking.PITCH_KINDS`); at 1.0,
+    #: their detection threshold (``pitch_deg``), it exempts them from the floor: these
     #: already pass two measurements at detection (the PnP pitch by ``pitch_deg`` and, on mesh
     #: tracks, the mesh's own 3-D pitch the same way, not during a fast turn), so the general
     #: floor, set against single-signal jitter, would only drop true slight lifts / lowers, the
