@@ -110,3 +110,19 @@ def test_zigzag_hysteresis():
     x = np.array([0, 1, 0.8, 1.2, 3, 2.9, 1, 1.1, 0, np.nan, 0, 5])
     assert zigzag(x, 1.5) == [(0, 4), (4, 8), (10, 11)]
     assert zigzag(x, 10) == []
+
+
+def test_a_head_pose_past_a_possible_roll_is_no_pose():
+    # eyecheck of videollava demo_1: failed landmarks of a toddler bowed over a book (eye corners in
+    # reverse order) gave roll -155..102 degrees, read as head tilts of 136 and 145 degrees; a head
+    # rolls ~45 degrees at most, so such a fit is no pose (and no warm start)
+    from dfec.dynamics import synthetic as syn
+    from dfec.dynamics.signals import head_pose
+
+    for roll, finite in ((30.0, True), (60.0, True), (170.0, False)):
+        tr = syn.sequence(1.0, roll=lambda t, r=roll: np.full_like(t, r))
+        lm = np.asarray(tr.tracks[0].landmarks, float)
+        pose = head_pose(lm, tr.frame_size)
+        assert np.isfinite(pose[:, 2]).all() == finite, (roll, pose[:3, 2])
+        if finite:
+            assert np.nanmedian(np.abs(pose[:, 2])) == pytest.approx(roll, abs=8)

@@ -227,9 +227,32 @@ def head_pose(landmarks: np.ndarray, frame_size: tuple[int, int], focal_scale: f
                                  useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
         if not ok or tv[2, 0] <= 0:
             continue
+        angles = rotation_to_angles(cv2.Rodrigues(r)[0])
+        eye = pts[45] - pts[36]
+        if abs(angles[2]) > MAX_ROLL_DEG or \
+                _angle_gap(angles[2], np.degrees(np.arctan2(eye[1], eye[0]))) > MAX_ROLL_GAP_DEG:
+            # a head tilted past MAX_ROLL_DEG, or a fit whose roll disagrees with the eye line's own
+            # slant, is a failed fit on failed landmarks (a toddler bowed over a book, seen from
+            # above, read roll -155..102 degrees: the eye corners came out in reverse order; eyecheck
+            # of videollava demo_1): no pose there, and no warm start from it
+            rvec = tvec = None
+            continue
         rvec, tvec = r, tv
-        out[t] = rotation_to_angles(cv2.Rodrigues(r)[0])
+        out[t] = angles
     return out
+
+
+#: the most a PnP fit's roll may differ from the slant of the eye-corner line in the image (degrees);
+#: a real pose keeps the two within ~20 degrees up to half profile
+MAX_ROLL_GAP_DEG = 45.0
+#: the most a head's roll can be (degrees): the neck tilts the head ~45 degrees towards a shoulder;
+#: past 75 the face would be on its side or upside down, and the landmarks are what failed
+MAX_ROLL_DEG = 75.0
+
+
+def _angle_gap(a: float, b: float) -> float:
+    """|a - b| in degrees, wrapped to [0, 180]."""
+    return float(abs((a - b + 180.0) % 360.0 - 180.0))
 
 
 def rotation_to_angles(R: np.ndarray) -> np.ndarray:
