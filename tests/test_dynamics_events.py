@@ -307,3 +307,12 @@ def test_a_blink_the_clip_cuts_leaves_the_start_and_end_states_open(mesh, k):
         text = describe(sig, 4.0, CFG)[0]
         assert "the person blinks" in text and "their eyes are open" in text, text
         assert not any(w in text for w in ("are closed", "stay", "wide", "squint", "half")), text
+
+
+def test_a_blink_at_a_shot_cut_is_the_cut():
+    # eyecheck: Hamilton's blinks began at its 2.74 s cut (the next shot's light dips the eye measure)
+    tr = syn.sequence(4.0, eyes=lambda t: blink_at(1.0)(t) * blink_at(2.5)(t))
+    sig = track_signals(tr, CFG.signals, pixels=False)
+    assert [round(e.start) for e in detect_events(sig, CFG) if e.kind == "blink"] == [1, 2]
+    evs = detect_events(_cuts_at(sig, 2.5), CFG)
+    assert [round(e.start) for e in evs if e.kind == "blink"] == [1]

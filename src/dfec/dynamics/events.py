@@ -109,6 +109,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
             continue  # against the pad, eyes merely less open than their widest at the cut are no closure
         cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)
         if dur <= cfg.blink_max_s and not cut:
+            if cuts.size and spans_cut(t0, t1, cuts, sig):
+                continue  # a dip at a shot cut is the cut's change of light (eyecheck: Hamilton, 2.74 s)
             events.append(Event("blink", t0, t1, depth, "eyes"))
         elif closed or depth >= 2 * depth_th:
             if name == "iris_dark" and _lids_apart(sig, cfg, i0, i1):
