@@ -352,7 +352,10 @@ class Event:
     ``kind`` is a name from the dynamics event vocabulary ("blink", "smile", "head_turn_left", ...);
     ``start``/``end`` are seconds from the video start; ``intensity`` is the peak normalised
     deviation from the neutral frame; ``region`` is the face part ("eyes", "mouth", "brows",
-    "head", "gaze"); ``text`` is the caption clause describing it.
+    "head", "gaze"); ``text`` is the caption clause describing it. ``change_at`` (s) is when a
+    change of one signal (a swing) happens, the time it crosses half its amplitude: the caption
+    says it in that time's phase (a slow drift starts long before it); None for events placed by
+    their start (blinks, speech, states, older files).
     """
 
     kind: str
@@ -361,6 +364,7 @@ class Event:
     intensity: float = 0.0
     region: str = ""
     text: str = ""
+    change_at: float | None = None
 
     @property
     def duration(self) -> float:

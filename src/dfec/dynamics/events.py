@@ -279,7 +279,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             kind = "eyes_relax_open" if s.amplitude > 0 else "eyes_relax_narrow"
         else:
             kind = "eyes_widen" if s.amplitude > 0 else "eyes_narrow"
-        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "eyes"))
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "eyes", change_at=s.t_half))
 
     # mouth: speaking runs, then open / close swings outside them
     if has_signal(sig, "lip_gap", detail):  # mesh tracks: articulation-based runs (.speech)
@@ -302,7 +302,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     for s in swings(mouth, t, cfg.mouth_open, "mouth_open"):
         if in_speech(s.t0, s.t1):
             continue
-        events.append(Event("mouth_open" if s.amplitude > 0 else "mouth_close", s.t0, s.t1, abs(s.amplitude), "mouth"))
+        events.append(Event("mouth_open" if s.amplitude > 0 else "mouth_close", s.t0, s.t1, abs(s.amplitude), "mouth",
+                            change_at=s.t_half))
     events = tidy_speech_events(add_closures(events, sig, cfg, detail), cfg)
 
     # lip corners: smile / corners down from corner lift, smile also from mouth width
@@ -360,7 +361,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             kind = "brows_relax"
         else:
             kind = "brows_raise" if s.amplitude > 0 else "brows_lower"
-        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "brows"))
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "brows", change_at=s.t_half))
     inner = np.where(eye_detail, sig.deviation("brow_inner"), np.nan)
     inner_sw = _no_cut(swings(inner, t, cfg.brow_furrow, "brow_inner"), cuts, sig)
     for k, (s, back) in enumerate(zip(inner_sw, label_returns(inner_sw, cfg.brow_furrow, ret))):
@@ -368,9 +369,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         if s.amplitude < 0 and not back and (prev is None or s.end_value < prev.start_value - ret * cfg.brow_furrow):
             # the inner brows end closer together than before (a drop that only undoes part of
             # the widening that comes with a brow raise is not a furrow)
-            events.append(Event("brows_furrow", s.t0, s.t1, abs(s.amplitude), "brows"))
+            events.append(Event("brows_furrow", s.t0, s.t1, abs(s.amplitude), "brows", change_at=s.t_half))
         elif s.amplitude > 0 and back:
-            events.append(Event("brows_unfurrow", s.t0, s.t1, abs(s.amplitude), "brows"))
+            events.append(Event("brows_unfurrow", s.t0, s.t1, abs(s.amplitude), "brows", change_at=s.t_half))
 
     # a brow raise widens the inner-brow gap and a furrow lowers the brows: report each once
     raises = [e for e in events if e.kind == "brows_raise"]
@@ -390,14 +391,14 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg, cfg.yaw_deg) else f"head_turn_{side}"
-        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head", change_at=s.t_half))
     roll = sig.deviation("roll")
     for s in _paused(sig, "roll", swings(roll, t, cfg.roll_deg, "roll"), cfg.head_tilted_deg, cfg.roll_deg, cfg):
         if spans_cut(s.t0, s.t1, cuts, sig):
             continue
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
-        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head"))
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head", change_at=s.t_half))
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
@@ -416,7 +417,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     for k, s in enumerate(lift_sw):
         if k in used or abs(s.amplitude) < cfg.pitch_deg or not pitch_change_ok(sig, cfg, s, cuts):
             continue
-        events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head"))
+        events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head",
+                            change_at=s.t_half))
 
     # head shakes and sways: the single turns and tilts inside them are not reported again
     shakes, spans = oscillation_events(sig, cfg)

@@ -72,7 +72,7 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
                 kind = "gaze_ahead"
             else:
                 kind = pos if s.amplitude > 0 else neg
-            out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "gaze"))
+            out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "gaze", change_at=s.t_half))
     # "looks ahead again" from both axes at once is one event
     out.sort(key=lambda e: e.start)
     merged: list[Event] = []
@@ -158,7 +158,7 @@ def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_
         sw = swings(x, sig.times, cfg.lid_tighten, "lower_lid")
         for s, back in zip(sw, label_returns(sw, cfg.lid_tighten, cfg.return_fraction)):
             if s.amplitude < 0 and not back and turn_rate(sig, s.t0, s.t1) <= cfg.shape_max_turn_rate:
-                out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes"))
+                out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes", change_at=s.t_half))
     return out
 
 
@@ -254,7 +254,7 @@ def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_s
                 continue
             if kind == "nose_wrinkle" and cheek is not None and abs(s.amplitude) < cfg.nose_over_cheek * _fall(cheek, s.i0, s.i1):
                 continue
-            out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), region))
+            out.append(Event(kind, s.t0, s.t1, abs(s.amplitude), region, change_at=s.t_half))
 
     falls("lip_thick", cfg.lip_press, "lips_press", "mouth", need_closed=True)
     falls("chin", cfg.chin_raise, "chin_raise", "mouth", need_closed=True)
@@ -270,7 +270,7 @@ def shape_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, in_s
                 continue
             if np.isfinite(lift[s.i1]) and lift[s.i1] >= 0.5 * cfg.smile_lift:
                 continue  # the corners go up too: a smile, reported by the smile detector
-            out.append(Event("lips_stretch", s.t0, s.t1, abs(s.amplitude), "mouth"))
+            out.append(Event("lips_stretch", s.t0, s.t1, abs(s.amplitude), "mouth", change_at=s.t_half))
     return out
 
 

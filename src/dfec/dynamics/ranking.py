@@ -148,14 +148,17 @@ def _starts_during(a: list[Event], smiles: list[Event], slack: float = 0.2) -> b
 
 def smile_companions(chosen: list[list[Event]], changes: list[list[Event]], groups: list[dict[int, list[Event]]],
                      config: DynamicsConfig) -> list[list[Event]]:
-    """Per phase, the changes to say right after a smile chosen there (:data:`SMILE_COMPANIONS`,
-    at most ``config.smile_companions`` per phase, by :func:`rank`, said cheeks first: they push
-    the lower lids up), beyond the phase's clause cap, as the teeth a smile shows. A companion is
-    measured in the same phase; is at least ``companion_min_strength`` times its threshold (the
-    smile corroborates a change weaker than ``min_strength``: two signals of one facial action
-    agree); begins while the smile is under way (from 0.2 s before its onset to its offset: a
-    narrowing already under way when the smile starts is not the smile's); and is of a
-    vocabulary cell said nowhere else in the caption (the one-phase-per-kind rule).
+    """Per phase, the changes a chosen smile brings with it (:data:`SMILE_COMPANIONS`, at most
+    ``config.smile_companions`` per phase, by :func:`rank`, said cheeks first: they push the lower
+    lids up), beyond the phase's clause cap, as the teeth a smile shows; said right after the
+    smile when it is said in the same phase, else in their own phase (the one their change
+    happens in, :func:`dfec.dynamics.wording.said_at`: a lid tightening that follows the smile's
+    onset but happens mostly later is said later). A companion is at least
+    ``companion_min_strength`` times its threshold (the smile corroborates a change weaker than
+    ``min_strength``: two signals of one facial action agree); begins while a chosen smile is
+    under way (from 0.2 s before its onset to its offset: a narrowing already under way when the
+    smile starts is not the smile's); and is of a vocabulary cell said nowhere else in the
+    caption (the one-phase-per-kind rule).
 
     Dev clips facellava 1 and face_noface (checked on the traces): the cheeks rise 5-13 % and the
     lower lids 20-50 % with the smile, and their references say so ("the cheeks raise", "the eyes
@@ -165,10 +168,10 @@ def smile_companions(chosen: list[list[Event]], changes: list[list[Event]], grou
     if config.smile_companions <= 0:
         return out
     said = {cell_of(m) for ch in chosen for m in ch}
+    smiles = [g for k, picked in enumerate(chosen) for m in picked if m.kind == "smile" for g in groups[k].get(id(m), [m])]
+    if not smiles:
+        return out
     for k, (picked, cands) in enumerate(zip(chosen, changes)):
-        smiles = [g for m in picked if m.kind == "smile" for g in groups[k].get(id(m), [m])]
-        if not smiles:
-            continue
         pool = sorted((m for m in cands if m.kind in SMILE_COMPANIONS and not any(m is p for p in picked)
                        and strength(m, config) >= config.companion_min_strength
                        and _starts_during(groups[k].get(id(m), [m]), smiles)), key=lambda m: rank(m, config))

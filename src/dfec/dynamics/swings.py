@@ -80,6 +80,16 @@ def _onset(x: np.ndarray, a: int, b: int, frac: float = 0.1) -> int:
     return a + int(low[-1]) if len(low) else a
 
 
+def _half(x: np.ndarray, a: int, b: int) -> int:
+    """First index in [a, b] of the swing's final crossing of half its amplitude (as
+    :func:`_onset`, after the last sample still below half before 90 % is reached): where most of
+    the change happens, not an earlier wobble or a slow drift before it."""
+    prog = _progress(x, a, b)
+    end = int(np.argmax(prog >= 0.9))
+    below = np.nonzero(prog[:end + 1] < 0.5)[0]
+    return min(a + (int(below[-1]) + 1 if len(below) else 0), b)
+
+
 def _offset(x: np.ndarray, a: int, b: int, frac: float = 0.9) -> int:
     """First index in [a, b] where ``frac`` of the change is reached."""
     hit = np.nonzero(_progress(x, a, b) >= frac)[0]
@@ -97,6 +107,9 @@ class Swing:
     t1: float
     start_value: float
     end_value: float
+    #: time (s) the swing crosses half its amplitude (:func:`_half`), within [t0, t1]: when the
+    #: change happens, the caption phase it is said in (``Event.change_at``); None when unknown
+    t_half: float | None = None
 
     @property
     def amplitude(self) -> float:
@@ -141,7 +154,8 @@ def _speed_onset(x: np.ndarray, a: int, b: int, s: int, frac: float) -> int:
 
 def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
            filled: np.ndarray | None = None, speed_onset: float = 0.0) -> list[Swing]:
-    """Zigzag swings of a deviation series with 10 %-90 % onset/offset times. ``filled`` marks
+    """Zigzag swings of a deviation series with 10 %-90 % onset/offset times and the time of the
+    half-amplitude crossing (``t_half``). ``filled`` marks
     interpolated samples (e.g. over blinks): an onset never lies inside them. With
     ``speed_onset`` > 0 the onset is no earlier than the last frame before the peak speed slower
     than that fraction of it (:func:`_speed_onset`)."""
@@ -152,8 +166,16 @@ def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
         if filled is not None:
             while s < e and filled[s]:
                 s += 1
-        out.append(Swing(name, a, b, float(times[s]), float(times[max(e, s)]), float(dev[a]), float(dev[b])))
+        out.append(_swing(name, dev, times, a, b, s, max(e, s)))
     return out
+
+
+def _swing(name: str, x: np.ndarray, times: np.ndarray, a: int, b: int, on: int, off: int) -> Swing:
+    """The swing of ``x`` from pivot ``a`` to pivot ``b`` with onset / offset indices ``on`` /
+    ``off``; its half-amplitude time is kept within [onset, offset]."""
+    t0, t1 = float(times[on]), float(times[off])
+    half = min(max(float(times[_half(x, a, b)]), t0), t1)
+    return Swing(name, a, b, t0, t1, float(x[a]), float(x[b]), half)
 
 
 def _interp_over(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -199,4 +221,4 @@ def end_at_center_pause(x: np.ndarray, times: np.ndarray, s: Swing, absolute: np
     if abs(x[cut] - x[s.i0]) < threshold or abs(x[s.i1] - x[cut]) >= threshold:
         return s
     start, end = _onset(x, s.i0, cut), _offset(x, s.i0, cut)
-    return Swing(s.signal, s.i0, cut, float(times[start]), float(times[max(end, start)]), float(x[s.i0]), float(x[cut]))
+    return _swing(s.signal, x, times, s.i0, cut, start, max(end, start))

@@ -159,22 +159,31 @@ def segment_of(t: float, duration: float, bounds: tuple[float, float, float]) ->
     return int(sum(f >= b for b in bounds))
 
 
+def said_at(e: Event) -> float:
+    """When a caption says ``e`` happened: a swing's half-amplitude crossing
+    (``Event.change_at``), else its start. A swing's ``start`` is its 10 % onset, so a slow drift
+    that ends in a quick change would be told where the drift begins (dev WolfgangLanger: the
+    eyes "half-close" from 8.8 s, the lids come down at 18.3-18.6 s of 19.7)."""
+    return e.start if e.change_at is None else e.change_at
+
+
 def group_events(events: list[Event], duration: float, config: DynamicsConfig,
                  sources: dict[int, list[Event]] | None = None) -> list[list[Event]]:
-    """Events per caption phase: same-kind repeats in one phase become one event (count in the
-    clause), at most ``max_clauses_per_segment`` clauses per phase (the strongest, in time order).
-    With ``sources`` given, ``sources[id(merged)]`` lists the events each merged one came from."""
+    """Events per caption phase (the phase of :func:`said_at`): same-kind repeats in one phase
+    become one event (count in the clause), at most ``max_clauses_per_segment`` clauses per phase
+    (the strongest, in time order). With ``sources`` given, ``sources[id(merged)]`` lists the
+    events each merged one came from."""
     phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
     follows = [e for e in events if e.kind in _FOLLOWS]
     for e in (e for e in events if e.kind not in _FOLLOWS):
-        phases[segment_of(e.start, duration, config.segments)].append(e)
+        phases[segment_of(said_at(e), duration, config.segments)].append(e)
     t0 = min((e.start for e in events), default=0.0)
     parts = []  # per phase: (states, changes, finals, groups)
     for k, evs in enumerate(phases):
         merged: dict[str, list[Event]] = {}
         groups: dict[int, list[Event]] = {}
         order: list[str] = []
-        for e in sorted(evs, key=lambda e: e.start):
+        for e in sorted(evs, key=said_at):
             if e.kind not in merged:
                 order.append(e.kind)
                 merged[e.kind] = []
@@ -183,7 +192,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         for kind in order:
             group = merged[kind]
             first = group[0]
-            m = Event(kind, first.start, max(g.end for g in group), max(g.intensity for g in group), first.region)
+            m = Event(kind, first.start, max(g.end for g in group), max(g.intensity for g in group), first.region,
+                      change_at=first.change_at)
             m.text = clause(m, config, len(group))
             if sources is not None:
                 sources[id(m)] = list(group)
@@ -205,7 +215,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         changes = _after_smile(changes, extra[k])
         changes = _with_follows(changes, groups, follows, sources)
         for m in leaves:
-            j = next((i for i, e in enumerate(changes) if e.start >= m.start and not is_participle(e.text)), len(changes))
+            j = next((i for i, e in enumerate(changes) if said_at(e) >= m.start and not is_participle(e.text)),
+                     len(changes))
             changes.insert(j, m)
         out.append(states + changes + finals[:room])
     return arrange(out, events, duration, config, sources)
@@ -213,10 +224,13 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
 
 def _after_smile(changes: list[Event], companions: list[Event]) -> list[Event]:
     """``changes`` with the smile's companions (:func:`~dfec.dynamics.ranking.smile_companions`)
-    right after its first smile ("the person smiles, and their cheeks raise")."""
+    right after its first smile ("the person smiles, and their cheeks raise"); in a phase without
+    the smile (they happen mostly after it), in time order among the changes."""
     if not companions:
         return changes
-    i = next(i for i, m in enumerate(changes) if m.kind == "smile")
+    i = next((i for i, m in enumerate(changes) if m.kind == "smile"), None)
+    if i is None:
+        return sorted(changes + companions, key=said_at)
     return changes[:i + 1] + companions + changes[i + 1:]
 
 
@@ -280,7 +294,8 @@ def arrange(phases: list[list[Event]], events: list[Event], duration: float, con
     * the starting states are ordered as the references order them (head, brows, eyes, gaze,
       mouth), the gaze hanging on the eyes' state ("their eyes are open, looking straight ahead");
     * the mouth's measured state is carried through the clauses: an opening of a mouth said to
-      be open is "their mouth opens wider";
+      be open is "their mouth opens wider"; a smile of corners said to be lifted is "their smile
+      broadens" (:func:`_smile_context`);
     * teeth appearing with a mouth clause of the same phase (within ``teeth_with_s``) hang on it
       ("..., revealing some teeth");
     * a phase with nothing else to say that is mostly (``continue_share``) covered by a speaking
@@ -292,6 +307,7 @@ def arrange(phases: list[list[Event]], events: list[Event], duration: float, con
     _anchored_returns(phases)
     _continued_speech(phases, events, duration, config, sources)
     _mouth_context(phases)
+    _smile_context(phases, events)
     for k, evs in enumerate(phases):
         phases[k] = _hang_teeth(_hang_gaze(evs), config)
     return phases
@@ -385,6 +401,36 @@ def _mouth_context(phases: list[list[Event]]) -> None:
                 open_now = None
 
 
+#: a smile of corners already lifted (plain, weak, strong; as :data:`CLAUSES` ``"smile"``): the
+#: offline judge reads each as the smile's own event ("corners up"), Same as "smiles" / "grins"
+_SMILE_BROADENS = ("their smile broadens", "their smile broadens slightly", "their smile grows wide")
+#: the lip corners coming down: what ends a smile the caption has told
+_CORNERS_FALL = ("smile_fade", "corners_down")
+
+
+def _smile_context(phases: list[list[Event]], events: list[Event]) -> None:
+    """A smile said after the caption has told the corners are lifted (the start state "the
+    corners of their mouth are lifted", or an earlier smile), with no fall of the corners measured
+    in between (``smile_fade`` / ``corners_down`` in ``events``, said or not), is worded as that
+    smile broadening: "their smile broadens", not "the person smiles" for a smile that is already
+    there (dev s32: lifted corners from the first frame, the smile widens at 0.8-1.0 s). Its kind
+    stays ``smile``, so the smile's companions still follow it. A repeated smile ("smiles twice")
+    keeps its words: its corners came down in between."""
+    falls = sorted(e.start for e in events if e.kind in _CORNERS_FALL)
+    lifted_at: float | None = None
+    for evs in phases:
+        for e in evs:
+            if e.kind == "corners_are_lifted":
+                lifted_at = e.start
+            elif e.kind == "smile":
+                if lifted_at is not None and e.text in CLAUSES["smile"] and \
+                        not any(lifted_at <= t < e.start for t in falls):
+                    e.text = _SMILE_BROADENS[CLAUSES["smile"].index(e.text)]
+                lifted_at = e.start
+            elif e.kind in _CORNERS_FALL or e.kind == "corners_relax":
+                lifted_at = None
+
+
 def _hang_gaze(evs: list[Event]) -> list[Event]:
     for i in range(1, len(evs)):
         if evs[i].kind in _GAZE_PARTICIPLE and evs[i - 1].kind.startswith("eyes_are_") and \
@@ -408,7 +454,7 @@ def _hang_teeth(evs: list[Event], config: DynamicsConfig) -> list[Event]:
         else:  # said on its own, in time order among the changes (after the states)
             j = len(out)
             if e.kind not in _STATE_KINDS:
-                j = next((i for i, m in enumerate(out) if m.kind not in _STATE_KINDS and m.start > e.start
+                j = next((i for i, m in enumerate(out) if m.kind not in _STATE_KINDS and said_at(m) > e.start
                           and not is_participle(m.text)), len(out))
             out.insert(j, e)
     return out
