@@ -259,7 +259,9 @@ def caption_video(path, config: DynamicsConfig | None = None, out_dir=None,
     runs). A video without a face is not an error: the caption says no face was found.
 
     ``events.json`` fields: ``caption`` (the text); ``events`` (the caption's events, one per
-    event clause, in caption order: kind, start, end (s), intensity, region, text); ``timeline``
+    event clause, in caption order: kind, start, end (s), intensity, region, text, change_at: the
+    time (s) a swing crosses half its amplitude, which sets its caption phase, or null for events
+    placed by their start, see :func:`dfec.dynamics.wording.said_at`); ``timeline``
     (every detected event, time order; several may be merged into one caption event, e.g. "the
     person blinks twice"); ``clauses``: the caption cut into pieces,
     ``[{"text": str, "events": [i], "timeline": [j, ...]}]``, where ``events`` holds the index

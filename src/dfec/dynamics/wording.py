@@ -192,8 +192,8 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         for kind in order:
             group = merged[kind]
             first = group[0]
-            m = Event(kind, first.start, max(g.end for g in group), max(g.intensity for g in group), first.region,
-                      change_at=first.change_at)
+            m = Event(kind, min(g.start for g in group), max(g.end for g in group), max(g.intensity for g in group),
+                      first.region, change_at=first.change_at)
             m.text = clause(m, config, len(group))
             if sources is not None:
                 sources[id(m)] = list(group)
