@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .signals import FaceSignals, SignalConfig
+from .signals import FaceSignals, SignalConfig, mesh_corner_lift
 
 
 @dataclass
@@ -261,6 +261,9 @@ class DynamicsConfig:
     #: a mouth this wide on the first frames (lip-corner distance / face scale) is a smile held
     #: from the start (0 turns it off); see ``_initial_smile`` in :mod:`dfec.dynamics.captioner`
     smile_width_abs: float = 0.66
+    #: ``smile_lift`` on mesh tracks, whose ``corner_lift`` is the mesh's head-frame one
+    #: (:func:`dfec.dynamics.mesh_signals.corner_lift_3d`; noise multiple ``noise_k_mesh``)
+    smile_lift_mesh: float = 0.03
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
@@ -584,11 +587,17 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
     values stay the floor; a clean video keeps them unchanged."""
     from dataclasses import replace
 
-    if sig is None or cfg.noise_k <= 0:
+    if sig is None:
+        return cfg
+    mesh_lift = mesh_corner_lift(sig)
+    if mesh_lift:  # the mesh's head-frame corner lift: its own threshold (every reader of smile_lift)
+        cfg = replace(cfg, smile_lift=cfg.smile_lift_mesh)
+    if cfg.noise_k <= 0:
         return cfg
     kw = {}
     for attr, (name, raw) in NOISE_OF.items():
-        k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if attr in MESH_THRESHOLDS else cfg.noise_k
+        k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if (
+            attr in MESH_THRESHOLDS or attr == "smile_lift" and mesh_lift) else cfg.noise_k
         floor = k * sig.noise_level(name, raw)
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)
