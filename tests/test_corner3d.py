@@ -93,3 +93,30 @@ def test_mesh_tracks_use_their_own_threshold_68_point_tracks_keep_theirs():
     floor = cfg.noise_k_mesh * noisy.noise_level("corner_lift")
     assert floor > 0.0
     assert effective_thresholds(noisy, cfg).smile_lift == pytest.approx(max(0.03, floor))
+
+
+def test_rise_back_to_a_smile_is_the_smile_again():
+    # smile (8 mm), the corners come less than half down (a laugh's open mouth: "corners_down", not
+    # a fading), then back up to the smile: the way back up is the smile again, not "the corners of
+    # their mouth relax" (the old labels)
+    curve = lambda t: 8.0 / 6.0 * _held_smile(t) - 3.5 * np.clip((t - 2.5) / 0.4, 0, 1) + 3.5 * np.clip((t - 4.0) / 0.4, 0, 1)
+    corners, _ = _mouth_events(mesh_sequence(6.0, noise_px=0.5, seed=4, smile=curve))
+    kinds = [e.kind for e in corners]
+    assert kinds[0] == "smile" and kinds[-1] == "smile" and "corners_relax" not in kinds
+    assert 3.8 < corners[-1].start < 4.5
+
+
+def test_corners_back_up_from_a_frown_still_relax():
+    curve = lambda t: 5.0 * np.clip((t - 1.0) / 0.4, 0, 1) - 5.0 * np.clip((t - 3.0) / 0.4, 0, 1)
+    corners, _ = _mouth_events(mesh_sequence(5.0, noise_px=0.5, seed=5, corners_down=curve))
+    assert [e.kind for e in corners] == ["corners_down", "corners_relax"]
+
+
+def test_no_corner_events_read_in_near_profile():
+    # a smile that comes and goes while the face is turned 50 degrees: the far corner is guessed
+    tr = mesh_sequence(6.0, noise_px=0.5, seed=6, yaw=_ramp(0, 50, 0.5, 1.2),
+                       smile=lambda t: 6.0 * np.clip((t - 2.5) / 0.4, 0, 1) - 6.0 * np.clip((t - 4.0) / 0.4, 0, 1))
+    sig = track_signals(tr, pixels=False)
+    assert not [e for e in detect_events(sig) if e.kind in CORNER_KINDS]
+    off = [e.kind for e in detect_events(sig, DynamicsConfig(smile_max_yaw=0)) if e.kind in CORNER_KINDS]
+    assert "smile" in off  # the gate, not the signal, keeps them out

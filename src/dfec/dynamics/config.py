@@ -264,6 +264,10 @@ class DynamicsConfig:
     #: ``smile_lift`` on mesh tracks, whose ``corner_lift`` is the mesh's head-frame one
     #: (:func:`dfec.dynamics.mesh_signals.corner_lift_3d`; noise multiple ``noise_k_mesh``)
     smile_lift_mesh: float = 0.03
+    #: on mesh tracks the corner lift is read only where |yaw| is at most this (degrees; 0 = always):
+    #: in a near-profile view the far lip corner is guessed (dev skarsgard 4.5-6.0 s, yaw -38: a
+    #: "smile" and a "smile fades" while the smile is held by eye)
+    smile_max_yaw: float = 35.0
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
