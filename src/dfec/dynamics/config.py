@@ -33,6 +33,11 @@ class DynamicsConfig:
     * ``smile_lift`` 0.04 / ``smile_width`` 0.10: the broad smile at the start of the Hamilton
       close-up lifts the lip corners by +0.05 face-scale and widens the mouth by +20 %; speech
       alone moves the corners by up to 0.03 (RAVDESS, a slow drift) and the width by < 8 %.
+      ``smile_lift_mesh`` 0.03 (noise multiple ``noise_k_mesh``): on mesh tracks ``corner_lift`` is
+      measured in the head's own frame (:func:`dfec.dynamics.mesh_signals.corner_lift_3d`). On the
+      6 dev clips with no smile by eye (669, 3358, 5854, 4251, 167, 2422) its largest swing is
+      0.025 (the 68-point lift's: 0.059, head turns); the dev smiles swing 0.051-0.089
+      (facellava 1, s32, face_noface, skarsgard, WolfgangLanger); set between, not swept on TEM.
     * ``lips_round`` 0.08: the lips rounding into an "o" at 2.8 s of the RAVDESS clip narrow the
       mouth by 10-14 % below neutral; speech moves the width by -3 to +6 %.
     * ``brow_raise`` 0.12 (relative brow-eye height): the brow raise at the start of the RAVDESS

@@ -14,7 +14,8 @@ signal            measurement                                                   
 ``mouth_open``    inner-lip gap: mean of |p61-p67|, |p62-p66|, |p63-p65| / face scale   face scale
 ``mouth_width``   lip-corner distance |p48-p54| / face scale                          relative
 ``corner_lift``   height of the lip corners above the inner-lip centre, along the      face scale
-                  face's vertical axis, / face scale (smile > 0, corners down < 0)
+                  face's vertical axis, / face scale (smile > 0, corners down < 0); on
+                  mesh tracks the mesh's head-frame lift replaces it (see ``_add_mesh``)
 ``brow_height``   mean height of the brows (17-26) above the eye-corner line / scale   relative
 ``brow_inner``    inner-brow distance |p21-p22| / face scale (furrow: it shrinks)      relative
 ``yaw``           head yaw from ``cv2.solvePnP`` with :data:`FACE_MODEL_3D`; > 0 when  degrees
