@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .signals import FaceSignals, SignalConfig
+from .signals import FaceSignals, SignalConfig, mesh_corner_lift
 
 
 @dataclass
@@ -33,6 +33,11 @@ class DynamicsConfig:
     * ``smile_lift`` 0.04 / ``smile_width`` 0.10: the broad smile at the start of the Hamilton
       close-up lifts the lip corners by +0.05 face-scale and widens the mouth by +20 %; speech
       alone moves the corners by up to 0.03 (RAVDESS, a slow drift) and the width by < 8 %.
+      ``smile_lift_mesh`` 0.03 (noise multiple ``noise_k_mesh``): on mesh tracks ``corner_lift`` is
+      measured in the head's own frame (:func:`dfec.dynamics.mesh_signals.corner_lift_3d`). On the
+      6 dev clips with no smile by eye (669, 3358, 5854, 4251, 167, 2422) its largest swing is
+      0.025 (the 68-point lift's: 0.059, head turns); the dev smiles swing 0.051-0.089
+      (facellava 1, s32, face_noface, skarsgard, WolfgangLanger); set between, not swept on TEM.
     * ``lips_round`` 0.08: the lips rounding into an "o" at 2.8 s of the RAVDESS clip narrow the
       mouth by 10-14 % below neutral; speech moves the width by -3 to +6 %.
     * ``brow_raise`` 0.12 (relative brow-eye height): the brow raise at the start of the RAVDESS
@@ -261,6 +266,13 @@ class DynamicsConfig:
     #: a mouth this wide on the first frames (lip-corner distance / face scale) is a smile held
     #: from the start (0 turns it off); see ``_initial_smile`` in :mod:`dfec.dynamics.captioner`
     smile_width_abs: float = 0.66
+    #: ``smile_lift`` on mesh tracks, whose ``corner_lift`` is the mesh's head-frame one
+    #: (:func:`dfec.dynamics.mesh_signals.corner_lift_3d`; noise multiple ``noise_k_mesh``)
+    smile_lift_mesh: float = 0.03
+    #: on mesh tracks the corner lift is read only where |yaw| is at most this (degrees; 0 = always):
+    #: in a near-profile view the far lip corner is guessed (dev skarsgard 4.5-6.0 s, yaw -38: a
+    #: "smile" and a "smile fades" while the smile is held by eye)
+    smile_max_yaw: float = 35.0
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
@@ -584,11 +596,17 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
     values stay the floor; a clean video keeps them unchanged."""
     from dataclasses import replace
 
-    if sig is None or cfg.noise_k <= 0:
+    if sig is None:
+        return cfg
+    mesh_lift = mesh_corner_lift(sig)
+    if mesh_lift:  # the mesh's head-frame corner lift: its own threshold (every reader of smile_lift)
+        cfg = replace(cfg, smile_lift=cfg.smile_lift_mesh)
+    if cfg.noise_k <= 0:
         return cfg
     kw = {}
     for attr, (name, raw) in NOISE_OF.items():
-        k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if attr in MESH_THRESHOLDS else cfg.noise_k
+        k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if (
+            attr in MESH_THRESHOLDS or attr == "smile_lift" and mesh_lift) else cfg.noise_k
         floor = k * sig.noise_level(name, raw)
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)

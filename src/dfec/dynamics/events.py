@@ -35,7 +35,7 @@ from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
 from .headpose import pitch_change_ok, shot_cuts, spans_cut
 from .mesh_events import _fall, add_closures, gaze_state, mesh_events, oscillation_events
-from .signals import FaceSignals
+from .signals import FaceSignals, mesh_corner_lift
 from .speech import speech_events, speech_runs, tidy_speech_events
 from .swings import Swing, _interp_over, end_at_center_pause, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
@@ -307,18 +307,30 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     events = tidy_speech_events(add_closures(events, sig, cfg, detail), cfg)
 
     # lip corners: smile / corners down from corner lift, smile also from mouth width
-    lift = np.where(detail, sig.deviation("corner_lift"), np.nan)
+    # (on mesh tracks the head-frame lift of :func:`~.mesh_signals.corner_lift_3d`, read only where
+    # the face is not turned past ``smile_max_yaw``: in a near-profile view the far corner is guessed)
+    corner_detail = detail
+    if mesh_corner_lift(sig) and cfg.smile_max_yaw > 0:
+        corner_detail = detail & ~(np.nan_to_num(yaw_dev, nan=0.0) > cfg.smile_max_yaw)
+    lift = np.where(corner_detail, sig.deviation("corner_lift"), np.nan)
     width = np.where(detail, sig.deviation("mouth_width"), np.nan)
     lift_sw = swings(lift, t, cfg.smile_lift, "corner_lift")
+    smile_from = None  # where the last smile rose from
     for k, (s, back) in enumerate(zip(lift_sw, label_returns(lift_sw, cfg.smile_lift, ret))):
         if s.amplitude > 0:
             w_end = width[s.i1]
-            if back:
+            # mesh: a rise back from corners that came down out of a smile (the fall began at least
+            # ``smile_lift`` above where that smile rose from) is the smile again, not corners
+            # relaxing from a frown (dev skarsgard 6.3-9.1 s: smiles again after a laugh, by eye)
+            again = back and mesh_corner_lift(sig) and smile_from is not None and \
+                lift_sw[k - 1].start_value >= smile_from + cfg.smile_lift
+            if back and not again:
                 kind = "corners_relax"
             elif np.isfinite(w_end) and w_end < -cfg.smile_width:
                 continue  # corners rise while the mouth narrows (a round "o"), not a smile
             else:
                 kind = "smile"
+                smile_from = s.start_value
         else:
             # a fall from lifted corners back towards where they were is a fading smile; so is the
             # first fall of a face that starts smiling (absolute lift above the smile threshold)

@@ -38,6 +38,10 @@ signal            measurement                                                   
 ``lip_gap``       inner-lip distance |13-14| / face scale                                     face scale
 ``lip_thick``     red-lip height |0-13| + |14-17| / face scale (pressed lips thin it)         relative
 ``mouth_w``       lip-corner distance |61-291| / face scale (3-D)                             relative
+``corner_lift``   height of the lip corners (61, 291) above the inner-lip centre (13, 14) in  face scale
+                  the clip's head-fixed frame (:func:`head_frame`), along the face's down
+                  axis, / face scale (smile > 0); replaces the 68-point ``corner_lift``, whose
+                  image-plane offset follows the head's pitch (see :func:`corner_lift_3d`)
 ``jaw``           nose tip to chin |1-152| / face scale (jaw drop)                            relative
 ``chin``          lower-lip bottom to chin |17-152| / face scale (chin raise shortens it)     relative
 ``cheek``         depth of the mid-cheek points below the eye-corner line (3-D, face's own     relative
@@ -86,13 +90,14 @@ EYE_CLOSED_APERTURE = 0.30
 
 MESH_SIGNAL_NAMES = (
     "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "lip_gap", "lip_thick",
-    "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark",
+    "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark", "corner_lift",
 )
 MESH_NORMALISATION = {
     "aperture_left": "difference", "aperture_right": "difference", "aperture": "difference",
     "lower_lid": "relative", "gaze_h": "difference", "gaze_v": "difference", "lip_gap": "difference",
     "lip_thick": "relative", "mouth_w": "relative", "jaw": "relative", "chin": "relative",
     "cheek": "relative", "nose": "relative", "teeth": "difference", "iris_dark": "difference",
+    "corner_lift": "difference",
 }
 #: signals smoothed with the short (eye) window
 FAST = {"aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "teeth", "iris_dark"}
@@ -147,6 +152,62 @@ def face_down_axis(mesh: np.ndarray) -> np.ndarray:
     return _n(down - (down * ex).sum(-1, keepdims=True) * ex)
 
 
+def head_frame(mesh: np.ndarray, iterations: int = 2) -> np.ndarray:
+    """``mesh`` (T, 468, 3) rotated into one head-fixed frame for the whole clip: each frame's
+    :data:`RIGID` points (eye corners, nose bridge and tip), centred and scaled to unit size, are
+    aligned by the best rotation (Kabsch / orthogonal Procrustes, SVD) onto a reference shape, the
+    median of the aligned rigid points (``iterations`` rounds, starting from the plain median), and
+    the whole mesh is moved with them. Head pitch, yaw and roll (and the face's size and place in
+    the frame) are gone from the result; what the expression moves against the rigid points stays.
+    NaN rows (and rows whose rigid points are not all finite) come back NaN; unit: the rigid
+    points' RMS size."""
+    m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
+    out = np.full(m.shape, np.nan)
+    rig = m[:, list(RIGID)]
+    ok = np.isfinite(rig).all(axis=(1, 2))
+    if not ok.any():
+        return out
+    c = rig[ok].mean(axis=1, keepdims=True)
+    x = rig[ok] - c
+    s = np.maximum(np.linalg.norm(x, axis=(1, 2)), 1e-9)[:, None, None]
+    x = x / s
+    ref = np.median(x, axis=0)
+    for _ in range(max(int(iterations), 1)):
+        u, _, vt = np.linalg.svd(np.einsum("tki,kj->tij", x, ref))
+        d = np.sign(np.linalg.det(u @ vt))  # a proper rotation (no mirror)
+        u[:, :, -1] *= d[:, None]
+        rot = u @ vt  # x @ rot ~ ref
+        ref = np.median(x @ rot, axis=0)
+        ref = ref - ref.mean(axis=0)
+        ref /= max(np.linalg.norm(ref), 1e-9)
+    out[ok] = ((m[ok] - c) / s) @ rot
+    return out
+
+
+def corner_lift_3d(mesh: np.ndarray) -> np.ndarray:
+    """Height of the lip corners (61, 291) above the inner-lip centre (mean of 13, 14), per frame,
+    over the 3-D outer-eye-corner distance, measured in the clip's head-fixed frame
+    (:func:`head_frame`) along one down axis for the clip (:func:`face_down_axis` of the median
+    aligned mesh): > 0 when the corners are above the centre (a smile), < 0 below.
+
+    The corners lie ~0.2 face scales deeper than the lip centre (dev clips), so in the image their
+    vertical offset from it changes with the head's pitch by ~0.2 tan(pitch): the 68-point
+    ``corner_lift`` fell 0.107 -> 0.05 while dev clip skarsgard lifted its head by 12 degrees and
+    held its smile (eyecheck2: "their smile fades"). In the head's own frame pitch and yaw do not
+    move it."""
+    a = head_frame(mesh)
+    if not np.isfinite(a).any():
+        return np.full(len(a), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(a, axis=0)[None]
+    down = face_down_axis(med)[0]
+    centre = (a[:, LIP_INNER[0]] + a[:, LIP_INNER[1]]) / 2.0
+    corners = (a[:, LIP_CORNERS[0]] + a[:, LIP_CORNERS[1]]) / 2.0
+    scale = np.maximum(_dist(a, RIGHT_EYE[0], LEFT_EYE[0]), 1e-9)
+    return ((centre - corners) @ down) / scale
+
+
 def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The unsmoothed signals of this module (all but ``teeth``) for ``mesh`` (T, 468, 3) and
     ``iris`` (T, 10, 3) or None; NaN rows stay NaN.
@@ -198,6 +259,7 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
         "chin": _dist(m, LIP_OUTER[1], CHIN) / scale,
         "cheek": depth((m[:, CHEEKS[0]] + m[:, CHEEKS[1]]) / 2.0, eye_line),
         "nose": depth((m[:, ALAE[0]] + m[:, ALAE[1]]) / 2.0, inner),
+        "corner_lift": corner_lift_3d(m),
     }
 
 

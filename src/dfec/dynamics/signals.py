@@ -14,7 +14,8 @@ signal            measurement                                                   
 ``mouth_open``    inner-lip gap: mean of |p61-p67|, |p62-p66|, |p63-p65| / face scale   face scale
 ``mouth_width``   lip-corner distance |p48-p54| / face scale                          relative
 ``corner_lift``   height of the lip corners above the inner-lip centre, along the      face scale
-                  face's vertical axis, / face scale (smile > 0, corners down < 0)
+                  face's vertical axis, / face scale (smile > 0, corners down < 0); on
+                  mesh tracks the mesh's head-frame lift replaces it (see ``_add_mesh``)
 ``brow_height``   mean height of the brows (17-26) above the eye-corner line / scale   relative
 ``brow_inner``    inner-brow distance |p21-p22| / face scale (furrow: it shrinks)      relative
 ``yaw``           head yaw from ``cv2.solvePnP`` with :data:`FACE_MODEL_3D`; > 0 when  degrees
@@ -513,6 +514,17 @@ def mesh_pitch(mesh: np.ndarray) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(-down[:, 2], -1.0, 1.0)))
 
 
+#: ``FaceSignals.raw`` key of the 68-point corner lift on a track whose ``corner_lift`` is the
+#: mesh's (:func:`~.mesh_signals.corner_lift_3d`); its presence marks the swap
+CORNER_LIFT_2D = "corner_lift_2d"
+
+
+def mesh_corner_lift(sig: "FaceSignals") -> bool:
+    """Whether ``sig["corner_lift"]`` is the mesh's head-frame corner lift (thresholds
+    ``smile_lift_mesh``) rather than the 68-point image-plane one (``smile_lift``)."""
+    return CORNER_LIFT_2D in sig.raw and "corner_lift" in sig.values and bool(np.isfinite(sig["corner_lift"]).any())
+
+
 def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_gap, cfg, mesh, iris, pixels) -> None:
     """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`."""
     m = _on_grid(mesh, frames, order, first, n, max_gap, (468, 3))
@@ -522,6 +534,9 @@ def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_
         if x is not None and np.size(x) == len(order):
             mr[name] = _on_grid(x, frames, order, first, n, max_gap, ())
     mr["pitch3d"] = mesh_pitch(m)
+    # the mesh's corner lift (head-fixed frame) replaces the 68-point one, which follows the head's
+    # pitch; the 68-point one stays in ``raw`` under CORNER_LIFT_2D (and marks the swap)
+    raw[CORNER_LIFT_2D] = raw["corner_lift"]
     mr["gaze_yaw"] = pose[:, 0] + mr["gaze_h"]
     mr["gaze_pitch"] = pose[:, 1] + mr["gaze_v"]
     for name, x in mr.items():
