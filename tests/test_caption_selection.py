@@ -177,3 +177,10 @@ def test_speech_on_a_mesh_track_is_rated_against_the_mesh_threshold():
     lids = FaceSignals(t, 16.0, {"aperture": np.full(16, 0.9), "eye_open": np.full(16, 0.3)})
     assert strength(narrow, ranking_config(lids, cfg)) == pytest.approx(0.3 / cfg.eye_mesh)
     assert strength(narrow, ranking_config(plain, cfg)) == pytest.approx(0.3 / cfg.eye_deg)
+    # smiles on a mesh track are found on the head-frame 3-D corner lift at smile_lift_mesh (corner3d)
+    from dfec.dynamics.signals import CORNER_LIFT_2D
+
+    smile = Event("smile", 1.0, 1.5, 0.06, "mouth")
+    lifts = FaceSignals(t, 16.0, {"corner_lift": np.full(16, 0.01)}, raw={CORNER_LIFT_2D: np.full(16, 0.01)})
+    assert strength(smile, ranking_config(lifts, cfg)) == pytest.approx(0.06 / cfg.smile_lift_mesh)
+    assert strength(smile, ranking_config(plain, cfg)) == pytest.approx(0.06 / cfg.smile_lift)

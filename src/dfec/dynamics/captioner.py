@@ -26,7 +26,7 @@ from ..errors import DfecError
 from ..schema import Event, TrackingResult
 from .events import DynamicsConfig, _detail_mask, detect_events, has_signal
 from .states import final_state, initial_state
-from .signals import FaceSignals, track_signals
+from .signals import FaceSignals, mesh_corner_lift, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
     CLAUSES, INTRO, NO_CHANGE, NO_FACE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,
     strength,
@@ -140,7 +140,7 @@ def ranking_config(sig: FaceSignals, cfg: DynamicsConfig) -> DynamicsConfig:
     chose them: on a mesh track speech is found on the 3-D inner-lip gap at ``speak_prominence_mesh``
     (not the 68-point ``speak_prominence``), eyes widening / narrowing on the lid aperture at
     ``eye_mesh`` (not ``eye_deg``), closures on the iris's darkness at ``blink_dark`` (not
-    ``blink_depth``)."""
+    ``blink_depth``), the mouth corners in the head's 3-D frame at ``smile_lift_mesh``."""
     detail = _detail_mask(sig, cfg)
     kw = {}
     if has_signal(sig, "lip_gap", detail):
@@ -149,6 +149,8 @@ def ranking_config(sig: FaceSignals, cfg: DynamicsConfig) -> DynamicsConfig:
         kw["eye_deg"] = cfg.eye_mesh
     if has_signal(sig, "iris_dark", detail):
         kw["blink_depth"] = cfg.blink_dark
+    if mesh_corner_lift(sig):  # the mouth corners' lift in the head's own 3-D frame
+        kw["smile_lift"] = cfg.smile_lift_mesh
     return replace(cfg, **kw) if kw else cfg
 
 

@@ -336,7 +336,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             # first fall of a face that starts smiling (absolute lift above the smile threshold)
             lifted = k == 0 and sig["corner_lift"][s.i0] >= cfg.smile_lift
             kind = "smile_fade" if back or lifted else "corners_down"
-        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth"))
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth", change_at=s.t_half))
     lift_smiles = [e for e in events if e.kind == "smile"]
     width_sw = swings(width, t, cfg.smile_width, "mouth_width")
     for s, back in zip(width_sw, label_returns(width_sw, cfg.smile_width, ret)):
@@ -351,7 +351,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         if cfg.turn_masks_horizontal and _during_turn(s.t0, s.t1, sig, cfg):
             continue  # a turn widens / narrows the mouth's image by itself (no corner lift here)
-        events.append(Event("smile", s.t0, s.t1, abs(s.amplitude), "mouth"))
+        events.append(Event("smile", s.t0, s.t1, abs(s.amplitude), "mouth", change_at=s.t_half))
     for s in swings(width, t, cfg.lips_round, "mouth_width"):
         # the mouth narrows well below its neutral width: lips pucker (closed) or round (open)
         if s.amplitude >= 0 or s.end_value > -cfg.lips_round or in_speech(s.t0, s.t1):
@@ -360,7 +360,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue  # the corners come down with it: a smile relaxing, not lips rounding
         gap = sig["mouth_open"][s.i1]
         kind = "lips_round" if np.isfinite(gap) and gap >= cfg.mouth_closed_below else "lips_pucker"
-        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth"))
+        events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "mouth", change_at=s.t_half))
 
     # brows: read where the eyes are (in a near-profile view the far brow is guessed and the
     # near one foreshortened: dev clip 669's brows "lowered" with every turn past 35 degrees)
