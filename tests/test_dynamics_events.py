@@ -315,4 +315,22 @@ def test_a_blink_at_a_shot_cut_is_the_cut():
     sig = track_signals(tr, CFG.signals, pixels=False)
     assert [round(e.start) for e in detect_events(sig, CFG) if e.kind == "blink"] == [1, 2]
     evs = detect_events(_cuts_at(sig, 2.5), CFG)
-    assert [round(e.start) for e in evs if e.kind == "blink"] == [1]
+    assert [(e.kind, round(e.start)) for e in evs if e.region == "eyes"] == [("blink", 1)]  # no "open wide"
+    # mesh tracks with the iris: the lid-aperture fallback does not add the cut's dip back (review 5)
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    sig = track_signals(mesh_sequence(4.0, eyes=lambda t: blink_at(1.0)(t) * blink_at(2.5)(t)), CFG.signals, pixels=False)
+    evs = detect_events(_cuts_at(sig, 2.5), CFG)
+    assert [(e.kind, round(e.start)) for e in evs if e.region == "eyes"] == [("blink", 1)]
+
+
+def test_one_frame_without_yaw_inside_a_turn_is_no_shot_cut():
+    # review 5: a missing yaw read as 0 degrees left that frame's eye distance uncorrected among turned
+    # neighbours: one failed pose fit inside a 60-degree turn read as two cuts
+    from dfec.dynamics.headpose import shot_cuts
+
+    sig = track_signals(syn.sequence(4.0, yaw=lambda t: 60 * np.clip((t - 0.5) / 0.5, 0, 1)), CFG.signals, pixels=False)
+    assert len(shot_cuts(sig, CFG)) == 0
+    sig.raw["yaw"] = np.asarray(sig.raw["yaw"], float).copy()
+    sig.raw["yaw"][40] = np.nan
+    assert len(shot_cuts(sig, CFG)) == 0

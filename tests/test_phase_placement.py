@@ -165,3 +165,37 @@ def test_the_offline_judge_reads_a_broadening_as_a_smile(text):
     for ref in ("smiles", "a smile", "grins", "she smiles broadly"):
         assert judge.rule(text, ref) == SAME and judge.rule(ref, text) == SAME
     assert judge.rule(text, "her smile fades") != SAME
+
+
+def test_a_smile_companion_is_never_said_before_its_smile():
+    # review 5: a companion may begin up to 0.2 s before its smile, so its own phase could come first:
+    # "their cheeks raise slightly" in the first phase, "the person smiles broadly" in the second
+    from dfec.dynamics.config import DynamicsConfig
+    from dfec.dynamics.wording import group_events
+    from dfec.schema import Event
+
+    cfg = DynamicsConfig()
+    b = cfg.segments[0] * 6.0
+    for cheek_half in (b + 0.05, b - 0.05):
+        evs = [Event("smile", b - 0.1, b + 0.6, 0.2, "mouth", change_at=b + 0.2),
+               Event("cheeks_raise", b - 0.2, b + 0.3, 0.06, "cheeks", change_at=cheek_half)]
+        phases = [[e.kind for e in p] for p in group_events(evs, 6.0, cfg)]
+        assert phases[0] == [] and phases[1] == ["smile", "cheeks_raise"], phases
+
+
+def test_a_smile_held_at_the_start_of_a_mesh_track_reads_the_mesh_threshold():
+    # review 5: the start's smile was tested against the 68-point smile_lift (0.04) on mesh tracks,
+    # whose 3-D corner lift is found at smile_lift_mesh (0.03)
+    from dataclasses import replace
+
+    from dfec.dynamics.captioner import _initial_smile, ranking_config
+    from dfec.dynamics.config import DynamicsConfig
+    from dfec.dynamics.signals import CORNER_LIFT_2D, FaceSignals
+
+    t = np.arange(32) / 16.0
+    lift = np.where(t < 0.5, 0.035, 0.0)
+    sig = FaceSignals(t, 16.0, {"corner_lift": lift, "mouth_width": np.where(t < 0.5, 0.6, 0.5)},
+                      raw={CORNER_LIFT_2D: lift}, iod_px=np.full(32, 80.0))
+    cfg = replace(DynamicsConfig(), smile_width_abs=0.0)
+    assert _initial_smile(sig, cfg) == []
+    assert [e.kind for e in _initial_smile(sig, ranking_config(sig, cfg))] == ["corners_are_lifted"]

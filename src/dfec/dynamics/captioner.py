@@ -99,7 +99,8 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
         e.text = clause(e, cfg)
     blinks = [(e.start, e.end) for e in timeline if e.kind == "blink"]  # states are read outside them
     states = initial_state(signals, cfg, blinks) if cfg.describe_states else []
-    states += _initial_smile(signals, cfg) if cfg.describe_states else []
+    # the start's smile against the threshold its signal has (smile_lift_mesh on the 3-D corner lift)
+    states += _initial_smile(signals, ranking_config(signals, cfg)) if cfg.describe_states else []
     finals = final_state(signals, cfg, blinks) if cfg.describe_states else []
     first, last = presence if presence is not None else _span(signals)
     step = 1.0 / max(signals.fps, 1e-6)

@@ -109,9 +109,10 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
             continue  # against the pad, eyes merely less open than their widest at the cut are no closure
         cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)
         if dur <= cfg.blink_max_s and not cut:
-            if cuts.size and spans_cut(t0, t1, cuts, sig):
-                continue  # a dip at a shot cut is the cut's change of light (eyecheck: Hamilton, 2.74 s)
-            events.append(Event("blink", t0, t1, depth, "eyes"))
+            if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
+                events.append(Event("blink", t0, t1, depth, "eyes"))
+            # else: a dip at a shot cut is the cut's change of light (eyecheck: Hamilton, 2.74 s); its
+            # frames are still bridged below, so its two halves are no widening / narrowing (review 5)
         elif closed or depth >= 2 * depth_th:
             if name == "iris_dark" and _lids_apart(sig, cfg, i0, i1):
                 continue  # the iris darkened with the lids apart: light or gaze, not a closure
@@ -132,7 +133,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         # a short dip of the lid aperture that no iris blink covers is a blink too
         for t0, t1, depth, i0, i1 in _aperture_dips(sig, cfg, detail):
             if not mask[i0: i1 + 1].any():
-                events.append(Event("blink", t0, t1, depth, "eyes"))
+                if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
+                    events.append(Event("blink", t0, t1, depth, "eyes"))
                 mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
         events.sort(key=lambda e: e.start)
     return events, mask

@@ -31,7 +31,14 @@ def shot_cuts(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
     if yaw is None:
         yaw = sig.values.get("yaw")
     if yaw is not None and len(yaw) == len(iod):
-        iod = iod / np.maximum(np.cos(np.radians(np.nan_to_num(np.asarray(yaw, float), nan=0.0))), 0.3)
+        # a frame without a yaw reading (a failed pose fit) takes its neighbours' (interpolated), not
+        # 0 degrees: inside a 60-degree turn one such frame read as two cuts (review 5)
+        yaw = np.asarray(yaw, float)
+        have = np.isfinite(yaw)
+        if have.any():
+            k = np.arange(len(yaw))
+            yaw = np.interp(k, k[have], yaw[have])
+        iod = iod / np.maximum(np.cos(np.radians(np.nan_to_num(yaw, nan=0.0))), 0.3)
     ok = np.isfinite(iod) & (iod > 0)
     if sig.valid is not None and len(sig.valid) == len(iod):
         ok &= np.asarray(sig.valid, bool)

@@ -181,5 +181,15 @@ def smile_companions(chosen: list[list[Event]], changes: list[list[Event]], grou
             if cell_of(m) not in said:
                 said.add(cell_of(m))
                 out[k].append(m)
-        out[k].sort(key=lambda m: SMILE_COMPANIONS.index(m.kind))  # the cheeks push the lower lids up
+    # never before its smile: a companion whose own phase comes before the phase its smile is said in
+    # (it may begin up to 0.2 s before the smile) is said with the smile (review 5)
+    for k in range(len(out)):
+        for m in list(out[k]):
+            later = [j for j, picked in enumerate(chosen) for p in picked if p.kind == "smile"
+                     and _starts_during(groups[k].get(id(m), [m]), groups[j].get(id(p), [p]))]
+            if later and min(later) > k:
+                out[k].remove(m)
+                out[min(later)].append(m)
+    for ev in out:
+        ev.sort(key=lambda m: SMILE_COMPANIONS.index(m.kind))  # the cheeks push the lower lids up
     return out
