@@ -98,9 +98,10 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     for e in timeline:
         e.text = clause(e, cfg)
     blinks = [(e.start, e.end) for e in timeline if e.kind == "blink"]  # states are read outside them
+    rated = ranking_config(signals, cfg)  # the thresholds the events were found at
     states = initial_state(signals, cfg, blinks) if cfg.describe_states else []
     # the start's smile against the threshold its signal has (smile_lift_mesh on the 3-D corner lift)
-    states += _initial_smile(signals, ranking_config(signals, cfg)) if cfg.describe_states else []
+    states += _initial_smile(signals, rated) if cfg.describe_states else []
     finals = final_state(signals, cfg, blinks) if cfg.describe_states else []
     first, last = presence if presence is not None else _span(signals)
     step = 1.0 / max(signals.fps, 1e-6)
@@ -116,7 +117,7 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     for e in presence_events:
         e.text = clause(e, cfg)
     sources: dict[int, list[Event]] = {}
-    phases = group_events(presence_events + states + timeline + finals, duration, ranking_config(signals, cfg), sources)
+    phases = group_events(presence_events + states + timeline + finals, duration, rated, sources)
     visible = [False] * len(SEGMENT_PHRASES)
     seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):

@@ -54,7 +54,8 @@ def _lids_apart(sig: FaceSignals, cfg: DynamicsConfig, i0: int, i1: int) -> bool
     return bool(np.isfinite(seg).any()) and float(np.nanmedian(seg)) >= cfg.closure_open_aperture
 
 
-def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> tuple[list[Event], np.ndarray]:
+def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
+                  cuts: np.ndarray | None = None) -> tuple[list[Event], np.ndarray]:
     """Blinks and longer eye closures; returns the events and a mask of the frames they cover.
 
     Read from ``iris_dark`` (the iris's darkness on the video frames, see
@@ -90,7 +91,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
             right[k] = min(right[k], cut)
             left[k + 1] = max(left[k + 1], cut)
     events = []
-    cuts, step = shot_cuts(sig, cfg), 1.0 / max(sig.fps, 1e-6)
+    cuts = shot_cuts(sig, cfg) if cuts is None else cuts  # (detect_events passes its own)
+    step = 1.0 / max(sig.fps, 1e-6)
     for p, prom, lo, hi in zip(peaks, props["prominences"], left, right):
         if not np.isfinite(x[p]):
             continue
@@ -100,13 +102,13 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> 
         # cut by the clip: closed on the first frame (no closing seen) / on the last (no reopening)
         at_start, at_end = lo < 0.5, hi > n - 1.5
         depth = float(prom / m)
-        # a short dip the clip cuts may be a blink; one held 0.25 s or more into the cut is the
-        # eyes being closed there (then "their eyes are closed ... open", "their eyes close ... stay closed")
         # seen closed on the unsmoothed signal (smoothing lifts a closure of one or two edge frames)
         low = np.nanmin(raw[i0:i1 + 1]) if np.isfinite(raw[i0:i1 + 1]).any() else x[p]
         closed = low <= cfg.eyes_closed_below if name == "eye_open" else low <= 0.3 * m
         if (at_start or at_end) and not closed:
             continue  # against the pad, eyes merely less open than their widest at the cut are no closure
+        # a short dip the clip cuts may be a blink; one held ``closure_cut_min_s`` or more into the cut
+        # is the eyes being closed there ("their eyes are closed ... open", "their eyes close ... stay closed")
         cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)
         if dur <= cfg.blink_max_s and not cut:
             if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
@@ -257,7 +259,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # lids and iris are guessed, not seen)
     yaw_dev = np.abs(sig["yaw"]) if "yaw" in sig.values else np.zeros(len(sig))
     eye_detail = detail & ~(np.nan_to_num(yaw_dev, nan=0.0) > cfg.eye_max_yaw)
-    blinks, blink_mask = detect_blinks(sig, cfg, eye_detail)
+    # shot cuts: no change is read across one (the next shot's scale, light and pose step every measure)
+    cuts = shot_cuts(sig, cfg)
+    blinks, blink_mask = detect_blinks(sig, cfg, eye_detail, cuts)
     events += blinks
     # on mesh tracks the lid aperture against the iris (the 68-point EAR of a mesh is jittery);
     # a narrowing that ends below ``half_open_below`` is "eyelids droop", a widening back from
@@ -269,7 +273,6 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # no eye or brow swing across a shot cut (as for the head below): the next shot's scale and light
     # step the lid and brow measures (dev ghost__nggyup: "eyes half-close" from the 0.69 s cut); they
     # are dropped before the returns are labelled, so a change after a cut is no "return" of the step
-    cuts = shot_cuts(sig, cfg)
     eye_sw = _no_cut(swings(eye, t, eye_th, eye_name, filled=blink_mask), cuts, sig)
     ap = sig.values.get("aperture")
     for s, back in zip(eye_sw, label_returns(eye_sw, eye_th, ret)):
@@ -400,16 +403,15 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     to_image_left = "left" if cfg.left_right == "viewer" else "right"
     # a turn or tilt across a shot cut is the pose's jump between two shots, as for lifts below
     yaw = sig.deviation("yaw")
-    yaw_sw = _paused(sig, "yaw", swings(yaw, t, cfg.yaw_deg, "yaw"), cfg.head_turned_deg, cfg.yaw_deg, cfg)
-    yaw_sw = [s for s in yaw_sw if not spans_cut(s.t0, s.t1, cuts, sig)]
+    yaw_sw = _no_cut(_paused(sig, "yaw", swings(yaw, t, cfg.yaw_deg, "yaw"), cfg.head_turned_deg, cfg.yaw_deg, cfg),
+                     cuts, sig)
     for s in yaw_sw:
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_turn_center" if _to_center(sig, "yaw", s, cfg.head_turned_deg, cfg.yaw_deg) else f"head_turn_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head", change_at=s.t_half))
     roll = sig.deviation("roll")
-    for s in _paused(sig, "roll", swings(roll, t, cfg.roll_deg, "roll"), cfg.head_tilted_deg, cfg.roll_deg, cfg):
-        if spans_cut(s.t0, s.t1, cuts, sig):
-            continue
+    for s in _no_cut(_paused(sig, "roll", swings(roll, t, cfg.roll_deg, "roll"), cfg.head_tilted_deg, cfg.roll_deg,
+                             cfg), cuts, sig):
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head", change_at=s.t_half))
@@ -435,7 +437,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
                             change_at=s.t_half))
 
     # head shakes and sways: the single turns and tilts inside them are not reported again
-    shakes, spans = oscillation_events(sig, cfg)
+    shakes, spans = oscillation_events(sig, cfg, cuts)
     if shakes:
         inside = {"head_shake": ("head_turn_left", "head_turn_right", "head_turn_center"),
                   "head_sway": ("head_tilt_left", "head_tilt_right", "head_tilt_center")}

@@ -310,18 +310,20 @@ def closure_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) ->
     return out
 
 
-def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[list[Event], list[tuple[float, float]]]:
+def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig,
+                       cuts: np.ndarray | None = None) -> tuple[list[Event], list[tuple[float, float]]]:
     """Head shakes (yaw) and sways (roll): at least ``shake_min_swings`` alternating swings of at
     least ``shake_fraction`` of the turn / tilt threshold, each lasting at most
     ``shake_max_swing_s`` and starting within ``shake_max_gap_s`` of the last one's end; a swing
     across a shot cut (:func:`~dfec.dynamics.headpose.shot_cuts`) is the pose's jump between two
-    shots, not a movement, and breaks the chain. Returns the events and the time spans they cover
-    (single turns and tilts inside them are not reported again)."""
+    shots, not a movement, and breaks the chain (``cuts``: their times, when already known). Returns
+    the events and the time spans they cover (single turns and tilts inside them are not reported
+    again)."""
     from .headpose import shot_cuts, spans_cut
 
     out, spans = [], []
     t = sig.times
-    cuts = shot_cuts(sig, cfg)
+    cuts = shot_cuts(sig, cfg) if cuts is None else cuts
     for name, th, kind in (("yaw", cfg.yaw_deg, "head_shake"), ("roll", cfg.roll_deg, "head_sway")):
         if name not in sig.values:
             continue

@@ -159,13 +159,13 @@ _VERB_FRAGMENT_RE = re.compile(
     r"(?:rais|lift|lower|open|clos|widen|narrow|drop|droop|relax|tighten|part|purs|press|curv|curl|"
     r"arch|rise|rises|rising|fall|falls|falling|sag|sink|dip|descend|elevat)\w*\b(?!.*\b(?:look|gaz|glanc|star|return)\w*)",
     re.I)
-#: the last part a clause names that such a fragment may go on with ("her upper eyelids", "eyebrows")
 #: a clause that is only a direction ("..., then to the right"): it goes on with the movement before
 _DIRECTION = (r"(?:to (?:the |her |his |their )?(?:left|right|front|center|centre|side)|up(?:wards?)?|"
               r"down(?:wards?)?|forwards?|ahead|back)")
 _BARE_DIRECTION_RE = re.compile(r"^(?:then |and |back |again |slightly |a little )*" + _DIRECTION + r"(?: again)?$")
 _TRAILING_DIRECTION_RE = re.compile(r"(?:\s+(?:back|again|slightly|a little))*\s+" + _DIRECTION
                                     + r"(?:\s+(?:again|slightly|a little))*$")
+#: the last part a clause names that such a fragment may go on with ("her upper eyelids", "eyebrows")
 _MOVER_RE = re.compile(
     r"(?:\b(?:his|her|their|the)\s+(?:(?:left|right|upper|lower|inner|outer)\s+)?)?\b(?:eyebrows|eyebrow|brows|brow|"
     r"eyelids|eyelid|lids|lid|eyes|eye|mouth|lips|lip|corners|jaw|chin|head|cheeks|cheek|nose|nostrils|forehead)\b",

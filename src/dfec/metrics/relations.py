@@ -13,8 +13,9 @@ The paper asks an LLM how each generated event relates to each reference event. 
 
 A phrase that leaves a direction open is Same as one that states it on the same movement ("she
 tilts her head" / "her head tilts to the right"; Opposite needs two stated directions that differ);
-A plain "his head moves" is Same as any directed head movement the same way. AutoDQ's entailment is
-one-way there (:meth:`OfflineRelationClassifier.entailment`).
+AutoDQ's entailment is one-way there (:meth:`OfflineRelationClassifier.entailment`). A plain "his
+head moves" is no Same of a turn, tilt or nod, but such a movement entails it for AutoDQ
+(:func:`dfec.metrics.canonical.generalises`).
 
 Identical phrases are always Same. Agreement with the hand-labelled pairs of (mostly) real reference
 phrases (tests/data/relation_pairs.jsonl, frozen dev/test split) is printed by
