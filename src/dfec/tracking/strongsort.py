@@ -21,12 +21,14 @@ that overlap each other; with the mesh backend only faces with a mesh count, as 
 a face FaceMesh rejected is unreliable). An unambiguous frame computes no embedding: detections
 continue tracks by IoU with their predicted boxes (Hungarian, IoU above ``OVERLAP_IOU``) and new
 faces start tracks. Each track keeps one deferred embedding (a closure over a copy of the face
-region) of its best detection so far (:func:`identity_quality`: large, frontal, meshed). Only an
-ambiguous frame computes embeddings: the deferred ones of the active tracks (:meth:`materialize`)
-and the frame's own, and the frame goes through the StrongSORT stages above. After tracking,
-:func:`dfec.tracking.link.link_tracklets` computes the deferred embeddings only of the tracklets
-that appearance linking can use. A one-face clip, or several faces that never meet, costs no
-embedding while tracking (Hamilton: 3 embeddings in all instead of 18).
+region) of its best detection so far (:func:`identity_quality`: large, frontal, meshed), and a
+few candidate views from other moments (:meth:`StrongSort._spare`). Only an ambiguous frame
+computes embeddings: the deferred ones of the active tracks (:meth:`materialize`) and the frame's
+own, and the frame goes through the StrongSORT stages above. After tracking,
+:func:`dfec.tracking.link.link_tracklets` computes the deferred embeddings (the best view and up to
+``link_views - 1`` spaced others) only of the tracklets that appearance linking can use. A
+one-face clip, or several faces that never meet, costs no embedding while tracking (Hamilton: 8
+embeddings in all, all for linking, instead of 18).
 
 Storage: with ``store`` set (a :class:`dfec.tracking.rows.RowSpill`), a tracklet keeps each
 detection as ``store.keep(det)``, a light record whose landmarks / mesh / iris rows are on disk.
@@ -143,6 +145,10 @@ class TrackState:
     embeddings: list[np.ndarray] = field(default_factory=list)  # real (not borrowed) embeddings
     pending: Callable[[], np.ndarray] | None = None  # lazy identity: the best detection's embedding, deferred
     pending_quality: float = 0.0  # identity_quality of the detection behind ``pending``
+    pending_frame: int = -1  # the frame of that detection
+    #: lazy identity: candidate views for appearance linking, ``(quality, frame, closure)``, the
+    #: best of each stretch of ``link_view_spacing`` frames (StrongSort._spare)
+    views: list = field(default_factory=list)
     shot: int = 0  # shot index (cuts seen before the track started)
 
     @property
@@ -286,14 +292,44 @@ class StrongSort:
         self._sweep()
         return True
 
-    @staticmethod
-    def _offer(t: TrackState, det: Detection, j: int, defer) -> None:
-        """Keep the deferred embedding of the track's best detection (10% better to replace)."""
+    def _offer(self, t: TrackState, det: Detection, j: int, defer) -> None:
+        """Keep the deferred embedding of the track's best detection (10% better to replace), and
+        candidate views for appearance linking (:meth:`_spare`)."""
         if t.embeddings or t.feature is not None:
             return
         q = identity_quality(det)
+        made = []
+
+        def make():  # one closure (a copy of the face region) per detection, made only if kept
+            if not made:
+                made.append(defer(j))
+            return made[0]
+
         if q > 1.1 * t.pending_quality:
-            t.pending, t.pending_quality = defer(j), q
+            t.pending, t.pending_quality, t.pending_frame = make(), q, det.frame
+        self._spare(t, q, det.frame, make)
+
+    def _spare(self, t: TrackState, q: float, frame: int, make) -> None:
+        """Candidate views for linking: the best detection (10% better to replace) of each stretch
+        of ``link_view_spacing`` frames, at least ``link_min_quality``, at most ``2 * (link_views -
+        1)`` stretches (the poorest goes); :meth:`identify_views` picks from them. ``make()`` gives
+        the deferred embedding and is called only for a kept view."""
+        cap = 2 * (self.cfg.link_views - 1)
+        if cap <= 0 or q < self.cfg.link_min_quality:
+            return
+        b = frame // self.cfg.link_view_spacing
+        views = t.views
+        k = next((i for i, v in enumerate(views) if v[1] // self.cfg.link_view_spacing == b), None)
+        if k is not None:
+            if q <= 1.1 * views[k][0]:
+                return
+            del views[k]
+        elif len(views) >= cap:
+            worst = min(range(len(views)), key=lambda i: views[i][0])
+            if q <= views[worst][0]:
+                return
+            del views[worst]
+        views.append((q, frame, make()))
 
     def identify(self, t: TrackState) -> bool:
         """Compute ``t``'s deferred embedding (if it has one and no real embedding yet)."""
@@ -306,6 +342,21 @@ class StrongSort:
             t.feature, t.feature_age = _unit(f), 0
         t.embeddings.append(f)
         return True
+
+    def identify_views(self, t: TrackState) -> int:
+        """Compute up to ``link_views - 1`` more views of ``t`` into ``t.embeddings`` (best first,
+        each at least ``link_view_spacing`` frames from the best view and from each other), so
+        that appearance linking compares several views of each tracklet, not one; returns how many."""
+        gap, chosen = self.cfg.link_view_spacing, []
+        for q, frame, compute in sorted(t.views, key=lambda v: -v[0]):
+            taken = [t.pending_frame] + [c[0] for c in chosen]
+            if len(chosen) < self.cfg.link_views - 1 and all(abs(frame - f) >= gap for f in taken):
+                chosen.append((frame, compute))
+        t.views = []
+        for _, compute in sorted(chosen, key=lambda c: c[0]):
+            t.embeddings.append(np.asarray(compute(), dtype=np.float64))
+            self.n_embedded += 1
+        return len(chosen)
 
     def materialize(self) -> None:
         """An ambiguous frame: compute the deferred embeddings of the active tracks that have no
@@ -389,7 +440,8 @@ class StrongSort:
             det.embedding = np.asarray(feat)
         t = TrackState(self._next_id, mean, cov, None if feat is None else _unit(feat), detections=[self._keep(det)],
                        embeddings=[] if feat is None else [np.asarray(feat)], pending=pending,
-                       pending_quality=identity_quality(det) if pending is not None else 0.0, shot=self.n_cuts)
+                       pending_quality=identity_quality(det) if pending is not None else 0.0,
+                       pending_frame=det.frame if pending is not None else -1, shot=self.n_cuts)
         if self.cfg.n_init <= 1:
             t.state = CONFIRMED
         self._next_id += 1
