@@ -257,6 +257,10 @@ class TrackingResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: how much of the video was analysed: ``{declared_duration_s, analysed_duration_s, truncated}``
     video_coverage: dict = field(default_factory=dict)
+    #: the shot changes the tracker found, ``[first, last]`` frame indices at ``fps``: a hard cut
+    #: ``[k - 1, k]``, a gradual transition (cross-dissolve) the span of its blended frames; the
+    #: dynamics read no movement across one (files written before hold none: an empty list)
+    shot_changes: list = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -281,6 +285,7 @@ class TrackingResult:
     def from_json(cls, d: dict) -> "TrackingResult":
         kw = {f.name: d[f.name] for f in fields(cls) if f.name in d and f.name != "tracks"}
         kw["frame_size"] = tuple(kw.get("frame_size", (0, 0)))
+        kw["shot_changes"] = [[int(a), int(b)] for a, b in kw.get("shot_changes", [])]
         return cls(tracks=[Track.from_json(t) for t in d.get("tracks", [])], **kw)
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:

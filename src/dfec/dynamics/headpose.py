@@ -2,7 +2,9 @@
 false bows and lifts came from turns and shot cuts).
 
 - :func:`shot_cuts`: a cut inside a track (the tracker links the same person across shots) shows
-  as a jump of the face's scale between two frames; no pitch change is read across one.
+  as a jump of the face's scale between two frames; no pitch change is read across one. The
+  tracker's own cuts and gradual transitions (``sig.shot_changes``: a dissolve slides the mesh
+  from one face to the other over several frames, read as a turn) count too.
 - :func:`pitch_change_ok`: a pitch swing of the 2-D PnP fit counts only when the yaw does not
   change faster and by more at the same time (a turning face's 68-point fit couples yaw into
   pitch) and, on mesh tracks, when the mesh's own 3-D pitch (``pitch3d``,
@@ -23,7 +25,27 @@ def shot_cuts(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
     shot of the same person; a real head movement changes it by a few per cent a frame). The
     time is the midpoint of the two frames. The distance is taken over cos(yaw) (the eyes'
     foreshortening): a fast real turn to or from profile shrinks the image distance by 30 % in a
-    frame near 50-60 degrees of yaw and was read as a cut (review 4), its turn then dropped."""
+    frame near 50-60 degrees of yaw and was read as a cut (review 4), its turn then dropped.
+
+    Added to these: the shot changes the tracker recorded (``sig.shot_changes``, time spans)
+    within the track's time: a hard cut by its midpoint, a gradual transition by every frame
+    time of its span, so :func:`spans_cut` drops a change that overlaps any part of it."""
+    own = _scale_cuts(sig, cfg)
+    t = np.asarray(sig.times, float)
+    if not len(t) or not sig.shot_changes:
+        return own
+    step = 1.0 / max(sig.fps, 1e-6)
+    more = []
+    for a, b in sig.shot_changes:
+        if b < t[0] - step or a > t[-1] + step:
+            continue
+        n = int(round((b - a) / step))
+        more.extend([0.5 * (a + b)] if n <= 1 else list(a + step * np.arange(n + 1)))
+    return np.unique(np.concatenate([own, np.asarray(more, float)])) if more else own
+
+
+def _scale_cuts(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
+    """The scale-jump cuts of :func:`shot_cuts`."""
     iod = np.asarray(sig.iod_px, dtype=float) if sig.iod_px is not None else np.zeros(0)
     if len(iod) != len(sig) or cfg.cut_scale_jump <= 1.0:
         return np.zeros(0)

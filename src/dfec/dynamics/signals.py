@@ -126,6 +126,10 @@ class FaceSignals:
     #: voice activity of the video's sound on ``times`` (a :class:`dfec.video.audio.VoiceTrack`;
     #: None without sound, or when the signals were made without the video): see :mod:`.speech`
     voice: object | None = None
+    #: shot changes the tracker found (:attr:`dfec.schema.TrackingResult.shot_changes`) as time
+    #: spans (s, s) on ``times``: a hard cut's two frames, a dissolve's blended frames; used by
+    #: :func:`~dfec.dynamics.headpose.shot_cuts` with its own scale-jump test
+    shot_changes: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(len(self.times))
@@ -582,8 +586,10 @@ def track_signals(tracking, config: SignalConfig | None = None, pixels: bool | N
         from .mesh_signals import pixel_signals_from_video
 
         pix = pixel_signals_from_video(tracking.video, track.frames, mesh, iris, tracking.fps or 16.0)
-    return compute_signals(lm, track.frames, tracking.fps or 16.0, tracking.frame_size, cfg, mesh=mesh,
-                           iris=iris, pixels=pix)
+    fps = tracking.fps or 16.0
+    sig = compute_signals(lm, track.frames, fps, tracking.frame_size, cfg, mesh=mesh, iris=iris, pixels=pix)
+    sig.shot_changes = [(a / fps, b / fps) for a, b in getattr(tracking, "shot_changes", None) or []]
+    return sig
 
 
 def track_mesh(track) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -24,6 +24,12 @@ A shot cut would let a ROI land on whoever now stands there (FaceMesh happily fi
 cuts are detected on a 32x32 grey thumbnail (mean absolute change and grey-histogram change):
 at a cut every ROI is dropped, BlazeFace runs, and :attr:`cut` tells the pipeline to end every
 tracklet there (:meth:`StrongSort.cut`; the offline linker joins a face's tracklets by appearance).
+A gradual transition (cross-dissolve, :mod:`dfec.video.transitions`) has no such one-frame jump:
+the same thumbnails go to a :class:`~dfec.video.transitions.TransitionFinder`, and the frame that
+completes a blend window is treated like a cut (during a dissolve FaceMesh slides from the old
+face to the new one, so the tracklet must end and the linker decide by appearance).
+:meth:`MeshFollower.shot_changes` lists the cuts and transitions found, for
+:attr:`~dfec.schema.TrackingResult.shot_changes`.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import time
 import numpy as np
 
 from ..schema import Detection
+from ..video.transitions import TransitionConfig, TransitionFinder
 from .config import TrackConfig
 from .strongsort import iou_matrix
 
@@ -82,7 +89,8 @@ def is_cut(prev: np.ndarray | None, cur: np.ndarray, mad: float = 18.0, hist: fl
 class MeshFollower:
     """Keeps the ROIs between frames; :meth:`step` returns the frame's detections."""
 
-    def __init__(self, stack, cfg: TrackConfig, clock=time.perf_counter):
+    def __init__(self, stack, cfg: TrackConfig, clock=time.perf_counter,
+                 transitions: TransitionConfig | None = None):
         self.stack, self.cfg, self.clock = stack, cfg, clock
         self.rois: list = []
         self.boxes: list[np.ndarray] = []  # the meshed faces' boxes (where to look when a ROI loses one)
@@ -90,8 +98,12 @@ class MeshFollower:
         self.weak_boxes: list[tuple] = []
         self.n_detect = 0
         self.n_cuts = 0
+        self.n_transitions = 0
         self.cut = False
         self._thumb: np.ndarray | None = None
+        self._prev_idx: int | None = None
+        self._cuts: list[tuple[int, int]] = []  # hard cuts: (last frame before, first frame after)
+        self.finder = TransitionFinder(transitions)
         self.timings = {"detect": 0.0, "mesh": 0.0, "iris": 0.0}
 
     def step(self, rgb: np.ndarray, idx: int) -> list[Detection]:
@@ -101,11 +113,20 @@ class MeshFollower:
         t0 = self.clock()
         weak: list = []
         thumb = _thumb(rgb)
-        self.cut = is_cut(self._thumb, thumb)
+        hard = is_cut(self._thumb, thumb)
         self._thumb = thumb
+        found = self.finder.push(thumb, idx)
+        if hard:
+            self.finder.cut()
+            self._cuts.append((self._prev_idx if self._prev_idx is not None else idx - 1, idx))
+            self.n_cuts += 1
+        elif found is not None:
+            self.n_transitions += 1
+        self._prev_idx = idx
+        # a dissolve ends the tracklets like a cut (the frame that completes its blend window)
+        self.cut = hard or found is not None
         if self.cut:
             self.rois, self.boxes, self.weak_boxes = [], [], []
-            self.n_cuts += 1
         fits = [st.fit(rgb, r) for r in self.rois]
         faces = [f for f in fits if f.score >= cfg.mesh_min_presence]
         # faces FaceMesh lost in their ROI, and faces without mesh: BlazeFace on a crop around them
@@ -168,6 +189,11 @@ class MeshFollower:
         # hand passing, motion blur), unless a face was found at that place meanwhile
         self.weak_boxes += [w for w in missed if not any(_inside((w[0][:2] + w[0][2:]) / 2.0, d.box) for d in dets)]
         return dets
+
+    def shot_changes(self) -> list[list[int]]:
+        """The hard cuts ``[k_before, k_after]`` and the gradual transitions ``[first, last]``
+        found so far (frame indices), in time order."""
+        return sorted([list(c) for c in self._cuts] + [list(t) for t in self.finder.spans])
 
     def _find_near(self, rgb: np.ndarray, box: np.ndarray):
         """BlazeFace on a square crop of ``weak_roi_scale`` face sizes around ``box``: the found

@@ -269,10 +269,12 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
         timings.update({k: v for k, v in follower.timings.items()})
         timings["n_detect"] = float(follower.n_detect)
         timings["n_cuts"] = float(follower.n_cuts)
+        timings["n_transitions"] = float(follower.n_transitions)
     timings["n_embedded"] = float(tracker.n_embedded)
     timings["n_borrowed"] = float(tracker.n_borrowed)
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
-                            selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage)
+                            selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage,
+                            shot_changes=follower.shot_changes() if follower is not None else [])
     if out_dir is not None:
         t_out = _clock()
         write_outputs(result, out_dir, cfg, cache.frames if cache is not None else None)
