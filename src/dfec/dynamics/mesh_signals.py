@@ -343,12 +343,18 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
 
     ``teeth``: teeth-coloured area (:func:`teeth_fraction`) in percent of the squared face scale.
     ``iris_dark``: :func:`iris_darkness`, the blink cue (FaceMesh's own eyelid points barely close
-    on a blink; the iris stays the place where an open eye is dark)."""
+    on a blink; the iris stays the place where an open eye is dark).
+    Also the per-frame cues of :func:`.occlusion.mouth_cues` (is the mouth hidden by a hand?),
+    under the names :data:`.occlusion.CUES`: not signals themselves, they make the mouth-occlusion
+    mask of :func:`~.signals.compute_signals`."""
+    from .occlusion import CUES, mouth_cues
+
     m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
     ir = None if iris is None or not np.size(iris) else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)
     scale = _dist(m, RIGHT_EYE[0], LEFT_EYE[0])
     teeth = np.full(len(m), np.nan)
     dark = np.full(len(m), np.nan)
+    cues = np.full((len(m), len(CUES)), np.nan)
     for t, rgb in enumerate(frames_rgb):
         if t >= len(m):
             break
@@ -358,7 +364,9 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
         teeth[t] = 100.0 * area / scale[t] ** 2
         if ir is not None:
             dark[t] = iris_darkness(rgb, m[t], ir[t])
-    return {"teeth": teeth, "iris_dark": dark}
+        if np.isfinite(m[t, :, :2]).all():
+            cues[t] = mouth_cues(rgb, m[t])
+    return {"teeth": teeth, "iris_dark": dark, **{name: cues[:, k] for k, name in enumerate(CUES)}}
 
 
 def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | None, fps: float) -> dict[str, np.ndarray]:
@@ -366,8 +374,10 @@ def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | 
     measures the frames listed in ``frames`` (the track's frame indices, aligned with ``mesh``)."""
     from ..video.reader import iter_frames
 
+    from .occlusion import CUES
+
     pos = {int(f): i for i, f in enumerate(frames)}
-    out = {"teeth": np.full(len(pos), np.nan), "iris_dark": np.full(len(pos), np.nan)}
+    out = {name: np.full(len(pos), np.nan) for name in ("teeth", "iris_dark", *CUES)}
     last = max(pos) if pos else -1
     m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
     ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)

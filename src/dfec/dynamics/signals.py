@@ -106,6 +106,27 @@ class SignalConfig:
     #: measure the pixel signals (teeth, iris darkness) on the video frames when the track has a
     #: mesh (decodes the video once more)
     teeth: bool = True
+    #: mouth occlusion (a hand, phone, cup over the lips; :mod:`.occlusion`, needs the pixel
+    #: signals): frames whose mouth is hidden are no evidence of the mouth's movement, and the
+    #: mouth signals (:data:`MOUTH_SIGNALS`) are missing there, as for a frame without a mesh
+    #: (bridged over at most ``max_gap_s``). Settings measured on the dev clips, labelled by eye
+    #: (see :mod:`.occlusion`): a third of the lip band is hidden where its redness against the
+    #: skin around (CIE a*) falls below ``occl_ratio`` of its reference and the lip line's edge
+    #: below ``occl_line_ratio`` of its own; references over frames within ``occl_window_s`` s whose
+    #: forehead colour is within ``occl_match_de`` (CIE76) and lip-corner distance within a factor
+    #: ``occl_match_scale``; a third is judged only where its reference redness is at least
+    #: ``occl_min_contrast`` a* units; no decision past ``occl_max_yaw`` degrees of yaw, the far third
+    #: is left out past ``occl_far_yaw``; hidden for at least ``occl_min_s`` s
+    occlusion: bool = True
+    occl_ratio: float = 0.35
+    occl_line_ratio: float = 0.7
+    occl_min_contrast: float = 3.0
+    occl_window_s: float = 20.0
+    occl_match_de: float = 5.0
+    occl_match_scale: float = 1.25
+    occl_max_yaw: float = 30.0
+    occl_far_yaw: float = 15.0
+    occl_min_s: float = 0.18
 
 
 @dataclass
@@ -130,6 +151,9 @@ class FaceSignals:
     #: spans (s, s) on ``times``: a hard cut's two frames, a dissolve's blended frames; used by
     #: :func:`~dfec.dynamics.headpose.shot_cuts` with its own scale-jump test
     shot_changes: list = field(default_factory=list)
+    #: frames on ``times`` whose mouth is hidden (a hand over it; :mod:`.occlusion`), or None when
+    #: not measured (no mesh, no video frames); the mouth signals are missing there
+    mouth_occluded: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(len(self.times))
@@ -176,6 +200,9 @@ class FaceSignals:
             "values": {k: plain(v) for k, v in self.values.items()},
             "jitter_px": round(float(self.jitter_px), 4),
             "noise": {k: round(float(v), 6) for k, v in self.noise.items()},
+            # frames whose mouth was hidden (1), or None when not measured
+            "mouth_occluded": None if self.mouth_occluded is None else
+            [int(bool(x)) for x in np.asarray(self.mouth_occluded, bool)],
             # the sound's voice score on ``times`` (0-1) and its noise floor, or None without sound
             "voice": None if self.voice is None else {
                 "score": plain(np.asarray(self.voice.score, dtype=float)),
@@ -491,11 +518,36 @@ def compute_signals(
     values = _smoothed(raw, cfg)
     iod = _d(full[:, 36], full[:, 45])
     jit, noise, noise_raw = estimate_noise(full, valid, frame_size, cfg, raw, values)
+    occluded = None
     if mesh is not None and np.size(mesh) and np.isfinite(np.asarray(mesh, dtype=float)).any():
-        _add_mesh(raw, values, noise, noise_raw, pose, frames[0], frames, order, len(grid), max_gap, cfg,
-                  mesh, iris, pixels)
+        occluded = _add_mesh(raw, values, noise, noise_raw, pose, frames[0], frames, order, len(grid), max_gap, cfg,
+                             mesh, iris, pixels, fps)
+    if occluded is not None and occluded.any():
+        _drop_mouth(raw, values, occluded, max_gap, cfg)
     return FaceSignals(times=grid / float(fps), fps=float(fps), values=values, valid=valid, raw=raw, iod_px=iod,
-                       jitter_px=jit, noise=noise, noise_raw=noise_raw)
+                       jitter_px=jit, noise=noise, noise_raw=noise_raw, mouth_occluded=occluded)
+
+
+#: the signals that measure the mouth (68-point and mesh): missing where it is hidden
+MOUTH_SIGNALS = ("mouth_open", "mouth_width", "corner_lift", "corner_lift_2d", "lip_gap", "lip_thick", "mouth_w",
+                 "teeth", "chin", "jaw")
+
+
+def _drop_mouth(raw, values, occluded: np.ndarray, max_gap: int, cfg: SignalConfig) -> None:
+    """The :data:`MOUTH_SIGNALS` with the ``occluded`` frames missing: NaN there, then bridged
+    like a missing mesh row (:func:`fill_gaps`, at most ``max_gap`` frames) and smoothed again.
+    A hand over the mouth is no evidence of the mouth moving (FaceMesh guesses the lips under
+    it); a change across a short occlusion is still seen."""
+    for name in MOUTH_SIGNALS:
+        if name not in raw:
+            continue
+        x = np.asarray(raw[name], dtype=np.float64).copy()
+        x[occluded] = np.nan
+        x = fill_gaps(x, max_gap)
+        raw[name] = x
+        if name in values:
+            k = cfg.eye_smooth_frames if name in FAST else cfg.smooth_frames
+            values[name] = smooth(x, k)
 
 
 def _on_grid(a, frames, order, first: int, n: int, max_gap: int, shape) -> np.ndarray:
@@ -529,14 +581,32 @@ def mesh_corner_lift(sig: "FaceSignals") -> bool:
     return CORNER_LIFT_2D in sig.raw and "corner_lift" in sig.values and bool(np.isfinite(sig["corner_lift"]).any())
 
 
-def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_gap, cfg, mesh, iris, pixels) -> None:
-    """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`."""
+def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_gap, cfg, mesh, iris, pixels,
+              fps: float = 16.0) -> np.ndarray | None:
+    """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`;
+    returns the mouth-occlusion mask on the grid (:mod:`.occlusion`), or None when the pixel cues
+    were not measured or ``cfg.occlusion`` is off."""
+    from .occlusion import CUES, mouth_width_px, occluded_mouth
+
     m = _on_grid(mesh, frames, order, first, n, max_gap, (468, 3))
     ir = None if iris is None or not np.size(iris) else _on_grid(iris, frames, order, first, n, max_gap, (10, 3))
     mr = mesh_raw_signals(m, ir)
+    cues = {}
     for name, x in (pixels or {}).items():
         if x is not None and np.size(x) == len(order):
-            mr[name] = _on_grid(x, frames, order, first, n, max_gap, ())
+            # the occlusion cues are not signals: on the grid without bridging (a frame not
+            # measured is not judged)
+            if name in CUES:
+                cues[name] = _on_grid(x, frames, order, first, n, 0, ())
+            else:
+                mr[name] = _on_grid(x, frames, order, first, n, max_gap, ())
+    occluded = None
+    if cfg.occlusion and len(cues) == len(CUES):
+        occluded = occluded_mouth(
+            np.stack([cues[c] for c in CUES], axis=1), mouth_width_px(m), pose[:, 0], fps, ratio=cfg.occl_ratio,
+            line_ratio=cfg.occl_line_ratio, min_contrast=cfg.occl_min_contrast, window_s=cfg.occl_window_s,
+            match_de=cfg.occl_match_de, match_scale=cfg.occl_match_scale, max_yaw=cfg.occl_max_yaw,
+            far_yaw=cfg.occl_far_yaw, min_s=cfg.occl_min_s)
     mr["pitch3d"] = mesh_pitch(m)
     # the mesh's corner lift (head-fixed frame) replaces the 68-point one, which follows the head's
     # pitch; the 68-point one stays in ``raw`` under CORNER_LIFT_2D (and marks the swap)
@@ -550,6 +620,7 @@ def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_
         sd = signal_noise(x)
         noise_raw[name] = sd
         noise[name] = sd / np.sqrt(max(int(k) | 1, 1))
+    return occluded
 
 
 def track_signals(tracking, config: SignalConfig | None = None, pixels: bool | None = None) -> FaceSignals | None:

@@ -68,7 +68,10 @@ quiet while the lip gap's noise is at most ~0.005 face scale (the level of the s
 FaceMesh jitter is correlated across the lips (the one-pair ``lip_gap`` is 0.8-1.2 times as noisy
 as the three-pair 68-point gap on the dev clips, not sqrt(3) times), so the floor is not scaled
 for it. Speech with the lips held apart in a smile (dev clip skarsgard 0-1.6 s) is missed, and
-barely moving lips (2422) are found only where two syllables close the lips to the full depth; a hand over the mouth (WolfgangLanger 2.6-4.9 s) can read as speech.
+barely moving lips (2422) are found only where two syllables close the lips to the full depth. A hand over
+the mouth: FaceMesh guesses lips under it, and they move (WolfgangLanger 2.8-4.9 s read as speech);
+frames whose mouth is hidden (:mod:`.occlusion`, ``FaceSignals.mouth_occluded``) have no ``lip_gap``
+(missing, as without a mesh row), so no articulation comes from them.
 
 Event kinds (the ``Event`` dataclass of :mod:`dfec.schema`; region "mouth"; ``intensity`` is the
 mean articulation prominence in face-scale units, compared with ``speak_prominence_mesh``):
