@@ -257,6 +257,10 @@ class TrackingResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: how much of the video was analysed: ``{declared_duration_s, analysed_duration_s, truncated}``
     video_coverage: dict = field(default_factory=dict)
+    #: the 68 points are FaceMesh's view (the MediaPipe stack): a row whose ``Track.has_mesh`` is
+    #: False there is the rejected fit's rough guess (full profile, deep shadow), not a measurement.
+    #: Files written before this field say it through ``config.detector == "mediapipe"``
+    landmarks_from_mesh: bool = False
 
     @property
     def duration(self) -> float:
@@ -325,6 +329,8 @@ class TrackingResult:
             result = cls.from_json(d)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DfecError(f"not a tracks.json file ({exc})", path) from None
+        if "landmarks_from_mesh" not in d and isinstance(d.get("config"), dict):
+            result.landmarks_from_mesh = d["config"].get("detector") == "mediapipe"
         if d.get("mesh_file"):
             side = path.parent / d["mesh_file"]
             try:
