@@ -261,6 +261,10 @@ class TrackingResult:
     #: ``[k - 1, k]``, a gradual transition (cross-dissolve) the span of its blended frames; the
     #: dynamics read no movement across one (files written before hold none: an empty list)
     shot_changes: list = field(default_factory=list)
+    #: the 68 points are FaceMesh's view (the MediaPipe stack): a row whose ``Track.has_mesh`` is
+    #: False there is the rejected fit's rough guess (full profile, deep shadow), not a measurement.
+    #: Files written before this field say it through ``config.detector == "mediapipe"``
+    landmarks_from_mesh: bool = False
 
     @property
     def duration(self) -> float:
@@ -330,6 +334,8 @@ class TrackingResult:
             result = cls.from_json(d)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DfecError(f"not a tracks.json file ({exc})", path) from None
+        if "landmarks_from_mesh" not in d and isinstance(d.get("config"), dict):
+            result.landmarks_from_mesh = d["config"].get("detector") == "mediapipe"
         if d.get("mesh_file"):
             side = path.parent / d["mesh_file"]
             try:

@@ -28,7 +28,7 @@ from .events import DynamicsConfig, _detail_mask, detect_events, has_signal
 from .states import final_state, initial_state
 from .signals import FaceSignals, mesh_corner_lift, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
-    CLAUSES, INTRO, NO_CHANGE, NO_FACE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,
+    CLAUSES, INTRO, NO_CHANGE, NO_FACE, NO_MEASURE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,
     strength,
 )
 
@@ -94,6 +94,8 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     cfg = config or DynamicsConfig()
     if signals is None or len(signals) == 0:
         return NO_FACE, [], [], [{"text": NO_FACE, "events": [], "timeline": []}]
+    if signals.valid is not None and len(signals.valid) == len(signals) and not np.asarray(signals.valid, bool).any():
+        return NO_MEASURE, [], [], [{"text": NO_MEASURE, "events": [], "timeline": []}]
     timeline = detect_events(signals, cfg) if timeline is None else timeline
     for e in timeline:
         e.text = clause(e, cfg)

@@ -646,6 +646,13 @@ def track_signals(tracking, config: SignalConfig | None = None, pixels: bool | N
     interp = np.asarray(getattr(track, "interpolated", None) or [False] * len(lm), bool)
     if len(interp) == len(lm) and interp.any() and not interp.all():
         lm[interp] = np.nan
+    if getattr(tracking, "landmarks_from_mesh", False):
+        # rows FaceMesh rejected (full profile, deep shadow) hold the rejected fit's rough guess,
+        # not a measurement: missing, like interpolated rows (eyecheck 3, videollava demo_1: a
+        # toddler in full profile, 0 of 155 rows meshed, gave 13 clauses, 7 of them false)
+        measured = track.has_mesh
+        if len(measured) == len(lm):
+            lm[~measured] = np.nan
     mesh, iris = track_mesh(track)
     if mesh is not None and interp.any() and len(interp) == len(mesh):
         mesh[interp] = np.nan

@@ -54,7 +54,11 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
     if np.isfinite(ear):
         state = "closed" if ear < cfg.eyes_closed_below else "open"
         out.append(Event(f"eyes_are_{state}", t0, t0, float(ear), "eyes"))
-    gap = np.nanmedian(sig["mouth_open"][first]) if np.isfinite(sig["mouth_open"][first]).any() else np.nan
+    # the mouth is read on the first readable frames whether or not the eyes blink there: skipping
+    # blink frames is for the eyes only (eyecheck 3, RAVDESS: an early blink moved the mouth's
+    # reading 0.9 s in, after the parted lips had closed: "mouth is closed" over lips apart)
+    mouth = np.flatnonzero(detail)[:n]
+    gap = np.nanmedian(sig["mouth_open"][mouth]) if np.isfinite(sig["mouth_open"][mouth]).any() else np.nan
     if np.isfinite(gap):
         if gap < cfg.mouth_closed_below:
             state = "closed"

@@ -15,6 +15,10 @@ from .ranking import phase_cap, select_changes, smile_companions, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
+#: the main face was found but no frame of it could be measured (the face model rejected every
+#: view: full profile, hidden, deep shadow)
+NO_MEASURE = ("The main person's face was found but could not be measured on any frame (turned away, "
+              "hidden or in shadow), so no facial movement is described.")
 NO_CHANGE = "there is no obvious change in their face"
 SEGMENT_PHRASES = (
     "At the beginning of the video",

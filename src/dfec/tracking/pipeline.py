@@ -274,7 +274,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     timings["n_borrowed"] = float(tracker.n_borrowed)
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
                             selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage,
-                            shot_changes=follower.shot_changes() if follower is not None else [])
+                            shot_changes=follower.shot_changes() if follower is not None else [],
+                            landmarks_from_mesh=stack is not None)
     if out_dir is not None:
         t_out = _clock()
         write_outputs(result, out_dir, cfg, cache.frames if cache is not None else None)
