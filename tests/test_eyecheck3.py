@@ -93,3 +93,25 @@ def test_a_face_never_measured_is_said_so(tmp_path):
         d["config"] = {"detector": detector}
         (tmp_path / "old.json").write_text(json.dumps(d))
         assert TrackingResult.load(tmp_path / "old.json").landmarks_from_mesh is expected
+
+
+def test_lip_movements_that_never_part_the_lips_are_no_speech():
+    """A rhythmic movement of the lips that stays at their closed level (peak lip gap below
+    ``mouth_closed_below``: a closed-lip smile bobbing with a walk, eyecheck 3) is no speaking run;
+    the same rhythm parting the lips is."""
+    from dfec.dynamics.events import _detail_mask
+    from dfec.dynamics.speech import speech_runs
+    from dfec.dynamics.synthetic_mesh import mesh_sequence, syllables
+
+    cfg = DynamicsConfig()
+
+    def runs(open_mm):
+        tr = mesh_sequence(5.0, noise_px=0.1, seed=0, mouth=syllables(1.0, 3.5, open_mm=open_mm, rest_mm=0.1, seed=0))
+        sig = track_signals(tr, cfg.signals, pixels=False)
+        gap = sig.raw.get("lip_gap", sig["lip_gap"])
+        return speech_runs(sig, cfg, _detail_mask(sig, cfg)), float(np.nanmax(gap))
+
+    closed, peak = runs((1.5, 2.5))
+    assert peak < cfg.mouth_closed_below and closed == []  # before: a run from 1.0 to 3.4 s
+    parted, peak = runs((3.0, 7.0))
+    assert peak > cfg.mouth_closed_below and len(parted) == 1

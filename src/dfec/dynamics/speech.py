@@ -12,7 +12,8 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    ``speak_prominence_mesh`` face-scale units (raised per video by the noise floor) *and* at least
    ``speak_depth`` of the peak's own gap: the lips close a good part of the way on both sides of
    the peak. The depth rule is a ratio of two gaps of the same mouth a few frames apart, so face
-   size and head pose cancel out of it.
+   size and head pose cancel out of it. The peak must part the lips: a gap of at least
+   ``mouth_closed_below`` (:func:`_parted`; below it the lips are at their closed level).
 2. **Runs** (:func:`speech_runs`): articulations at most ``speak_peak_gap_s`` apart chain into a
    run; a run of at least ``speak_min_peaks`` articulations is speech. *Quiet speech* (the lips
    held slightly apart and closing less, dev clip 2422; the end of the first talk of 669) counts
@@ -227,8 +228,8 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     score = np.asarray(voice.score, float)
     raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
     g = np.where(detail, raw, np.nan)
-    arts = articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
-                         cfg.speak_voice_depth, cfg.speak_window_s)
+    arts = _parted(articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
+                                 cfg.speak_voice_depth, cfg.speak_window_s), g, cfg)
     heard: list[SpeechRun] = []
     still: list[SpeechRun] = []
     slack = cfg.speak_voice_slack_s
@@ -331,6 +332,15 @@ def _longest_chain(arts: list[Articulation], gap_s: float) -> int:
     return max(map(len, _chains(arts, gap_s)), default=0)
 
 
+def _parted(arts: list[Articulation], gap: np.ndarray, cfg: DynamicsConfig) -> list[Articulation]:
+    """The articulations whose peak parts the lips: a peak ``lip_gap`` of at least
+    ``mouth_closed_below`` (the level the start state calls a closed mouth). Below it the lips stay
+    at their closed level and the depth ratio (prominence over a near-zero peak) means nothing: a
+    closed-lip smile bobbing with a walk made three such "syllables" and a speaking run (eyecheck 3,
+    ghost__dirtydancing 8.1-9.3 s, peaks 0.028-0.037, silent sound track)."""
+    return [a for a in arts if np.isfinite(gap[a.i]) and gap[a.i] >= cfg.mouth_closed_below]
+
+
 def lip_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[SpeechRun]:
     """The lip-only speaking runs (steps 1-3 of the module doc)."""
     if "lip_gap" not in sig.values:
@@ -339,7 +349,7 @@ def lip_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[
     g = np.where(detail, raw, np.nan)
     t = sig.times
     depth = min(cfg.speak_depth, cfg.speak_quiet_depth)
-    arts = articulations(g, t, sig.fps, cfg.speak_prominence_mesh, depth, cfg.speak_window_s)
+    arts = _parted(articulations(g, t, sig.fps, cfg.speak_prominence_mesh, depth, cfg.speak_window_s), g, cfg)
     # from where the first opening starts to where the last closing ends
     runs = [SpeechRun(float(t[c[0].left]), float(t[c[-1].right]), c) for c in _chains(arts, cfg.speak_peak_gap_s)
             if len(c) >= cfg.speak_min_peaks and sum(a.depth >= cfg.speak_depth for a in c) >= cfg.speak_min_full]
