@@ -263,6 +263,12 @@ class DynamicsConfig:
     lip_closed_min_s: float = 0.4
     smile_lift: float = 0.04
     smile_width: float = 0.10
+    #: a widening of the mouth (``smile_width``) is a smile only where the corners end lifted by at
+    #: least this fraction of ``smile_lift`` (0: not lowered is enough, as before). Eyecheck 3, dev
+    #: 338 by eye: lips pressed together, lift 0.006 (mesh, smile_lift 0.03), read as "smiles
+    #: broadly"; the widening smiles of the dev clips end at lifts of 0.009-0.032 (face_noface's
+    #: smile 0.009), so the bar sits at 0.25 (0.0075 on the mesh, 0.01 on 68 points)
+    smile_width_min_lift: float = 0.25
     #: a mouth this wide on the first frames (lip-corner distance / face scale) is a smile held
     #: from the start (0 turns it off); see ``_initial_smile`` in :mod:`dfec.dynamics.captioner`
     smile_width_abs: float = 0.66

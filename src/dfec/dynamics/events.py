@@ -348,10 +348,10 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         if s.amplitude <= 0 or back:
             continue
         l_end = lift[s.i1]
-        if not np.isfinite(l_end) or l_end < 0.5 * cfg.smile_lift:  # (the mesh threshold on mesh tracks)
-            # widening without lifted corners (stretched or pressed lips): not called a smile. The
-            # corners must be lifted by half a smile's lift, not merely not lowered (eyecheck 3, dev
-            # 338: lips pressed together, corner lift just above 0, read as "smiles broadly")
+        if not np.isfinite(l_end) or l_end < cfg.smile_width_min_lift * cfg.smile_lift:
+            # widening without lifted corners (stretched or pressed lips): not called a smile; the
+            # corners must be lifted somewhat, not merely not lowered (smile_lift is the mesh
+            # threshold on mesh tracks)
             continue
         if any(s.t0 < e.end + 0.2 and s.t1 > e.start - 0.2 for e in lift_smiles):
             continue
