@@ -149,3 +149,19 @@ def test_a_tilt_inside_a_much_larger_turn_is_part_of_the_turn():
     kinds = [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=turn, roll=roll), off)
              if e.kind.startswith(("head_turn", "head_tilt"))]
     assert sorted(kinds) == ["head_tilt_right", "head_turn_left"]
+
+
+def test_no_head_lift_or_lower_while_a_hand_hides_the_mouth():
+    # a 15-degree lift at 1.0-1.5 s and a lower back at 2.5-3.0 s; the second happens while the
+    # mouth is hidden (dev clip WolfgangLanger: a hand over mouth and nose made a lift and a lower
+    # of the pitch fit while the head stayed still by eye)
+    pitch = lambda t: 15 * ease(t, 1.0, 1.5) - 15 * ease(t, 2.5, 3.0)
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, pitch=pitch), CFG.signals)
+    clear = [e.kind for e in detect_events(sig, CFG) if e.kind in ("head_lift", "head_lower")]
+    assert clear == ["head_lift", "head_lower"]
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, pitch=pitch), CFG.signals)
+    sig.mouth_occluded = (sig.times >= 2.2) & (sig.times <= 3.3)
+    hidden = [e.kind for e in detect_events(sig, CFG) if e.kind in ("head_lift", "head_lower")]
+    assert hidden == ["head_lift"]  # before: the lower under the hand too
+    off = DynamicsConfig(left_right="viewer", pitch_occluded_max=1.0)
+    assert [e.kind for e in detect_events(sig, off) if e.kind in ("head_lift", "head_lower")] == clear

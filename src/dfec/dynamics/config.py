@@ -363,6 +363,12 @@ class DynamicsConfig:
     #: yaw over a long lift, dev clip WolfgangLanger 2 deg/s, is no coupling; skarsgard's turns
     #: back from profile 13-54)
     pitch_yaw_rate: float = 10.0
+    #: ... and not when a hand hides the mouth (``FaceSignals.mouth_occluded``) on more than this
+    #: share of the swing's frames: both pitch readings rest on the lower face (chin, mouth
+    #: corners), which the mesh guesses under the hand. Dev clip WolfgangLanger, by eye: her hand
+    #: over mouth and nose at 2.7-6.9 s made a 14-degree "lift" and "lower" (3.7-4.8 s) while her
+    #: head stays still. 0.5 = mostly hidden, set, not tuned; 1.0: off
+    pitch_occluded_max: float = 0.5
     #: a head turn / tilt back from a posed side ends where the head first comes to rest facing
     #: the camera (|angle| below ``head_turned_deg`` / ``head_tilted_deg``, speed at a local
     #: minimum of at most this fraction of the speed peaks before and after) when it moves on from

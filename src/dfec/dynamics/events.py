@@ -33,7 +33,7 @@ import numpy as np
 
 from ..schema import Event
 from .config import NOISE_OF, DynamicsConfig, effective_thresholds, load_config  # noqa: F401  (re-exported)
-from .headpose import pitch_change_ok, shot_cuts, spans_cut
+from .headpose import occluded_share, pitch_change_ok, shot_cuts, spans_cut
 from .mesh_events import _fall, add_closures, gaze_state, mesh_events, oscillation_events
 from .signals import FaceSignals, mesh_corner_lift
 from .speech import speech_events, speech_runs, tidy_speech_events
@@ -429,7 +429,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             continue
         # a nod: the head goes down and comes back up quickly
         if (b.t1 - a.t0) <= cfg.nod_max_s and abs(b.amplitude) >= 0.6 * abs(a.amplitude) \
-                and not spans_cut(a.t0, b.t1, cuts, sig):
+                and not spans_cut(a.t0, b.t1, cuts, sig) \
+                and not (cfg.pitch_occluded_max < 1.0 and occluded_share(sig, a.t0, b.t1) > cfg.pitch_occluded_max):
             events.append(Event("head_nod", a.t0, b.t1, max(abs(a.amplitude), abs(b.amplitude)), "head"))
             used.update((k, k + 1))
     # lifts / lowers start where the head takes off (``head_lift_onset``), not at a slow sinking
