@@ -124,3 +124,44 @@ def test_no_turn_tilt_or_shake_across_a_shot_cut():
     sig = track_signals(syn.sequence(4.0, noise_px=0.2, yaw=shake), CFG.signals)
     assert "head_shake" in [e.kind for e in detect_events(sig, CFG)]
     assert "head_shake" not in [e.kind for e in detect_events(_cut_at(sig, 1.8), CFG)]
+
+
+def test_a_tilt_inside_a_much_larger_turn_is_part_of_the_turn():
+    # one movement: the head turns 50 degrees to the image left (near profile) and rolls 18 degrees
+    # towards the image right on the way (dev clip skarsgard: 58 + 25 degrees, said only as a tilt)
+    turn = lambda t: -50 * ease(t, 1.0, 2.0)
+    roll = lambda t: 18 * ease(t, 1.1, 1.9)
+    kinds = [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=turn, roll=roll))
+             if e.kind.startswith(("head_turn", "head_tilt"))]
+    assert kinds == ["head_turn_left"]  # viewer's left in CFG; before: also head_tilt_right
+    # a tilt as large as half the turn or more is a movement of its own and stays
+    big = lambda t: 30 * ease(t, 1.1, 1.9)
+    kinds = [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=turn, roll=big))
+             if e.kind.startswith(("head_turn", "head_tilt"))]
+    assert sorted(kinds) == ["head_tilt_right", "head_turn_left"]
+    # and a tilt at another time than the turn is untouched
+    later = lambda t: 18 * ease(t, 2.8, 3.4)
+    kinds = [e.kind for e in head_events(syn.sequence(4.5, noise_px=0.2, yaw=turn, roll=later))
+             if e.kind.startswith(("head_turn", "head_tilt"))]
+    assert kinds == ["head_turn_left", "head_tilt_right"]
+    # off: both, as before
+    off = DynamicsConfig(left_right="viewer", head_secondary_ratio=0.0)
+    kinds = [e.kind for e in head_events(syn.sequence(4.0, noise_px=0.2, yaw=turn, roll=roll), off)
+             if e.kind.startswith(("head_turn", "head_tilt"))]
+    assert sorted(kinds) == ["head_tilt_right", "head_turn_left"]
+
+
+def test_no_head_lift_or_lower_while_a_hand_hides_the_mouth():
+    # a 15-degree lift at 1.0-1.5 s and a lower back at 2.5-3.0 s; the second happens while the
+    # mouth is hidden (dev clip WolfgangLanger: a hand over mouth and nose made a lift and a lower
+    # of the pitch fit while the head stayed still by eye)
+    pitch = lambda t: 15 * ease(t, 1.0, 1.5) - 15 * ease(t, 2.5, 3.0)
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, pitch=pitch), CFG.signals)
+    clear = [e.kind for e in detect_events(sig, CFG) if e.kind in ("head_lift", "head_lower")]
+    assert clear == ["head_lift", "head_lower"]
+    sig = track_signals(syn.sequence(4.0, noise_px=0.2, pitch=pitch), CFG.signals)
+    sig.mouth_occluded = (sig.times >= 2.2) & (sig.times <= 3.3)
+    hidden = [e.kind for e in detect_events(sig, CFG) if e.kind in ("head_lift", "head_lower")]
+    assert hidden == ["head_lift"]  # before: the lower under the hand too
+    off = DynamicsConfig(left_right="viewer", pitch_occluded_max=1.0)
+    assert [e.kind for e in detect_events(sig, off) if e.kind in ("head_lift", "head_lower")] == clear

@@ -369,6 +369,12 @@ class DynamicsConfig:
     #: yaw over a long lift, dev clip WolfgangLanger 2 deg/s, is no coupling; skarsgard's turns
     #: back from profile 13-54)
     pitch_yaw_rate: float = 10.0
+    #: ... and not when a hand hides the mouth (``FaceSignals.mouth_occluded``) on more than this
+    #: share of the swing's frames: both pitch readings rest on the lower face (chin, mouth
+    #: corners), which the mesh guesses under the hand. Dev clip WolfgangLanger, by eye: her hand
+    #: over mouth and nose at 2.7-6.9 s made a 14-degree "lift" and "lower" (3.7-4.8 s) while her
+    #: head stays still. 0.5 = mostly hidden, set, not tuned; 1.0: off
+    pitch_occluded_max: float = 0.5
     #: a head turn / tilt back from a posed side ends where the head first comes to rest facing
     #: the camera (|angle| below ``head_turned_deg`` / ``head_tilted_deg``, speed at a local
     #: minimum of at most this fraction of the speed peaks before and after) when it moves on from
@@ -377,6 +383,14 @@ class DynamicsConfig:
     #: by eye frontal from 5.0 s; read to its extreme it "crossed" the middle and was said as a
     #: turn to the left. One smooth movement has one speed peak, so the test leaves it alone. 0: off
     head_pause_ratio: float = 0.5
+    #: a turn / tilt during a head movement of the other axis at least 1 / this times as large
+    #: (degrees; its half-amplitude time inside the larger swing) is that movement's side
+    #: component, not a change of its own (:func:`dfec.dynamics.events._drop_secondary_axis`).
+    #: 0.5 = the larger rotation at least twice the smaller: set, not tuned. Dev clips, by eye:
+    #: skarsgard's 58-degree turn to the right (near profile) carries a 25-degree image roll that
+    #: was said instead of the turn; 669's 12-degree rolls inside its 44-84-degree turns were said
+    #: as tilts to both sides (the mesh's own head-frame roll there: 6-9 degrees). 0: off
+    head_secondary_ratio: float = 0.5
     #: ``min_strength`` for head lifts / lowers (:data:`dfec.dynamics.ranking.PITCH_KINDS`); at 1.0,
     #: their detection threshold (``pitch_deg``), it exempts them from the floor: these
     #: already pass two measurements at detection (the PnP pitch by ``pitch_deg`` and, on mesh

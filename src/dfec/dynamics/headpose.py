@@ -87,12 +87,25 @@ def _range(x: np.ndarray | None, i0: int, i1: int) -> float:
     return float(np.nanmax(seg) - np.nanmin(seg)) if np.isfinite(seg).any() else 0.0
 
 
+def occluded_share(sig: FaceSignals, t0: float, t1: float) -> float:
+    """The share of the frames from ``t0`` to ``t1`` whose mouth is hidden (``sig.mouth_occluded``,
+    a hand over it: :mod:`.occlusion`); 0 without that mask."""
+    m = sig.mouth_occluded
+    if m is None or len(m) != len(sig):
+        return 0.0
+    t = np.asarray(sig.times, float)
+    inside = (t >= t0 - 1e-6) & (t <= t1 + 1e-6)
+    return float(np.asarray(m, bool)[inside].mean()) if inside.any() else 0.0
+
+
 def pitch_change_ok(sig: FaceSignals, cfg: DynamicsConfig, s: Swing, cuts: np.ndarray) -> bool:
     """Whether a pitch swing of the PnP fit is a head lift / lower: not across a shot cut, not
     during a turn that changes yaw by ``pitch_max_yaw_ratio`` times as much at ``pitch_yaw_rate``
     deg/s or faster (the 2-D fit of a turning face couples yaw into pitch), and on a mesh track also seen by the mesh's 3-D pitch
     (``pitch3d`` changes the same way by ``pitch_mesh_agree`` of the swing from ``t0`` to ``t1``)."""
     if spans_cut(s.t0, s.t1, cuts, sig):
+        return False
+    if cfg.pitch_occluded_max < 1.0 and occluded_share(sig, s.t0, s.t1) > cfg.pitch_occluded_max:
         return False
     yaw_change = _range(sig.values.get("yaw"), s.i0, s.i1)
     yaw_rate = yaw_change / max(s.t1 - s.t0, 1.0 / max(sig.fps, 1e-6))
