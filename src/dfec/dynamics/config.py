@@ -347,6 +347,13 @@ class DynamicsConfig:
     # brows
     brow_raise: float = 0.12
     brow_furrow: float = 0.10
+    #: a brow raise and a brow furrow that overlap in time (FACS AU1+AU4, the inner brows raised
+    #: and drawn together) are each said from this multiple of their threshold instead of
+    #: ``min_strength``: two measurements of one movement corroborate each other, as a smile's
+    #: companions are (``companion_min_strength``); see :func:`dfec.dynamics.ranking.brow_pairs`.
+    #: Dev clip 167 (by eye, inner brows up and together at 0.6-1.6 s): furrow 1.21, raise 1.22;
+    #: set equal to ``companion_min_strength``, not tuned. >= ``min_strength`` turns it off
+    brow_pair_strength: float = 1.0
     # head
     yaw_deg: float = 10.0
     pitch_deg: float = 10.0

@@ -393,13 +393,6 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         elif s.amplitude > 0 and back:
             events.append(Event("brows_unfurrow", s.t0, s.t1, abs(s.amplitude), "brows", change_at=s.t_half))
 
-    # a brow raise widens the inner-brow gap and a furrow lowers the brows: report each once
-    raises = [e for e in events if e.kind == "brows_raise"]
-    furrows = [e for e in events if e.kind == "brows_furrow"]
-    events = [e for e in events if not (
-        (e.kind == "brows_unfurrow" and any(_overlap(e, r) for r in raises))
-        or (e.kind == "brows_lower" and any(_overlap(e, f) for f in furrows)))]
-
     # head: turns (yaw), tilts (roll), lifts / lowers and nods (pitch)
     # yaw / roll > 0 move the face towards the image right, which is the person's own left
     to_image_right = "right" if cfg.left_right == "viewer" else "left"
@@ -466,6 +459,15 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         # (the whole swing of yaw, pivot to pivot, not just its 10-90 % onset/offset span)
         turns = [Event("turn", float(t[s.i0]), float(t[s.i1]), 0.0, "head") for s in yaw_sw]
         events = [e for e in events if not (e.kind in _HORIZONTAL and any(_share(e, u) >= 0.5 for u in turns))]
+    # a brow raise widens the inner-brow gap and a furrow lowers the brows: report each once. After
+    # the turn mask: a lowering is the furrow's only when that furrow is said (dev WolfgangLanger,
+    # brows drawn down at 1.4-3.7 s by eye: the lowering was dropped for a furrow at 0.4-1.6 s that
+    # the turn mask then dropped too, and neither was left)
+    raises = [e for e in events if e.kind == "brows_raise"]
+    furrows = [e for e in events if e.kind == "brows_furrow"]
+    events = [e for e in events if not (
+        (e.kind == "brows_unfurrow" and any(_overlap(e, r) for r in raises))
+        or (e.kind == "brows_lower" and any(_overlap(e, f) for f in furrows)))]
     # a mouth widening with a smile is the smile (the mesh's stretch test reads the corners only
     # at the widening's end; a smile that was already there widens with little further lift)
     smiles = [e for e in events if e.kind == "smile"]

@@ -81,6 +81,33 @@ def strong_enough(m: Event, config: DynamicsConfig) -> bool:
     return strength(m, config) >= floor
 
 
+#: the two brow changes of FACS AU1+AU4 (the inner brows raised and drawn together): the brows'
+#: height rises while the inner-brow gap narrows, two measurements of one movement
+BROW_PAIR = ("brows_raise", "brows_furrow")
+
+
+def brow_pairs(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig) -> set[int]:
+    """The ids of the phase changes (``changes``, merged per kind: their events in ``groups``) that
+    are a brow raise overlapping in time a brow furrow, or that furrow, each at least
+    ``brow_pair_strength`` times its threshold: they corroborate each other (the corrugator pulls
+    the inner brows together while the frontalis' inner part lifts them, AU1+AU4; a head turn, the
+    usual cause of a false narrowing of the inner-brow gap, is masked at detection), so each is
+    said from that floor instead of ``min_strength``, as a smile's companions are. Dev clip 167
+    (checked by eye): the inner brows rise and draw together at 0.6-1.6 s; the furrow (1.21 of its
+    threshold) and the raise (1.22) were both measured and neither was said."""
+    if config.brow_pair_strength >= config.min_strength or config.min_strength <= 0:
+        return set()
+    found = {kind: [(m, g) for k, ch in enumerate(changes) for m in ch if m.kind == kind
+                    for g in groups[k].get(id(m), [m]) if strength(g, config) >= config.brow_pair_strength]
+             for kind in BROW_PAIR}
+    out = set()
+    for m, g in found[BROW_PAIR[0]]:
+        for n, h in found[BROW_PAIR[1]]:
+            if g.start < h.end and h.start < g.end:
+                out.update((id(m), id(n)))
+    return out
+
+
 #: head lifts and lowers: double-checked at detection (:func:`dfec.dynamics.headpose.pitch_change_ok`),
 #: so their floor is ``pitch_min_strength``
 PITCH_KINDS = {"head_lift", "head_lower"}
@@ -113,7 +140,9 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
     TEM: no limit 0.587, 2: 0.586, 1: 0.597). The cap is :func:`phase_cap`; a change that is not
     :func:`strong_enough`, or is rare and weak (:func:`not_rare`), is not said."""
     most = config.max_phases_per_kind
-    ranked = [sorted((m for m in ch if strong_enough(m, config) and not_rare(m, config)), key=lambda m: rank(m, config))
+    paired = brow_pairs(changes, groups, config)
+    ranked = [sorted((m for m in ch if (strong_enough(m, config) or id(m) in paired) and not_rare(m, config)),
+                     key=lambda m: rank(m, config))
               for ch in changes]
     banned: list[set] = [set() for _ in changes]
     while True:
