@@ -276,6 +276,20 @@ class DynamicsConfig:
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
+    #: eyes widening on mesh tracks, read also against the face's own aperture (the absolute
+    #: ``eye_mesh`` misses a wide-eyed stare of a face whose open aperture is small): a rise of the
+    #: lid aperture from open eyes (at least ``half_open_below``) by at least this fraction of where
+    #: it starts, and above the highest the eyes were open in the ``eye_widen_before_s`` before it
+    #: by as much (a rise back to the open level after a blink, whose reopening is slower than the
+    #: closing, is no widening), and at least ``noise_k_mesh`` x the aperture's noise measured off
+    #: the blinks (:func:`dfec.dynamics.events.relative_widenings`). The RAVDESS clip's eyes open
+    #: wide at 2.7 s: 0.62 -> 0.80 iris diameters (+29 %, 0.18 < ``eye_mesh``), by eye; open-eye
+    #: aperture jitter off the blinks is 1-3 % of the aperture on the 13 dev and 3 no-split clips
+    #: (the blink-inflated estimate of ``effective_thresholds`` read 0.022 there, 0.008 off the
+    #: blinks). 0.15 = half the widening seen there, so that it is said at ``min_strength`` 1.5
+    #: (0.23 of the aperture); 0 turns the test off
+    eye_widen_rel: float = 0.15
+    eye_widen_before_s: float = 0.5
     #: eyes (blinks, lids, gaze) are read only where |yaw| is at most this (degrees)
     eye_max_yaw: float = 35.0
     gaze_deg: float = 12.0

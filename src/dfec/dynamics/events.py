@@ -168,6 +168,68 @@ def _aperture_dips(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) ->
     return out
 
 
+def relative_widenings(sig: FaceSignals, cfg: DynamicsConfig, eye: np.ndarray, eye_detail: np.ndarray,
+                       blink_mask: np.ndarray, cuts: np.ndarray, unit: float) -> list[Event]:
+    """Eyes opening wide against the face's own open aperture (mesh tracks): the rises of the
+    de-blinked lid-aperture deviation ``eye`` that start from open eyes (``aperture`` at least
+    ``half_open_below``), are no return from a narrowing, and rise by at least ``eye_widen_rel``
+    of the aperture they start from, above the highest aperture of the ``eye_widen_before_s``
+    before their onset (outside blinks) by as much, and by ``noise_k_mesh`` x the aperture's noise
+    measured off the blinks (:func:`_deblinked_noise`).
+
+    Why: the absolute ``eye_mesh`` (0.25 iris diameters) is a quarter of a wide-open eye's
+    aperture but 40 % of a small one's; the RAVDESS clip's stare (0.62 -> 0.80, +29 %, seen by eye)
+    stays under it. Its noise floor must not count the blinks: each blink's dip makes large
+    second differences, and a clip that blinks every half second (RAVDESS: six blinks in 2.5 s)
+    read 2.6 times its open-eye jitter. A rise that only comes back to where the eyes were before
+    a blink is that blink's slow reopening (dev clip 669 at 6.2 s: the lids reopen over 0.3 s
+    after the blink's half-height span ends).
+
+    ``intensity`` is in the absolute test's units: the rise's multiple of its own threshold times
+    ``unit`` (the configured ``eye_mesh``), so that the caption's strength rating
+    (:func:`dfec.dynamics.ranking.strength`, intensity over ``eye_mesh``) rates it against the
+    test that found it."""
+    ap = sig.values.get("aperture")
+    if ap is None or cfg.eye_widen_rel <= 0:
+        return []
+    floor = cfg.noise_k_mesh * _deblinked_noise(sig, eye_detail, blink_mask)
+    th = max(floor, cfg.eye_widen_rel * cfg.half_open_below)  # the smallest rise that can pass
+    if th >= cfg.eye_mesh:
+        return []  # the absolute test already reads every such rise
+    t = sig.times
+    sw = _no_cut(swings(eye, t, th, "aperture", filled=blink_mask), cuts, sig)
+    before = max(1, int(round(cfg.eye_widen_before_s * sig.fps)))
+    out = []
+    for s, back in zip(sw, label_returns(sw, th, cfg.return_fraction)):
+        start = float(ap[s.i0])
+        if s.amplitude <= 0 or back or not np.isfinite(start) or start < cfg.half_open_below:
+            continue
+        own = max(cfg.eye_widen_rel * start, floor)
+        if s.amplitude < own:
+            continue
+        prior = np.where(eye_detail & ~blink_mask, ap, np.nan)[max(s.i0 - before, 0): s.i0 + 1]
+        if np.isfinite(prior).any() and float(ap[s.i1]) - float(np.nanmax(prior)) < own:
+            continue  # no wider than the eyes were just before: a reopening, not a widening
+        out.append(Event("eyes_widen", s.t0, s.t1, float(s.amplitude / own * unit), "eyes", change_at=s.t_half))
+    return out
+
+
+def _deblinked_noise(sig: FaceSignals, eye_detail: np.ndarray, blink_mask: np.ndarray) -> float:
+    """Noise std of the raw lid aperture (:func:`~dfec.dynamics.mesh_signals.signal_noise`) on the
+    frames outside blinks; the whole signal's estimate when fewer than 10 second differences lie
+    outside them."""
+    from .mesh_signals import signal_noise
+
+    raw = sig.raw.get("aperture")
+    if raw is None:
+        return sig.noise_level("aperture")
+    x = np.where(eye_detail & ~blink_mask, raw, np.nan)
+    ok = np.isfinite(x)
+    if int((ok[2:] & ok[1:-1] & ok[:-2]).sum()) < 10:
+        return sig.noise_level("aperture")
+    return signal_noise(x)
+
+
 def has_signal(sig: FaceSignals, name: str, detail: np.ndarray | None = None, min_frames: int = 3) -> bool:
     """Whether ``sig`` holds ``name`` with at least ``min_frames`` finite samples (where ``detail``)."""
     if name not in sig.values:
@@ -285,6 +347,10 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             kind = "eyes_widen" if s.amplitude > 0 else "eyes_narrow"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "eyes", change_at=s.t_half))
+    if mesh and cfg.eye_widen_rel > 0:
+        found = [e for e in events if e.region == "eyes" and e.kind != "blink"]
+        events += [e for e in relative_widenings(sig, cfg, eye, eye_detail, blink_mask, cuts, (config or cfg).eye_mesh)
+                   if not any(_overlap(e, f, 0.0) for f in found)]
 
     # mouth: speaking runs, then open / close swings outside them
     if has_signal(sig, "lip_gap", detail):  # mesh tracks: articulation-based runs (.speech)
