@@ -168,6 +168,11 @@ class DynamicsConfig:
     #: a short dip of the lid ``aperture`` (mesh tracks) of this fraction of its neutral value is
     #: a blink too (light irises barely change ``iris_dark``); 0 turns it off
     blink_aperture: float = 0.3
+    #: an iris-darkness dip is no blink when the lid aperture on its darkest frames stays at least
+    #: this fraction of the open eyes' aperture (lids as wide as ever: motion blur or light on the
+    #: iris; :func:`dfec.dynamics.events._lids_wide`). Blinks seen by eye on the dev and no-split
+    #: clips read at most 0.87, dips over open eyes (nggyup, dirtydancing) 1.17-1.47; 0 turns it off
+    blink_open_lids: float = 1.0
     eye_deg: float = 0.15
     eyes_closed_below: float = 0.15
     # mouth
