@@ -171,8 +171,12 @@ class DynamicsConfig:
     #: an iris-darkness dip is no blink when the lid aperture on its darkest frames stays at least
     #: this fraction of the open eyes' aperture (lids as wide as ever: motion blur or light on the
     #: iris; :func:`dfec.dynamics.events._lids_wide`). Blinks seen by eye on the dev and no-split
-    #: clips read at most 0.87, dips over open eyes (nggyup, dirtydancing) 1.17-1.47; 0 turns it off
+    #: clips read at most 0.88 (3.6 noise std or more below), dips over open eyes (nggyup,
+    #: dirtydancing) up to 1.28 (+6.6 std); 0 turns it off
     blink_open_lids: float = 1.0
+    #: ... plus this many noise std of the aperture (measured off the dips): FaceMesh's lids may
+    #: stay at their open opening through a blink, jittering about it (one frame at +2 std: 2 %)
+    blink_open_noise_k: float = 2.0
     eye_deg: float = 0.15
     eyes_closed_below: float = 0.15
     # mouth

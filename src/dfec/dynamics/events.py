@@ -92,6 +92,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
             left[k + 1] = max(left[k + 1], cut)
     events = []
     open_ap = _open_aperture(sig, detail, left, right) if name == "iris_dark" else float("nan")
+    open_noise = _deblinked_noise(sig, detail, _spans_mask(len(x), left, right)) if np.isfinite(open_ap) else 0.0
     cuts = shot_cuts(sig, cfg) if cuts is None else cuts  # (detect_events passes its own)
     step = 1.0 / max(sig.fps, 1e-6)
     for p, prom, lo, hi in zip(peaks, props["prominences"], left, right):
@@ -112,7 +113,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
         # is the eyes being closed there ("their eyes are closed ... open", "their eyes close ... stay closed")
         cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)
         if dur <= cfg.blink_max_s and not cut:
-            if name == "iris_dark" and _lids_wide(sig, cfg, detail, x, i0, i1, float(x[p] + 0.5 * prom), open_ap):
+            if name == "iris_dark" and _lids_wide(sig, cfg, detail, x, i0, i1, float(x[p] + 0.5 * prom), open_ap,
+                                                  open_noise):
                 continue  # the iris darkened with the lids as wide as ever: blur or light, no blink
             if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
                 events.append(Event("blink", t0, t1, depth, "eyes"))
@@ -145,31 +147,40 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
     return events, mask
 
 
+def _spans_mask(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The frames of the (fractional) spans ``left``..``right``, one frame of slack either side."""
+    mask = np.zeros(n, bool)
+    for lo, hi in zip(left, right):
+        mask[max(int(np.floor(lo)) - 1, 0): int(np.ceil(hi)) + 2] = True
+    return mask
+
+
 def _open_aperture(sig: FaceSignals, detail: np.ndarray, left: np.ndarray, right: np.ndarray) -> float:
     """The open eyes' lid aperture: the median raw ``aperture`` on the ``detail`` frames outside
     every darkness dip (half-height spans ``left``..``right``, one frame of slack); NaN without it."""
     ap = sig.raw.get("aperture") if "aperture" in sig.values else None
     if ap is None:
         return float("nan")
-    keep = detail.copy()
-    for lo, hi in zip(left, right):
-        keep[max(int(np.floor(lo)) - 1, 0): int(np.ceil(hi)) + 2] = False
+    keep = detail & ~_spans_mask(len(detail), left, right)
     x = ap[keep & np.isfinite(ap)]
     return float(np.median(x)) if len(x) >= 3 else float("nan")
 
 
 def _lids_wide(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, dark: np.ndarray, i0: int, i1: int,
-               level: float, open_ap: float) -> bool:
-    """Whether the lids stay as wide as on open eyes through the darkest frames of an iris-darkness
+               level: float, open_ap: float, noise: float = 0.0) -> bool:
+    """Whether the lids stay wider than on open eyes through the darkest frames of an iris-darkness
     dip: the smallest raw lid aperture on the frames ``i0``..``i1`` whose darkness ``dark`` is at
     or below ``level`` (its half depth) is at least ``blink_open_lids`` x ``open_ap`` (the open
-    eyes' aperture, :func:`_open_aperture`).
+    eyes' aperture, :func:`_open_aperture`) plus ``blink_open_noise_k`` x ``noise`` (the
+    aperture's noise std off the dips): lids frozen at their open opening by FaceMesh, jittering
+    about it, are not read as wide.
 
     FaceMesh's lids barely follow a blink, so "the lids must close" is no test (it lost real
     blinks of dev ghost__nggyup); but they do not open wider than usual during one. On every
-    blink seen by eye on the dev and no-split clips that minimum is at most 0.87 of the open
-    aperture; the dips over eyes open by eye (motion blur, stage light: nggyup 3.25, 4.9, 6.9, 7.4,
-    8.0, 9.1 s; ghost__dirtydancing 6.9 s) read 1.17-1.47. Where such a dip hid a real closure of
+    blink seen by eye on the dev and no-split clips (35) that minimum is 3.6-67 noise std below the
+    open aperture (at most 0.88 of it); of the dips over eyes open by eye (motion blur, stage
+    light: nggyup 3.25, 4.9, 6.9, 7.4, 8.0, 9.1 s; ghost__dirtydancing 6.9 s) five read 2.2-6.6 std
+    above it and are dropped, two (+0.4, -1.4 std) stay. Where such a dip hid a real closure of
     the lids, the aperture's own dip is then found (:func:`_aperture_dips`)."""
     ap = sig.raw.get("aperture")
     if ap is None or cfg.blink_open_lids <= 0 or not np.isfinite(open_ap) or open_ap <= 0:
@@ -177,7 +188,7 @@ def _lids_wide(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, dark: 
     idx = np.arange(max(i0, 0), min(i1, len(dark) - 1) + 1)
     idx = idx[detail[idx] & (np.nan_to_num(dark[idx], nan=np.inf) <= level)]
     a = ap[idx] if len(idx) else np.zeros(0)
-    return bool(np.isfinite(a).any()) and float(np.nanmin(a)) >= cfg.blink_open_lids * open_ap
+    return bool(np.isfinite(a).any()) and float(np.nanmin(a)) >= cfg.blink_open_lids * open_ap + cfg.blink_open_noise_k * noise
 
 
 def _aperture_dips(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[tuple]:
