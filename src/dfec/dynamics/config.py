@@ -168,6 +168,15 @@ class DynamicsConfig:
     #: a short dip of the lid ``aperture`` (mesh tracks) of this fraction of its neutral value is
     #: a blink too (light irises barely change ``iris_dark``); 0 turns it off
     blink_aperture: float = 0.3
+    #: an iris-darkness dip is no blink when the lid aperture on its darkest frames stays at least
+    #: this fraction of the open eyes' aperture (lids as wide as ever: motion blur or light on the
+    #: iris; :func:`dfec.dynamics.events._lids_wide`). Blinks seen by eye on the dev and no-split
+    #: clips read at most 0.88 (3.6 noise std or more below), dips over open eyes (nggyup,
+    #: dirtydancing) up to 1.28 (+6.6 std); 0 turns it off
+    blink_open_lids: float = 1.0
+    #: ... plus this many noise std of the aperture (measured off the dips): FaceMesh's lids may
+    #: stay at their open opening through a blink, jittering about it (one frame at +2 std: 2 %)
+    blink_open_noise_k: float = 2.0
     eye_deg: float = 0.15
     eyes_closed_below: float = 0.15
     # mouth
@@ -282,6 +291,20 @@ class DynamicsConfig:
     lips_round: float = 0.08
     # mesh, iris and pixel signals (tracks from the MediaPipe face stack; see the list above)
     eye_mesh: float = 0.25
+    #: eyes widening on mesh tracks, read also against the face's own aperture (the absolute
+    #: ``eye_mesh`` misses a wide-eyed stare of a face whose open aperture is small): a rise of the
+    #: lid aperture from open eyes (at least ``half_open_below``) by at least this fraction of where
+    #: it starts, and above the highest the eyes were open in the ``eye_widen_before_s`` before it
+    #: by as much (a rise back to the open level after a blink, whose reopening is slower than the
+    #: closing, is no widening), and at least ``noise_k_mesh`` x the aperture's noise measured off
+    #: the blinks (:func:`dfec.dynamics.events.relative_widenings`). The RAVDESS clip's eyes open
+    #: wide at 2.7 s: 0.62 -> 0.80 iris diameters (+29 %, 0.18 < ``eye_mesh``), by eye; open-eye
+    #: aperture jitter off the blinks is 1-3 % of the aperture on the 13 dev and 3 no-split clips
+    #: (the blink-inflated estimate of ``effective_thresholds`` read 0.022 there, 0.008 off the
+    #: blinks). 0.15 = half the widening seen there, so that it is said at ``min_strength`` 1.5
+    #: (0.23 of the aperture); 0 turns the test off
+    eye_widen_rel: float = 0.15
+    eye_widen_before_s: float = 0.5
     #: eyes (blinks, lids, gaze) are read only where |yaw| is at most this (degrees)
     eye_max_yaw: float = 35.0
     gaze_deg: float = 12.0

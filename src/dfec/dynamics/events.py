@@ -91,6 +91,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
             right[k] = min(right[k], cut)
             left[k + 1] = max(left[k + 1], cut)
     events = []
+    open_ap = _open_aperture(sig, detail, left, right) if name == "iris_dark" else float("nan")
+    open_noise = _deblinked_noise(sig, detail, _spans_mask(len(x), left, right)) if np.isfinite(open_ap) else 0.0
     cuts = shot_cuts(sig, cfg) if cuts is None else cuts  # (detect_events passes its own)
     step = 1.0 / max(sig.fps, 1e-6)
     for p, prom, lo, hi in zip(peaks, props["prominences"], left, right):
@@ -111,6 +113,9 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
         # is the eyes being closed there ("their eyes are closed ... open", "their eyes close ... stay closed")
         cut = (at_start or at_end) and (at_start and at_end or dur >= cfg.closure_cut_min_s)
         if dur <= cfg.blink_max_s and not cut:
+            if name == "iris_dark" and _lids_wide(sig, cfg, detail, x, i0, i1, float(x[p] + 0.5 * prom), open_ap,
+                                                  open_noise):
+                continue  # the iris darkened with the lids as wide as ever: blur or light, no blink
             if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
                 events.append(Event("blink", t0, t1, depth, "eyes"))
             # else: a dip at a shot cut is the cut's change of light (eyecheck: Hamilton, 2.74 s); its
@@ -142,10 +147,55 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
     return events, mask
 
 
+def _spans_mask(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The frames of the (fractional) spans ``left``..``right``, one frame of slack either side."""
+    mask = np.zeros(n, bool)
+    for lo, hi in zip(left, right):
+        mask[max(int(np.floor(lo)) - 1, 0): int(np.ceil(hi)) + 2] = True
+    return mask
+
+
+def _open_aperture(sig: FaceSignals, detail: np.ndarray, left: np.ndarray, right: np.ndarray) -> float:
+    """The open eyes' lid aperture: the median raw ``aperture`` on the ``detail`` frames outside
+    every darkness dip (half-height spans ``left``..``right``, one frame of slack); NaN without it."""
+    ap = sig.raw.get("aperture") if "aperture" in sig.values else None
+    if ap is None:
+        return float("nan")
+    keep = detail & ~_spans_mask(len(detail), left, right)
+    x = ap[keep & np.isfinite(ap)]
+    return float(np.median(x)) if len(x) >= 3 else float("nan")
+
+
+def _lids_wide(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, dark: np.ndarray, i0: int, i1: int,
+               level: float, open_ap: float, noise: float = 0.0) -> bool:
+    """Whether the lids stay wider than on open eyes through the darkest frames of an iris-darkness
+    dip: the smallest raw lid aperture on the frames ``i0``..``i1`` whose darkness ``dark`` is at
+    or below ``level`` (its half depth) is at least ``blink_open_lids`` x ``open_ap`` (the open
+    eyes' aperture, :func:`_open_aperture`) plus ``blink_open_noise_k`` x ``noise`` (the
+    aperture's noise std off the dips): lids frozen at their open opening by FaceMesh, jittering
+    about it, are not read as wide.
+
+    FaceMesh's lids barely follow a blink, so "the lids must close" is no test (it lost real
+    blinks of dev ghost__nggyup); but they do not open wider than usual during one. On every
+    blink seen by eye on the dev and no-split clips (35) that minimum is 3.6-67 noise std below the
+    open aperture (at most 0.88 of it); of the dips over eyes open by eye (motion blur, stage
+    light: nggyup 3.25, 4.9, 6.9, 7.4, 8.0, 9.1 s; ghost__dirtydancing 6.9 s) five read 2.2-6.6 std
+    above it and are dropped, two (+0.4, -1.4 std) stay. Where such a dip hid a real closure of
+    the lids, the aperture's own dip is then found (:func:`_aperture_dips`)."""
+    ap = sig.raw.get("aperture")
+    if ap is None or cfg.blink_open_lids <= 0 or not np.isfinite(open_ap) or open_ap <= 0:
+        return False
+    idx = np.arange(max(i0, 0), min(i1, len(dark) - 1) + 1)
+    idx = idx[detail[idx] & (np.nan_to_num(dark[idx], nan=np.inf) <= level)]
+    a = ap[idx] if len(idx) else np.zeros(0)
+    return bool(np.isfinite(a).any()) and float(np.nanmin(a)) >= cfg.blink_open_lids * open_ap + cfg.blink_open_noise_k * noise
+
+
 def _aperture_dips(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[tuple]:
     """``(t0, t1, depth, i0, i1)`` of the dips of the raw lid aperture of at least
     ``blink_aperture`` of its neutral value lasting at most ``blink_max_s`` (at half depth); a dip
-    at the first or last frame counts (the clip may cut a blink)."""
+    at the first or last frame counts (the clip may cut a blink) when the lids come down in it to
+    ``1 - blink_aperture`` of the neutral aperture."""
     from scipy.signal import find_peaks, peak_widths
 
     x = np.where(detail, sig.raw["aperture"], np.nan)
@@ -164,8 +214,77 @@ def _aperture_dips(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) ->
         if (hi - lo) / sig.fps > cfg.blink_max_s:
             continue
         i0, i1 = max(int(np.floor(lo)), 0), min(int(np.ceil(hi)), n - 1)
+        if (lo < 0.5 or hi > n - 1.5) and not np.nanmin(x[i0:i1 + 1]) <= (1 - cfg.blink_aperture) * m:
+            # the pad's depth is measured from the clip's widest frame: a dip cut by the clip is a
+            # blink only when the lids come down by ``blink_aperture`` of their neutral opening (as
+            # the iris's dips must close, in detect_blinks). No-split ghost__dirtydancing: a laugh's
+            # squint, 0.60 -> 0.49 over the last frames (neutral 0.50), was "the person blinks";
+            # dev liveportrait__s32's blink cut at 5.9 s comes down to 0.58 of its neutral
+            continue
         out.append((float(sig.times[i0]), float(sig.times[i1]), float(prom / m), i0, i1))
     return out
+
+
+def relative_widenings(sig: FaceSignals, cfg: DynamicsConfig, eye: np.ndarray, eye_detail: np.ndarray,
+                       blink_mask: np.ndarray, cuts: np.ndarray, unit: float) -> list[Event]:
+    """Eyes opening wide against the face's own open aperture (mesh tracks): the rises of the
+    de-blinked lid-aperture deviation ``eye`` that start from open eyes (``aperture`` at least
+    ``half_open_below``), are no return from a narrowing, and rise by at least ``eye_widen_rel``
+    of the aperture they start from, above the highest aperture of the ``eye_widen_before_s``
+    before their onset (outside blinks) by as much, and by ``noise_k_mesh`` x the aperture's noise
+    measured off the blinks (:func:`_deblinked_noise`).
+
+    Why: the absolute ``eye_mesh`` (0.25 iris diameters) is a quarter of a wide-open eye's
+    aperture but 40 % of a small one's; the RAVDESS clip's stare (0.62 -> 0.80, +29 %, seen by eye)
+    stays under it. Its noise floor must not count the blinks: each blink's dip makes large
+    second differences, and a clip that blinks every half second (RAVDESS: six blinks in 2.5 s)
+    read 2.6 times its open-eye jitter. A rise that only comes back to where the eyes were before
+    a blink is that blink's slow reopening (dev clip 669 at 6.2 s: the lids reopen over 0.3 s
+    after the blink's half-height span ends).
+
+    ``intensity`` is in the absolute test's units: the rise's multiple of its own threshold times
+    ``unit`` (the configured ``eye_mesh``), so that the caption's strength rating
+    (:func:`dfec.dynamics.ranking.strength`, intensity over ``eye_mesh``) rates it against the
+    test that found it."""
+    ap = sig.values.get("aperture")
+    if ap is None or cfg.eye_widen_rel <= 0:
+        return []
+    floor = cfg.noise_k_mesh * _deblinked_noise(sig, eye_detail, blink_mask)
+    th = max(floor, cfg.eye_widen_rel * cfg.half_open_below)  # the smallest rise that can pass
+    if th >= cfg.eye_mesh:
+        return []  # the absolute test already reads every such rise
+    t = sig.times
+    sw = _no_cut(swings(eye, t, th, "aperture", filled=blink_mask), cuts, sig)
+    before = max(1, int(round(cfg.eye_widen_before_s * sig.fps)))
+    out = []
+    for s, back in zip(sw, label_returns(sw, th, cfg.return_fraction)):
+        start = float(ap[s.i0])
+        if s.amplitude <= 0 or back or not np.isfinite(start) or start < cfg.half_open_below:
+            continue
+        own = max(cfg.eye_widen_rel * start, floor)
+        if s.amplitude < own:
+            continue
+        prior = np.where(eye_detail & ~blink_mask, ap, np.nan)[max(s.i0 - before, 0): s.i0 + 1]
+        if np.isfinite(prior).any() and float(ap[s.i1]) - float(np.nanmax(prior)) < own:
+            continue  # no wider than the eyes were just before: a reopening, not a widening
+        out.append(Event("eyes_widen", s.t0, s.t1, float(s.amplitude / own * unit), "eyes", change_at=s.t_half))
+    return out
+
+
+def _deblinked_noise(sig: FaceSignals, eye_detail: np.ndarray, blink_mask: np.ndarray) -> float:
+    """Noise std of the raw lid aperture (:func:`~dfec.dynamics.mesh_signals.signal_noise`) on the
+    frames outside blinks; the whole signal's estimate when fewer than 10 second differences lie
+    outside them."""
+    from .mesh_signals import signal_noise
+
+    raw = sig.raw.get("aperture")
+    if raw is None:
+        return sig.noise_level("aperture")
+    x = np.where(eye_detail & ~blink_mask, raw, np.nan)
+    ok = np.isfinite(x)
+    if int((ok[2:] & ok[1:-1] & ok[:-2]).sum()) < 10:
+        return sig.noise_level("aperture")
+    return signal_noise(x)
 
 
 def has_signal(sig: FaceSignals, name: str, detail: np.ndarray | None = None, min_frames: int = 3) -> bool:
@@ -285,6 +404,10 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         else:
             kind = "eyes_widen" if s.amplitude > 0 else "eyes_narrow"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "eyes", change_at=s.t_half))
+    if mesh and cfg.eye_widen_rel > 0:
+        found = [e for e in events if e.region == "eyes" and e.kind != "blink"]
+        events += [e for e in relative_widenings(sig, cfg, eye, eye_detail, blink_mask, cuts, (config or cfg).eye_mesh)
+                   if not any(_overlap(e, f, 0.0) for f in found)]
 
     # mouth: speaking runs, then open / close swings outside them
     if has_signal(sig, "lip_gap", detail):  # mesh tracks: articulation-based runs (.speech)
