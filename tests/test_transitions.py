@@ -174,3 +174,33 @@ def test_a_head_swing_inside_a_transition_is_dropped(mesh):
     assert head(tr) == [1.5]
     tr.shot_changes = [[40, 44]]  # a transition between the two: both kept
     assert head(tr) == [1.5, 3.0]
+
+
+def test_a_window_that_ends_on_a_hard_cut_is_the_cut_and_does_not_crash():
+    """An eased fade whose last step is cut-sized: the frame that completes a blend window is also
+    a hard cut. Before (review 6) the finder closed the window after dropping that frame and read
+    past its buffer (IndexError; 51 of 300 such fades)."""
+    from dfec.tracking.meshtrack import is_cut
+    from dfec.video.transitions import TransitionFinder
+
+    rng = np.random.default_rng(2)
+    crashed = 0
+    for _ in range(120):
+        hi = rng.uniform(80, 255)
+        a = rng.uniform(0, hi, (32, 32)).astype(np.float32)
+        b = rng.uniform(0, hi, (32, 32)).astype(np.float32)
+        w = np.sort(rng.uniform(0, 1, int(rng.integers(2, 8))))
+        seq = [a] * 6 + [(1 - x) * a + x * b for x in w] + [b] * 6
+        f, prev = TransitionFinder(), None
+        try:
+            for k, th in enumerate(seq):
+                f.push(th, k)
+                if is_cut(prev, th):
+                    f.cut()
+                prev = th
+            spans = f.spans
+        except IndexError:
+            crashed += 1
+            continue
+        assert all(0 <= s <= e < len(seq) for s, e in spans)
+    assert crashed == 0

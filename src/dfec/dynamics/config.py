@@ -526,7 +526,11 @@ class DynamicsConfig:
 #: fields that are percentiles (0-100) or fractions (0-1): load_config refuses values outside
 PERCENT_FIELDS = {"voice_floor_pct"}
 FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice_active_score", "speak_depth",
-                   "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill"}
+                   "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill",
+                   "pitch_occluded_max", "occl_ratio", "occl_line_ratio"}
+#: ratios that must stay below 1 (``head_secondary_ratio`` 1 or more: a turn and a tilt of one size
+#: would each be the other's side component, and both would be dropped)
+BELOW_ONE_FIELDS = {"head_secondary_ratio"}
 #: fractions that must be above 0 (``voice_active_score`` 0 would make every frame voiced)
 POSITIVE_FIELDS = {"voice_active_score"}
 #: (lower, upper) fields of one scale: a file that sets the lower above the upper is refused
@@ -554,7 +558,7 @@ def load_config(path) -> DynamicsConfig:
             if not isinstance(value, dict) or set(value) - sig_known:
                 bad = sorted(set(value) - sig_known) if isinstance(value, dict) else value
                 raise DfecError(f"bad 'signals' settings {bad} (known: {', '.join(sorted(sig_known))})", p)
-            kw[key] = SignalConfig(**value)
+            kw[key] = SignalConfig(**{k: _number_setting(k, v, getattr(SignalConfig(), k), p) for k, v in value.items()})
         elif key == "left_right":
             if value not in ("subject", "viewer"):
                 raise DfecError("'left_right' must be 'subject' or 'viewer'", p)
@@ -567,22 +571,7 @@ def load_config(path) -> DynamicsConfig:
                 raise DfecError("'segments' must be three increasing fractions in (0, 1)", p)
             kw[key] = tuple(float(v) for v in value)
         else:
-            default = getattr(DynamicsConfig(), key)
-            if isinstance(default, bool):
-                ok = isinstance(value, bool)
-            elif isinstance(default, int):
-                ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            else:
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-            if not ok:
-                kind = {bool: "true/false", int: "whole number >= 0"}.get(type(default), "number >= 0")
-                raise DfecError(f"'{key}' must be a {kind}", p)
-            top = 100 if key in PERCENT_FIELDS else 1 if key in FRACTION_FIELDS else None
-            if top is not None and value > top:
-                raise DfecError(f"'{key}' must be a {'percentile' if top == 100 else 'fraction'} from 0 to {top}", p)
-            if key in POSITIVE_FIELDS and value <= 0:
-                raise DfecError(f"'{key}' must be above 0 (at most {top})", p)
-            kw[key] = type(default)(value)
+            kw[key] = _number_setting(key, value, getattr(DynamicsConfig(), key), p)
     cfg = DynamicsConfig(**kw)
     for lo, hi in ORDERED_FIELDS:
         # an upper bound of 0 is its documented "off" (closure_max_s 0: every closure said as
@@ -590,6 +579,32 @@ def load_config(path) -> DynamicsConfig:
         if getattr(cfg, hi) > 0 and getattr(cfg, lo) > getattr(cfg, hi):
             raise DfecError(f"'{lo}' ({getattr(cfg, lo):g}) must not exceed '{hi}' ({getattr(cfg, hi):g})", p)
     return cfg
+
+
+def _number_setting(key: str, value, default, path: Path):
+    """A true/false, whole-number or number setting of a config file, checked against the type of
+    its default (numbers >= 0, fractions and percentiles within range), or a one-line error."""
+    from ..errors import DfecError
+
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    else:
+        return value  # a setting of another kind (a tuple, a name): the dataclass takes it as given
+    if not ok:
+        kind = {bool: "true/false", int: "whole number >= 0"}.get(type(default), "number >= 0")
+        raise DfecError(f"'{key}' must be a {kind}", path)
+    top = 100 if key in PERCENT_FIELDS else 1 if key in FRACTION_FIELDS else None
+    if top is not None and value > top:
+        raise DfecError(f"'{key}' must be a {'percentile' if top == 100 else 'fraction'} from 0 to {top}", path)
+    if key in POSITIVE_FIELDS and value <= 0:
+        raise DfecError(f"'{key}' must be above 0 (at most {top})", path)
+    if key in BELOW_ONE_FIELDS and value >= 1:
+        raise DfecError(f"'{key}' must be below 1 (0 turns it off)", path)
+    return type(default)(value)
 
 
 def _selection_setting(key: str, value, path: Path):

@@ -265,6 +265,8 @@ def relative_widenings(sig: FaceSignals, cfg: DynamicsConfig, eye: np.ndarray, e
         if s.amplitude < own:
             continue
         prior = np.where(eye_detail & ~blink_mask, ap, np.nan)[max(s.i0 - before, 0): s.i0 + 1]
+        if not np.isfinite(ap[s.i1]):
+            continue  # the rise's end is not measured: no widening can be told from a reopening
         if np.isfinite(prior).any() and float(ap[s.i1]) - float(np.nanmax(prior)) < own:
             continue  # no wider than the eyes were just before: a reopening, not a widening
         out.append(Event("eyes_widen", s.t0, s.t1, float(s.amplitude / own * unit), "eyes", change_at=s.t_half))

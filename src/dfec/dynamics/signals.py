@@ -203,6 +203,8 @@ class FaceSignals:
             # frames whose mouth was hidden (1), or None when not measured
             "mouth_occluded": None if self.mouth_occluded is None else
             [int(bool(x)) for x in np.asarray(self.mouth_occluded, bool)],
+            # the tracker's shot changes as time spans (s), read by the head's cut test
+            "shot_changes": [[round(float(a), 4), round(float(b), 4)] for a, b in self.shot_changes],
             # the sound's voice score on ``times`` (0-1) and its noise floor, or None without sound
             "voice": None if self.voice is None else {
                 "score": plain(np.asarray(self.voice.score, dtype=float)),

@@ -102,6 +102,10 @@ class TrackConfig:
     #: face in the dev clips and the clips in no split is 2.58 face heights (dirtydancing's panning
     #: crowd shot; all others 0.96 or less); 0 = only the 1-face-height allowance
     link_max_speed: float = 3.0
+    #: detect gradual shot transitions (cross-dissolves, :mod:`dfec.video.transitions`) besides hard
+    #: cuts: the tracklets end at one and it is recorded in ``TrackingResult.shot_changes``; False:
+    #: hard cuts only (the detector's own settings are :class:`dfec.video.transitions.TransitionConfig`)
+    transitions: bool = True
     #: tracklets of one shot are chained without embeddings when one starts at most this many
     #: frames after another ended, where it ended (dfec.tracking.link.motion_groups); 0 disables
     link_motion_gap: int = 24

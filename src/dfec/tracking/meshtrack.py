@@ -103,7 +103,8 @@ class MeshFollower:
         self._thumb: np.ndarray | None = None
         self._prev_idx: int | None = None
         self._cuts: list[tuple[int, int]] = []  # hard cuts: (last frame before, first frame after)
-        self.finder = TransitionFinder(transitions)
+        #: gradual-transition detection (``TrackConfig.transitions``; off: hard cuts only)
+        self.finder = TransitionFinder(transitions) if getattr(cfg, "transitions", True) else None
         self.timings = {"detect": 0.0, "mesh": 0.0, "iris": 0.0}
 
     def step(self, rgb: np.ndarray, idx: int) -> list[Detection]:
@@ -115,9 +116,10 @@ class MeshFollower:
         thumb = _thumb(rgb)
         hard = is_cut(self._thumb, thumb)
         self._thumb = thumb
-        found = self.finder.push(thumb, idx)
+        found = self.finder.push(thumb, idx) if self.finder is not None else None
         if hard:
-            self.finder.cut()
+            if self.finder is not None:
+                self.finder.cut()
             self._cuts.append((self._prev_idx if self._prev_idx is not None else idx - 1, idx))
             self.n_cuts += 1
         elif found is not None:
@@ -193,7 +195,8 @@ class MeshFollower:
     def shot_changes(self) -> list[list[int]]:
         """The hard cuts ``[k_before, k_after]`` and the gradual transitions ``[first, last]``
         found so far (frame indices), in time order."""
-        return sorted([list(c) for c in self._cuts] + [list(t) for t in self.finder.spans])
+        spans = self.finder.spans if self.finder is not None else []
+        return sorted([list(c) for c in self._cuts] + [list(t) for t in spans])
 
     def _find_near(self, rgb: np.ndarray, box: np.ndarray):
         """BlazeFace on a square crop of ``weak_roi_scale`` face sizes around ``box``: the found

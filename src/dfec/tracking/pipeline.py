@@ -248,6 +248,8 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             bar.close()
 
     t_post, e0 = _clock(), embed_clock[0]
+    if follower is not None:
+        renumber_shots(tracker, follower.shot_changes())
     tracks = finish_tracks(tracker, cfg)
     timings["embed"] += embed_clock[0] - e0  # deferred embeddings computed for linking
     # with the mesh backend, faces FaceMesh never confirmed (mostly unmeshed tracks: profiles,
@@ -334,6 +336,19 @@ def _detect(detector, rgb: np.ndarray, idx: int, tracker: StrongSort, cfg: Track
             found = nms(list(found) + detect_in_regions(detector, rgb, recent, cfg.roi_expand, cfg.roi_face_px))
         return found
     return detect_in_regions(detector, rgb, recent, cfg.roi_expand, cfg.roi_face_px)
+
+
+def renumber_shots(tracker: StrongSort, changes: list) -> None:
+    """Set each tracklet's shot index from the shot changes that were confirmed (``[first, last]``
+    frame spans): the number of changes that begin before its first frame. Online, the follower
+    ends the tracklets at every blend window it sees; a window later judged to be motion (a pan that
+    goes on) is no shot change, and the tracklets it split stay in one shot, so motion chaining can
+    join them again (review 6)."""
+    starts = sorted(int(c[0]) for c in changes)
+    for st in tracker.tracks(confirmed_only=False):
+        if st.detections:
+            first = st.detections[0].frame
+            st.shot = sum(1 for a in starts if a < first)
 
 
 def finish_tracks(tracker: StrongSort, cfg: TrackConfig) -> list[Track]:

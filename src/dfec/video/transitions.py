@@ -296,7 +296,11 @@ class TransitionFinder:
 
     def cut(self) -> None:
         """A hard cut at the frame just pushed: no blend window spans it, and the spans before it
-        are judged on the frames before it."""
+        are judged on the frames before it. A window the frame just pushed completed or grew is
+        that cut (an eased fade whose last step is cut-sized), not a transition: it is dropped
+        (closing it would read the popped frame: review 6, an IndexError)."""
+        if self._open is not None and self._open[1] >= self._first + len(self._buf) - 1:
+            self._open = None
         last = self._buf.pop()
         if self._buf:
             self._close()
