@@ -55,22 +55,32 @@ def link_groups(frames: Sequence[set[int]], embeddings: Sequence[Sequence[np.nda
     occupied = {k: set(f) for k, f in enumerate(frames)}
     pooled = {k: [np.asarray(e, dtype=np.float64) for e in embeddings[k]] for k in range(n)}
     means = {k: mean_embedding(pooled[k]) for k in range(n)}
-    apart: set[tuple[int, int]] = set()  # pairs of tracklets that cannot be one face
-    if reachable_pair is not None:
-        apart = {(i, j) for i in range(n) for j in range(i + 1, n)
-                 if means[i] is not None and means[j] is not None and not reachable_pair(i, j)}
+    known: dict[tuple[int, int], bool] = {}
+
+    def apart(i: int, j: int) -> bool:
+        """Tracklets i and j cannot be one face (``reachable_pair``), asked only of a candidate link
+        and remembered: the position test is the costly one, and most pairs never get that close."""
+        key = (min(i, j), max(i, j))
+        if key not in known:
+            known[key] = reachable_pair is not None and not reachable_pair(*key)
+        return known[key]
+
     while max_distance > 0:
-        best = None
         keys = [k for k in groups if means[k] is not None]
-        for a in range(len(keys)):
-            for b in range(a + 1, len(keys)):
-                gi, gj = keys[a], keys[b]
-                d = 1.0 - float(means[gi] @ means[gj])
-                if d > max_distance or (best is not None and d >= best[0]) or occupied[gi] & occupied[gj]:
-                    continue
-                if any((min(i, j), max(i, j)) in apart for i in groups[gi] for j in groups[gj]):
-                    continue
-                best = (d, gi, gj)
+        if len(keys) < 2:
+            break
+        # all group distances at once; candidates closest first (ties in the order of the pairs)
+        unit = np.stack([means[k] for k in keys])
+        a_idx, b_idx = np.triu_indices(len(keys), 1)
+        dist = 1.0 - np.einsum("ij,ij->i", unit[a_idx], unit[b_idx])
+        close = np.flatnonzero(dist <= max_distance)
+        best = None
+        for p in close[np.argsort(dist[close], kind="stable")]:
+            gi, gj = keys[a_idx[p]], keys[b_idx[p]]
+            if occupied[gi] & occupied[gj] or any(apart(i, j) for i in groups[gi] for j in groups[gj]):
+                continue
+            best = (float(dist[p]), gi, gj)
+            break
         if best is None:
             break
         _, gi, gj = best
