@@ -537,7 +537,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         side = to_image_right if s.amplitude > 0 else to_image_left
         kind = "head_tilt_center" if _to_center(sig, "roll", s, cfg.head_tilted_deg, cfg.roll_deg) else f"head_tilt_{side}"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "head", change_at=s.t_half))
-    events = _drop_secondary_axis(events, yaw_sw, roll_sw, t, cfg)
+    events = _drop_secondary_axis(events, yaw_sw, roll_sw, cfg)
     pitch = sig.deviation("pitch")
     pitch_sw = swings(pitch, t, cfg.nod_deg, "pitch")
     used = set()
@@ -605,7 +605,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     return events
 
 
-def _drop_secondary_axis(events: list[Event], yaw_sw: list[Swing], roll_sw: list[Swing], t: np.ndarray,
+def _drop_secondary_axis(events: list[Event], yaw_sw: list[Swing], roll_sw: list[Swing],
                          cfg: DynamicsConfig) -> list[Event]:
     """Turns and tilts without the side component of a larger head movement: a tilt (roll swing)
     that happens during a turn (yaw swing) at least ``1 / head_secondary_ratio`` times as large

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..video.audio import index_runs
 from .mesh_signals import INNER_LIP_RING, LIP_CORNERS, LEFT_EYE, RIGHT_EYE
 
 #: MediaPipe's outer-lip contour (the lips' red border), in order around the mouth
@@ -168,21 +169,14 @@ def occluded_mouth(cues: np.ndarray, width_px: np.ndarray, yaw: np.ndarray, fps:
     # runs where a cue came back above its bar (a finger moving on the lips) is hidden too
     # (WolfgangLanger frames 50 and 58: the lips seen around a finger between them)
     need = max(1, int(round(min_s * fps)))
-    runs = []
-    i = 0
-    while i < n:
-        if flag[i]:
-            j = i
-            while j < n and flag[j]:
-                j += 1
-            if j - i >= need:
-                if runs and i - runs[-1][1] <= need:
-                    runs[-1][1] = j
-                else:
-                    runs.append([i, j])
-            i = j
+    runs: list[list[int]] = []
+    for i, j in index_runs(flag):
+        if j - i < need:
+            continue
+        if runs and i - runs[-1][1] <= need:
+            runs[-1][1] = j
         else:
-            i += 1
+            runs.append([i, j])
     out = np.zeros(n, bool)
     for a, b in runs:
         out[a:b] = True
