@@ -189,3 +189,29 @@ def test_talk_events_are_only_on_the_speaking_bar():
     texts = [t.get_text() for t in mouth.texts]
     assert texts.count("speaking") == 1 and texts.count("again") == 1 and texts.count("pause") == 1
     assert not any(t.startswith("speaking ") for t in texts)
+
+
+def test_hidden_mouth_frames_and_shot_changes_are_drawn():
+    """A hand over the mouth (``mouth_occluded``) is hatched in the mouth panels as "mouth hidden";
+    the tracker's shot changes are marked in every panel as "shot change"."""
+    from dfec.dynamics.plot import timeline_figure
+
+    tr, sig = _talking_face()
+    cfg = DynamicsConfig()
+    sig.mouth_occluded = (sig.times >= 2.0) & (sig.times < 3.0)
+    sig.shot_changes = [(4.9, 5.0)]
+    fig = timeline_figure(_result(tr, sig, cfg), cfg)
+    for ax in fig.axes:
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "shot change" in legend
+        mouth = ax.get_ylabel() in ("mouth (dev. from neutral)", "mouth interior")
+        assert ("mouth hidden" in legend) == mouth
+    hatched = [p for p in _speech_axes(fig).patches if p.get_hatch() == "///"]
+    assert len(hatched) == 1
+    box = hatched[0].get_bbox()  # in data x (the axes' height in y)
+    assert box.x0 == pytest.approx(2.0) and box.x1 == pytest.approx(3.0)
+    # without them nothing is added
+    sig.mouth_occluded, sig.shot_changes = None, []
+    fig = timeline_figure(_result(tr, sig, cfg), cfg)
+    assert not any("shot change" in t.get_text() or "mouth hidden" in t.get_text()
+                   for ax in fig.axes for t in ax.get_legend().get_texts())

@@ -6,7 +6,10 @@ distance, relative deviations) and head pose (yaw, pitch, roll in degrees). Trac
 add: lids (lid aperture / iris diameter, iris darkness), gaze (eye-in-head angles), mouth
 interior (3-D lip gap, teeth area) and lower face (lip thickness, chin, cheeks, nose, relative
 deviations). Events are shaded in the panel of their face region and labelled with their kind;
-dashed lines mark the caption phases.
+dashed lines mark the caption phases. Frames whose mouth is hidden (``FaceSignals.mouth_occluded``,
+a hand over it: no mouth movement is read there) are hatched in the mouth panels ("mouth hidden"),
+and the tracker's shot changes (``FaceSignals.shot_changes``: hard cuts, dissolves) are dark grey
+in every panel ("shot change"): no change is read across one.
 
 The speech panel (mouth interior on mesh tracks, else mouth: the one with the lip gap the speech
 segmenter reads, :func:`~dfec.dynamics.panels.speech_lane`) also shows the sound and the talk: the
@@ -87,6 +90,20 @@ def _place_labels(fig, labels: dict) -> None:
             prev = tb
 
 
+def _hidden_and_changes(sig) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """The time spans (s) of ``sig``'s hidden-mouth frames and of its shot changes (a hard cut's two
+    frames, a dissolve's span, each drawn at least one frame wide); empty without them."""
+    if sig is None or not len(sig):
+        return [], []
+    from ..video.audio import mask_runs
+
+    occ = getattr(sig, "mouth_occluded", None)
+    hidden = mask_runs(occ, sig.times) if occ is not None and len(occ) == len(sig) else []
+    step = 1.0 / max(sig.fps, 1e-6)
+    changes = [(float(a), max(float(b), float(a) + step)) for a, b in getattr(sig, "shot_changes", [])]
+    return hidden, changes
+
+
 def plot_timeline(result, path, config=None) -> Path:
     """Render ``result`` (a :class:`~dfec.dynamics.captioner.CaptionResult`) to a PNG at ``path``."""
     fig = timeline_figure(result, config)
@@ -114,6 +131,7 @@ def timeline_figure(result, config=None):
     lane = speech_lane(sig, result.timeline, cfg)
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.1 * len(panels) + 0.1), sharex=True,
                              dpi=_DPI)
+    hidden, changes = _hidden_and_changes(sig)
     labels = {}
     for ax, (region, title, series) in zip(axes, panels):
         ax.set_ylabel(title, fontsize=8)
@@ -124,6 +142,12 @@ def timeline_figure(result, config=None):
                     continue
                 y = sig.deviation(name) if as_dev else sig[name]
                 ax.plot(sig.times, y, lw=1.2, label=label)
+            if region in ("mouth", "interior"):
+                for k, (s, e) in enumerate(hidden):
+                    ax.axvspan(s, e, facecolor="none", edgecolor="0.45", hatch="///", lw=0,
+                               label="mouth hidden" if k == 0 else None)
+            for k, (s, e) in enumerate(changes):
+                ax.axvspan(s, e, color="0.25", alpha=0.35, lw=0, label="shot change" if k == 0 else None)
             if lane is not None and region == lane.panel:
                 _draw_speech(ax, lane)
             ax.legend(fontsize=7, loc="upper right", ncol=3)
