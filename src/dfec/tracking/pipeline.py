@@ -248,8 +248,11 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
             bar.close()
 
     t_post, e0 = _clock(), embed_clock[0]
+    # the shot changes, read once (the follower's spans close its open window): they set the
+    # tracklets' shots for linking and go into the result
+    changes = follower.shot_changes() if follower is not None else []
     if follower is not None:
-        renumber_shots(tracker, follower.shot_changes())
+        renumber_shots(tracker, changes)
     tracks = finish_tracks(tracker, cfg)
     timings["embed"] += embed_clock[0] - e0  # deferred embeddings computed for linking
     # with the mesh backend, faces FaceMesh never confirmed (mostly unmeshed tracks: profiles,
@@ -276,7 +279,7 @@ def track(path: str | Path, config: TrackConfig | None = None, n_frames: int | N
     timings["n_borrowed"] = float(tracker.n_borrowed)
     result = TrackingResult(video=str(path), fps=cfg.fps, n_frames=n_total, frame_size=size, tracks=tracks,
                             selected_frames=selected, selection_rule=rule, timings=timings, video_coverage=coverage,
-                            shot_changes=follower.shot_changes() if follower is not None else [],
+                            shot_changes=changes,
                             landmarks_from_mesh=stack is not None)
     if out_dir is not None:
         t_out = _clock()
