@@ -423,12 +423,15 @@ def landmark_jitter(landmarks: np.ndarray, valid: np.ndarray | None = None) -> f
     return float(1.4826 * np.median(np.abs(d2)) / np.sqrt(6.0) * np.sqrt(22.0 / 18.0))
 
 
+def _window(name: str, cfg: SignalConfig) -> int:
+    """The smoothing window (frames) of signal ``name``: the short ``eye_smooth_frames`` for the
+    fast ones (eye openness, lids, gaze, teeth, iris darkness: :data:`~.mesh_signals.FAST`; a
+    blink lasts 1-3 frames), ``smooth_frames`` for the rest."""
+    return cfg.eye_smooth_frames if name.startswith(("ear", "eye", "gaze")) or name in FAST else cfg.smooth_frames
+
+
 def _smoothed(raw: dict[str, np.ndarray], cfg: SignalConfig) -> dict[str, np.ndarray]:
-    out = {}
-    for name in SIGNAL_NAMES:
-        k = cfg.eye_smooth_frames if name.startswith(("ear", "eye")) else cfg.smooth_frames
-        out[name] = smooth(raw[name], k)
-    return out
+    return {name: smooth(raw[name], _window(name, cfg)) for name in SIGNAL_NAMES}
 
 
 def estimate_noise(full: np.ndarray, valid: np.ndarray, frame_size, cfg: SignalConfig,
@@ -548,8 +551,7 @@ def _drop_mouth(raw, values, occluded: np.ndarray, max_gap: int, cfg: SignalConf
         x = fill_gaps(x, max_gap)
         raw[name] = x
         if name in values:
-            k = cfg.eye_smooth_frames if name in FAST else cfg.smooth_frames
-            values[name] = smooth(x, k)
+            values[name] = smooth(x, _window(name, cfg))
 
 
 def _on_grid(a, frames, order, first: int, n: int, max_gap: int, shape) -> np.ndarray:
@@ -616,7 +618,7 @@ def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_
     mr["gaze_yaw"] = pose[:, 0] + mr["gaze_h"]
     mr["gaze_pitch"] = pose[:, 1] + mr["gaze_v"]
     for name, x in mr.items():
-        k = cfg.eye_smooth_frames if name in FAST or name.startswith("gaze") else cfg.smooth_frames
+        k = _window(name, cfg)
         raw[name] = x
         values[name] = smooth(x, k)
         sd = signal_noise(x)
