@@ -216,3 +216,24 @@ def test_the_sound_lane_has_a_fixed_0_1_scale_and_the_captioners_voiced_level():
     assert build_payload(folder, {})["lanes"][-1]["threshold"] == 0.5
     js = (Path(__file__).resolve().parents[1] / "src" / "dfec" / "report" / "assets" / "report.js").read_text()
     assert "lane.range" in js and "lane.threshold" in js
+
+
+def test_hidden_mouth_and_shot_changes_reach_the_page_as_time_spans():
+    """timeline.png hatches the frames whose mouth was hidden and marks the tracker's shot changes;
+    the page gets the same spans from events.json (``masks``): runs of ``mouth_occluded`` on the
+    signal grid (end = last frame + one frame), shot changes at least one frame wide."""
+    from dfec.report.data import build_payload, masks_payload
+
+    times = [k / 16 for k in range(32)]
+    occ = [int(8 <= k < 16 or 24 <= k < 26) for k in range(32)]
+    sig = {"fps": 16.0, "times": times, "values": {"mouth_open": [0.1] * 32}, "neutral": {"mouth_open": 0.1},
+           "mouth_occluded": occ, "shot_changes": [[1.25, 1.25], [1.5, 1.75]]}
+    m = build_payload({"tracks": None, "events": {"caption": "", "signals": sig}, "caption": ""}, {})["masks"]
+    assert m["mouth_hidden"] == [[0.5, 1.0], [1.5, 1.625]]
+    assert m["shot_changes"] == [[1.25, 1.3125], [1.5, 1.75]]
+    # not measured (None), no signals, malformed spans: nothing drawn, no error
+    assert masks_payload({**sig, "mouth_occluded": None, "shot_changes": [[1.0], "x"]}) == \
+        {"mouth_hidden": [], "shot_changes": []}
+    assert masks_payload(None) == {"mouth_hidden": [], "shot_changes": []}
+    js = (Path(__file__).resolve().parents[1] / "src" / "dfec" / "report" / "assets" / "report.js").read_text()
+    assert "M.mouth_hidden" in js and "M.shot_changes" in js

@@ -240,3 +240,35 @@ def test_sound_lane_keeps_its_0_1_scale_and_draws_the_voiced_level(browser, tmp_
     y = lambda v: 60 - (v + 0.08) / 1.16 * 56  # noqa: E731
     assert n_teal > 100 and teal_row == pytest.approx(y(0.5), abs=2)
     assert top_blue is not None and top_blue >= y(0.3) - 2 > teal_row
+
+
+def test_hidden_mouth_is_hatched_on_the_mouth_lane_and_shot_changes_darken_every_lane(browser, tmp_path):
+    """The page draws what timeline.png draws: the frames whose mouth was hidden hatched on the
+    mouth lane only, a shot change dark on every lane; elsewhere the lanes keep their light fill."""
+    video, out = synthetic_folder(tmp_path)
+    ev = json.loads((out / "events.json").read_text())
+    times = ev["signals"]["times"]
+    ev["signals"]["mouth_occluded"] = [int(1.0 <= t < 1.5) for t in times]
+    ev["signals"]["shot_changes"] = [[2.5, 2.6]]
+    (out / "events.json").write_text(json.dumps(ev))
+    page = _open(browser, write_report(out))
+    page.eval("document.getElementById('timeline').scrollIntoView({block: 'center'})")
+    # dark grey pixels (r = g = b < 150) in the column band [t0, t1] of each lane
+    dark = """((t0, t1) => { const c = document.getElementById('tl'), g = c.getContext('2d');
+        const dpr = c.width / c.clientWidth, out = [];
+        const x0 = Math.round(dfecReport.timeToX(t0) * dpr) + 2, x1 = Math.round(dfecReport.timeToX(t1) * dpr) - 2;
+        dfecReport.data.lanes.forEach((lane, li) => {
+          const d = g.getImageData(x0, Math.round((li * 64 + 14) * dpr), x1 - x0, Math.round(44 * dpr)).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4)
+            if (d[i + 3] > 200 && d[i] < 170 && Math.abs(d[i] - d[i + 1]) < 12 && Math.abs(d[i + 1] - d[i + 2]) < 12) n++;
+          out.push([lane.region, n / (d.length / 4)]);
+        });
+        return out; })"""
+    hidden = dict(page.eval(f"{dark}(1.05, 1.45)"))
+    clear = dict(page.eval(f"{dark}(0.3, 0.7)"))
+    cut = page.eval(f"{dark}(2.5, 2.6)")
+    assert hidden["mouth"] > 0.05 and clear["mouth"] < 0.01
+    assert all(v < 0.01 for k, v in hidden.items() if k not in ("mouth", "interior"))
+    assert all(v > 0.5 for _, v in cut)
+    assert "mouth hidden" in page.eval("document.getElementById('legend').textContent")

@@ -19,6 +19,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import DfecError
 from ..userfiles import read_json
 
@@ -213,6 +215,31 @@ def link_clauses(caption: str, ev: dict | None) -> tuple[list[dict], str]:
     return ([{"text": caption, "events": []}] if caption else []), "unlinked"
 
 
+def masks_payload(signals: dict | None) -> dict:
+    """The spans the captioner read nothing across, from ``events.json["signals"]``, as drawn on
+    timeline.png (:func:`dfec.dynamics.plot.timeline_figure`): ``mouth_hidden``, the (start, end)
+    seconds of the frames whose mouth was hidden (``mouth_occluded``: no mouth movement is read
+    there), hatched on the mouth lanes; ``shot_changes``, the tracker's cuts and dissolves (no head
+    movement is read across one), dark on every lane, each at least one frame wide."""
+    out: dict = {"mouth_hidden": [], "shot_changes": []}
+    if not signals or not signals.get("times"):
+        return out
+    from ..video.audio import mask_runs
+
+    times = np.asarray([np.nan if t is None else t for t in signals["times"]], float)
+    fps = signals.get("fps")
+    step = 1.0 / float(fps) if isinstance(fps, (int, float)) and fps > 0 else (
+        float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 16.0)
+    occ = signals.get("mouth_occluded")
+    if isinstance(occ, list) and len(occ) == len(times) and np.isfinite(times).all():
+        out["mouth_hidden"] = [[_r(a, 4), _r(b, 4)] for a, b in mask_runs(np.asarray(occ, bool), times)]
+    for span in signals.get("shot_changes") or []:
+        if isinstance(span, (list, tuple)) and len(span) == 2 and all(isinstance(x, (int, float)) for x in span):
+            a, b = float(span[0]), float(span[1])
+            out["shot_changes"].append([_r(a, 4), _r(max(b, a + step), 4)])
+    return out
+
+
 # ------------------------------------------------------------------------------------ all
 def build_payload(folder: dict, video: dict) -> dict:
     """The JSON the page's script reads (``video`` is the :func:`dfec.report.video.video_source`
@@ -234,6 +261,7 @@ def build_payload(folder: dict, video: dict) -> dict:
         "tracks": track_summary(tracking) if tracking is not None else None,
         "main_track": (ev or {}).get("main_track"),
         "lanes": lanes_payload(signals, active if isinstance(active, (int, float)) else None),
+        "masks": masks_payload(signals),
         "times": [_r(t, 4) for t in (signals or {}).get("times") or []],
         "segments_bounds": list(((ev or {}).get("config") or {}).get("segments") or []),
         "events": events_payload(ev) if ev else [],

@@ -123,6 +123,20 @@
         g.fillStyle = (COLOURS[e.region] || "#999") + (e.in_caption ? "40" : "1c");
         g.fillRect(x0, top, x1 - x0, LANE_H - 4);
       }
+      // frames whose mouth was hidden (nothing read there): hatched on the mouth lanes; the
+      // tracker's shot changes (no head movement read across one): dark on every lane
+      const M = D.masks || { mouth_hidden: [], shot_changes: [] };
+      if (lane.region === "mouth" || lane.region === "interior") {
+        for (const [s, e] of M.mouth_hidden) {
+          const x0 = tX(s), x1 = Math.max(tX(e), x0 + 2);
+          g.save(); g.beginPath(); g.rect(x0, top, x1 - x0, LANE_H - 4); g.clip();
+          g.strokeStyle = "rgba(60,60,60,.75)"; g.lineWidth = 1.5; g.beginPath();
+          for (let x = x0 - (LANE_H - 4); x < x1; x += 6) { g.moveTo(x, bot); g.lineTo(x + LANE_H - 4, top); }
+          g.stroke(); g.restore();
+        }
+      }
+      g.fillStyle = "rgba(40,40,40,.5)";
+      for (const [s, e] of M.shot_changes) { const x0 = tX(s); g.fillRect(x0, top, Math.max(tX(e), x0 + 2) - x0, LANE_H - 4); }
       let lo = Infinity, hi = -Infinity;
       if (lane.range) { lo = lane.range[0]; hi = lane.range[1]; }  // a fixed scale (the voice score: 0-1)
       else for (const s of lane.series) for (const v of s.y) if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
@@ -161,6 +175,9 @@
     for (const lane of D.lanes) lane.series.forEach((s, si) => items.push(
       `<span><i style="background:${SERIES[si % SERIES.length]}"></i>${esc(lane.region)}: ${esc(s.label)}</span>`));
     items.push('<span>shaded: detected events (darker: in the caption); dashed: caption phases; dotted (sound): voiced level; red: playback</span>');
+    const M = D.masks || { mouth_hidden: [], shot_changes: [] };
+    if (M.mouth_hidden.length) items.push('<span>hatched (mouth): mouth hidden, no mouth movement read</span>');
+    if (M.shot_changes.length) items.push('<span>dark grey: shot change, no head movement read across it</span>');
     $("legend").innerHTML = items.join("");
   }
   timeline.addEventListener("click", (ev) => {
