@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from dfec.tracking.config import TrackConfig
 from dfec.tracking.link import link_groups, link_tracklets, reachable
@@ -165,3 +166,51 @@ def test_a_tracklet_keeps_several_spaced_views_for_linking():
     for f in range(20):
         one.step(f, [_frontal(f, [100, 100, 140 + 2 * f, 140 + 2 * f])], lambda j: 1 / 0, defer_for(f))
     assert one.tracks()[0].views == []
+
+
+def _groups_by_rescan(frames, embeddings, max_distance, reachable_pair=None):
+    """Centroid linkage as the module docstring states it, by the plain rescan: every round, of all
+    pairs of groups, the closest (first in pair order on ties) that shares no frame and has no
+    unreachable pair of tracklets is joined, and the group means are recomputed."""
+    from dfec.tracking.link import mean_embedding
+
+    groups = {k: [k] for k in range(len(frames))}
+    while True:
+        best = None
+        keys = [k for k in groups if any(len(embeddings[i]) for i in groups[k])]
+        for a in range(len(keys)):
+            for b in range(a + 1, len(keys)):
+                gi, gj = keys[a], keys[b]
+                ma = mean_embedding([e for i in groups[gi] for e in embeddings[i]])
+                mb = mean_embedding([e for i in groups[gj] for e in embeddings[i]])
+                d = 1.0 - float(ma @ mb)
+                if d > max_distance or (best is not None and d >= best[0] - 1e-12):
+                    continue
+                if set().union(*(frames[i] for i in groups[gi])) & set().union(*(frames[j] for j in groups[gj])):
+                    continue
+                if reachable_pair is not None and not all(reachable_pair(min(i, j), max(i, j))
+                                                          for i in groups[gi] for j in groups[gj]):
+                    continue
+                best = (d, gi, gj)
+        if best is None:
+            return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+        groups[best[1]] += groups.pop(best[2])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_link_groups_joins_what_the_plain_rescan_joins(seed):
+    """Only the joined group's distances are recomputed after a join, and a pair found sharing a
+    frame or unreachable is not tried again: the groups equal those of a full rescan every round,
+    on random people (several views each, noisy), overlapping tracklets, some without embeddings
+    and a random unreachable relation."""
+    rng = np.random.default_rng(seed)
+    people = rng.normal(size=(4, 16))
+    n = 30
+    who = rng.integers(0, 4, n)
+    embs = [[people[w] + rng.normal(scale=0.25, size=16) for _ in range(rng.integers(0, 4))] for w in who]
+    starts = rng.integers(0, 200, n)
+    frames = [set(range(s, s + int(rng.integers(1, 30)))) for s in starts]
+    blocked = {(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.1}
+    pair = (lambda i, j: (i, j) not in blocked) if seed % 2 else None
+    for dmax in (0.05, 0.15, 0.4):
+        assert link_groups(frames, embs, dmax, pair) == _groups_by_rescan(frames, embs, dmax, pair)

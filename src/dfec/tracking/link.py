@@ -65,30 +65,51 @@ def link_groups(frames: Sequence[set[int]], embeddings: Sequence[Sequence[np.nda
             known[key] = reachable_pair is not None and not reachable_pair(*key)
         return known[key]
 
-    while max_distance > 0:
-        keys = [k for k in groups if means[k] is not None]
-        if len(keys) < 2:
+    have = [k for k in range(n) if means[k] is not None]
+    if max_distance <= 0 or len(have) < 2:
+        return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+    # the cosine distances of every pair of groups (a group is indexed by its first tracklet), inf
+    # for pairs farther than ``max_distance``, without embeddings, gone or ruled out. A join changes
+    # only the joined group's row and column, so only they are recomputed (the whole set of pairs
+    # at every join was cubic in the number of tracklets, and gathered n^2/2 embedding pairs). A
+    # pair ruled out stays ruled out: a joined group holds every frame and tracklet of its parts,
+    # so their shared frame or unreachable pair of tracklets is still there.
+    live = np.zeros(n, bool)
+    live[have] = True
+    unit = np.zeros((n, len(means[have[0]])))
+    unit[have] = np.stack([means[k] for k in have])
+    ruled = np.zeros((n, n), bool)
+
+    def distances(g: int) -> np.ndarray:
+        d = 1.0 - unit @ unit[g]
+        d[~live | ruled[g] | (d > max_distance)] = np.inf
+        d[g] = np.inf
+        return d
+
+    dist = 1.0 - unit @ unit.T
+    dist[~live, :] = dist[:, ~live] = np.inf
+    dist[dist > max_distance] = np.inf
+    np.fill_diagonal(dist, np.inf)
+    while True:
+        # the closest pair; of equal ones the first in row order (gi < gj: the matrix is symmetric)
+        gi, gj = divmod(int(np.argmin(dist)), n)
+        if not np.isfinite(dist[gi, gj]):
             break
-        # all group distances at once; candidates closest first (ties in the order of the pairs)
-        unit = np.stack([means[k] for k in keys])
-        a_idx, b_idx = np.triu_indices(len(keys), 1)
-        dist = 1.0 - np.einsum("ij,ij->i", unit[a_idx], unit[b_idx])
-        close = np.flatnonzero(dist <= max_distance)
-        best = None
-        for p in close[np.argsort(dist[close], kind="stable")]:
-            gi, gj = keys[a_idx[p]], keys[b_idx[p]]
-            if occupied[gi] & occupied[gj] or any(apart(i, j) for i in groups[gi] for j in groups[gj]):
-                continue
-            best = (float(dist[p]), gi, gj)
-            break
-        if best is None:
-            break
-        _, gi, gj = best
+        if occupied[gi] & occupied[gj] or any(apart(i, j) for i in groups[gi] for j in groups[gj]):
+            ruled[gi, gj] = ruled[gj, gi] = True
+            dist[gi, gj] = dist[gj, gi] = np.inf
+            continue
         groups[gi] += groups.pop(gj)
         occupied[gi] |= occupied.pop(gj)
         pooled[gi] += pooled.pop(gj)
         means[gi] = mean_embedding(pooled[gi])
         del means[gj]
+        live[gj] = False
+        ruled[gi] |= ruled[gj]
+        ruled[:, gi] = ruled[gi]
+        unit[gi] = means[gi]
+        dist[gj, :] = dist[:, gj] = np.inf
+        dist[gi, :] = dist[:, gi] = distances(gi)
     return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
 
 
