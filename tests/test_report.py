@@ -237,3 +237,17 @@ def test_hidden_mouth_and_shot_changes_reach_the_page_as_time_spans():
     assert masks_payload(None) == {"mouth_hidden": [], "shot_changes": []}
     js = (Path(__file__).resolve().parents[1] / "src" / "dfec" / "report" / "assets" / "report.js").read_text()
     assert "M.mouth_hidden" in js and "M.shot_changes" in js
+
+
+@pytest.mark.parametrize("bad", [
+    {"times": ["a", 0.1], "mouth_occluded": [0, 1], "shot_changes": 3},
+    {"times": {"x": 1}, "mouth_occluded": [[0], [1, 2]]},
+    {"times": [0.0, 0.1], "mouth_occluded": [[0], [1, 2]], "shot_changes": [[0.0, float("nan")], [None, 1.0]]},
+    {"times": [0.0, 0.1], "fps": "16", "mouth_occluded": "11", "shot_changes": {"a": 1}},
+])
+def test_malformed_masks_in_events_json_draw_nothing(bad):
+    """A hand-edited or foreign events.json must not break the page: spans that cannot be read
+    are left out (a span with a non-finite end would be drawn from t = 0)."""
+    from dfec.report.data import masks_payload
+
+    assert masks_payload(bad) == {"mouth_hidden": [], "shot_changes": []}

@@ -214,3 +214,18 @@ def test_link_groups_joins_what_the_plain_rescan_joins(seed):
     pair = (lambda i, j: (i, j) not in blocked) if seed % 2 else None
     for dmax in (0.05, 0.15, 0.4):
         assert link_groups(frames, embs, dmax, pair) == _groups_by_rescan(frames, embs, dmax, pair)
+
+
+def test_link_groups_breaks_exact_ties_by_pair_order_and_skips_bad_embeddings():
+    """Equal distances (identical or scaled embeddings) go to the first pair in (i, j) order, also
+    after a join and after a pair is ruled out; a NaN embedding or max_distance leaves that
+    tracklet / the whole clip unlinked instead of stopping all linking."""
+    e = np.array([1.0, 0.0])
+    # 1 and 2 share a frame: 0 takes 1 (first pair), then {0, 1} cannot take 2
+    assert link_groups([{0}, {1}, {1}], [[e], [e], [e]], 0.05) == [[0, 1], [2]]
+    # after {0, 1} is ruled out against 2, the tie goes to (0, 3)
+    v = np.array([-1.738, -1.337, -1.361, -0.352, -2.313])
+    frames = [{2}, {0}, {2, 3}, {1, 5}]
+    assert link_groups(frames, [[0.5 * v], [v], [v], [v]], 0.05) == [[0, 1, 3], [2]]
+    assert link_groups([{0}, {1}, {2}, {3}], [[e], [e], [np.array([np.nan, 0.0])], [e]], 0.05) == [[0, 1, 3], [2]]
+    assert link_groups([{0}, {1}], [[e], [e]], float("nan")) == [[0], [1]]

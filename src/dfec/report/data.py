@@ -222,19 +222,26 @@ def masks_payload(signals: dict | None) -> dict:
     there), hatched on the mouth lanes; ``shot_changes``, the tracker's cuts and dissolves (no head
     movement is read across one), dark on every lane, each at least one frame wide."""
     out: dict = {"mouth_hidden": [], "shot_changes": []}
-    if not signals or not signals.get("times"):
+    if not isinstance(signals, dict) or not isinstance(signals.get("times"), list) or not signals["times"]:
         return out
     from ..video.audio import mask_runs
 
-    times = np.asarray([np.nan if t is None else t for t in signals["times"]], float)
+    times = np.asarray([t if isinstance(t, (int, float)) else np.nan for t in signals["times"]], float)
     fps = signals.get("fps")
-    step = 1.0 / float(fps) if isinstance(fps, (int, float)) and fps > 0 else (
-        float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 16.0)
+    if isinstance(fps, (int, float)) and not isinstance(fps, bool) and np.isfinite(fps) and fps > 0:
+        step = 1.0 / float(fps)
+    else:
+        gaps = np.diff(times)
+        gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+        step = float(np.median(gaps)) if len(gaps) else 1.0 / 16.0
     occ = signals.get("mouth_occluded")
-    if isinstance(occ, list) and len(occ) == len(times) and np.isfinite(times).all():
-        out["mouth_hidden"] = [[_r(a, 4), _r(b, 4)] for a, b in mask_runs(np.asarray(occ, bool), times)]
-    for span in signals.get("shot_changes") or []:
-        if isinstance(span, (list, tuple)) and len(span) == 2 and all(isinstance(x, (int, float)) for x in span):
+    if (isinstance(occ, list) and len(occ) == len(times) and np.isfinite(times).all()
+            and all(isinstance(x, (bool, int, float)) for x in occ)):
+        out["mouth_hidden"] = [[_r(a, 4), _r(b, 4)] for a, b in mask_runs(np.asarray(occ, float) > 0, times)]
+    changes = signals.get("shot_changes")
+    for span in changes if isinstance(changes, list) else []:
+        if isinstance(span, (list, tuple)) and len(span) == 2 and all(
+                isinstance(x, (int, float)) and math.isfinite(x) for x in span):
             a, b = float(span[0]), float(span[1])
             out["shot_changes"].append([_r(a, 4), _r(max(b, a + step), 4)])
     return out

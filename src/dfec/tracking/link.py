@@ -65,51 +65,69 @@ def link_groups(frames: Sequence[set[int]], embeddings: Sequence[Sequence[np.nda
             known[key] = reachable_pair is not None and not reachable_pair(*key)
         return known[key]
 
-    have = [k for k in range(n) if means[k] is not None]
-    if max_distance <= 0 or len(have) < 2:
+    have = [k for k in range(n) if means[k] is not None and np.isfinite(means[k]).all()]
+    if not max_distance > 0 or len(have) < 2:
         return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
-    # the cosine distances of every pair of groups (a group is indexed by its first tracklet), inf
-    # for pairs farther than ``max_distance``, without embeddings, gone or ruled out. A join changes
-    # only the joined group's row and column, so only they are recomputed (the whole set of pairs
-    # at every join was cubic in the number of tracklets, and gathered n^2/2 embedding pairs). A
-    # pair ruled out stays ruled out: a joined group holds every frame and tracklet of its parts,
-    # so their shared frame or unreachable pair of tracklets is still there.
-    live = np.zeros(n, bool)
-    live[have] = True
-    unit = np.zeros((n, len(means[have[0]])))
-    unit[have] = np.stack([means[k] for k in have])
-    ruled = np.zeros((n, n), bool)
+    # the cosine distances of every pair of groups that have embeddings (row / column p is the
+    # group whose first tracklet is have[p], so row order is tracklet order), inf for pairs
+    # farther than ``max_distance``, gone or ruled out, rounded to 1e-12 so that equal distances
+    # stay equal and the first pair in (i, j) order wins a tie. A join changes only the joined
+    # group's row and column, so only they are recomputed (a full rescan at every join was cubic
+    # in the number of tracklets and gathered n^2/2 embedding pairs). A pair ruled out stays ruled
+    # out: a joined group holds every frame and tracklet of its parts, so their shared frame or
+    # unreachable pair of tracklets is still there. Each row's minimum is kept, so the next pair
+    # costs O(n), not a scan of the whole matrix.
+    m = len(have)
+    unit = np.stack([means[k] for k in have])
+    live = np.ones(m, bool)
+    ruled = np.zeros((m, m), bool)
 
-    def distances(g: int) -> np.ndarray:
-        d = 1.0 - unit @ unit[g]
-        d[~live | ruled[g] | (d > max_distance)] = np.inf
-        d[g] = np.inf
+    def near(d: np.ndarray) -> np.ndarray:
+        d = np.round(d, 12)
+        d[~(d <= max_distance)] = np.inf
         return d
 
-    dist = 1.0 - unit @ unit.T
-    dist[~live, :] = dist[:, ~live] = np.inf
-    dist[dist > max_distance] = np.inf
+    dist = near(1.0 - unit @ unit.T)
     np.fill_diagonal(dist, np.inf)
+    row_min, row_arg = dist.min(axis=1), dist.argmin(axis=1)
+
+    def refresh(rows) -> None:
+        for r in rows:
+            row_arg[r] = int(np.argmin(dist[r]))
+            row_min[r] = dist[r, row_arg[r]]
+
     while True:
-        # the closest pair; of equal ones the first in row order (gi < gj: the matrix is symmetric)
-        gi, gj = divmod(int(np.argmin(dist)), n)
-        if not np.isfinite(dist[gi, gj]):
+        # the closest pair; of equal ones the first in row order (pi < pj: the matrix is symmetric)
+        pi = int(np.argmin(row_min))
+        pj = int(row_arg[pi])
+        if not np.isfinite(row_min[pi]):
             break
+        gi, gj = have[pi], have[pj]
         if occupied[gi] & occupied[gj] or any(apart(i, j) for i in groups[gi] for j in groups[gj]):
-            ruled[gi, gj] = ruled[gj, gi] = True
-            dist[gi, gj] = dist[gj, gi] = np.inf
+            ruled[pi, pj] = ruled[pj, pi] = True
+            dist[pi, pj] = dist[pj, pi] = np.inf
+            refresh((pi, pj))
             continue
         groups[gi] += groups.pop(gj)
         occupied[gi] |= occupied.pop(gj)
         pooled[gi] += pooled.pop(gj)
         means[gi] = mean_embedding(pooled[gi])
         del means[gj]
-        live[gj] = False
-        ruled[gi] |= ruled[gj]
-        ruled[:, gi] = ruled[gi]
-        unit[gi] = means[gi]
-        dist[gj, :] = dist[:, gj] = np.inf
-        dist[gi, :] = dist[:, gi] = distances(gi)
+        live[pj] = False
+        ruled[pi] |= ruled[pj]
+        ruled[:, pi] = ruled[pi]
+        unit[pi] = means[gi]
+        dist[pj, :] = dist[:, pj] = np.inf
+        d = near(1.0 - unit @ unit[pi])
+        d[~live | ruled[pi]] = np.inf
+        d[pi] = np.inf
+        dist[pi, :] = dist[:, pi] = d
+        # rows whose minimum was at the joined pair are read again; the others can only gain
+        # the joined group's new, closer distance
+        stale = np.flatnonzero((row_arg == pi) | (row_arg == pj))
+        closer = (d < row_min) | ((d == row_min) & (pi < row_arg))
+        row_min[closer], row_arg[closer] = d[closer], pi
+        refresh(set(stale.tolist()) | {pi, pj})
     return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
 
 

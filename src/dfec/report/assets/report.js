@@ -128,7 +128,8 @@
       const M = D.masks || { mouth_hidden: [], shot_changes: [] };
       if (lane.region === "mouth" || lane.region === "interior") {
         for (const [s, e] of M.mouth_hidden) {
-          const x0 = tX(s), x1 = Math.max(tX(e), x0 + 2);
+          const x0 = Math.max(PAD, tX(s)), x1 = Math.min(w - PAD, Math.max(tX(e), x0 + 2));
+          if (!(x1 > x0)) continue;
           g.save(); g.beginPath(); g.rect(x0, top, x1 - x0, LANE_H - 4); g.clip();
           g.strokeStyle = "rgba(60,60,60,.75)"; g.lineWidth = 1.5; g.beginPath();
           for (let x = x0 - (LANE_H - 4); x < x1; x += 6) { g.moveTo(x, bot); g.lineTo(x + LANE_H - 4, top); }
@@ -136,7 +137,10 @@
         }
       }
       g.fillStyle = "rgba(40,40,40,.5)";
-      for (const [s, e] of M.shot_changes) { const x0 = tX(s); g.fillRect(x0, top, Math.max(tX(e), x0 + 2) - x0, LANE_H - 4); }
+      for (const [s, e] of M.shot_changes) {
+        const x0 = Math.max(PAD, tX(s)), x1 = Math.min(w - PAD, Math.max(tX(e), x0 + 2));
+        if (x1 > x0) g.fillRect(x0, top, x1 - x0, LANE_H - 4);
+      }
       let lo = Infinity, hi = -Infinity;
       if (lane.range) { lo = lane.range[0]; hi = lane.range[1]; }  // a fixed scale (the voice score: 0-1)
       else for (const s of lane.series) for (const v of s.y) if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
