@@ -174,6 +174,32 @@ def test_brows_that_follow_a_head_turn_are_the_turn():
     assert "brows_raise" in got, got
 
 
+def test_brows_that_follow_a_nod_are_the_nod():
+    # the brows stand in front of the eye corners: their image falls towards the eyes as the head
+    # tips forward and rises as it tilts back (no-split ghost__dirtydancing 8.3-9.9 s: head down 28
+    # degrees, brows still by eye, "their eyebrows lower"): not read as brows
+    nod = lambda t: -25 * syn.bump(t, 1.0, 3.0, 0.5)  # pitch + up: the head tips forward and back
+    with_nod = lambda t: -5 * syn.bump(t, 1.0, 3.0, 0.5)  # brow height falling and rising with it
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, pitch=nod, brows=with_nod)))
+    assert "head_lower" in got, got
+    assert not [k for k in got if k.startswith("brows_")], got
+    # without the check (brow_pitch_deg 0) the same brows are read, as they are without the nod
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, pitch=nod, brows=with_nod),
+                          DynamicsConfig(brow_pitch_deg=0.0)))
+    assert "brows_lower" in got, got
+    # the same head tilting back with the brows rising: the nod again
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, pitch=lambda t: -nod(t), brows=lambda t: -with_nod(t))))
+    assert not [k for k in got if k.startswith("brows_")], got
+    # brows raised while the head tips forward (against the foreshortening) are read
+    against = lambda t: 7 * syn.bump(t, 1.0, 3.0, 0.5)
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, pitch=nod, brows=against)))
+    assert "brows_raise" in got, got
+    # a small nod (below brow_pitch_deg) does not hide a brow movement
+    got = kinds(events_of(syn.sequence(4.0, noise_px=0.2, pitch=lambda t: -8 * syn.bump(t, 1.0, 3.0, 0.5),
+                                       brows=with_nod)))
+    assert "brows_lower" in got, got
+
+
 def _with_iris_dark(tr, dark):
     """Signals of ``tr`` plus an ``iris_dark`` track (the pixel signal the video would give)."""
     sig = track_signals(tr)

@@ -205,3 +205,52 @@ def test_a_run_starts_at_its_first_articulation_not_at_a_slow_parting_before_it(
     closed = runs_of(mesh_sequence(4.5, noise_px=0.3, seed=seed,
                                    mouth=syllables(1.2, 3.5, open_mm=(11.0, 15.0), rest_mm=0.5, seed=seed)))
     assert len(closed) == 1 and abs(closed[0].start - runs[0].start) <= 0.15
+
+
+def _with_teeth(tr, teeth, cfg=None):
+    """Signals of ``tr`` with a teeth-area trace (``teeth`` % of the squared face scale per frame;
+    synthetic meshes have no pixels to read it from)."""
+    cfg = cfg or DynamicsConfig()
+    sig = track_signals(tr, cfg.signals)
+    area = np.asarray(teeth(sig.times), dtype=float) * np.ones(len(sig.times))
+    sig.values["teeth"] = area
+    sig.raw["teeth"] = area
+    eff = effective_thresholds(sig, cfg)
+    return speech_runs(sig, eff, _detail_mask(sig, eff))
+
+
+def test_a_laugh_with_the_teeth_bared_throughout_is_not_speech():
+    # a laugh: the jaw pulses like syllables, but the lips stay drawn back off the teeth the whole
+    # time (no-split ghost__dirtydancing 3.06-4.38 s, least teeth area 1.15; read as speech before)
+    tr = mesh_sequence(5.0, noise_px=0.3, seed=0, mouth=syllables(1.0, 3.5, seed=0))
+    assert len(_with_teeth(tr, lambda t: 0 * t)) == 1  # the same lips with the teeth covered: speech
+    assert _with_teeth(tr, lambda t: 1.5 + 0.3 * np.sin(2 * np.pi * 3 * t)) == []
+    # speech that shows the teeth now and then (smiling speech, dev skarsgard: median 0.55, least
+    # 0.02): the lips cover them between syllables, so it stays speech
+    flashes = lambda t: np.where(np.sin(2 * np.pi * 1.5 * t) > 0, 1.2, 0.1)
+    assert len(_with_teeth(tr, flashes)) == 1
+    # the guard off keeps the laugh as speech
+    assert len(_with_teeth(tr, lambda t: 1.5 + 0 * t, DynamicsConfig(speak_bared_teeth=0.0))) == 1
+
+
+#: no-split ghost__dirtydancing 2.75-4.31 s (16 fps, one shot): the woman laughs, head thrown back,
+#: eyes squeezed shut (checked by eye, frame by frame): the unsmoothed 3-D lip gap and teeth area of
+#: the face stack's track
+_LAUGH_GAP = [0.084, 0.078, 0.064, 0.06, 0.069, 0.062, 0.099, 0.119, 0.114, 0.076, 0.1, 0.107, 0.123,
+              0.114, 0.111, 0.081, 0.1, 0.079, 0.118, 0.075, 0.093, 0.082, 0.094, 0.069, 0.049, 0.068]
+_LAUGH_TEETH = [1.21, 1.08, 1.39, 1.48, 0.95, 1.15, 2.18, 1.72, 1.97, 1.79, 1.26, 1.53, 1.27, 1.63, 1.59,
+                1.84, 1.94, 2.16, 2.19, 2.46, 2.59, 2.39, 2.04, 1.89, 1.43, 1.54]
+
+
+def test_the_real_laugh_of_dirtydancing_is_not_speech():
+    from dfec.dynamics.signals import FaceSignals
+
+    t = 2.75 + np.arange(len(_LAUGH_GAP)) / 16.0
+
+    def runs(teeth):
+        v = {"lip_gap": np.array(_LAUGH_GAP), "teeth": np.array(teeth, dtype=float)}
+        sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
+        return speech_runs(sig, DynamicsConfig(), np.ones(len(t), bool))
+
+    assert len(runs([0.0] * len(t))) == 1  # the jaw's pulses alone read as a talk (as before)
+    assert runs(_LAUGH_TEETH) == []

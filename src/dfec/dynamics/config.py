@@ -260,6 +260,15 @@ class DynamicsConfig:
     #: a silence between two heard stretches that lip-only runs fill for at least this fraction of
     #: its length is no pause (``dfec.dynamics.speech.fuse_voice``)
     speak_lips_fill: float = 0.5
+    #: a speaking run (lip-only or heard) whose teeth area (``teeth``, unsmoothed, mesh tracks) stays
+    #: at least this many times ``teeth_show`` on every measured frame of it is a laugh or a held
+    #: open smile, not speech (:func:`dfec.dynamics.speech.drop_bared_teeth`): speech covers the
+    #: teeth between syllables (the lips close, round or meet the teeth), a laugh keeps the lips
+    #: drawn back off them. Measured: the least teeth area of every speaking run found on the 13 dev
+    #: clips, RAVDESS and Hamilton is 0.00-0.02 (smiling speech, dev skarsgard 0.6-2.0 s: 0.02,
+    #: median 0.55); the laugh of no-split ghost__dirtydancing 3.06-4.38 s (by eye; read as speech
+    #: before): 1.15 (median 1.84). Set at ``teeth_show`` (1.0), not tuned; 0 turns the guard off
+    speak_bared_teeth: float = 1.0
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0
@@ -330,6 +339,14 @@ class DynamicsConfig:
     #: is the turn, not the brows (dev clip 669: all five brow events rode its 21-33 degree turns;
     #: 20 = ``head_turned_deg``, set, not tuned; 0 turns the check off)
     brow_turn_deg: float = 20.0
+    #: a brow raise / lowering over which the head's pitch changes by this much (degrees) the way
+    #: that moves the brows' image (they stand in front of the eye corners, so they rise in the image
+    #: as the head tilts back and fall as it tips forward) is the nod, not the brows: no-split
+    #: ghost__dirtydancing 7.0-10.0 s, brows still by eye, ``brow_height`` follows ``pitch`` at
+    #: 0.7 % per degree (0.278 at +7, 0.224 at -23 degrees), so 15-17 degrees of pitch alone reach
+    #: ``brow_raise``; on the dev clips only two unsaid raises of ghost__nggyup ride such a nod
+    #: (+17 and +23 degrees, neither in its by-eye reference); 0 turns the check off
+    brow_pitch_deg: float = 15.0
     #: an eye closure longer than a blink, read from the iris's darkness, is not one when the
     #: lids' median aperture over it is at least this (iris diameters): = ``half_open_below``,
     #: set, not tuned (dev: the two such "closures" over open eyes read 0.68 and 0.82, nggyup's

@@ -500,7 +500,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
     brow_sw = _no_cut(swings(brow, t, cfg.brow_raise, "brow_height"), cuts, sig)
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
-        if _brow_follows_turn(sig, cfg, s):
+        if _brow_follows_turn(sig, cfg, s) or _brow_follows_pitch(sig, cfg, s):
             continue
         if back:
             kind = "brows_relax"
@@ -651,6 +651,23 @@ def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
         return False
     away = abs(float(y1)) - abs(float(y0))
     return abs(away) >= cfg.brow_turn_deg and away * s.amplitude < 0
+
+
+def _brow_follows_pitch(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
+    """Whether a brow-height swing is the head's nod: the brows stand in front of the eye corners,
+    so their image rises above the eye line as the head tilts back and falls towards it as the head
+    tips forward (``brow_height`` divides only by the cosine of the pitch, which does not undo this
+    depth offset). No-split ghost__dirtydancing 8.3-9.9 s: the head tips forward by 28 degrees,
+    the brows by eye stay where they were, ``brow_height`` drops by 21 % ("their eyebrows lower").
+    A swing over which ``pitch`` changes by ``brow_pitch_deg`` or more the same way as the brows is
+    not read; a brow movement against the nod (brows rising as the head tips forward) is."""
+    if cfg.brow_pitch_deg <= 0 or "pitch" not in sig.values:
+        return False
+    p0, p1 = sig["pitch"][s.i0], sig["pitch"][s.i1]
+    if not (np.isfinite(p0) and np.isfinite(p1)):
+        return False
+    change = float(p1) - float(p0)
+    return abs(change) >= cfg.brow_pitch_deg and change * s.amplitude > 0
 
 
 def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event],
