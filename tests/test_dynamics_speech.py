@@ -254,3 +254,16 @@ def test_the_real_laugh_of_dirtydancing_is_not_speech():
 
     assert len(runs([0.0] * len(t))) == 1  # the jaw's pulses alone read as a talk (as before)
     assert runs(_LAUGH_TEETH) == []
+
+
+def test_teeth_seen_on_a_few_frames_of_a_run_do_not_make_it_a_laugh():
+    """"Bared throughout" needs the teeth measured on at least half of the run: a talk whose teeth
+    area is missing on most frames (mouth unreadable) and bared on the few measured ones stays."""
+    from dfec.dynamics.signals import FaceSignals
+
+    t = 2.75 + np.arange(len(_LAUGH_GAP)) / 16.0
+    teeth = np.full(len(t), np.nan)
+    teeth[[3, 9, 15]] = 1.5
+    v = {"lip_gap": np.array(_LAUGH_GAP), "teeth": teeth}
+    sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
+    assert len(speech_runs(sig, DynamicsConfig(), np.ones(len(t), bool))) == 1

@@ -204,7 +204,8 @@ def drop_bared_teeth(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfi
     between syllables (the lips close, round, or meet the teeth for f / v), while a laugh keeps the
     lips drawn back off them for its whole length (no-split ghost__dirtydancing 3.06-4.38 s: least
     teeth area 1.15 % of the squared face scale; speaking runs on the dev clips: 0.00-0.02, the
-    smiling speech of skarsgard included). A run with no measured teeth frame is kept."""
+    smiling speech of skarsgard included). A run whose teeth are measured on fewer than half of its
+    frames is kept."""
     if cfg.speak_bared_teeth <= 0 or "teeth" not in sig.values or not runs:
         return runs
     teeth = np.asarray(sig.raw.get("teeth", sig.values["teeth"]), dtype=np.float64)
@@ -213,9 +214,11 @@ def drop_bared_teeth(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfi
     bar = cfg.speak_bared_teeth * cfg.teeth_show
     out = []
     for r in runs:
-        v = teeth[(t >= r.start) & (t <= r.end)]
-        v = v[np.isfinite(v)]
-        if len(v) and float(v.min()) >= bar:
+        inside = teeth[(t >= r.start) & (t <= r.end)]
+        v = inside[np.isfinite(inside)]
+        # "throughout" needs the teeth seen on most of the run (a few measured frames of a run
+        # whose mouth is mostly unreadable say nothing of the frames between)
+        if len(v) >= max(2, 0.5 * len(inside)) and float(v.min()) >= bar:
             log.debug("speaking run %.2f-%.2f s dropped: teeth bared throughout (least %.2f)", r.start, r.end, v.min())
             continue
         out.append(r)
