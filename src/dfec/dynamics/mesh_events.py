@@ -47,7 +47,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
     """Eye movements relative to the head: a swing of ``gaze_h`` of at least ``gaze_deg`` / of
-    ``gaze_v`` of at least ``gaze_v_deg`` (each with its own signal's noise floor; blinks masked out, the iris model drops its estimate when the lid closes) is
+    ``gaze_v`` of at least ``gaze_v_deg`` (each floored by its own signal's noise; blinks masked
+    out, the iris model drops its estimate when the lid closes) is
     "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
     middle of the eye opening is "looks ahead again". A swing during which the lids open or
     narrow by ``gaze_max_lid_change`` or more is not read (the iris centre moves with the lids),
