@@ -47,3 +47,29 @@ def test_sheets_list_timeline_changes_and_start_states_once():
     out = mod.all_events(doc, ("gaze_", "cheeks_raise", "nose_wrinkle"))
     assert [(e["kind"], e["captioned"]) for e in out] == [("gaze_is_ahead", True), ("cheeks_raise", True),
                                                            ("nose_wrinkle", False)]
+
+
+def test_gaze_sheets_draw_the_iris_where_the_model_put_it():
+    """A gaze tile shows the iris model's centre (red) at its place in the crop, the eye outline
+    in green: on a frame-sized grey image cropped to (100, 50)-(300, 250) and shrunk to 100 px,
+    an iris centre at frame (200, 150) lands at tile (50, 50)."""
+    import numpy as np
+
+    mod = _load("event_sheets")
+    img = np.full((400, 400, 3), 128, np.uint8)
+    box = mod._crop_box(img, 100, 50, 300, 250)
+    tile = mod._crop(img, *box, size=100)
+    mesh = np.full((468, 3), 200.0)
+    for ring, dx in zip(mod.EYE_RINGS, (-40, 40)):
+        for j, v in enumerate(ring):
+            a = 2 * np.pi * j / len(ring)
+            mesh[v] = (200 + dx + 20 * np.cos(a), 150 + 8 * np.sin(a), 0)
+    iris = np.full((10, 3), np.nan)
+    for e in (0, 5):
+        iris[e] = (200, 150, 0)
+        iris[e + 1:e + 5] = [(212, 150, 0), (200, 138, 0), (188, 150, 0), (200, 162, 0)]
+    drawn = mod.draw_eye_points(tile, box, mesh, iris)
+    assert tuple(drawn[50, 50]) == (255, 0, 0)                        # the iris centre, in place
+    assert (drawn == (0, 255, 0)).all(axis=-1).sum() > 20              # the eye outlines
+    plain = mod.draw_eye_points(tile, box, mesh, None)                 # no iris measured: outlines only
+    assert not (plain == (255, 0, 0)).all(axis=-1).any()

@@ -46,8 +46,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
-    """Eye movements relative to the head: a swing of ``gaze_h`` / ``gaze_v`` of at least
-    ``gaze_deg`` (blinks masked out, the iris model drops its estimate when the lid closes) is
+    """Eye movements relative to the head: a swing of ``gaze_h`` of at least ``gaze_deg`` / of
+    ``gaze_v`` of at least ``gaze_v_deg`` (each floored by its own signal's noise; blinks masked
+    out, the iris model drops its estimate when the lid closes) is
     "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
     middle of the eye opening is "looks ahead again". A swing during which the lids open or
     narrow by ``gaze_max_lid_change`` or more is not read (the iris centre moves with the lids),
@@ -58,10 +59,11 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     t = sig.times
     right, left = _sides(cfg)
     keep = detail & ~blink_mask
-    for name, pos, neg in (("gaze_h", f"gaze_{right}", f"gaze_{left}"), ("gaze_v", "gaze_up", "gaze_down")):
+    for name, pos, neg, th in (("gaze_h", f"gaze_{right}", f"gaze_{left}", cfg.gaze_deg),
+                               ("gaze_v", "gaze_up", "gaze_down", cfg.gaze_v_deg)):
         x = np.where(keep, sig.deviation(name), np.nan)
         whole = sig.values.get(name)
-        for s in swings(x, t, cfg.gaze_deg, name):
+        for s in swings(x, t, th, name):
             if _lids_moved_the_iris(sig, cfg, name, s):
                 continue  # the lids moved over the iris: its fitted centre shifts with them
             # "ahead again" from the absolute eye-in-head angle (0 = the middle of the eye opening),

@@ -23,7 +23,7 @@ THRESHOLD_OF = {
     "head_lift": "pitch_deg", "head_lower": "pitch_deg",
     "head_shake": "yaw_deg", "head_sway": "roll_deg", "speaking_pause": "speak_prominence",
     "speaking_resume": "speak_prominence", "gaze_left": "gaze_deg", "gaze_right": "gaze_deg",
-    "gaze_up": "gaze_deg", "gaze_down": "gaze_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
+    "gaze_up": "gaze_v_deg", "gaze_down": "gaze_v_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
     "eyes_reopen": "lid_droop", "lids_tighten": "lid_tighten", "teeth_show": "teeth_show",
     "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
     "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
