@@ -39,7 +39,7 @@ GROUPS = (
     ("jaw", "jaw drop"), ("chin_raise", "chin raise"),
     ("cheeks_raise", "cheek raise"), ("nose_wrinkle", "nose wrinkle"),
     ("head_lower", "head bow / lift"), ("head_lift", "head bow / lift"), ("head_is_lowered", "head bow / lift"),
-    ("head_is_raised", "head bow / lift"),
+    ("head_is_raised", "head bow / lift"), ("head_stays_lowered", "head bow / lift"),
 )
 ORDER = list(dict.fromkeys(g for _, g in GROUPS))
 

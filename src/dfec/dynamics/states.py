@@ -133,9 +133,15 @@ def _world_gaze(state: Event, head: list[Event]) -> Event:
 def head_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> list[Event]:
     """The head's measured pose on the frames ``idx`` when it is far from facing the camera:
     turned (|yaw| >= ``head_turned_deg``), tilted (|roll| >= ``head_tilted_deg``), lowered or
-    raised (pitch <= -``head_lowered_deg`` / >= ``head_lowered_deg``), as FEC-Bench captions open
-    ("her head is turned slightly to the left, her eyes are open ..."). Absolute angles, not
-    deviations from the neutral frame: the pose itself is the state."""
+    raised, as FEC-Bench captions open ("her head is turned slightly to the left, her eyes are
+    open ..."). Absolute angles, not deviations from the neutral frame: the pose itself is the
+    state.
+
+    Lowered: on a mesh track both pitch readings at or below -``head_lowered_deg``, the PnP fit
+    and the mesh's own 3-D face axis (``pitch3d``): the 2-D fit of a turned and tilted face reads
+    a bow that is not there (dev clip 5854), the mesh's axis is not moved by a turn. Without a
+    mesh, and for a raised head (the mesh's axis reads level faces 5-15 degrees low), the PnP
+    pitch alone at ``head_pitch_alone_deg``."""
     to_image_right = "right" if cfg.left_right == "viewer" else "left"
     to_image_left = "left" if cfg.left_right == "viewer" else "right"
     t0 = float(sig.times[0])
@@ -145,13 +151,16 @@ def head_state(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> list[E
         v = sig[name][idx] if name in sig.values else np.array([np.nan])
         return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
 
-    yaw, roll, pitch = level("yaw"), level("roll"), level("pitch")
+    yaw, roll, pitch, pitch3d = level("yaw"), level("roll"), level("pitch"), level("pitch3d")
     if np.isfinite(yaw) and abs(yaw) >= cfg.head_turned_deg:
         out.append(Event(f"head_is_turned_{to_image_right if yaw > 0 else to_image_left}", t0, t0, abs(yaw), "head"))
     if np.isfinite(roll) and abs(roll) >= cfg.head_tilted_deg:
         out.append(Event(f"head_is_tilted_{to_image_right if roll > 0 else to_image_left}", t0, t0, abs(roll), "head"))
-    if np.isfinite(pitch) and abs(pitch) >= cfg.head_lowered_deg:
-        out.append(Event("head_is_raised" if pitch > 0 else "head_is_lowered", t0, t0, abs(pitch), "head"))
+    if np.isfinite(pitch) and pitch >= cfg.head_pitch_alone_deg:
+        out.append(Event("head_is_raised", t0, t0, pitch, "head"))
+    elif np.isfinite(pitch) and (pitch <= -cfg.head_lowered_deg and pitch3d <= -cfg.head_lowered_deg
+                                 if np.isfinite(pitch3d) else pitch <= -cfg.head_pitch_alone_deg):
+        out.append(Event("head_is_lowered", t0, t0, abs(pitch), "head"))
     return out
 
 
@@ -174,7 +183,8 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
                 blinks: list[tuple[float, float]] | None = None) -> list[Event]:
     """States held on the last 0.3 s of the track that differ from the neutral frame by at least
     the event thresholds (eyes wide / narrowed, mouth open, brows raised / furrowed, smiling); read
-    on the last such frames outside the ``blinks`` spans."""
+    on the last such frames outside the ``blinks`` spans. Last, a head lowered through the whole
+    clip (:func:`held_lowered`)."""
     cfg = effective_thresholds(sig, config or DynamicsConfig())
     if sig is None or len(sig) < 2:
         return []
@@ -215,4 +225,22 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
     lift = level("corner_lift")
     if lift >= cfg.smile_lift and level("mouth_width") >= 0:
         out.append(Event("smile_stays", t1, t1, lift, "mouth"))
+    held = held_lowered(sig, cfg, n)
+    if held is not None:
+        out.append(Event("head_stays_lowered", t1, t1, held, "head"))
     return out
+
+
+def held_lowered(sig: FaceSignals, cfg: DynamicsConfig, n: int) -> float | None:
+    """The PnP pitch (its size, degrees) of a head lowered through the whole clip, or None: lowered
+    by :func:`head_state` on the first 0.2 s, on the last ``n`` frames and over the whole track (the
+    medians of its frames), so "their head stays lowered" is said at the end, as the references do
+    for a head held bowed (dev clip 4251, by eye bowed on every frame; its by-eye caption: "his head
+    stays lowered"). A head lowered at the start that lifts, or one that lowers later, is not held:
+    its lift / lower events tell it. Every tracked frame counts (the pose is read however small the
+    face is, as for the starting pose)."""
+    k = len(sig)
+    first = np.arange(k)[:max(1, int(round(0.2 * sig.fps)))]
+    spans = (first, np.arange(k)[-n:], np.arange(k))
+    found = [[e for e in head_state(sig, cfg, idx) if e.kind == "head_is_lowered"] for idx in spans]
+    return float(found[1][0].intensity) if all(found) else None

@@ -47,6 +47,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "brows_stay_furrowed": ("their eyebrows stay furrowed",) * 3,
     "mouth_stays_open": ("their mouth stays open",) * 3,
     "smile_stays": ("the corners of their mouth stay lifted",) * 3,
+    "head_stays_lowered": ("their head stays lowered",) * 3,
     "face_appears": ("their face comes into view",) * 3,
     "head_is_turned_left": ("their head is turned to the left",) * 3,
     "head_is_turned_right": ("their head is turned to the right",) * 3,
@@ -140,7 +141,7 @@ _STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_l
                 "teeth_are_visible", "gaze_is_ahead", "gaze_is_down", "gaze_is_up", "gaze_is_left", "gaze_is_right",
                 "brows_are_raised", "brows_are_furrowed", "speaking_at_start"}
 _FINAL_KINDS = {"eyes_stay_wide", "eyes_stay_closed", "eyes_stay_half_open", "eyes_stay_narrow", "brows_stay_raised", "brows_stay_furrowed",
-                "mouth_stays_open", "smile_stays"}
+                "mouth_stays_open", "smile_stays", "head_stays_lowered"}
 
 
 def clause(event: Event, config: DynamicsConfig, count: int = 1) -> str:
