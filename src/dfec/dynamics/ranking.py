@@ -26,7 +26,7 @@ THRESHOLD_OF = {
     "gaze_up": "gaze_deg", "gaze_down": "gaze_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
     "eyes_reopen": "lid_droop", "lids_tighten": "lid_tighten", "teeth_show": "teeth_show",
     "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
-    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
+    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle", "forehead_wrinkle": "forehead_wrinkle",
 }
 
 #: always kept under the clause cap: FEC-Bench captions nearly always say when speech starts / stops

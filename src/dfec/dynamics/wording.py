@@ -133,6 +133,8 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "cheeks_raise": ("their cheeks raise", "their cheeks raise slightly", "their cheeks raise"),
     "nose_wrinkle": ("the person wrinkles their nose", "the person wrinkles their nose slightly",
                      "the person wrinkles their nose"),
+    # FEC-Bench: "he wrinkles his forehead", "her forehead creases" (one canonical event: forehead, wrinkle)
+    "forehead_wrinkle": ("their forehead wrinkles", "their forehead wrinkles slightly", "their forehead wrinkles deeply"),
 }
 _STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
                 "head_is_lowered", "head_is_raised", "face_appears", "eyes_are_open", "eyes_are_closed",
