@@ -106,3 +106,44 @@ def test_the_judge_reads_the_clause_as_fec_bench_phrasings():
     said = {a.region: a.axes for p in CLAUSES["forehead_wrinkle"] for a in parse_event(p)}
     for ref in ("he wrinkles his forehead", "her forehead creases", "wrinkles appear on his forehead"):
         assert [(a.region, a.axes) for a in parse_event(ref)] == [("forehead", said["forehead"])]
+
+
+def _brow_and_forehead(brow_start=2.4, fore_start=2.5):
+    from dfec.schema import Event
+
+    brow = Event("brows_raise", brow_start, brow_start + 0.5, 0.4, "brows")  # 3.3 x brow_raise
+    fore = Event("forehead_wrinkle", fore_start, fore_start + 0.5, 1.4, "forehead")  # 2 x forehead_wrinkle
+    blinks = [Event("blink", 2.1 + 0.4 * k, 2.2 + 0.4 * k, 0.5, "eyes") for k in range(3)]
+    speech = Event("speaking", 2.2, 3.5, 1.0, "mouth")
+    return [brow, fore, speech] + blinks
+
+
+def test_a_forehead_wrinkle_is_said_with_the_brow_raise_it_comes_with():
+    """Under a full phase (cap 3: speech, blinks, the brows) the wrinkle is said right
+    after the brow raise it overlaps, as FEC-Bench pairs them; without the brows it competes."""
+    from dfec.dynamics.wording import group_events
+
+    cfg = DynamicsConfig(phase_caps=(3, 3, 3, 3))
+    kinds = [e.kind for e in group_events(_brow_and_forehead(), 8.0, cfg)[1]]
+    assert "brows_raise" in kinds and kinds[kinds.index("brows_raise") + 1] == "forehead_wrinkle"
+    from dataclasses import replace
+
+    assert "forehead_wrinkle" not in [e.kind for e in group_events(_brow_and_forehead(), 8.0,
+                                                                   replace(cfg, forehead_with_brows=False))[1]]
+    far = [e.kind for e in group_events(_brow_and_forehead(fore_start=3.3), 8.0, cfg)[1]]  # 0.4 s apart
+    assert "forehead_wrinkle" not in far
+
+
+def test_describe_forehead_off_keeps_it_on_the_timeline_only():
+    from dfec.dynamics.captioner import describe_clauses
+
+    t = np.arange(8 * 16)
+    sig = _signals(np.full(len(t), -5.0), np.full(len(t), -5.0),
+                   pose={"yaw": 0 * t, "pitch": 0 * t, "roll": 0 * t})
+    on = DynamicsConfig(describe_states=False)
+    text, used, timeline, _ = describe_clauses(sig, 8.0, on, timeline=_brow_and_forehead()[:2])
+    assert "their forehead wrinkles" in text
+    from dataclasses import replace
+
+    text, used, timeline, _ = describe_clauses(sig, 8.0, replace(on, describe_forehead=False), timeline=_brow_and_forehead()[:2])
+    assert "forehead" not in text and "forehead_wrinkle" in [e.kind for e in timeline]

@@ -374,6 +374,11 @@ class DynamicsConfig:
     #: False leaves it out). On the 13 dev clips no forehead wrinkles by eye and none is detected:
     #: dev TEM 0.705 either way; FEC-Bench's references name the forehead in 304 of 800 captions
     describe_forehead: bool = True
+    #: a forehead wrinkle overlapping a brow raise or furrow the caption says is said right after
+    #: it, beyond the clause cap (:func:`~dfec.dynamics.ranking.forehead_companions`): FEC-Bench's
+    #: references pair them. Without it the clause rarely survives the cap (its reference share,
+    #: 0.025, ranks below the brows' 0.032 and the blinks'; RAVDESS and Hamilton lost it)
+    forehead_with_brows: bool = True
     #: lower-face shape changes (lip press / stretch, chin, cheeks, nose) are not read while the
     #: head rotates faster than this (degrees per second, largest pose angle's range over the
     #: change / its duration, at least 0.5 s): FaceMesh regresses its depth per frame, and in a
