@@ -115,7 +115,8 @@ class DynamicsConfig:
       threshold above), rare_share 0.01: 0.323, 0.02: 0.334.
       A head shake / sway needs ``shake_min_swings`` 3 alternating swings of at least
       ``shake_fraction`` 0.75 of the turn / tilt threshold, each within ``shake_max_swing_s``
-      0.8 s, with at most ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
+      0.8 s (a sway's roll swings within ``sway_max_swing_s`` 1.7 s, below), with at most
+      ``shake_max_gap_s`` 0.4 s between them (0.5 and no duration limit
       read slow drifts of clip 61's head as a shake). All of them are
       raised per video by the noise floor below.
     * Speech on mesh tracks (:mod:`dfec.dynamics.speech`), chosen on the dev clips' by-eye
@@ -423,6 +424,20 @@ class DynamicsConfig:
     shake_max_gap_s: float = 0.4
     shake_fraction: float = 0.75
     shake_max_swing_s: float = 0.8
+    #: the longest swing (turning point to turning point, s) of a head *sway* (roll), where a shake
+    #: (yaw) keeps ``shake_max_swing_s``: a shake ("no") is quick, a sway rocks the head to a
+    #: rhythm, often one side every beat or every other beat (two beats at 70 bpm: 1.7 s). Dev
+    #: clip nggyup, by eye: the head rocks side to side without rest from 3.7 s to the end of the
+    #: clip (the reference: "his head swaying from side to side"), roll swings of 21-41 degrees
+    #: lasting 0.5-1.62 s (113 bpm: one to three beats), so at 0.8 s no sway was found. The
+    #: slowest alternating roll swings that are no sway on the dev and unsplit clips last 1.88 s
+    #: (Hamilton: animated turns, held in between) and 1.94 s (669: the roll of 44-84-degree
+    #: turns); both are also the side components of larger turns, which no sway counts
+    #: (:func:`~dfec.dynamics.mesh_events.oscillation_events`): with that rule 1.7-3.0 find the
+    #: same sways on the 13 dev and 4 unsplit clips, without it 2.0 and up read 669's and
+    #: Hamilton's turns as sways; 1.5-1.6 end nggyup's at 6.5 s. Talking heads' bobbing stays
+    #: below the swings' size (``shake_fraction`` x ``roll_deg``)
+    sway_max_swing_s: float = 1.7
     # brows
     brow_raise: float = 0.12
     brow_furrow: float = 0.10

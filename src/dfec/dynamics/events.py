@@ -560,13 +560,17 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
         events.append(Event("head_lift" if s.amplitude > 0 else "head_lower", s.t0, s.t1, abs(s.amplitude), "head",
                             change_at=s.t_half))
 
-    # head shakes and sways: the single turns and tilts inside them are not reported again
+    # head shakes and sways: the single turns and tilts that happen mostly inside them (at least
+    # half of their span) are not reported again, whichever axis the oscillation was found on (a
+    # rocking head turns and tilts at once; dev clip nggyup's wide shot, by eye "he turns his head
+    # from side to side", rocks in roll with turns between), nor are the nods: a rocking head dips
+    # with its swings (nggyup: seven "nods" of 11-22 degrees during its 5.7 s sway, none by eye)
     shakes, spans = oscillation_events(sig, cfg, cuts)
     if shakes:
-        inside = {"head_shake": ("head_turn_left", "head_turn_right", "head_turn_center"),
-                  "head_sway": ("head_tilt_left", "head_tilt_right", "head_tilt_center")}
-        events = [e for e in events if not any(e.kind in inside[sh.kind] and a - 0.05 <= e.start and e.end <= b + 0.05
-                                               for sh, (a, b) in zip(shakes, spans))]
+        inside = ("head_turn_left", "head_turn_right", "head_turn_center", "head_tilt_left", "head_tilt_right",
+                  "head_tilt_center", "head_nod")
+        covers = [Event("oscillation", a - 0.05, b + 0.05, 0.0, "head") for a, b in spans]
+        events = [e for e in events if not (e.kind in inside and any(_share(e, c) >= 0.5 for c in covers))]
         events += shakes
 
     follows = gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")], blink_mask)

@@ -312,37 +312,92 @@ def closure_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) ->
     return out
 
 
-def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig,
-                       cuts: np.ndarray | None = None) -> tuple[list[Event], list[tuple[float, float]]]:
+def oscillation_events(sig: FaceSignals, cfg: DynamicsConfig, cuts: np.ndarray | None = None
+                       ) -> tuple[list[Event], list[tuple[float, float]]]:
     """Head shakes (yaw) and sways (roll): at least ``shake_min_swings`` alternating swings of at
     least ``shake_fraction`` of the turn / tilt threshold, each lasting at most
-    ``shake_max_swing_s`` and starting within ``shake_max_gap_s`` of the last one's end; a swing
-    across a shot cut (:func:`~dfec.dynamics.headpose.shot_cuts`) is the pose's jump between two
-    shots, not a movement, and breaks the chain (``cuts``: their times, when already known). Returns
-    the events and the time spans they cover (single turns and tilts inside them are not reported
-    again)."""
+    ``shake_max_swing_s`` (a shake, quick) or ``sway_max_swing_s`` (a sway, a slower rocking) and
+    starting within ``shake_max_gap_s`` of the last one's end. A shot cut
+    (:func:`~dfec.dynamics.headpose.shot_cuts`; ``cuts``: their times, when already known) ends
+    the swings on either side of it (:func:`_cut_apart`: the pose's jump between two shots is no
+    movement, the movement up to the cut is), so no chain runs across one. A swing too slow
+    breaks a chain, and so does one that is the side component of a larger rotation about the
+    other axis (:func:`_secondary`: a head turned towards profile rolls in the image, dev clip 669).
+
+    A shake and a sway that overlap in time are one movement, the head rocking with both turn and
+    tilt (dev clip nggyup, by eye: singing, the head rocks side to side, yaw and roll swinging
+    together): one event over both spans, named by the axis that moves more against its own
+    threshold (yaw over ``yaw_deg``, roll over ``roll_deg``).
+
+    Returns the events and the time spans they cover, turning point to turning point (the single
+    turns, tilts and nods inside them are not reported again)."""
     from .headpose import shot_cuts, spans_cut
 
-    out, spans = [], []
     t = sig.times
     cuts = shot_cuts(sig, cfg) if cuts is None else cuts
-    for name, th, kind in (("yaw", cfg.yaw_deg, "head_shake"), ("roll", cfg.roll_deg, "head_sway")):
-        if name not in sig.values:
+    axes = (("yaw", cfg.yaw_deg, "head_shake", cfg.shake_max_swing_s),
+            ("roll", cfg.roll_deg, "head_sway", cfg.sway_max_swing_s))
+    found = {name: swings(_cut_apart(sig.deviation(name), t, cuts, sig.fps), t, cfg.shake_fraction * th, name)
+             for name, th, *_ in axes if name in sig.values}
+    chains = []  # (event, first turning point, last turning point, strength: amplitude / threshold)
+    for name, th, kind, longest in axes:
+        if name not in found:
             continue
-        sw = [s for s in swings(sig.deviation(name), t, cfg.shake_fraction * th, name)
-              if t[s.i1] - t[s.i0] <= cfg.shake_max_swing_s and not spans_cut(s.t0, s.t1, cuts, sig)]
+        other = found.get("roll" if name == "yaw" else "yaw", [])
+        sw = [s for s in found[name] if t[s.i1] - t[s.i0] <= longest and not spans_cut(s.t0, s.t1, cuts, sig)
+              and not _secondary(s, other, cfg.head_secondary_ratio)]
         k = 0
         while k < len(sw):
             j = k
             while (j + 1 < len(sw) and sw[j + 1].amplitude * sw[j].amplitude < 0
-                   and t[sw[j + 1].i0] - t[sw[j].i1] <= cfg.shake_max_gap_s):
+                   and t[sw[j + 1].i0] - t[sw[j].i1] <= cfg.shake_max_gap_s
+                   and not np.any((cuts > t[sw[j].i1]) & (cuts < t[sw[j + 1].i0]))):
                 j += 1
             if j - k + 1 >= cfg.shake_min_swings:
                 amp = max(abs(s.amplitude) for s in sw[k:j + 1])
-                out.append(Event(kind, sw[k].t0, sw[j].t1, amp, "head"))
-                spans.append((float(t[sw[k].i0]), float(t[sw[j].i1])))
+                chains.append((Event(kind, sw[k].t0, sw[j].t1, amp, "head"), float(t[sw[k].i0]), float(t[sw[j].i1]),
+                               amp / th if th > 0 else 0.0))
             k = j + 1
+    out, spans = [], []
+    # one movement: chains of both axes that overlap in time (transitively) become one event
+    chains.sort(key=lambda c: c[1])
+    groups: list[list] = []
+    for c in chains:
+        if groups and c[1] < max(g[2] for g in groups[-1]):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    for g in groups:
+        e = max(g, key=lambda c: c[3])[0]
+        e.start, e.end = min(c[0].start for c in g), max(c[0].end for c in g)
+        out.append(e)
+        spans.append((min(c[1] for c in g), max(c[2] for c in g)))
     return out, spans
+
+
+def _cut_apart(x: np.ndarray, t: np.ndarray, cuts: np.ndarray, fps: float) -> np.ndarray:
+    """``x`` with the frames within one frame of a shot cut blanked (NaN), so that its swings end
+    at the cut on either side instead of running across the pose's jump between the two shots
+    (the smoothed signals spread the jump over the neighbouring frames, as in
+    :func:`~dfec.dynamics.headpose.spans_cut`). Dev clip nggyup, by eye: the head rocks side to
+    side through the wide shot up to the cut at 3.1 s; the roll swing back to upright before the
+    cut ran on into the next shot and was dropped with the jump, so the rocking had two swings."""
+    if not len(cuts):
+        return x
+    pad = 1.0 / max(fps, 1e-6)
+    near = np.any(np.abs(np.asarray(t, float)[:, None] - np.asarray(cuts, float)[None, :]) <= pad, axis=1)
+    return np.where(near, np.nan, x)
+
+
+def _secondary(s, other: list, ratio: float) -> bool:
+    """Whether the swing ``s`` is the side component of a larger rotation about the other axis: a
+    swing of ``other`` at least ``1 / ratio`` times as large (degrees) is under way (its 10-90 %
+    span) at ``s``'s half-amplitude time; the rule :func:`dfec.dynamics.events._drop_secondary_axis`
+    applies to single turns and tilts (``head_secondary_ratio``; 0: off)."""
+    if ratio <= 0:
+        return False
+    at = s.t0 if s.t_half is None else s.t_half
+    return any(abs(s.amplitude) <= ratio * abs(o.amplitude) and o.t0 <= at <= o.t1 for o in other)
 
 
 def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
