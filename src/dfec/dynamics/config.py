@@ -276,6 +276,13 @@ class DynamicsConfig:
     #: an eye closure cut by the clip's first or last frame is the eyes closed there (not a blink)
     #: when it lasts at least this long inside the clip (a blink's closed phase is 0.1-0.2 s)
     closure_cut_min_s: float = 0.25
+    #: a lid-aperture narrowing ending, or a return from it starting, inside a measured eye closure
+    #: or within this many seconds of it with the lids kept down in between is that closure's own lid
+    #: movement, not said again ("upper eyelids droop" / "lift",
+    #: :func:`dfec.dynamics.events.lids_into_closure`). No-split dirtydancing (eyes squeezed shut
+    #: 3.0-3.8 s by eye): the droop ends on the closure's last frame, the lift starts 0.13 s after
+    #: it; 0.5 s, half a closure at most (``closure_max_s``), not tuned. 0 turns it off
+    closure_lid_gap_s: float = 0.5
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6
