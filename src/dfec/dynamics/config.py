@@ -413,6 +413,20 @@ class DynamicsConfig:
     #: Dev clip 167 (by eye, inner brows up and together at 0.6-1.6 s): furrow 1.21, raise 1.22;
     #: set equal to ``companion_min_strength``, not tuned. >= ``min_strength`` turns it off
     brow_pair_strength: float = 1.0
+    # jaw
+    #: the jaw drops with a mouth opening when the nose-tip-to-chin 3-D length of the mesh (``jaw``,
+    #: relative) grows by at least this over it (FACS AU26: the jaw lowers, not only the lips
+    #: parting, AU25). 0.03 is about 2 mm of a 65-70 mm adult nose-to-chin length; a jaw drop moves
+    #: the chin 5-10 mm. Measured: the RAVDESS surprise (by eye the jaw drops at 2.9-3.0 s; its
+    #: reference by eye says "his mouth opens"): +0.055 over its opening; the mouth openings of
+    #: dev facellava 1, face_noface, s32, nggyup, WolfgangLanger: +0.05 to +0.13. Raised per video
+    #: to ``noise_k_mesh`` x the jaw's noise (RAVDESS 0.018); not tuned
+    jaw_drop: float = 0.03
+    #: a mouth opening the jaw's drop corroborates (``jaw_drop``) is said from this multiple of its
+    #: threshold instead of ``min_strength``, as brow pairs are (``brow_pair_strength``): two
+    #: measurements of one movement agree; see :func:`dfec.dynamics.mesh_events.jaw_confirms`.
+    #: Set equal to ``brow_pair_strength``, not tuned; >= ``min_strength`` turns it off
+    jaw_pair_strength: float = 1.0
     # head
     yaw_deg: float = 10.0
     pitch_deg: float = 10.0
@@ -696,13 +710,13 @@ NOISE_OF = {
     "blink_dark": ("iris_dark", True), "eye_mesh": ("aperture", False), "gaze_deg": ("gaze_h", False), "gaze_v_deg": ("gaze_v", False), "lid_droop": ("aperture", False),
     "lid_tighten": ("lower_lid", False), "teeth_show": ("teeth", False), "lip_press": ("lip_thick", False),
     "lips_stretch": ("mouth_w", False), "chin_raise": ("chin", False), "cheek_raise": ("cheek", False),
-    "nose_wrinkle": ("nose", False),
+    "nose_wrinkle": ("nose", False), "jaw_drop": ("jaw", False),
 }
 
 
 #: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
 MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "gaze_v_deg", "lid_droop", "lid_tighten", "teeth_show", "lip_press", "lips_stretch",
-                   "chin_raise", "cheek_raise", "nose_wrinkle"}
+                   "chin_raise", "cheek_raise", "nose_wrinkle", "jaw_drop"}
 
 
 def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:
