@@ -121,9 +121,11 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     for e in presence_events:
         e.text = clause(e, cfg)
     sources: dict[int, list[Event]] = {}
+    # the forehead's wrinkling stays on the timeline; the caption says it only with describe_forehead
+    said = [e for e in timeline if cfg.describe_forehead or e.kind != "forehead_wrinkle"]
     # mouth openings the jaw's own drop corroborates (at the thresholds in force)
     trusted = jaw_confirms(signals, effective_thresholds(signals, cfg), timeline)
-    phases = group_events(presence_events + states + timeline + finals, duration, rated, sources, trusted)
+    phases = group_events(presence_events + states + said + finals, duration, rated, sources, trusted)
     visible = [False] * len(SEGMENT_PHRASES)
     seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):

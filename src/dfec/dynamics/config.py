@@ -388,6 +388,33 @@ class DynamicsConfig:
     chin_raise: float = 0.08
     cheek_raise: float = 0.05
     nose_wrinkle: float = 0.06
+    #: forehead wrinkle (:func:`~dfec.dynamics.mesh_events.forehead_events`): a rise of the
+    #: forehead's horizontal-line contrast (``forehead``, log of a Weber contrast, see
+    #: :func:`~dfec.dynamics.mesh_signals.forehead_lines`) of at least this much (0.7: the
+    #: contrast doubles). Measured: the wrinkles seen by eye rose by 1.5 (RAVDESS
+    #: 01-01-08-02-01-01-19, 0-1.2 s) and 1.5-2.0 (Hamilton 3.3-4.1 s, 4.9-5.3 s); on the dev clips
+    #: with no wrinkle by eye, changes of light, sharpness or hair read 0.4-0.8 (669, 5854, 167,
+    #: skarsgard, WolfgangLanger)
+    forehead_wrinkle: float = 0.7
+    #: ... and the horizontal lines must rise by this much more than the vertical ones
+    #: (``forehead`` - ``forehead_v``, log): wrinkles are horizontal; a sharper frame, hair or the
+    #: background entering the patch raise both (dev 669 -0.2, dirtydancing -0.2 to -0.6, 5854
+    #: +0.1; wrinkles by eye +0.6 to +1.2)
+    forehead_orient: float = 0.3
+    #: while the head rotates faster than ``shape_max_turn_rate`` the light on the forehead
+    #: changes with its angle: the rise must then be at least this (log). Hamilton's wrinkles by
+    #: eye (brows raised during a nod, 26-28 deg/s) rose 1.5 and 2.0; dev skarsgard's smooth
+    #: forehead in a turn (26 deg/s, none by eye) 1.07. Set from these few clips: a guard, not a fit
+    forehead_turning: float = 1.3
+    #: say the forehead's wrinkling in the caption (it is detected and on the timeline either way;
+    #: False leaves it out). On the 13 dev clips no forehead wrinkles by eye and none is detected:
+    #: dev TEM 0.705 either way; FEC-Bench's references name the forehead in 304 of 800 captions
+    describe_forehead: bool = True
+    #: a forehead wrinkle overlapping a brow raise or furrow the caption says is said right after
+    #: it, beyond the clause cap (:func:`~dfec.dynamics.ranking.forehead_companions`): FEC-Bench's
+    #: references pair them. Without it the clause rarely survives the cap (its reference share,
+    #: 0.025, ranks below the brows' 0.032 and the blinks'; RAVDESS and Hamilton lost it)
+    forehead_with_brows: bool = True
     #: lower-face shape changes (lip press / stretch, chin, cheeks, nose) are not read while the
     #: head rotates faster than this (degrees per second, largest pose angle's range over the
     #: change / its duration, at least 0.5 s): FaceMesh regresses its depth per frame, and in a
@@ -710,13 +737,13 @@ NOISE_OF = {
     "blink_dark": ("iris_dark", True), "eye_mesh": ("aperture", False), "gaze_deg": ("gaze_h", False), "gaze_v_deg": ("gaze_v", False), "lid_droop": ("aperture", False),
     "lid_tighten": ("lower_lid", False), "teeth_show": ("teeth", False), "lip_press": ("lip_thick", False),
     "lips_stretch": ("mouth_w", False), "chin_raise": ("chin", False), "cheek_raise": ("cheek", False),
-    "nose_wrinkle": ("nose", False), "jaw_drop": ("jaw", False),
+    "nose_wrinkle": ("nose", False), "forehead_wrinkle": ("forehead", False), "jaw_drop": ("jaw", False),
 }
 
 
 #: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
-MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "gaze_v_deg", "lid_droop", "lid_tighten", "teeth_show", "lip_press", "lips_stretch",
-                   "chin_raise", "cheek_raise", "nose_wrinkle", "jaw_drop"}
+MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "gaze_v_deg", "lid_droop", "lid_tighten", "teeth_show",
+                   "lip_press", "lips_stretch", "chin_raise", "cheek_raise", "nose_wrinkle", "forehead_wrinkle", "jaw_drop"}
 
 
 def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:

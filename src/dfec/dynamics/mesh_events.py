@@ -391,13 +391,42 @@ def squinting(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> bool:
     return float(np.nanmedian(ll)) / max(np.cos(np.radians(p)), 0.5) < cfg.squint_lower_lid
 
 
+def forehead_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
+    """Forehead wrinkling (FACS AU1+2, often with AU4): a rise of ``forehead`` (the forehead's
+    horizontal-line contrast, log; :func:`~.mesh_signals.forehead_lines`) of at least
+    ``forehead_wrinkle`` over which the horizontal lines rise by at least ``forehead_orient`` more
+    than the vertical ones (``forehead_v``: a sharper frame, hair or background entering the
+    patch raise both), at least ``forehead_turning`` while the head rotates faster than
+    ``shape_max_turn_rate`` (the light on the forehead changes with its angle), and not back to
+    neutral (the smoothing of a wrinkle
+    already there). The mesh's points do not fold with the skin: the wrinkles are read from the
+    frames (measured only where the patch is at least ``FOREHEAD_MIN_PX`` high, in the frame and
+    free of the codec's blocks)."""
+    if not (_has(sig, "forehead", detail) and "forehead_v" in sig.values):
+        return []
+    out: list[Event] = []
+    x = np.where(detail, sig.deviation("forehead"), np.nan)
+    orient = sig["forehead"] - sig["forehead_v"]
+    sw = swings(x, sig.times, cfg.forehead_wrinkle, "forehead")
+    for s, back in zip(sw, label_returns(sw, cfg.forehead_wrinkle, cfg.return_fraction)):
+        if s.amplitude <= 0 or back:
+            continue
+        if not orient[s.i1] - orient[s.i0] >= cfg.forehead_orient:
+            continue
+        if turn_rate(sig, s.t0, s.t1) > cfg.shape_max_turn_rate and s.amplitude < cfg.forehead_turning:
+            continue
+        out.append(Event("forehead_wrinkle", s.t0, s.t1, abs(s.amplitude), "forehead", change_at=s.t_half))
+    return out
+
+
 def mesh_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray,
                 in_speech, eye_detail: np.ndarray | None = None) -> list[Event]:
     """All mesh-based change events of one track (states: :func:`mesh_initial_state`);
     ``eye_detail`` marks the frames where the eyes can be read (default ``detail``)."""
     eyes = detail if eye_detail is None else eye_detail
     return (gaze_events(sig, cfg, eyes, blink_mask) + lid_events(sig, cfg, eyes, blink_mask)
-            + teeth_events(sig, cfg, detail) + shape_events(sig, cfg, detail, in_speech))
+            + teeth_events(sig, cfg, detail) + shape_events(sig, cfg, detail, in_speech)
+            + forehead_events(sig, cfg, detail))
 
 
 def jaw_confirms(sig: FaceSignals, cfg: DynamicsConfig, events: list[Event]) -> set[int]:

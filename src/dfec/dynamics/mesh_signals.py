@@ -52,9 +52,13 @@ signal            measurement                                                   
 ================  ==========================================================================  ==========
 
 ``iris_dark``     1 - brightness at the iris centre / around the eye (blink cue, ~0 closed)    fraction
+``forehead``      horizontal lines on the forehead: log of the band-passed vertical intensity  log
+                  gradient's RMS over the mean brightness, in the forehead patch warped to a
+                  face-aligned rectangle (:func:`forehead_lines`); wrinkling raises it
+``forehead_v``    same for vertical lines (horizontal gradient): hair strands, shading edges   log
 
-``teeth`` and ``iris_dark`` need the video frames (:func:`pixel_signals`); the others only the
-arrays.
+``teeth``, ``iris_dark``, ``forehead`` and ``forehead_v`` need the video frames
+(:func:`pixel_signals`); the others only the arrays.
 Noise: each signal's noise std is measured on the signal itself, from the second differences of
 consecutive frames (robust MAD; see :func:`signal_noise`), which white jitter of the points
 inflates and smooth facial motion barely touches.
@@ -90,14 +94,14 @@ EYE_CLOSED_APERTURE = 0.30
 
 MESH_SIGNAL_NAMES = (
     "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "lip_gap", "lip_thick",
-    "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark", "corner_lift",
+    "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark", "corner_lift", "forehead", "forehead_v",
 )
 MESH_NORMALISATION = {
     "aperture_left": "difference", "aperture_right": "difference", "aperture": "difference",
     "lower_lid": "relative", "gaze_h": "difference", "gaze_v": "difference", "lip_gap": "difference",
     "lip_thick": "relative", "mouth_w": "relative", "jaw": "relative", "chin": "relative",
     "cheek": "relative", "nose": "relative", "teeth": "difference", "iris_dark": "difference",
-    "corner_lift": "difference",
+    "corner_lift": "difference", "forehead": "difference", "forehead_v": "difference",
 }
 #: signals smoothed with the short (eye) window
 FAST = {"aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "teeth", "iris_dark"}
@@ -337,6 +341,131 @@ def iris_darkness(rgb: np.ndarray, mesh2d: np.ndarray, iris2d: np.ndarray) -> fl
     return float(np.mean(out)) if out else float("nan")
 
 
+#: the forehead patch's columns, image-left to image-right, each (top of the brow, mid-forehead,
+#: upper forehead): checked by plotting the mesh on RAVDESS 01-01-08-02-01-01-19 (frame 5) —
+#: 63/105/107 and 336/334/293 lie on the brows' upper edge, 9 between the brows, 104/69/108/151/
+#: 337/299/333 across the middle of the forehead, 103/67/109/10/338/297/332 below the hairline
+FOREHEAD_COLUMNS = ((63, 104, 103), (105, 69, 67), (107, 108, 109), (9, 151, 10), (336, 337, 338),
+                    (334, 299, 297), (293, 333, 332))
+#: the warped forehead patch (width, height in samples): ~7 samples per wrinkle spacing
+FOREHEAD_SIZE = (96, 40)
+#: the patch starts this far up from the brows' upper edge (0) towards the upper-forehead row (1;
+#: 0.5 is the mid row): below it the brow's own edge enters when the brows rise past the mesh's
+#: brow points (0.2 let raised brows into the bottom rows, Hamilton 5.2 s, checked by eye)
+FOREHEAD_START = 0.3
+#: fewer rows than this (frame pixels from the patch's bottom to its top) and no wrinkle is
+#: resolved: not measured (dev 167 and nggyup's distant shots, 15-17 px, show none by eye)
+FOREHEAD_MIN_PX = 12.0
+#: a frame whose forehead shows the codec's 8-pixel block grid this strongly (the mean brightness
+#: step on the grid's strongest row or column phase over the median phase) is not measured: a
+#: blocky frame draws a lattice of horizontal and vertical edges over a smooth forehead (dev 167
+#: 2.0-3.1 on its blocky frames at 1.0, 1.1, 1.5, 2.0 s, 1.1-1.6 on the others; RAVDESS
+#: 01-01-08-02-01-01-19, a large smooth face, reads 1.35-1.8 and 4.5 on its first frame; "wrinkles"
+#: of +0.9 log that were blocks, checked by eye)
+FOREHEAD_MAX_BLOCKINESS = 2.0
+#: the patch is read in this many vertical strips and each contrast is their median: a head turn
+#: brings background or hair into the far strips (dev 669 0.56 s, skarsgard 4.4 s, checked by eye)
+FOREHEAD_STRIPS = 6
+
+
+def blockiness(grey: np.ndarray) -> float:
+    """How strongly ``grey`` (a frame region, rows and columns at their frame positions modulo 8)
+    shows an 8-pixel block grid: for each axis the mean absolute brightness step between
+    neighbours is averaged per phase (position modulo 8), and the largest phase's mean over the
+    median phase's is taken; the larger axis's. ~1.1-1.3 on a clean frame, 1.5-3 on a blocky one."""
+    g = np.asarray(grey, dtype=np.float64)
+    out = 1.0
+    for ax in (0, 1):
+        if g.shape[ax] < 17 or g.shape[1 - ax] < 2:
+            continue
+        d = np.abs(np.diff(g, axis=ax)).mean(axis=1 - ax)
+        ph = np.array([d[k::8].mean() for k in range(8)])
+        med = float(np.median(ph))
+        if med > 1e-6:
+            out = max(out, float(ph.max() / med))
+    return out
+
+
+def forehead_patch(rgb: np.ndarray, mesh2d: np.ndarray, start: float = FOREHEAD_START,
+                   size: tuple[int, int] = FOREHEAD_SIZE) -> tuple[np.ndarray | None, float, float]:
+    """The forehead between the brows' upper edge and the upper forehead (:data:`FOREHEAD_COLUMNS`)
+    warped to a face-aligned rectangle of ``size`` (grey levels, float32, top row first; a
+    brow-parallel wrinkle becomes a row), its height in frame pixels and the :func:`blockiness` of
+    the frame region under it. Each column of the rectangle runs from the brow point up through
+    the mid-forehead point to the upper point (piecewise linear, interpolated between the mesh
+    columns), rows from ``start`` to 1 along it: the patch follows the brows and the head's roll
+    and scale. The frame is blurred to the patch's sampling first (no aliasing on a large face).
+    None for the patch when it leaves the frame (a border is no skin) or its points are not all
+    finite."""
+    import cv2
+
+    W, H = size
+    a = np.asarray(mesh2d, dtype=np.float64)[np.array(FOREHEAD_COLUMNS)][..., :2]  # (columns, 3, 2)
+    if not np.isfinite(a).all():
+        return None, float("nan"), float("nan")
+    u = np.linspace(0.0, len(FOREHEAD_COLUMNS) - 1.0, W)
+    k = np.arange(len(FOREHEAD_COLUMNS))
+    cols = np.stack([np.stack([np.interp(u, k, a[:, r, d]) for d in range(2)], -1) for r in range(3)], 1)  # (W, 3, 2)
+    v = np.linspace(1.0, start, H)[:, None, None]
+    low = cols[None, :, 0] + np.minimum(v, 0.5) * 2.0 * (cols[None, :, 1] - cols[None, :, 0])
+    high = cols[None, :, 1] + (v - 0.5) * 2.0 * (cols[None, :, 2] - cols[None, :, 1])
+    pts = np.where(v <= 0.5, low, high)  # (H, W, 2) frame pixels
+    height = float(np.mean(np.linalg.norm(pts[0] - pts[-1], axis=-1)))
+    h, w = rgb.shape[:2]
+    lo, hi = pts.reshape(-1, 2).min(0), pts.reshape(-1, 2).max(0)
+    if lo[0] < 0 or lo[1] < 0 or hi[0] > w - 1 or hi[1] > h - 1:
+        return None, height, float("nan")
+    x0, y0 = np.maximum(np.floor(lo).astype(int) - 8, 0)
+    x0, y0 = x0 - x0 % 8, y0 - y0 % 8  # the region starts on the codec's 8-pixel grid (blockiness)
+    x1, y1 = np.minimum(np.ceil(hi).astype(int) + 8, [w - 1, h - 1])
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1 + 1, x0:x1 + 1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    blocks = blockiness(grey)
+    down = max(height / H, float(np.linalg.norm(a[-1, 1] - a[0, 1])) / W)
+    if down > 1.2:
+        grey = cv2.GaussianBlur(grey, (0, 0), 0.5 * down)
+    m = (pts - [x0, y0]).astype(np.float32)
+    return cv2.remap(grey, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), height, blocks
+
+
+def line_contrast(patch: np.ndarray, strips: int = FOREHEAD_STRIPS) -> tuple[float, float]:
+    """``(horizontal, vertical)`` line contrast of a warped forehead ``patch``, as logs: the patch is
+    band-passed (Gaussian sigma 1 minus sigma 4 samples: pixel noise and the forehead's broad
+    shading out, wrinkle-sized lines in), and in each of ``strips`` vertical strips the RMS of its
+    vertical gradient (horizontal lines: wrinkles) and of its horizontal gradient (vertical lines:
+    hair strands, the glabella's frown lines, the face's edge) is divided by the strip's mean grey
+    level (a Weber contrast: a brighter or darker light cancels); the median over the strips is
+    logged (a relative change is a difference; a face's size and sharpness cancel in the change
+    against its own neutral)."""
+    import cv2
+
+    p = np.asarray(patch, dtype=np.float64)
+    band = cv2.GaussianBlur(p, (0, 0), 1.0) - cv2.GaussianBlur(p, (0, 0), 4.0)
+    gy = np.diff(band, axis=0)[:, :-1] ** 2
+    gx = np.diff(band, axis=1)[:-1] ** 2
+    hs, vs = [], []
+    for idx in np.array_split(np.arange(gy.shape[1]), max(int(strips), 1)):
+        mean = float(p[:, idx].mean())
+        if mean < 1.0:
+            continue  # black: no skin to read
+        hs.append(np.sqrt(gy[:, idx].mean()) / mean)
+        vs.append(np.sqrt(gx[:, idx].mean()) / mean)
+    if not hs:
+        return float("nan"), float("nan")
+    eps = 1e-4  # a flat patch: log(1e-4), not -inf
+    return float(np.log(np.median(hs) + eps)), float(np.log(np.median(vs) + eps))
+
+
+def forehead_lines(rgb: np.ndarray, mesh2d: np.ndarray, min_px: float = FOREHEAD_MIN_PX,
+                   max_blockiness: float = FOREHEAD_MAX_BLOCKINESS) -> tuple[float, float]:
+    """:func:`line_contrast` of the frame's forehead patch (:func:`forehead_patch`); NaN when the
+    patch leaves the frame, is under ``min_px`` frame pixels high (no wrinkle is resolved) or
+    shows the codec's block grid (:func:`blockiness` above ``max_blockiness``)."""
+    p, height, blocks = forehead_patch(rgb, mesh2d)
+    if p is None or not height >= min_px or not blocks <= max_blockiness:
+        return float("nan"), float("nan")
+    return line_contrast(p)
+
+
 def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """``teeth`` and ``iris_dark`` for each row of ``mesh`` (T, 468, 3), given an iterable of the
     matching RGB frames (None for a frame not decoded); NaN where a frame has no mesh.
@@ -344,6 +473,8 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
     ``teeth``: teeth-coloured area (:func:`teeth_fraction`) in percent of the squared face scale.
     ``iris_dark``: :func:`iris_darkness`, the blink cue (FaceMesh's own eyelid points barely close
     on a blink; the iris stays the place where an open eye is dark).
+    ``forehead``, ``forehead_v``: :func:`forehead_lines` (the forehead wrinkle cue: FaceMesh's
+    points do not move with the skin's folds).
     Also the per-frame cues of :func:`.occlusion.mouth_cues` (is the mouth hidden by a hand?),
     under the names :data:`.occlusion.CUES`: not signals themselves, they make the mouth-occlusion
     mask of :func:`~.signals.compute_signals`."""
@@ -354,6 +485,7 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
     scale = _dist(m, RIGHT_EYE[0], LEFT_EYE[0])
     teeth = np.full(len(m), np.nan)
     dark = np.full(len(m), np.nan)
+    fh = np.full((len(m), 2), np.nan)
     cues = np.full((len(m), len(CUES)), np.nan)
     for t, rgb in enumerate(frames_rgb):
         if t >= len(m):
@@ -366,7 +498,9 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
             dark[t] = iris_darkness(rgb, m[t], ir[t])
         if np.isfinite(m[t, :, :2]).all():
             cues[t] = mouth_cues(rgb, m[t])
-    return {"teeth": teeth, "iris_dark": dark, **{name: cues[:, k] for k, name in enumerate(CUES)}}
+            fh[t] = forehead_lines(rgb, m[t])
+    return {"teeth": teeth, "iris_dark": dark, "forehead": fh[:, 0], "forehead_v": fh[:, 1],
+            **{name: cues[:, k] for k, name in enumerate(CUES)}}
 
 
 def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | None, fps: float) -> dict[str, np.ndarray]:
@@ -377,7 +511,7 @@ def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | 
     from .occlusion import CUES
 
     pos = {int(f): i for i, f in enumerate(frames)}
-    out = {name: np.full(len(pos), np.nan) for name in ("teeth", "iris_dark", *CUES)}
+    out = {name: np.full(len(pos), np.nan) for name in ("teeth", "iris_dark", "forehead", "forehead_v", *CUES)}
     last = max(pos) if pos else -1
     m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
     ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)

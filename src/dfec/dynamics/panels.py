@@ -19,7 +19,8 @@ PANELS = (
     ("eyes", "eye openness (EAR)", (("ear_left", "image-left eye", False), ("ear_right", "image-right eye", False))),
     ("mouth", "mouth (dev. from neutral)", (("mouth_open", "opening", True), ("mouth_width", "width (rel.)", True),
                                              ("corner_lift", "corner lift", True))),
-    ("brows", "brows (rel. dev.)", (("brow_height", "height", True), ("brow_inner", "inner distance", True))),
+    ("brows", "brows (rel. dev.), forehead (log dev.)", (("brow_height", "height", True), ("brow_inner", "inner distance", True),
+                                                          ("forehead", "forehead lines", True))),
     ("head", "head pose (deg)", (("yaw", "yaw (+ face to image right)", False), ("pitch", "pitch (+ up)", False),
                                  ("roll", "roll (+ to image right)", False))),
 )
@@ -31,7 +32,7 @@ MESH_PANELS = (
                                          ("cheek", "cheeks", True), ("nose", "alae", True))),
 )
 #: the panel each event region is shaded in
-PANEL_OF = {"eyes": ("eyes", "lids"), "gaze": ("gaze",), "mouth": ("mouth", "interior"), "brows": ("brows",),
+PANEL_OF = {"eyes": ("eyes", "lids"), "gaze": ("gaze",), "mouth": ("mouth", "interior"), "brows": ("brows",), "forehead": ("brows",),
              "head": ("head",), "cheeks": ("lower",), "nose": ("lower",)}
 
 

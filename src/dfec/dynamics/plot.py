@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .panels import PANEL_OF as _PANEL_OF, SPEECH_KINDS, panels_for, speech_lane
 
-_COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "head": "#8172b3", "gaze": "#937860",
+_COLOURS = {"eyes": "#4c72b0", "mouth": "#dd8452", "brows": "#55a868", "forehead": "#2e7d4f", "head": "#8172b3", "gaze": "#937860",
             "cheeks": "#da8bc3", "nose": "#8c8c8c"}
 _DPI = 110
 _VOICE, _SPEAKING = "#2a9d8f", "#c44e52"

@@ -26,7 +26,7 @@ THRESHOLD_OF = {
     "gaze_up": "gaze_v_deg", "gaze_down": "gaze_v_deg", "gaze_ahead": "gaze_deg", "eyes_half_close": "lid_droop",
     "eyes_reopen": "lid_droop", "lids_tighten": "lid_tighten", "teeth_show": "teeth_show",
     "lips_press": "lip_press", "lips_stretch": "lips_stretch", "chin_raise": "chin_raise",
-    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle",
+    "cheeks_raise": "cheek_raise", "nose_wrinkle": "nose_wrinkle", "forehead_wrinkle": "forehead_wrinkle",
 }
 
 #: always kept under the clause cap: FEC-Bench captions nearly always say when speech starts / stops
@@ -177,6 +177,42 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
         for cell, k in extra:
             banned[k].add(cell)
     return [[m for m in ch if any(m is x for x in said[k])] for k, ch in enumerate(changes)]
+
+
+#: the brow movements whose action wrinkles the forehead (the frontalis raising the brows, AU1+2;
+#: the corrugator's frown, AU4, folds the skin above the brows' inner ends)
+FOREHEAD_ANCHORS = ("brows_raise", "brows_furrow")
+
+
+def forehead_companions(chosen: list[list[Event]], changes: list[list[Event]], groups: list[dict[int, list[Event]]],
+                        config: DynamicsConfig) -> list[list[tuple[Event, Event]]]:
+    """Per phase, ``(brow change, forehead wrinkle)`` pairs: a forehead wrinkle not already chosen
+    that overlaps in time (0.3 s slack) a chosen brow raise or furrow (:data:`FOREHEAD_ANCHORS`) is
+    said right after it, in the brow's phase, beyond the clause cap ("their eyebrows raise high,
+    and their forehead wrinkles"), as FEC-Bench's references pair them ("he raises his eyebrows
+    and wrinkles his forehead"); the wrinkling is the brows' own action seen on the skin, not a
+    separate change competing for the phase's clauses. At least ``companion_min_strength`` times
+    its threshold (the brows corroborate it, as a smile its companions). Off with ``forehead_with_brows`` False; a
+    wrinkle without a chosen brow change competes under the cap like any change."""
+    out: list[list[tuple[Event, Event]]] = [[] for _ in chosen]
+    if not config.forehead_with_brows:
+        return out
+    said = {cell_of(m) for ch in chosen for m in ch}
+    anchors = [(j, p, g) for j, picked in enumerate(chosen) for p in picked if p.kind in FOREHEAD_ANCHORS
+               for g in groups[j].get(id(p), [p])]
+    for k, cands in enumerate(changes):
+        for m in cands:
+            if m.kind != "forehead_wrinkle" or any(m is p for ch in chosen for p in ch) or cell_of(m) in said:
+                continue
+            if strength(m, config) < config.companion_min_strength:
+                continue
+            mine = groups[k].get(id(m), [m])
+            hit = next(((j, p) for j, p, g in anchors for x in mine if g.start - 0.3 <= x.end and x.start <= g.end + 0.3),
+                       None)
+            if hit is not None:
+                said.add(cell_of(m))
+                out[hit[0]].append((hit[1], m))
+    return out
 
 
 #: changes that make a smile a full one (FACS AU6 with AU12: the cheeks raise and push the lower

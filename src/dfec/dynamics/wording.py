@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..schema import Event
 from .config import DynamicsConfig
-from .ranking import phase_cap, select_changes, smile_companions, strength
+from .ranking import forehead_companions, phase_cap, select_changes, smile_companions, strength
 
 INTRO = "The video shows the facial movements of the main person, measured from their facial landmarks."
 NO_FACE = "No face was found in the video, so no facial movement was measured."
@@ -134,6 +134,8 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "cheeks_raise": ("their cheeks raise", "their cheeks raise slightly", "their cheeks raise"),
     "nose_wrinkle": ("the person wrinkles their nose", "the person wrinkles their nose slightly",
                      "the person wrinkles their nose"),
+    # FEC-Bench: "he wrinkles his forehead", "her forehead creases" (one canonical event: forehead, wrinkle)
+    "forehead_wrinkle": ("their forehead wrinkles", "their forehead wrinkles slightly", "their forehead wrinkles deeply"),
 }
 _STATE_KINDS = {"head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right",
                 "head_is_lowered", "head_is_raised", "face_appears", "eyes_are_open", "eyes_are_closed",
@@ -219,10 +221,14 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         parts.append((states, changes, finals, groups, leaves))
     chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config, trusted)
     extra = smile_companions(chosen, [p[1] for p in parts], [p[3] for p in parts], config)
+    forehead = forehead_companions(chosen, [p[1] for p in parts], [p[3] for p in parts], config)
     out = []
     for k, ((states, _, finals, groups, leaves), changes) in enumerate(zip(parts, chosen)):
         room = max(0, phase_cap(config, k) - len(changes))
         changes = _after_smile(changes, extra[k])
+        for brow, m in forehead[k]:  # right after the brow change it comes with
+            i = next((i for i, e in enumerate(changes) if e is brow), len(changes) - 1)
+            changes.insert(i + 1, m)
         changes = _with_follows(changes, groups, follows, sources)
         for m in leaves:
             j = next((i for i, e in enumerate(changes) if said_at(e) >= m.start and not is_participle(e.text)),
