@@ -413,3 +413,50 @@ def test_vertical_gaze_threshold_has_its_own_noise_floor():
     jit = np.random.default_rng(1).normal(0, 5.0, 64)
     look = mesh_sequence(4.0, noise_px=0.3, gaze_v=lambda t: -25 * ramp(t) + jit[np.round(np.asarray(t) * 16).astype(int)])
     assert "gaze_down" in kinds(look)
+
+
+def test_lids_going_down_into_an_eye_closure_and_back_are_the_closure():
+    """Eyes squeezed shut for ~0.9 s (no-split dirtydancing's laugh, by eye): the lids sink over
+    0.3 s, the iris is hidden for 0.8 s, the lids come back. One closure, said "their eyes close
+    briefly", not also "their upper eyelids droop ... lift" (the aperture's swings around the
+    bridged closure frames)."""
+    tr = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - 0.75 * bump(t, 1.2, 2.5, 0.3))
+    track = tr.main_track
+    t = np.arange(len(track)) / tr.fps
+    dark = 0.5 - 0.42 * bump(t, 1.4, 2.2, 0.1) + np.random.default_rng(2).normal(0, 0.01, len(track))
+    sig = compute_signals(track.landmarks, track.frames, tr.fps, tr.frame_size, mesh=track.mesh,
+                          iris=track.iris, pixels={"iris_dark": dark})
+    eyes = [e.kind for e in detect_events(sig) if e.region == "eyes" and e.kind != "lids_tighten"]
+    assert eyes == ["eyes_close_briefly"]
+    old = [e.kind for e in detect_events(sig, DynamicsConfig(closure_lid_gap_s=0)) if e.region == "eyes"]
+    assert "eyes_half_close" in old and "eyes_reopen" in old      # what the closure now absorbs
+    # lids that droop and stay half-open with no closure keep their droop
+    droop = mesh_sequence(4.0, noise_px=0.2, eyes=lambda t: 1 - 0.5 * bump(t, 1.2, 4.5, 0.3)).main_track
+    sig = compute_signals(droop.landmarks, droop.frames, tr.fps, tr.frame_size, mesh=droop.mesh, iris=droop.iris,
+                          pixels={"iris_dark": 0.5 + np.random.default_rng(3).normal(0, 0.01, len(droop))})
+    assert "eyes_half_close" in [e.kind for e in detect_events(sig)]
+
+
+def _mouth_caption(chin_still: bool, cfg=None) -> tuple[str, list]:
+    """The caption and mouth events of a 4 s face whose mouth opens 5.5 mm from 1.5 s on (1.3 times
+    the opening threshold, below ``min_strength``), the chin going down with it (the jaw drops,
+    AU26) or held where it was (the lips part over a still jaw, AU25)."""
+    kw = {"mouth": lambda t: 5.5 * bump(t, 1.5, 5.0, 0.3)}
+    if chin_still:
+        kw["chin"] = lambda t: 5.5 * bump(t, 1.5, 5.0, 0.3)
+    sig = track_signals(mesh_sequence(4.0, noise_px=0.2, **kw))
+    text, _, timeline, _ = describe_clauses(sig, 4.0, cfg or DynamicsConfig())
+    return text, [e.kind for e in timeline if e.region == "mouth"]
+
+
+def test_a_mouth_opening_the_jaw_drop_corroborates_is_said():
+    """The RAVDESS surprise (by eye: the mouth opens with the jaw at 2.7-3.6 s; the reference by eye
+    says "his mouth opens"): the gap's swing was measured at 1.46 times its threshold and dropped
+    by ``min_strength``; the jaw (nose tip to chin) lengthened by 0.055 with it."""
+    text, mouth = _mouth_caption(chin_still=False)
+    assert mouth == ["mouth_open"] and "their mouth opens" in text   # not "their lips part slightly"
+    # the same gap without the jaw's drop is one weak measurement: not said
+    text, mouth = _mouth_caption(chin_still=True)
+    assert mouth == ["mouth_open"] and "mouth opens" not in text and "lips part" not in text
+    text, _ = _mouth_caption(chin_still=False, cfg=DynamicsConfig(jaw_pair_strength=1.5))   # off
+    assert "mouth opens" not in text and "lips part" not in text

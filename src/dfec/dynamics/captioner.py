@@ -24,7 +24,9 @@ import numpy as np
 
 from ..errors import DfecError
 from ..schema import Event, TrackingResult
+from .config import effective_thresholds
 from .events import DynamicsConfig, _detail_mask, detect_events, has_signal
+from .mesh_events import jaw_confirms
 from .states import final_state, initial_state
 from .signals import FaceSignals, mesh_corner_lift, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
@@ -121,7 +123,9 @@ def describe_clauses(signals: FaceSignals | None, duration: float, config: Dynam
     sources: dict[int, list[Event]] = {}
     # the forehead's wrinkling stays on the timeline; the caption says it only with describe_forehead
     said = [e for e in timeline if cfg.describe_forehead or e.kind != "forehead_wrinkle"]
-    phases = group_events(presence_events + states + said + finals, duration, rated, sources)
+    # mouth openings the jaw's own drop corroborates (at the thresholds in force)
+    trusted = jaw_confirms(signals, effective_thresholds(signals, cfg), timeline)
+    phases = group_events(presence_events + states + said + finals, duration, rated, sources, trusted)
     visible = [False] * len(SEGMENT_PHRASES)
     seen = [0.0] * len(SEGMENT_PHRASES)
     for t, ok in zip(signals.times, signals.valid if signals.valid is not None else np.ones(len(signals), bool)):

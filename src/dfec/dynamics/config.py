@@ -277,6 +277,13 @@ class DynamicsConfig:
     #: an eye closure cut by the clip's first or last frame is the eyes closed there (not a blink)
     #: when it lasts at least this long inside the clip (a blink's closed phase is 0.1-0.2 s)
     closure_cut_min_s: float = 0.25
+    #: a lid-aperture narrowing ending, or a return from it starting, inside a measured eye closure
+    #: or within this many seconds of it with the lids kept down in between is that closure's own lid
+    #: movement, not said again ("upper eyelids droop" / "lift",
+    #: :func:`dfec.dynamics.events.lids_into_closure`). No-split dirtydancing (eyes squeezed shut
+    #: 3.0-3.8 s by eye): the droop ends on the closure's last frame, the lift starts 0.13 s after
+    #: it; 0.5 s, half a closure at most (``closure_max_s``), not tuned. 0 turns it off
+    closure_lid_gap_s: float = 0.5
     #: lips closed (mesh ``lip_gap`` below this fraction of ``mouth_closed_below``) for at least
     #: ``lip_closed_min_s`` between open stretches: "their mouth closes" / "opens" (0 turns it off)
     lip_closed_fraction: float = 0.6
@@ -448,6 +455,20 @@ class DynamicsConfig:
     #: Dev clip 167 (by eye, inner brows up and together at 0.6-1.6 s): furrow 1.21, raise 1.22;
     #: set equal to ``companion_min_strength``, not tuned. >= ``min_strength`` turns it off
     brow_pair_strength: float = 1.0
+    # jaw
+    #: the jaw drops with a mouth opening when the nose-tip-to-chin 3-D length of the mesh (``jaw``,
+    #: relative) grows by at least this over it (FACS AU26: the jaw lowers, not only the lips
+    #: parting, AU25). 0.03 is about 2 mm of a 65-70 mm adult nose-to-chin length; a jaw drop moves
+    #: the chin 5-10 mm. Measured: the RAVDESS surprise (by eye the jaw drops at 2.9-3.0 s; its
+    #: reference by eye says "his mouth opens"): +0.055 over its opening; the mouth openings of
+    #: dev facellava 1, face_noface, s32, nggyup, WolfgangLanger: +0.05 to +0.13. Raised per video
+    #: to ``noise_k_mesh`` x the jaw's noise (RAVDESS 0.018); not tuned
+    jaw_drop: float = 0.03
+    #: a mouth opening the jaw's drop corroborates (``jaw_drop``) is said from this multiple of its
+    #: threshold instead of ``min_strength``, as brow pairs are (``brow_pair_strength``): two
+    #: measurements of one movement agree; see :func:`dfec.dynamics.mesh_events.jaw_confirms`.
+    #: Set equal to ``brow_pair_strength``, not tuned; >= ``min_strength`` turns it off
+    jaw_pair_strength: float = 1.0
     # head
     yaw_deg: float = 10.0
     pitch_deg: float = 10.0
@@ -731,13 +752,13 @@ NOISE_OF = {
     "blink_dark": ("iris_dark", True), "eye_mesh": ("aperture", False), "gaze_deg": ("gaze_h", False), "gaze_v_deg": ("gaze_v", False), "lid_droop": ("aperture", False),
     "lid_tighten": ("lower_lid", False), "teeth_show": ("teeth", False), "lip_press": ("lip_thick", False),
     "lips_stretch": ("mouth_w", False), "chin_raise": ("chin", False), "cheek_raise": ("cheek", False),
-    "nose_wrinkle": ("nose", False), "forehead_wrinkle": ("forehead", False),
+    "nose_wrinkle": ("nose", False), "forehead_wrinkle": ("forehead", False), "jaw_drop": ("jaw", False),
 }
 
 
 #: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
 MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "gaze_v_deg", "lid_droop", "lid_tighten", "teeth_show",
-                   "lip_press", "lips_stretch", "chin_raise", "cheek_raise", "nose_wrinkle", "forehead_wrinkle"}
+                   "lip_press", "lips_stretch", "chin_raise", "cheek_raise", "nose_wrinkle", "forehead_wrinkle", "jaw_drop"}
 
 
 def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> DynamicsConfig:

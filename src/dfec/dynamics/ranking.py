@@ -134,7 +134,20 @@ def cell_of(m: Event) -> tuple[str, str]:
     return c.region, c.action
 
 
-def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig) -> list[list[Event]]:
+def jaw_pairs(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig,
+              trusted: set[int] | None) -> set[int]:
+    """The ids of the phase changes that are a mouth opening the jaw's own drop
+    corroborates (one of their events is in ``trusted``, the ids
+    :func:`dfec.dynamics.mesh_events.jaw_confirms` returns) and at least ``jaw_pair_strength``
+    times their threshold: said from that floor instead of ``min_strength``, as brow pairs are."""
+    if not trusted or config.jaw_pair_strength >= config.min_strength or config.min_strength <= 0:
+        return set()
+    return {id(m) for k, ch in enumerate(changes) for m in ch if m.kind == "mouth_open"
+            and any(id(g) in trusted for g in groups[k].get(id(m), [m])) and strength(m, config) >= config.jaw_pair_strength}
+
+
+def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event]]], config: DynamicsConfig,
+                   trusted: set[int] | None = None) -> list[list[Event]]:
     """The changes each phase says, in time order: at most ``max_clauses_per_segment`` by
     :func:`rank`, and one kind of change (a vocabulary cell: "head tilts", "blinks") in at most
     ``max_phases_per_kind`` phases, those where it is said and happened most often and most
@@ -143,9 +156,11 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
     in three or more under 10 % (blinks 9.7 %, head turns 5.2 %, tilts 2.5 %), however often it
     happened; the speech narrative is exempt. Default 1, the references' mode (13 dev clips, mean
     TEM: no limit 0.587, 2: 0.586, 1: 0.597). The cap is :func:`phase_cap`; a change that is not
-    :func:`strong_enough`, or is rare and weak (:func:`not_rare`), is not said."""
+    :func:`strong_enough`, or is rare and weak (:func:`not_rare`), is not said; brow pairs
+    (:func:`brow_pairs`) and mouth openings the jaw corroborates (:func:`jaw_pairs`, ``trusted``:
+    ids of the events it confirms) have their own floor."""
     most = config.max_phases_per_kind
-    paired = brow_pairs(changes, groups, config)
+    paired = brow_pairs(changes, groups, config) | jaw_pairs(changes, groups, config, trusted)
     ranked = [sorted((m for m in ch if (strong_enough(m, config) or id(m) in paired) and not_rare(m, config)),
                      key=lambda m: rank(m, config))
               for ch in changes]

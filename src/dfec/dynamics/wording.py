@@ -175,11 +175,12 @@ def said_at(e: Event) -> float:
 
 
 def group_events(events: list[Event], duration: float, config: DynamicsConfig,
-                 sources: dict[int, list[Event]] | None = None) -> list[list[Event]]:
+                 sources: dict[int, list[Event]] | None = None, trusted: set[int] | None = None) -> list[list[Event]]:
     """Events per caption phase (the phase of :func:`said_at`): same-kind repeats in one phase
     become one event (count in the clause), at most ``max_clauses_per_segment`` clauses per phase
     (the strongest, in time order). With ``sources`` given, ``sources[id(merged)]`` lists the
-    events each merged one came from."""
+    events each merged one came from. ``trusted``: ids of mouth openings the jaw corroborates
+    (:func:`dfec.dynamics.ranking.jaw_pairs`)."""
     phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
     follows = [e for e in events if e.kind in _FOLLOWS]
     for e in (e for e in events if e.kind not in _FOLLOWS):
@@ -202,6 +203,10 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             m = Event(kind, min(g.start for g in group), max(g.end for g in group), max(g.intensity for g in group),
                       first.region, change_at=first.change_at)
             m.text = clause(m, config, len(group))
+            if trusted and kind == "mouth_open" and any(id(g) in trusted for g in group):
+                # the jaw drops with it (AU26): the mouth opens, whatever the gap's strength, not
+                # only "their lips part slightly" (AU25, the lips parting over a still jaw)
+                m.text = clause(m, config, len(group)).replace(CLAUSES[kind][1], CLAUSES[kind][0])
             if sources is not None:
                 sources[id(m)] = list(group)
             items.append(m)
@@ -214,7 +219,7 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
         leaves = [m for m in items if m.kind == "face_leaves"]
         changes = [m for m in items if m.kind not in _STATE_KINDS and m.kind not in _FINAL_KINDS and m.kind != "face_leaves"]
         parts.append((states, changes, finals, groups, leaves))
-    chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config)
+    chosen = select_changes([p[1] for p in parts], [p[3] for p in parts], config, trusted)
     extra = smile_companions(chosen, [p[1] for p in parts], [p[3] for p in parts], config)
     forehead = forehead_companions(chosen, [p[1] for p in parts], [p[3] for p in parts], config)
     out = []
