@@ -460,3 +460,19 @@ def test_a_mouth_opening_the_jaw_drop_corroborates_is_said():
     assert mouth == ["mouth_open"] and "mouth opens" not in text and "lips part" not in text
     text, _ = _mouth_caption(chin_still=False, cfg=DynamicsConfig(jaw_pair_strength=1.5))   # off
     assert "mouth opens" not in text and "lips part" not in text
+
+
+def test_lids_coming_up_out_of_eyes_closed_at_the_clip_start_are_that_closure():
+    """Eyes closed when the clip starts give only an ``eyes_open`` (no ``eyes_close`` before it):
+    the lids' way up out of that closure is part of it, as for a closure inside the clip."""
+    from dfec.dynamics.events import lids_into_closure
+    from dfec.dynamics.signals import FaceSignals
+    from dfec.schema import Event
+
+    t = np.arange(48) / 16.0
+    ap = np.clip((t - 1.2) / 0.6, 0.05, 1.0) * 0.9          # lids shut, then up 1.2-1.8 s
+    sig = FaceSignals(times=t, fps=16.0, values={"aperture": ap})
+    ev = [Event("eyes_open", 1.5, 1.5, 1.0, "eyes"), Event("eyes_reopen", 1.4, 1.8, 0.5, "eyes"),
+          Event("eyes_reopen", 2.6, 2.9, 0.5, "eyes")]          # a later, separate lift stays
+    kept = lids_into_closure(ev, sig, 0.5)
+    assert [(e.kind, e.start) for e in kept] == [("eyes_open", 1.5), ("eyes_reopen", 2.6)]

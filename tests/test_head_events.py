@@ -365,3 +365,17 @@ def test_the_offline_judge_reads_the_sway_clause_as_the_references_phrasings(kin
     for text in set(CLAUSES[kind]):
         j = judge.judge(f"Then {text}.", ref, judge.reference_events(ref))
         assert j.entailed_ref == [True] and j.entailed_pred == [True], text
+
+
+def test_a_head_that_turns_and_stays_turned_while_rocking_has_turned():
+    """A sway holds the turns, tilts, lifts and lowers inside it only when the head ends it about
+    where it started on that axis: rocking in roll while turning 30 degrees and staying turned is a
+    sway and a turn (review 8: the turn was swallowed, and with it "looking to the right")."""
+    cfg = DynamicsConfig(left_right="viewer")
+    for turn in (25, 40):
+        tr = syn.sequence(6.0, noise_px=0.2, roll=rock(15, 0.45, 0.8, 5.3), yaw=lambda t: turn * ease(t, 2.6, 3.2))
+        got = [e.kind for e in head_events(tr, cfg)]
+        assert "head_sway" in got and "head_turn_right" in got, got
+    # rocking alone: its tilts are the sway's
+    got = [e.kind for e in head_events(syn.sequence(6.0, noise_px=0.2, roll=rock(15, 0.45, 0.8, 5.3)), cfg)]
+    assert "head_sway" in got and not [k for k in got if k.startswith(("head_tilt", "head_turn"))], got

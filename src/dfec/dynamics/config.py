@@ -263,8 +263,8 @@ class DynamicsConfig:
     #: its length is no pause (``dfec.dynamics.speech.fuse_voice``)
     speak_lips_fill: float = 0.5
     #: a speaking run (lip-only or heard) whose teeth area (``teeth``, unsmoothed, mesh tracks) stays
-    #: at least this many times ``teeth_show`` on every measured frame of it is a laugh or a held
-    #: open smile, not speech (:func:`dfec.dynamics.speech.drop_bared_teeth`): speech covers the
+    #: at least this many times ``teeth_show`` on every measured frame of it (measured on at least
+    #: half of its frames, and on two) is a laugh or a held open smile, not speech (:func:`dfec.dynamics.speech.drop_bared_teeth`): speech covers the
     #: teeth between syllables (the lips close, round or meet the teeth), a laugh keeps the lips
     #: drawn back off them. Measured: the least teeth area of every speaking run found on the 13 dev
     #: clips, RAVDESS and Hamilton is 0.00-0.02 (smiling speech, dev skarsgard 0.6-2.0 s: 0.02,
@@ -367,6 +367,11 @@ class DynamicsConfig:
     #: ``brow_raise``; on the dev clips only two unsaid raises of ghost__nggyup ride such a nod
     #: (+17 and +23 degrees, neither in its by-eye reference); 0 turns the check off
     brow_pitch_deg: float = 15.0
+    #: the share of a brow swing a pitch change explains (relative ``brow_height`` per degree, the
+    #: 0.7 % measured above): a swing riding a nod is still read when what is left after
+    #: ``brow_per_pitch`` x the pitch change reaches ``brow_raise`` (a surprised head tilting back
+    #: as the brows go up; dirtydancing's nod-only lowering, 0.21 over 28 degrees, stays dropped)
+    brow_per_pitch: float = 0.007
     #: an eye closure longer than a blink, read from the iris's darkness, is not one when the
     #: lids' median aperture over it is at least this (iris diameters): = ``half_open_below``,
     #: set, not tuned (dev: the two such "closures" over open eyes read 0.68 and 0.82, nggyup's
@@ -467,7 +472,8 @@ class DynamicsConfig:
     #: a mouth opening the jaw's drop corroborates (``jaw_drop``) is said from this multiple of its
     #: threshold instead of ``min_strength``, as brow pairs are (``brow_pair_strength``): two
     #: measurements of one movement agree; see :func:`dfec.dynamics.mesh_events.jaw_confirms`.
-    #: Set equal to ``brow_pair_strength``, not tuned; >= ``min_strength`` turns it off
+    #: Set equal to ``brow_pair_strength``, not tuned; >= ``min_strength`` turns this off (a
+    #: corroborated opening that is said is still worded "their mouth opens", the jaw having dropped)
     jaw_pair_strength: float = 1.0
     # head
     yaw_deg: float = 10.0

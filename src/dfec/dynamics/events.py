@@ -565,12 +565,14 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # rocking head turns and tilts at once; dev clip nggyup's wide shot, by eye "he turns his head
     # from side to side", rocks in roll with turns between), nor are the nods: a rocking head dips
     # with its swings (nggyup: seven "nods" of 11-22 degrees during its 5.7 s sway, none by eye)
+    # A turn, tilt, lift or lower is a part only when the head ends the oscillation about where it
+    # started on that axis (net change under the axis's threshold): a head that rocks while it
+    # turns and stays turned has turned (review 8), and a rocking head that ends bowed has lowered
     shakes, spans = oscillation_events(sig, cfg, cuts)
     if shakes:
-        inside = ("head_turn_left", "head_turn_right", "head_turn_center", "head_tilt_left", "head_tilt_right",
-                  "head_tilt_center", "head_nod")
         covers = [Event("oscillation", a - 0.05, b + 0.05, 0.0, "head") for a, b in spans]
-        events = [e for e in events if not (e.kind in inside and any(_share(e, c) >= 0.5 for c in covers))]
+        events = [e for e in events if not any(_share(e, c) >= 0.5 and _part_of_rocking(sig, cfg, e, c)
+                                               for c in covers)]
         events += shakes
 
     follows = gaze_with_head(sig, cfg, [e for e in events if e.kind.startswith("head_turn_")], blink_mask)
@@ -646,7 +648,7 @@ def lids_into_closure(events: list[Event], sig: FaceSignals, gap: float) -> list
     """``events`` without the lid-aperture swings that are an eye closure's own lid movement: a
     narrowing (:data:`_LIDS_DOWN`: "their upper eyelids droop", "their eyes narrow") that ends
     inside a measured closure (``eyes_close_briefly``; ``eyes_close`` to its ``eyes_open`` or the
-    clip's end) or at most ``gap`` s before it with the lids kept down until it (the ``aperture``
+    clip's end; the clip's start to an ``eyes_open`` with no ``eyes_close`` before it) or at most ``gap`` s before it with the lids kept down until it (the ``aperture``
     never back up half the narrowing's amplitude) is the lids going down into it; a return from
     narrowed lids (:data:`_LIDS_UP`: "their upper eyelids lift") that starts inside the closure or
     at most ``gap`` s after it with the lids kept down until then is the lids coming out of it. The
@@ -662,9 +664,13 @@ def lids_into_closure(events: list[Event], sig: FaceSignals, gap: float) -> list
     t = sig.times
     spans = [(e.start, e.end) for e in events if e.kind == "eyes_close_briefly"]
     opens = sorted(e.start for e in events if e.kind == "eyes_open")
-    for e in events:
-        if e.kind == "eyes_close":
-            spans.append((e.start, next((o for o in opens if o >= e.start), float(t[-1]))))
+    closes = sorted(e.start for e in events if e.kind == "eyes_close")
+    for c in closes:
+        spans.append((c, next((o for o in opens if o >= c), float(t[-1]))))
+    # eyes closed when the clip starts: the first opening with no closure before it closes a span
+    # from the first frame (review 8)
+    if opens and not any(c <= opens[0] for c in closes):
+        spans.append((float(t[0]), opens[0]))
     if not spans:
         return events
 
@@ -712,6 +718,40 @@ def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
     return abs(away) >= cfg.brow_turn_deg and away * s.amplitude < 0
 
 
+#: the pose signal and threshold of each head event a rocking can hold (:func:`_part_of_rocking`)
+_ROCKING_PARTS = {"head_turn_left": "yaw", "head_turn_right": "yaw", "head_turn_center": "yaw",
+                  "head_tilt_left": "roll", "head_tilt_right": "roll", "head_tilt_center": "roll",
+                  "head_lift": "pitch", "head_lower": "pitch", "head_nod": None}
+_AXIS_THRESHOLD = {"yaw": "yaw_deg", "roll": "roll_deg", "pitch": "pitch_deg"}
+
+
+def _part_of_rocking(sig: FaceSignals, cfg: DynamicsConfig, e: Event, cover: Event) -> bool:
+    """Whether head event ``e`` (mostly inside the shake / sway span ``cover``) is a swing of that
+    rocking rather than a movement of its own: a nod always is (a rocking head dips with its
+    swings); a turn, tilt, lift or lower is unless the head's pose on that axis ends the span
+    farther from where it started (the medians of the span's first and of its last two measured
+    frames) than both the axis's threshold and 3/4 of the pose's range over the span, i.e. it went
+    one way rather than back and forth: a one-way turn during a roll rocking ends a whole turn
+    away (net = range); a head rocking in yaw ends wherever its last swing stops (dev nggyup's
+    close-up: net 16 degrees of a 30-degree range; its wide shot 11 of 18). Other kinds are never
+    parts."""
+    if e.kind not in _ROCKING_PARTS:
+        return False
+    name = _ROCKING_PARTS[e.kind]
+    if name is None:
+        return True
+    if name not in sig.values:
+        return True
+    t = np.asarray(sig.times, float)
+    v = sig[name]
+    idx = np.flatnonzero((t >= cover.start) & (t <= cover.end) & np.isfinite(v))
+    if len(idx) < 2:
+        return True
+    net = abs(float(np.median(v[idx[-2:]])) - float(np.median(v[idx[:2]])))
+    span = float(np.max(v[idx]) - np.min(v[idx]))
+    return net < max(getattr(cfg, _AXIS_THRESHOLD[name]), 0.75 * span)
+
+
 def _brow_follows_pitch(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:
     """Whether a brow-height swing is the head's nod: the brows stand in front of the eye corners,
     so their image rises above the eye line as the head tilts back and falls towards it as the head
@@ -719,14 +759,19 @@ def _brow_follows_pitch(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool
     depth offset). No-split ghost__dirtydancing 8.3-9.9 s: the head tips forward by 28 degrees,
     the brows by eye stay where they were, ``brow_height`` drops by 21 % ("their eyebrows lower").
     A swing over which ``pitch`` changes by ``brow_pitch_deg`` or more the same way as the brows is
-    not read; a brow movement against the nod (brows rising as the head tips forward) is."""
+    not read unless what is left of it after the nod's own share (``brow_per_pitch`` per degree)
+    still reaches ``brow_raise``: surprise raises the brows as the head tilts back (review 8: a
+    raise of 3.8 times the threshold with a 16-degree tilt back was dropped); a brow movement
+    against the nod (brows rising as the head tips forward) is always read."""
     if cfg.brow_pitch_deg <= 0 or "pitch" not in sig.values:
         return False
     p0, p1 = sig["pitch"][s.i0], sig["pitch"][s.i1]
     if not (np.isfinite(p0) and np.isfinite(p1)):
         return False
     change = float(p1) - float(p0)
-    return abs(change) >= cfg.brow_pitch_deg and change * s.amplitude > 0
+    if abs(change) < cfg.brow_pitch_deg or change * s.amplitude <= 0:
+        return False
+    return abs(s.amplitude) - cfg.brow_per_pitch * abs(change) < cfg.brow_raise
 
 
 def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event],

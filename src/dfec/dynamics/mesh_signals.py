@@ -369,7 +369,7 @@ FOREHEAD_STRIPS = 6
 
 
 def blockiness(grey: np.ndarray) -> float:
-    """How strongly ``grey`` (a frame region, rows and columns at their frame positions modulo 8)
+    """How strongly ``grey`` (a frame region; which phase is the grid's does not matter)
     shows an 8-pixel block grid: for each axis the mean absolute brightness step between
     neighbours is averaged per phase (position modulo 8), and the largest phase's mean over the
     median phase's is taken; the larger axis's. ~1.1-1.3 on a clean frame, 1.5-3 on a blocky one."""
@@ -416,7 +416,7 @@ def forehead_patch(rgb: np.ndarray, mesh2d: np.ndarray, start: float = FOREHEAD_
     if lo[0] < 0 or lo[1] < 0 or hi[0] > w - 1 or hi[1] > h - 1:
         return None, height, float("nan")
     x0, y0 = np.maximum(np.floor(lo).astype(int) - 8, 0)
-    x0, y0 = x0 - x0 % 8, y0 - y0 % 8  # the region starts on the codec's 8-pixel grid (blockiness)
+    x0, y0 = x0 - x0 % 8, y0 - y0 % 8  # on the codec's 8-px grid (blockiness does not need it: any phase)
     x1, y1 = np.minimum(np.ceil(hi).astype(int) + 8, [w - 1, h - 1])
     grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1 + 1, x0:x1 + 1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     blocks = blockiness(grey)

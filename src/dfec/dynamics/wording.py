@@ -180,7 +180,9 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
     become one event (count in the clause), at most ``max_clauses_per_segment`` clauses per phase
     (the strongest, in time order). With ``sources`` given, ``sources[id(merged)]`` lists the
     events each merged one came from. ``trusted``: ids of mouth openings the jaw corroborates
-    (:func:`dfec.dynamics.ranking.jaw_pairs`)."""
+    (:func:`dfec.dynamics.mesh_events.jaw_confirms`): they may pass the clause cap from
+    ``jaw_pair_strength`` (:func:`dfec.dynamics.ranking.jaw_pairs`), and each is worded "their mouth
+    opens", not "their lips part slightly", whatever that setting."""
     phases: list[list[Event]] = [[] for _ in SEGMENT_PHRASES]
     follows = [e for e in events if e.kind in _FOLLOWS]
     for e in (e for e in events if e.kind not in _FOLLOWS):
