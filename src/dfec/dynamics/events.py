@@ -37,7 +37,7 @@ from .headpose import occluded_share, pitch_change_ok, shot_cuts, spans_cut
 from .mesh_events import _fall, add_closures, gaze_state, mesh_events, oscillation_events
 from .signals import FaceSignals, mesh_corner_lift
 from .speech import speech_events, speech_runs, tidy_speech_events
-from .swings import Swing, _interp_over, end_at_center_pause, label_returns, swings, zigzag  # noqa: F401  (re-exported)
+from .swings import Swing, _interp_over, end_at_center_pause, frame_at, label_returns, swings, zigzag  # noqa: F401  (re-exported)
 
 
 # ----------------------------------------------------------------------------------- detectors
@@ -648,8 +648,9 @@ def lids_into_closure(events: list[Event], sig: FaceSignals, gap: float) -> list
     """``events`` without the lid-aperture swings that are an eye closure's own lid movement: a
     narrowing (:data:`_LIDS_DOWN`: "their upper eyelids droop", "their eyes narrow") that ends
     inside a measured closure (``eyes_close_briefly``; ``eyes_close`` to its ``eyes_open`` or the
-    clip's end; the clip's start to an ``eyes_open`` with no ``eyes_close`` before it) or at most ``gap`` s before it with the lids kept down until it (the ``aperture``
-    never back up half the narrowing's amplitude) is the lids going down into it; a return from
+    clip's end; the clip's start to an ``eyes_open`` with no ``eyes_close`` before it) or at most
+    ``gap`` s before it with the lids kept down until it (the ``aperture`` never back up half the
+    narrowing's amplitude) is the lids going down into it; a return from
     narrowed lids (:data:`_LIDS_UP`: "their upper eyelids lift") that starts inside the closure or
     at most ``gap`` s after it with the lids kept down until then is the lids coming out of it. The
     closure says both ("their eyes close briefly"): the aperture is bridged only over the closure's
@@ -674,16 +675,13 @@ def lids_into_closure(events: list[Event], sig: FaceSignals, gap: float) -> list
     if not spans:
         return events
 
-    def at(x: float) -> int:
-        return int(min(np.searchsorted(t, x - 1e-6), len(t) - 1))
-
     def kept_down(x0: float, x1: float, level: float) -> bool:
         """Whether the aperture stays at most ``level`` from ``x0`` to ``x1`` (NaN frames skipped)."""
-        seg = ap[at(x0): at(x1) + 1]
+        seg = ap[frame_at(t, x0): frame_at(t, x1) + 1]
         return not np.isfinite(seg).any() or float(np.nanmax(seg)) <= level
 
     def part(e: Event) -> bool:
-        i0, i1 = at(e.start), at(e.end)
+        i0, i1 = frame_at(t, e.start), frame_at(t, e.end)
         if not (np.isfinite(ap[i0]) and np.isfinite(ap[i1])):
             return False
         half = 0.5 * abs(float(ap[i0] - ap[i1]))
@@ -738,9 +736,7 @@ def _part_of_rocking(sig: FaceSignals, cfg: DynamicsConfig, e: Event, cover: Eve
     if e.kind not in _ROCKING_PARTS:
         return False
     name = _ROCKING_PARTS[e.kind]
-    if name is None:
-        return True
-    if name not in sig.values:
+    if name is None or name not in sig.values:
         return True
     t = np.asarray(sig.times, float)
     v = sig[name]

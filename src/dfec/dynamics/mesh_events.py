@@ -18,7 +18,7 @@ import numpy as np
 from ..schema import Event
 from .config import DynamicsConfig
 from .signals import FaceSignals
-from .swings import label_returns, swings
+from .swings import frame_at, label_returns, swings
 
 
 def _has(sig: FaceSignals, name: str, detail: np.ndarray) -> bool:
@@ -508,8 +508,7 @@ def jaw_confirms(sig: FaceSignals, cfg: DynamicsConfig, events: list[Event]) -> 
     for e in events:
         if e.kind != "mouth_open":
             continue
-        i0 = int(min(np.searchsorted(t, e.start - 1e-6), len(t) - 1))
-        i1 = int(min(np.searchsorted(t, e.end - 1e-6), len(t) - 1))
+        i0, i1 = frame_at(t, e.start), frame_at(t, e.end)
         if not (np.isfinite(jd[i0]) and np.isfinite(jd[i1])):
             continue
         if float(jd[i1] - jd[i0]) >= cfg.jaw_drop and turn_rate(sig, e.start, e.end) <= cfg.shape_max_turn_rate:

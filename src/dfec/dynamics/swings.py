@@ -170,6 +170,12 @@ def swings(dev: np.ndarray, times: np.ndarray, threshold: float, name: str = "",
     return out
 
 
+def frame_at(times: np.ndarray, x: float) -> int:
+    """The first frame of the regular grid ``times`` at or after time ``x`` (1e-6 s of slack for
+    the rounding of event times), the last frame for a time past the end."""
+    return int(min(np.searchsorted(times, x - 1e-6), len(times) - 1))
+
+
 def _swing(name: str, x: np.ndarray, times: np.ndarray, a: int, b: int, on: int, off: int) -> Swing:
     """The swing of ``x`` from pivot ``a`` to pivot ``b`` with onset / offset indices ``on`` /
     ``off``; its half-amplitude time is kept within [onset, offset]."""

@@ -208,7 +208,7 @@ def group_events(events: list[Event], duration: float, config: DynamicsConfig,
             if trusted and kind == "mouth_open" and any(id(g) in trusted for g in group):
                 # the jaw drops with it (AU26): the mouth opens, whatever the gap's strength, not
                 # only "their lips part slightly" (AU25, the lips parting over a still jaw)
-                m.text = clause(m, config, len(group)).replace(CLAUSES[kind][1], CLAUSES[kind][0])
+                m.text = m.text.replace(CLAUSES[kind][1], CLAUSES[kind][0])
             if sources is not None:
                 sources[id(m)] = list(group)
             items.append(m)
