@@ -8,6 +8,13 @@ How MediaPipe's face landmark graph runs, and what :class:`MediaPipeFaces` does:
    points in input pixels plus a face-presence logit; points are mapped back to the frame, z is
    scaled like x (MediaPipe's convention: z is depth relative to the face centre, in the same
    units as x, smaller = nearer the camera).
+   With ``flip_average`` (the default) FaceMesh also reads the ROI mirrored left to right, and
+   the two meshes are averaged, each vertex with its mirror vertex's point from the mirrored
+   read (:data:`~dfec.faces.mesh68.MESH_MIRROR`): flip test-time augmentation, as landmark
+   detectors are commonly evaluated. One read alone is not mirror-symmetric: on the dev clips
+   mirrored (``benchmarks/caption_robustness.py``) its lip gap moved by 15 % and a smile's
+   teeth, a blink and a speaking run came and went; the average is the same for a face and its
+   mirror image, and two reads halve the variance of the model's own error.
 3. The mesh of frame t gives the ROI of frame t+1: the box of its points in the frame rotated
    so the outer eye corners (33, 263) are level, times 1.5. No detector runs while the
    presence score stays above ``min_presence``.
@@ -30,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blazeface import BlazeFaceDetector, FaceBox
-from .mesh68 import (LEFT_EYE_CORNERS, LEFT_EYE_OUTER, LEFT_EYE_REGION, RIGHT_EYE_CORNERS, RIGHT_EYE_OUTER,
-                     RIGHT_EYE_REGION, mesh_to_68)
+from .mesh68 import (LEFT_EYE_CORNERS, LEFT_EYE_OUTER, LEFT_EYE_REGION, MESH_MIRROR, RIGHT_EYE_CORNERS,
+                     RIGHT_EYE_OUTER, RIGHT_EYE_REGION, mesh_to_68)
 from .roi import Roi, level_angle, roi_around
 from .tflite import TfliteModel
 
@@ -82,14 +89,25 @@ def roi_from_box(box: np.ndarray) -> Roi:
 
 
 class FaceMesh:
-    def __init__(self, num_threads: int = 1):
+    def __init__(self, num_threads: int = 1, flip_average: bool = True):
         self.model = TfliteModel("face_mesh", num_threads)
+        self.flip_average = bool(flip_average)
 
-    def fit(self, rgb: np.ndarray, roi: Roi) -> MeshFace:
-        outs = self.model.run_image(roi.crop(rgb, MESH_INPUT), 1.0 / 255.0)
+    def _read(self, rgb: np.ndarray, roi: Roi, flip: bool) -> tuple[np.ndarray, float]:
+        """One FaceMesh read of ``roi`` (mirrored with ``flip``): 468 points in frame pixels, in
+        the model's own labels (mirrored: the subject's right eye labels the image's right eye),
+        and the presence probability."""
+        outs = self.model.run_image(roi.crop(rgb, MESH_INPUT, flip=flip), 1.0 / 255.0)
         pts, logit = (outs[0], outs[1]) if outs[0].size == 1404 else (outs[1], outs[0])
         score = float(1.0 / (1.0 + np.exp(-float(np.ravel(logit)[0]))))
-        mesh = roi.to_frame(np.asarray(pts, dtype=np.float32).reshape(468, 3), MESH_INPUT)
+        return roi.to_frame(np.asarray(pts, dtype=np.float32).reshape(468, 3), MESH_INPUT, flip=flip), score
+
+    def fit(self, rgb: np.ndarray, roi: Roi) -> MeshFace:
+        mesh, score = self._read(rgb, roi, flip=False)
+        if self.flip_average:  # step 2, flip average: vertex i of the mirrored read is MESH_MIRROR[i]
+            mirrored, score2 = self._read(rgb, roi, flip=True)
+            mesh = (mesh + mirrored[MESH_MIRROR]) * np.float32(0.5)
+            score = 0.5 * (score + score2)
         return MeshFace(mesh, score, roi)
 
 
@@ -130,9 +148,9 @@ class MediaPipeFaces:
     n_points = 68
 
     def __init__(self, min_score: float = 0.5, min_presence: float = 0.5, with_iris: bool = True,
-                 num_threads: int = 1):
+                 num_threads: int = 1, flip_average: bool = True):
         self.detector = BlazeFaceDetector(min_score, num_threads=num_threads)
-        self.mesh = FaceMesh(num_threads)
+        self.mesh = FaceMesh(num_threads, flip_average)
         self._iris = Iris(num_threads) if with_iris else None
         self.min_presence = float(min_presence)
 

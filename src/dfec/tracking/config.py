@@ -57,6 +57,10 @@ class TrackConfig:
     iris_min_face_px: int = 64
     detect_min_score: float = 0.5      # BlazeFace score threshold (MediaPipe's default)
     with_iris: bool = True
+    #: FaceMesh reads each face ROI twice, as it is and mirrored, and averages the two meshes
+    #: (flip test-time augmentation, :mod:`dfec.faces.facemesh` step 2): one read is not
+    #: mirror-symmetric, and captions of mirrored dev clips differed (benchmarks/caption_robustness.py)
+    mesh_flip_average: bool = True
     #: with the mesh backend a face is followed by its own ROI, so identity embeddings are
     #: needed when a track is born or re-found, and then only every this many frames (S_k)
     mesh_embed_every: int = 32
