@@ -16,6 +16,7 @@ under 1.5 GB for 10 minutes, whatever the length). Several lengths (``--long 3,1
 the peak's growth per extra minute of video.
 
     python benchmarks/track_speed.py [--clips a.mp4,b.mp4] [--detectors mediapipe,hog] [--repeat 3]
+    python benchmarks/track_speed.py --detectors mediapipe,mediapipe-oneread   # cost of the flip average
     python benchmarks/track_speed.py --long 3,10 [--long-only]
 """
 from __future__ import annotations
@@ -77,7 +78,8 @@ def speed(clips: list[Path], detectors: list[str], repeat: int, out: str | None)
     for clip in clips:
         info = probe(clip)
         for det in detectors:
-            cfg = TrackConfig(detector=det)
+            one_read = det.endswith("-oneread")  # FaceMesh without the flip average
+            cfg = TrackConfig(detector=det.removesuffix("-oneread"), mesh_flip_average=not one_read)
             models = pipeline.FaceModels(config=cfg)
             tfl = _tflite_models(models)
             runs = []
@@ -100,7 +102,7 @@ def speed(clips: list[Path], detectors: list[str], repeat: int, out: str | None)
                 floors.append((clip.name, res, calls, cost, sorted(dec)[len(dec) // 2], cpu))
             tm = res.timings
             cells = " | ".join(f"{tm.get(s, 0.0):.3f}" for s in STAGES)
-            print(f"| {clip.name} | {models.name} | {res.n_frames} | {wall:.2f} | {cpu:.2f} | "
+            print(f"| {clip.name} | {models.name}{' (one mesh read)' if one_read else ''} | {res.n_frames} | {wall:.2f} | {cpu:.2f} | "
                   f"{res.duration / wall:.1f} | {res.duration / cpu:.1f} | {cells} | "
                   f"{int(tm.get('n_detect', res.n_frames))} | {int(tm.get('n_embedded', 0))} | {_load()} |",
                   flush=True)
