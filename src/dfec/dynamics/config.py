@@ -158,7 +158,10 @@ class DynamicsConfig:
       measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
       view" / "is no longer visible") and no end state is claimed for a face that left.
     * ``min_detail_px`` 30: below this inter-ocular distance (e.g. the Hamilton wide shot, 24 px)
-      eye, brow and mouth details are not measured; head pose still is.
+      eye, brow and mouth details are not measured; head pose still is. On mesh tracks the
+      distance is the mesh's 3-D one (``FaceSignals.face_px``): the 2-D one shrinks by cos(yaw),
+      and dev clips 669 and 2422 at half size (2-D 23-32 px when turned, 3-D 35-42) lost their
+      mouths on the turned frames, and their speaking runs (caption_robustness.py).
     """
 
     signals: SignalConfig = field(default_factory=SignalConfig)
@@ -238,6 +241,18 @@ class DynamicsConfig:
     speak_voice_min_s: float = 0.3
     speak_voice_min_peaks: int = 2
     speak_voice_slack_s: float = 0.15
+    #: hysteresis between heard talks: a voice gap (``speak_pause_min_s`` or longer) between two
+    #: confirmed stretches is no pause when the lips articulate through it, no two articulations
+    #: (from the last one before it to the first one after it) more than ``speak_peak_gap_s``
+    #: apart; articulations down to ``speak_voice_weak`` x the voice floor count there (never to
+    #: start a talk: the bar to go on is lower than the bar to start). Measured with
+    #: benchmarks/caption_robustness.py (dev, six versions): 669 darkened lost its first talk's
+    #: middle to two voice gaps (2.25-2.69, 3.19-4.0 s) it articulates through (0.009 and 0.014
+    #: face scale at 3.44 / 3.81 s) and 669 halved one of them; the real pause (4.62-6.12 s, lips
+    #: closed) stays. 0.5: at 1.0 (no weaker ones) neither came back. ``speak_pause_lips`` False:
+    #: only ``speak_lips_fill`` below decides
+    speak_voice_weak: float = 0.5
+    speak_pause_lips: bool = True
     #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
     #: goes on at least ``speak_voice_min_s`` past the run's end and holds at least this many such
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
