@@ -267,3 +267,43 @@ def test_teeth_seen_on_a_few_frames_of_a_run_do_not_make_it_a_laugh():
     v = {"lip_gap": np.array(_LAUGH_GAP), "teeth": teeth}
     sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
     assert len(speech_runs(sig, DynamicsConfig(), np.ones(len(t), bool))) == 1
+
+
+def test_a_turned_small_face_keeps_its_mouth_detail_and_its_speech():
+    """The detail gate reads the pose-free mesh size: a 45-degree turn shrinks the 2-D eye-corner
+    distance of a 37 px face to 27 px (under ``min_detail_px``), not the face or its mouth (dev
+    669 and 2422 at half size lost their speaking runs on their turned frames)."""
+    curve = syllables(0.8, 3.2, seed=8)
+    small = dict(frame_size=(256, 192), noise_px=0.15, mouth=curve)
+    front = mesh_sequence(4.0, **small)
+    turned = mesh_sequence(4.0, yaw=lambda t: 45 + 0 * t, **small)
+    sig = track_signals(turned, DynamicsConfig().signals)
+    assert np.nanmax(sig.iod_px) < DynamicsConfig().min_detail_px <= np.nanmin(sig.face_px)
+    assert _detail_mask(sig, DynamicsConfig()).all()
+    a, b = runs_of(front), runs_of(turned)
+    assert len(a) == len(b) == 1 and abs(a[0].start - b[0].start) <= 0.15
+    # a face that is small in every pose stays unread (the Hamilton wide shot: 24 px)
+    tiny = track_signals(mesh_sequence(2.0, frame_size=(160, 120), mouth=curve), DynamicsConfig().signals)
+    assert np.nanmax(tiny.face_px) < DynamicsConfig().min_detail_px and not _detail_mask(tiny, DynamicsConfig()).any()
+
+
+def test_a_laugh_whose_teeth_the_codec_greys_out_on_a_few_frames_is_still_not_speech():
+    """"Bared" is most of the run's frames (``speak_bared_share``), not every one: at CRF 40 the
+    teeth of dev s32's and facellava 1's held smiles read 0 on a frame or two, and the smiles
+    became speech. The bar is a level (``speak_bared_level``), not raised with the video's noise
+    as the teeth-show event threshold is (facellava 1 at CRF 40: ``teeth_show`` 0.5 -> 1.08)."""
+    from dfec.dynamics.signals import FaceSignals
+
+    t = 2.75 + np.arange(len(_LAUGH_GAP)) / 16.0
+
+    def runs(teeth, cfg=DynamicsConfig()):
+        v = {"lip_gap": np.array(_LAUGH_GAP), "teeth": np.array(teeth, dtype=float)}
+        sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
+        return speech_runs(sig, cfg, np.ones(len(t), bool))
+
+    greyed = np.array(_LAUGH_TEETH)
+    greyed[[8, 17]] = 0.0
+    assert runs(greyed) == []
+    assert runs(_LAUGH_TEETH, DynamicsConfig(teeth_show=1.2)) == []  # a noise-raised event threshold
+    # the old every-frame rule (share 1.0) keeps the greyed-out laugh as speech
+    assert len(runs(greyed, DynamicsConfig(speak_bared_share=1.0))) == 1

@@ -158,7 +158,10 @@ class DynamicsConfig:
       measured face; the face missing for >= 1 s at the start / end is said ("their face comes into
       view" / "is no longer visible") and no end state is claimed for a face that left.
     * ``min_detail_px`` 30: below this inter-ocular distance (e.g. the Hamilton wide shot, 24 px)
-      eye, brow and mouth details are not measured; head pose still is.
+      eye, brow and mouth details are not measured; head pose still is. On mesh tracks the
+      distance is the mesh's 3-D one (``FaceSignals.face_px``): the 2-D one shrinks by cos(yaw),
+      and dev clips 669 and 2422 at half size (2-D 23-32 px when turned, 3-D 35-42) lost their
+      mouths on the turned frames, and their speaking runs (caption_robustness.py).
     """
 
     signals: SignalConfig = field(default_factory=SignalConfig)
@@ -238,6 +241,18 @@ class DynamicsConfig:
     speak_voice_min_s: float = 0.3
     speak_voice_min_peaks: int = 2
     speak_voice_slack_s: float = 0.15
+    #: hysteresis between heard talks: a voice gap (``speak_pause_min_s`` or longer) between two
+    #: confirmed stretches is no pause when the lips articulate through it, no two articulations
+    #: (from the last one before it to the first one after it) more than ``speak_peak_gap_s``
+    #: apart; articulations down to ``speak_voice_weak`` x the voice floor count there (never to
+    #: start a talk: the bar to go on is lower than the bar to start). Measured with
+    #: benchmarks/caption_robustness.py (dev, six versions): 669 darkened lost its first talk's
+    #: middle to two voice gaps (2.25-2.69, 3.19-4.0 s) it articulates through (0.009 and 0.014
+    #: face scale at 3.44 / 3.81 s) and 669 halved one of them; the real pause (4.62-6.12 s, lips
+    #: closed) stays. 0.5: at 1.0 (no weaker ones) neither came back. ``speak_pause_lips`` False:
+    #: only ``speak_lips_fill`` below decides
+    speak_voice_weak: float = 0.5
+    speak_pause_lips: bool = True
     #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
     #: goes on at least ``speak_voice_min_s`` past the run's end and holds at least this many such
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on
@@ -262,15 +277,28 @@ class DynamicsConfig:
     #: a silence between two heard stretches that lip-only runs fill for at least this fraction of
     #: its length is no pause (``dfec.dynamics.speech.fuse_voice``)
     speak_lips_fill: float = 0.5
-    #: a speaking run (lip-only or heard) whose teeth area (``teeth``, unsmoothed, mesh tracks) stays
-    #: at least this many times ``teeth_show`` on every measured frame of it (measured on at least
-    #: half of its frames, and on two) is a laugh or a held open smile, not speech (:func:`dfec.dynamics.speech.drop_bared_teeth`): speech covers the
+    #: a speaking run (lip-only or heard) whose teeth area (``teeth``, unsmoothed, mesh tracks) is
+    #: at least this many times ``speak_bared_level`` on at least ``speak_bared_share`` of its
+    #: measured frames (measured on at least half of its frames, and on two) is a laugh or a held
+    #: open smile, not speech (:func:`dfec.dynamics.speech.drop_bared_teeth`): speech covers the
     #: teeth between syllables (the lips close, round or meet the teeth), a laugh keeps the lips
     #: drawn back off them. Measured: the least teeth area of every speaking run found on the 13 dev
     #: clips, RAVDESS and Hamilton is 0.00-0.02 (smiling speech, dev skarsgard 0.6-2.0 s: 0.02,
     #: median 0.55); the laugh of no-split ghost__dirtydancing 3.06-4.38 s (by eye; read as speech
     #: before): 1.15 (median 1.84). Set at ``teeth_show`` (1.0), not tuned; 0 turns the guard off
     speak_bared_teeth: float = 1.0
+    #: the teeth area (% of the squared face scale) that counts as bared for that guard: the
+    #: configured ``teeth_show`` level, not raised by the per-video noise as the teeth-show event
+    #: threshold is (a level, not a change: at CRF 40 dev facellava 1's held smile raised
+    #: ``teeth_show`` to 1.08 and its blocky teeth read 0.3-1.5, so the guard stopped seeing them)
+    speak_bared_level: float = 0.5
+    #: ... on at least this share of the run's measured frames ("throughout" was every frame: one
+    #: or two frames whose teeth the codec greyed out kept a held smile as speech: dev s32 and
+    #: facellava 1 at CRF 40, shares 0.79 and 0.75, least 0.00 and 0.33). Speaking runs found on
+    #: the six versions of the dev clips: at most 0.27 (skarsgard); by-eye smiling speech
+    #: (skarsgard 0-1.6 s) at most 0.27, its smile after it (0.6-2.0 s) 0.61. Dev count plateau
+    #: 0.5-0.75 (caption_robustness.py); 1.0: the old every-frame rule
+    speak_bared_share: float = 0.7
     #: an eye closure longer than ``blink_max_s`` and at most this long (s) is "their eyes
     #: close briefly" (0: said as "close" and "open again")
     closure_max_s: float = 1.0
@@ -639,6 +667,7 @@ class DynamicsConfig:
 PERCENT_FIELDS = {"voice_floor_pct"}
 FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice_active_score", "speak_depth",
                    "speak_quiet_depth", "speak_voice_depth", "speak_silent_veto", "speak_lips_fill",
+                   "speak_bared_share", "speak_voice_weak",
                    "pitch_occluded_max", "occl_ratio", "occl_line_ratio"}
 #: ratios that must stay below 1 (``head_secondary_ratio`` 1 or more: a turn and a tilt of one size
 #: would each be the other's side component, and both would be dropped)

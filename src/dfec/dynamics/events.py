@@ -331,10 +331,20 @@ def detect_speaking(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -
 
 
 def _detail_mask(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
+    """The frames whose face is large enough for eye, brow and mouth details (``min_detail_px``):
+    by the pose-free mesh size (:attr:`FaceSignals.face_px`) where the track has one, else by the
+    2-D inter-ocular distance. A head turn does not make the mouth or the near eye smaller, but
+    it shrinks the 2-D distance by cos(yaw): dev clip 669 at half size (2-D 23-42 px, 3-D 36-42)
+    lost its mouth on every turned frame, and 2422 at half size (2-D 29-32 px at 35-39 degrees
+    of yaw, 3-D 35-36) on every other frame, and with them their speaking runs."""
     iod = sig.iod_px
     if iod is None:
         return np.ones(len(sig), bool)
-    return np.nan_to_num(iod, nan=0.0) >= cfg.min_detail_px
+    size = np.asarray(iod, dtype=float)
+    face = getattr(sig, "face_px", None)
+    if face is not None and len(face) == len(size):
+        size = np.where(np.isfinite(face), face, size)
+    return np.nan_to_num(size, nan=0.0) >= cfg.min_detail_px
 
 
 #: events measured from horizontal distances only (see ``DynamicsConfig.turn_masks_horizontal``)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mesh_signals import FAST, MESH_NORMALISATION, face_down_axis, mesh_raw_signals, signal_noise
+from .mesh_signals import FAST, LEFT_EYE, MESH_NORMALISATION, RIGHT_EYE, face_down_axis, mesh_raw_signals, signal_noise
 
 #: A generic 3D face (millimetres) for the rigid iBUG points used by solvePnP. Axes follow the
 #: camera: x to the image right (the subject's left), y down, z away from the camera; the origin
@@ -139,6 +139,11 @@ class FaceSignals:
     valid: np.ndarray | None = None
     raw: dict[str, np.ndarray] = field(default_factory=dict)
     iod_px: np.ndarray | None = None
+    #: the face's size in the image regardless of head pose (px): the 3-D distance of the mesh's
+    #: outer eye corners, on ``times`` (None on tracks without a mesh; NaN where it is missing).
+    #: ``iod_px`` (2-D) shrinks with cos(yaw): 0.6 x in dev clip 669's 50-degree turns, so a
+    #: gate on it read a turned face as a smaller one (see ``DynamicsConfig.min_detail_px``)
+    face_px: np.ndarray | None = None
     #: estimated landmark jitter (px, rigid points) and its effect on each signal: the noise std of
     #: the smoothed signal (``noise``) and of the unsmoothed one (``noise_raw``), in signal units
     jitter_px: float = 0.0
@@ -523,14 +528,14 @@ def compute_signals(
     values = _smoothed(raw, cfg)
     iod = _d(full[:, 36], full[:, 45])
     jit, noise, noise_raw = estimate_noise(full, valid, frame_size, cfg, raw, values)
-    occluded = None
+    occluded = face_px = None
     if mesh is not None and np.size(mesh) and np.isfinite(np.asarray(mesh, dtype=float)).any():
-        occluded = _add_mesh(raw, values, noise, noise_raw, pose, frames[0], frames, order, len(grid), max_gap, cfg,
+        occluded, face_px = _add_mesh(raw, values, noise, noise_raw, pose, frames[0], frames, order, len(grid), max_gap, cfg,
                              mesh, iris, pixels, fps)
     if occluded is not None and occluded.any():
         _drop_mouth(raw, values, occluded, max_gap, cfg)
     return FaceSignals(times=grid / float(fps), fps=float(fps), values=values, valid=valid, raw=raw, iod_px=iod,
-                       jitter_px=jit, noise=noise, noise_raw=noise_raw, mouth_occluded=occluded)
+                       face_px=face_px, jitter_px=jit, noise=noise, noise_raw=noise_raw, mouth_occluded=occluded)
 
 
 #: the signals that measure the mouth (68-point and mesh): missing where it is hidden
@@ -589,7 +594,8 @@ def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_
               fps: float = 16.0) -> np.ndarray | None:
     """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`;
     returns the mouth-occlusion mask on the grid (:mod:`.occlusion`), or None when the pixel cues
-    were not measured or ``cfg.occlusion`` is off."""
+    were not measured or ``cfg.occlusion`` is off, and the pose-free face size on the grid
+    (:attr:`FaceSignals.face_px`)."""
     from .occlusion import CUES, mouth_width_px, occluded_mouth
 
     m = _on_grid(mesh, frames, order, first, n, max_gap, (468, 3))
@@ -624,7 +630,8 @@ def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_
         sd = signal_noise(x)
         noise_raw[name] = sd
         noise[name] = sd / np.sqrt(max(int(k) | 1, 1))
-    return occluded
+    face_px = np.linalg.norm(m[:, RIGHT_EYE[0]] - m[:, LEFT_EYE[0]], axis=-1)
+    return occluded, face_px
 
 
 def track_signals(tracking, config: SignalConfig | None = None, pixels: bool | None = None) -> FaceSignals | None:

@@ -39,7 +39,10 @@ articulations in a row (at most ``speak_peak_gap_s`` apart) of depth ``speak_voi
 instead of three with two of depth 0.25. Voice alone never makes speech (an off-screen speaker,
 music), and a still mouth under voice is not speaking. The voice times the talk: a confirmed
 stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
-are pauses unless lip-only runs fill half of one. The parts of lip-only runs outside the confirmed
+are pauses unless lip-only runs fill half of one or the lips articulate through it (hysteresis:
+articulations down to ``speak_voice_weak`` of the voice floor, none more than
+``speak_peak_gap_s`` after the last, from the talk before to the talk after; a weak articulation
+carries a talk already heard on, it never starts one). The parts of lip-only runs outside the confirmed
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
 heard as voice); a piece right after a confirmed stretch needs only ``speak_voice_continue``
 articulations (a talk's last syllables are its quietest: the voice detector loses them first), and
@@ -73,8 +76,9 @@ barely moving lips (2422) are found only where two syllables close the lips to t
 the mouth: FaceMesh guesses lips under it, and they move (WolfgangLanger 2.8-4.9 s read as speech);
 frames whose mouth is hidden (:mod:`.occlusion`, ``FaceSignals.mouth_occluded``) have no ``lip_gap``
 (missing, as without a mesh row), so no articulation comes from them. A laugh's jaw pulses like
-syllables; a run during which the teeth stay bared on every frame is dropped as a laugh or a held
-open smile (:func:`drop_bared_teeth`); a laugh whose lips cover the teeth between bursts is not.
+syllables; a run during which the teeth stay bared on most frames (``speak_bared_share``) is
+dropped as a laugh or a held open smile (:func:`drop_bared_teeth`); a laugh whose lips cover the
+teeth between bursts is not.
 
 Event kinds (the ``Event`` dataclass of :mod:`dfec.schema`; region "mouth"; ``intensity`` is the
 mean articulation prominence in face-scale units, compared with ``speak_prominence_mesh``):
@@ -199,8 +203,9 @@ def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> li
 def drop_bared_teeth(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig,
                      detail: np.ndarray) -> list[SpeechRun]:
     """``runs`` without those that are a laugh or a held open smile: the teeth area (``teeth``,
-    unsmoothed) stays at least ``speak_bared_teeth`` x ``teeth_show`` on every measured frame of the
-    run. A laugh's rhythmic jaw makes articulations like syllables, but speech covers the teeth
+    unsmoothed) is at least ``speak_bared_teeth`` x ``speak_bared_level`` on at least
+    ``speak_bared_share`` of the run's measured frames (a share, not every frame: a codec that
+    greys the teeth out on a frame or two must not turn a held smile into speech). A laugh's rhythmic jaw makes articulations like syllables, but speech covers the teeth
     between syllables (the lips close, round, or meet the teeth for f / v), while a laugh keeps the
     lips drawn back off them for its whole length (no-split ghost__dirtydancing 3.06-4.38 s: least
     teeth area 1.15 % of the squared face scale; speaking runs on the dev clips: 0.00-0.02, the
@@ -211,15 +216,16 @@ def drop_bared_teeth(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfi
     teeth = np.asarray(sig.raw.get("teeth", sig.values["teeth"]), dtype=np.float64)
     teeth = np.where(np.asarray(detail, bool), teeth, np.nan)
     t = sig.times
-    bar = cfg.speak_bared_teeth * cfg.teeth_show
+    bar = cfg.speak_bared_teeth * cfg.speak_bared_level
     out = []
     for r in runs:
         inside = teeth[(t >= r.start) & (t <= r.end)]
         v = inside[np.isfinite(inside)]
         # "throughout" needs the teeth seen on most of the run (a few measured frames of a run
         # whose mouth is mostly unreadable say nothing of the frames between)
-        if len(v) >= max(2, 0.5 * len(inside)) and float(v.min()) >= bar:
-            log.debug("speaking run %.2f-%.2f s dropped: teeth bared throughout (least %.2f)", r.start, r.end, v.min())
+        if len(v) >= max(2, 0.5 * len(inside)) and float(np.mean(v >= bar)) >= cfg.speak_bared_share:
+            log.debug("speaking run %.2f-%.2f s dropped: teeth bared on %.0f %% of it", r.start, r.end,
+                      100 * np.mean(v >= bar))
             continue
         out.append(r)
     return out
@@ -246,8 +252,9 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     stretch, in a row at most ``speak_peak_gap_s`` apart (the syllable rhythm; slower single
     openings while someone else speaks are no speech). Such a stretch replaces the lip-only runs
     it overlaps (the sound times the talk); a silence between two of them that lip-only runs fill
-    for at least half its length is no pause. The parts of lip-only runs outside the confirmed
-    stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is
+    for at least half its length, or that the lips articulate through (``speak_pause_lips``,
+    articulations down to ``speak_voice_weak`` of the floor), is no pause. The parts of lip-only
+    runs outside the confirmed stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is
     not heard as voice), unless the sound is silent over them (mean score below
     ``speak_silent_veto``)."""
     t = sig.times
@@ -259,8 +266,13 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     score = np.asarray(voice.score, float)
     raw = sig.raw.get("lip_gap", sig.values["lip_gap"])
     g = np.where(detail, raw, np.nan)
-    arts = _parted(articulations(g, t, sig.fps, cfg.speak_voice_floor * cfg.speak_prominence_mesh,
-                                 cfg.speak_voice_depth, cfg.speak_window_s), g, cfg)
+    floor = cfg.speak_voice_floor * cfg.speak_prominence_mesh
+    low = floor * (cfg.speak_voice_weak if 0 < cfg.speak_voice_weak < 1 else 1.0)
+    # weaker articulations (prominence from speak_voice_weak of the floor up to it) are no
+    # evidence of speech of their own; they only carry a talk already heard across a voice gap
+    # (lips_fill below: hysteresis, the bar to go on is lower than the bar to start)
+    every = _parted(articulations(g, t, sig.fps, low, cfg.speak_voice_depth, cfg.speak_window_s), g, cfg)
+    arts = [a for a in every if a.prominence >= floor]
     heard: list[SpeechRun] = []
     still: list[SpeechRun] = []
     slack = cfg.speak_voice_slack_s
@@ -293,7 +305,19 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
 
     def lips_fill(a: float, b: float) -> bool:  # lip-only runs cover most of the silence [a, b]
         cover = sum(max(0.0, min(b, r.end) - max(a, r.start)) for r in runs)
-        return cover >= cfg.speak_lips_fill * (b - a)
+        if cover >= cfg.speak_lips_fill * (b - a):
+            return True
+        # the lips go on articulating through the silence (the voice detector lost a stretch of
+        # the talk, not a pause): the voice rule's articulations chain across it, none more
+        # than speak_peak_gap_s after the last, from the last one before it to the first after
+        if not cfg.speak_pause_lips:
+            return False
+        before = [x.t for x in every if x.t <= a]
+        after = [x.t for x in every if x.t >= b]
+        if not before or not after:
+            return False
+        ts = [before[-1]] + [x.t for x in every if a < x.t < b] + [after[0]]
+        return max(np.diff(ts)) <= cfg.speak_peak_gap_s
 
     merged = _join(heard, lambda a, b: lips_fill(a.end, b.start))
     out = list(merged)
