@@ -63,3 +63,48 @@ def test_evidence_is_in_noise_std_of_each_cue():
     assert blink_evidence(calm, full, i0, i1) > blink_evidence(noisy, full, i0, i1) > 0
     # no cue read around the dip: nothing to judge (NaN), and the dip is not dropped for it
     assert np.isnan(blink_evidence(calm, np.zeros(len(calm), bool), i0, i1))
+
+
+# ---------------------------------------------------------------------------------- real clips
+def _crf40(src, dst):
+    """``src`` re-encoded with libx264 at CRF 40 (heavy block artefacts, as in a web re-upload;
+    one encoder thread, so the file is the same on every machine), the source's frame times kept."""
+    import av
+    from fractions import Fraction
+
+    from dfec.video.reader import iter_frames
+
+    tb = Fraction(1, 90000)
+    with av.open(str(dst), "w") as out:
+        stream, last = None, -1
+        for _, t, rgb in iter_frames(src, fps=None):
+            rgb = np.ascontiguousarray(rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2])
+            if stream is None:
+                stream = out.add_stream("libx264", rate=30)
+                stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
+                stream.time_base = stream.codec_context.time_base = tb
+                stream.options = {"crf": "40", "preset": "veryfast", "threads": "1"}
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = max(int(round(t / tb)), last + 1), tb
+            last = frame.pts
+            for pkt in stream.encode(frame):
+                out.mux(pkt)
+        for pkt in stream.encode():
+            out.mux(pkt)
+    return dst
+
+
+def test_blinks_of_real_clips_re_encoded_at_crf_40(shared_data, mediapipe_stack, tmp_path):
+    """No-split clips at CRF 40: RAVDESS keeps its six blinks (by eye at 0.12, 0.44-0.69, 1.0, 1.44,
+    1.94, 2.44 s; its reference, tests/data/reference_captions_by_eye.json), and
+    ghost__dirtydancing, which blinks nowhere in its untouched version (its eyes squeeze shut once,
+    3.0-3.8 s, a closure), gets no blink out of the flicker of its smeared eyes (6 before)."""
+    from dfec.dynamics.captioner import caption_video
+
+    rav = caption_video(_crf40(shared_data / "01-01-08-02-01-01-19.mp4", tmp_path / "rav.mp4"), out_dir=tmp_path / "rav")
+    starts = [e.start for e in rav.timeline if e.kind == "blink"]
+    assert len(starts) == 6
+    for eye, found in zip((0.12, 0.44, 1.0, 1.44, 1.94, 2.44), starts):
+        assert abs(eye - found) <= 0.25
+    dd = caption_video(_crf40(shared_data / "wild" / "ghost__dirtydancing.mp4", tmp_path / "dd.mp4"), out_dir=tmp_path / "dd")
+    assert not [e for e in dd.timeline if e.kind == "blink"]

@@ -98,6 +98,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
     open_ap = _open_aperture(sig, detail, left, right) if name == "iris_dark" else float("nan")
     open_noise = _deblinked_noise(sig, detail, _spans_mask(len(x), left, right)) if np.isfinite(open_ap) else 0.0
     cuts = shot_cuts(sig, cfg) if cuts is None else cuts  # (detect_events passes its own)
+    cue_noise = blink_noise(sig, detail) if name == "iris_dark" else {}
     step = 1.0 / max(sig.fps, 1e-6)
     for p, prom, lo, hi in zip(peaks, props["prominences"], left, right):
         if not np.isfinite(x[p]):
@@ -121,7 +122,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
                                                   open_noise):
                 continue  # the iris darkened with the lids as wide as ever: blur or light, no blink
             if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
-                if name == "iris_dark" and not _stands_out(sig, cfg, detail, i0, i1):
+                if name == "iris_dark" and not _stands_out(sig, cfg, detail, i0, i1, cue_noise):
                     continue  # no deeper than this video's own flicker of the eyes: codec or sensor noise
                 events.append(Event("blink", t0, t1, depth, "eyes"))
             # else: a dip at a shot cut is the cut's change of light (eyecheck: Hamilton, 2.74 s); its
@@ -147,7 +148,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
         for t0, t1, depth, i0, i1 in _aperture_dips(sig, cfg, detail):
             if not mask[i0: i1 + 1].any():
                 if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
-                    if not _stands_out(sig, cfg, detail, i0, i1):
+                    if not _stands_out(sig, cfg, detail, i0, i1, cue_noise):
                         continue  # within the video's own flicker of the lids
                     events.append(Event("blink", t0, t1, depth, "eyes"))
                 mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
@@ -159,21 +160,37 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
 BLINK_CUES = ("iris_dark", "aperture")
 
 
-def blink_evidence(sig: FaceSignals, detail: np.ndarray, i0: int, i1: int, side: int | None = None) -> float:
+def blink_noise(sig: FaceSignals, detail: np.ndarray) -> dict[str, float]:
+    """Noise std of each blink cue (:data:`BLINK_CUES`, unsmoothed) on the ``detail`` frames, where
+    the eyes are read (:func:`~dfec.dynamics.mesh_signals.signal_noise`: robust second differences,
+    so the eye region's frame-to-frame flicker counts and its slow changes do not; a near-profile
+    view's guessed far eye, or another shot's small face, does not inflate it)."""
+    from .mesh_signals import signal_noise
+
+    out = {}
+    for name in BLINK_CUES:
+        raw = sig.raw.get(name)
+        if raw is not None and name in sig.values:
+            out[name] = signal_noise(np.where(detail, raw, np.nan))
+    return out
+
+
+def blink_evidence(sig: FaceSignals, detail: np.ndarray, i0: int, i1: int, side: int | None = None,
+                   noise: dict[str, float] | None = None) -> float:
     """How far a dip over frames ``i0``..``i1`` stands out of the video's own noise: for each
     blink cue (:data:`BLINK_CUES`, unsmoothed), its open level (the median of the ``side`` frames
     either side of the dip, ``detail`` frames only; default 4, a quarter second at 16 fps) minus
-    its lowest value in the dip, over that cue's noise std (``FaceSignals.noise_raw``: robust
-    second differences, so frame-to-frame flicker of the eye region counts and slow changes do
-    not); the positive ones summed (a light iris darkens on a blink, which is not evidence
-    against it). In noise std; NaN when neither cue can be read there."""
+    its lowest value in the dip, over that cue's noise std (``noise``, default
+    :func:`blink_noise`); the positive ones summed (a light iris darkens on a blink, which is not
+    evidence against it). In noise std; NaN when neither cue can be read there."""
     n = len(sig)
     side = 4 if side is None else side
+    noise = blink_noise(sig, detail) if noise is None else noise
     lo, hi = max(int(i0), 0), min(int(i1), n - 1)
     total, seen = 0.0, False
     for name in BLINK_CUES:
         raw = sig.raw.get(name)
-        sd = sig.noise_raw.get(name, 0.0)
+        sd = noise.get(name, 0.0)
         if raw is None or name not in sig.values or not (np.isfinite(sd) and sd > 0):
             continue
         x = np.where(detail, raw, np.nan)
@@ -186,13 +203,14 @@ def blink_evidence(sig: FaceSignals, detail: np.ndarray, i0: int, i1: int, side:
     return total if seen else float("nan")
 
 
-def _stands_out(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, i0: int, i1: int) -> bool:
+def _stands_out(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, i0: int, i1: int,
+                noise: dict[str, float]) -> bool:
     """Whether a short dip of the iris's darkness or of the lid aperture over frames ``i0``..``i1``
     is a blink by its :func:`blink_evidence`: at least ``blink_evidence_k`` noise std (0 turns
     the test off; a dip neither cue can be read around is not judged)."""
     if cfg.blink_evidence_k <= 0:
         return True
-    z = blink_evidence(sig, detail, i0, i1)
+    z = blink_evidence(sig, detail, i0, i1, noise=noise)
     return not np.isfinite(z) or z >= cfg.blink_evidence_k
 
 
