@@ -182,6 +182,26 @@ class DynamicsConfig:
     #: ... plus this many noise std of the aperture (measured off the dips): FaceMesh's lids may
     #: stay at their open opening through a blink, jittering about it (one frame at +2 std: 2 %)
     blink_open_noise_k: float = 2.0
+    #: a short dip of the iris's darkness or of the lid aperture (mesh tracks) is a blink only when
+    #: it stands out of the video's own noise: its depth below the open level around it, in noise
+    #: std of each cue (robust second differences of the unsmoothed signal on the frames where the
+    #: eyes are read), summed over the iris cue and the lids
+    #: (:func:`dfec.dynamics.events.blink_evidence`); 0 turns the test off. The depth thresholds
+    #: above are fractions of the neutral level, blind to the video's noise: the dev clips
+    #: re-encoded at CRF 40 (``benchmarks/caption_robustness.py``) smear the eye region, the iris
+    #: cue's noise grows 2-5x (0.02-0.05 -> 0.06-0.13 of its neutral) while its neutral falls (less
+    #: contrast), and single-frame flickers with the lids still were blinks (30 found on the 10
+    #: counted clips, 19 on no blink by eye; eye crops of 3358, facellava 1, skarsgard: irises
+    #: smeared into blobs). Measured sums: white noise 1.4 on average, 5.2 at its 99.9th
+    #: percentile; frames away from any blink, untouched dev clips 2.0 (99th percentile 12.7: gaze
+    #: and lid movements), CRF 40 1.7 (99th 5.5); blinks matched by eye on the untouched,
+    #: re-encoded, mirrored, halved and darkened dev clips 13-93, at CRF 40 4.3-51 (one under 8);
+    #: the CRF 40 flicker "blinks" 0-7.6 (and 13-18 on 669's head-turn blur, "possible blinks" by
+    #: eye, found on every version); RAVDESS's six blinks 31-37; Hamilton's four 7.6, 7.6, 8.3,
+    #: 20 (the two under 8: motion blur of a head turn at 3.1-3.3 s and the microphone passing the
+    #: eye at 3.9 s, no closure by eye). 8 = about 1.5x white noise's 99.9th percentile, below
+    #: every blink on clean video
+    blink_evidence_k: float = 8.0
     eye_deg: float = 0.15
     eyes_closed_below: float = 0.15
     # mouth

@@ -60,7 +60,11 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
 
     Read from ``iris_dark`` (the iris's darkness on the video frames, see
     :mod:`.mesh_signals`; depth ``blink_dark``) when the track has it, else from the eye aspect
-    ratio ``eye_open`` (depth ``blink_depth``): FaceMesh's eyelid points barely close on a blink."""
+    ratio ``eye_open`` (depth ``blink_depth``): FaceMesh's eyelid points barely close on a blink.
+    On mesh tracks a short dip (of the iris's darkness or of the lid aperture) must also stand out
+    of the video's own noise on the two cues together (:func:`blink_evidence`, at least
+    ``blink_evidence_k`` noise std): the depth thresholds are fractions of the neutral level, and a
+    heavily compressed or dim video's eye region flickers past them from frame to frame."""
     from scipy.signal import find_peaks, peak_widths
 
     name = "iris_dark" if has_signal(sig, "iris_dark", detail) else "eye_open"
@@ -94,6 +98,7 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
     open_ap = _open_aperture(sig, detail, left, right) if name == "iris_dark" else float("nan")
     open_noise = _deblinked_noise(sig, detail, _spans_mask(len(x), left, right)) if np.isfinite(open_ap) else 0.0
     cuts = shot_cuts(sig, cfg) if cuts is None else cuts  # (detect_events passes its own)
+    cue_noise = blink_noise(sig, detail) if name == "iris_dark" else {}
     step = 1.0 / max(sig.fps, 1e-6)
     for p, prom, lo, hi in zip(peaks, props["prominences"], left, right):
         if not np.isfinite(x[p]):
@@ -117,6 +122,8 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
                                                   open_noise):
                 continue  # the iris darkened with the lids as wide as ever: blur or light, no blink
             if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
+                if name == "iris_dark" and not _stands_out(sig, cfg, detail, i0, i1, cue_noise):
+                    continue  # no deeper than this video's own flicker of the eyes: codec or sensor noise
                 events.append(Event("blink", t0, t1, depth, "eyes"))
             # else: a dip at a shot cut is the cut's change of light (eyecheck: Hamilton, 2.74 s); its
             # frames are still bridged below, so its two halves are no widening / narrowing (review 5)
@@ -141,10 +148,70 @@ def detect_blinks(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray,
         for t0, t1, depth, i0, i1 in _aperture_dips(sig, cfg, detail):
             if not mask[i0: i1 + 1].any():
                 if not (cuts.size and spans_cut(t0, t1, cuts, sig)):
+                    if not _stands_out(sig, cfg, detail, i0, i1, cue_noise):
+                        continue  # within the video's own flicker of the lids
                     events.append(Event("blink", t0, t1, depth, "eyes"))
                 mask[max(i0 - 1, 0): min(i1 + 2, len(x))] = True
         events.sort(key=lambda e: e.start)
     return events, mask
+
+
+#: the eye cues a blink shows on (mesh tracks): the iris's darkness falls, the lids come down
+BLINK_CUES = ("iris_dark", "aperture")
+
+
+def blink_noise(sig: FaceSignals, detail: np.ndarray) -> dict[str, float]:
+    """Noise std of each blink cue (:data:`BLINK_CUES`, unsmoothed) on the ``detail`` frames, where
+    the eyes are read (:func:`~dfec.dynamics.mesh_signals.signal_noise`: robust second differences,
+    so the eye region's frame-to-frame flicker counts and its slow changes do not; a near-profile
+    view's guessed far eye, or another shot's small face, does not inflate it)."""
+    from .mesh_signals import signal_noise
+
+    out = {}
+    for name in BLINK_CUES:
+        raw = sig.raw.get(name)
+        if raw is not None and name in sig.values:
+            out[name] = signal_noise(np.where(detail, raw, np.nan))
+    return out
+
+
+def blink_evidence(sig: FaceSignals, detail: np.ndarray, i0: int, i1: int, side: int | None = None,
+                   noise: dict[str, float] | None = None) -> float:
+    """How far a dip over frames ``i0``..``i1`` stands out of the video's own noise: for each
+    blink cue (:data:`BLINK_CUES`, unsmoothed), its open level (the median of the ``side`` frames
+    either side of the dip, ``detail`` frames only; default 4, a quarter second at 16 fps) minus
+    its lowest value in the dip, over that cue's noise std (``noise``, default
+    :func:`blink_noise`); the positive ones summed (a light iris darkens on a blink, which is not
+    evidence against it). In noise std; NaN when neither cue can be read there."""
+    n = len(sig)
+    side = 4 if side is None else side
+    noise = blink_noise(sig, detail) if noise is None else noise
+    lo, hi = max(int(i0), 0), min(int(i1), n - 1)
+    total, seen = 0.0, False
+    for name in BLINK_CUES:
+        raw = sig.raw.get(name)
+        sd = noise.get(name, 0.0)
+        if raw is None or name not in sig.values or not (np.isfinite(sd) and sd > 0):
+            continue
+        x = np.where(detail, raw, np.nan)
+        around = np.r_[x[max(lo - side, 0):lo], x[hi + 1:hi + 1 + side]]
+        dip = x[lo:hi + 1]
+        if not (np.isfinite(around).any() and np.isfinite(dip).any()):
+            continue
+        total += max(0.0, float(np.nanmedian(around) - np.nanmin(dip)) / sd)
+        seen = True
+    return total if seen else float("nan")
+
+
+def _stands_out(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, i0: int, i1: int,
+                noise: dict[str, float]) -> bool:
+    """Whether a short dip of the iris's darkness or of the lid aperture over frames ``i0``..``i1``
+    is a blink by its :func:`blink_evidence`: at least ``blink_evidence_k`` noise std (0 turns
+    the test off; a dip neither cue can be read around is not judged)."""
+    if cfg.blink_evidence_k <= 0:
+        return True
+    z = blink_evidence(sig, detail, i0, i1, noise=noise)
+    return not np.isfinite(z) or z >= cfg.blink_evidence_k
 
 
 def _spans_mask(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
