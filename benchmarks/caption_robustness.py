@@ -16,8 +16,10 @@ where the transform changes what is true:
 * ``crf40``: re-encoded at CRF 40: heavy block artefacts, as in a web re-upload;
 * ``dark``: pixel values x 0.4 plus Gaussian noise (sigma 3, seeded): a dim shot with sensor noise.
 
-The sound track is copied unchanged, so the audio half of speech detection is the same. Frame
-times are kept (each frame keeps its source timestamp), so blinks and speaking runs keep their times.
+The sound track is copied unchanged (its packets; an edit list of the source container is not
+carried over: on the .mov dev clip the sound starts ~24 ms early), so the audio half of speech
+detection is the same. Frame times are kept (each frame keeps its source timestamp), so blinks and
+speaking runs keep their times.
 
 Per transform it prints mean TEM / precision / recall against the (rewritten) references, the same
 for the untouched clips, and the *consistency*: the TEM of each transformed caption scored against
@@ -83,21 +85,34 @@ def transform_frame(name: str, rgb: np.ndarray, rng: np.random.Generator) -> np.
 def make_video(src: Path, dst: Path, name: str, seed: int = 0) -> Path:
     """Write ``src`` under transform ``name`` to ``dst`` (H.264 at :data:`CRF`, the source's frame
     times, its first audio stream copied). Reused when ``dst`` exists; written to a temporary name
-    first, so an interrupted run leaves no half file behind."""
-    import av
+    first (removed when writing fails), so an interrupted run leaves no half file behind. The
+    cache key is the path alone: a changed :data:`CRF` or dark setting needs a new ``--work``."""
+    from fractions import Fraction
 
     from dfec.video.audio import video_t0
-    from dfec.video.reader import iter_frames
 
     if dst.is_file():
         return dst
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(dst.stem + ".part" + dst.suffix)
     rng = np.random.default_rng(seed)
-    from fractions import Fraction
-
     tb = Fraction(1, 90000)
     t0 = video_t0(src) or 0.0  # the first frame's time on the container clock: the sound stays in sync
+    try:
+        _write(src, tmp, name, rng, tb, t0)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(dst)
+    return dst
+
+
+def _write(src: Path, tmp: Path, name: str, rng, tb, t0: float) -> None:
+    """Encode the transformed frames (pts = source time + ``t0``) and copy the audio packets."""
+    import av
+
+    from dfec.video.reader import iter_frames
+
     with av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
         a_in = next(iter(inp.streams.audio), None)
         a_out = out.add_stream_from_template(a_in) if a_in is not None else None
@@ -126,8 +141,6 @@ def make_video(src: Path, dst: Path, name: str, seed: int = 0) -> Path:
                     continue
                 pkt.stream = a_out
                 out.mux(pkt)
-    tmp.replace(dst)
-    return dst
 
 
 def reference_for(name: str, ref: str) -> str:

@@ -190,7 +190,9 @@ import json, resource, sys, time
 from pathlib import Path
 from dfec.tracking.pipeline import track
 t, c = time.perf_counter(), time.process_time()
-res = track(sys.argv[1], out_dir=sys.argv[2], detector=sys.argv[3])
+det = sys.argv[3]
+res = track(sys.argv[1], out_dir=sys.argv[2], detector=det.removesuffix("-oneread"),
+            mesh_flip_average=not det.endswith("-oneread"))
 wall, cpu = time.perf_counter() - t, time.process_time() - c
 side = Path(sys.argv[2]) / "tracks_mesh.npz"
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "wall": wall, "cpu": cpu,

@@ -668,6 +668,13 @@ def test_an_active_score_of_zero_is_refused(tmp_path):
             load_config(f)
     f.write_text("voice_active_score: 0.01\n")
     assert load_config(f).voice_active_score == 0.01
+    # the laugh guard's share and level: 0 would drop every speaking run whose teeth are measured
+    for key in ("speak_bared_share", "speak_bared_level"):
+        f.write_text(f"{key}: 0\n")
+        with pytest.raises(DfecError, match=f"{key}.*above 0"):
+            load_config(f)
+    f.write_text("speak_bared_level: 2.5\nspeak_bared_share: 1\n")
+    assert load_config(f).speak_bared_level == 2.5
 
 
 def test_the_active_score_is_a_setting():

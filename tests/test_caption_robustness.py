@@ -88,7 +88,9 @@ def test_transformed_video_keeps_times_and_sound(rob, tmp_path, name):
         assert abs(left - 0.4 * img[:, :third].mean()) < 8
     else:
         assert np.abs(frame - img).mean() < (6 if name == "crf40" else 2)
-    assert rob.make_video(src, tmp_path / f"{name}.mp4", name) == dst        # reused, not rewritten
+    stamp = dst.stat().st_mtime_ns
+    assert rob.make_video(src, tmp_path / f"{name}.mp4", name) == dst
+    assert dst.stat().st_mtime_ns == stamp                                    # reused, not rewritten
     assert not list(tmp_path.glob("*.part*"))
 
 
@@ -100,6 +102,19 @@ def test_a_video_without_sound_is_transformed_too(rob, tmp_path):
     dst = rob.make_video(src, tmp_path / "m.mp4", "mirror")
     with av.open(str(dst)) as c:
         assert not c.streams.audio and c.streams.video[0].frames == 24
+
+
+def test_a_failed_write_leaves_no_part_file(rob, tmp_path, monkeypatch):
+    src = tmp_path / "src.mp4"
+    _clip(src)
+
+    def broken(name, rgb, rng):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(rob, "transform_frame", broken)
+    with pytest.raises(RuntimeError):
+        rob.make_video(src, tmp_path / "out" / "x.mp4", "mirror")
+    assert not list((tmp_path / "out").iterdir())
 
 
 def test_unknown_transform_is_refused(rob, tmp_path):

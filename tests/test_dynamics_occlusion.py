@@ -208,6 +208,11 @@ def test_wolfganglanger_hand_over_the_mouth_is_hidden_and_no_speech(shared_data,
     assert not occ[(t < 2.5) | (t > 9.5)].any()             # the mouth in view: never flagged
     kinds = [e.kind for e in detect_events(sig, DynamicsConfig())]
     assert not any(k.startswith("speaking") for k in kinds)
+    # and the whole captioner, with the clip's sound (the voice lowers the lips' bar for speech)
+    from dfec.dynamics.captioner import caption_video
+
+    r = caption_video(shared_data / "wild" / "pyfeat__WolfgangLanger_Pexels.mp4", out_dir=tmp_path)
+    assert not any(e.kind.startswith("speaking") for e in r.timeline), r.caption
 
 
 def test_a_clear_mouth_with_a_laugh_and_a_profile_turn_is_never_hidden(shared_data, mediapipe_stack, tmp_path):

@@ -104,18 +104,22 @@ def _write_video(path, n=16, size=64):
             c.mux(p)
 
 
-@pytest.mark.parametrize("problem", ["old_format", "other_duration"])
+@pytest.mark.parametrize("problem", ["old_format", "other_duration", "one_mesh_read", "usable"])
 def test_unusable_tracks_json_is_tracked_again(tmp_path, monkeypatch, capsys, problem):
     video = tmp_path / "clip.mp4"
     _write_video(video, n=16)  # 1 s
     out = tmp_path / "out"
     out.mkdir()
-    cached = syn.sequence(1.0 if problem == "old_format" else 10.0)
+    cached = syn.sequence(10.0 if problem == "other_duration" else 1.0)
     cached.video = str(video)
     d = cached.to_json()
     if problem == "old_format":
         for t in d["tracks"]:
             t["landmarks"] = [[0.0, 0.0]] * len(t["frames"])  # e.g. box centres only
+    if problem == "one_mesh_read":  # written before the flip-averaged mesh (no such key)
+        d["config"] = {"detector": "mediapipe", "with_iris": True}
+    if problem == "usable":
+        d["config"] = {"detector": "mediapipe", "with_iris": True, "mesh_flip_average": True}
     (out / "tracks.json").write_text(json.dumps(d))
     calls = []
 
@@ -127,9 +131,14 @@ def test_unusable_tracks_json_is_tracked_again(tmp_path, monkeypatch, capsys, pr
 
     monkeypatch.setattr(pipeline, "track", fake_track)
     assert main(["caption", str(video), "--out", str(out), "--quiet"]) == 0
-    assert calls, "the unusable tracks.json was reused"
     io = capsys.readouterr()
+    if problem == "usable":
+        assert not calls and "not reused" not in io.err
+        return
+    assert calls, "the unusable tracks.json was reused"
     assert io.out.strip() == NO_FACE
+    if problem == "one_mesh_read":
+        assert "one FaceMesh read each" in io.err
     assert re.search(r"tracks\.json: not reused \(.+\); tracking", io.err) and "Traceback" not in io.err
 
 

@@ -214,6 +214,22 @@ def test_mesh_mirror_index_is_the_faces_left_right_symmetry():
         assert MESH_MIRROR[MESH_TO_68[a]] == MESH_TO_68[b], (a, b)
     for a in (8, 27, 28, 29, 30, 33, 51, 57, 62, 66):
         assert MESH_MIRROR[MESH_TO_68[a]] == MESH_TO_68[a], a
+    # the Iris model's 71 eye-region points of each eye (eyelid contour, four halo rings, brow),
+    # listed vertex by vertex for each eye from MediaPipe's iris graph: a swap of two eyelid
+    # pairs in the map fails here
+    from dfec.faces.mesh68 import LEFT_EYE_REGION, RIGHT_EYE_REGION
+
+    assert (MESH_MIRROR[RIGHT_EYE_REGION] == LEFT_EYE_REGION).all()
+    assert (MESH_MIRROR[LEFT_EYE_REGION] == RIGHT_EYE_REGION).all()
+
+
+def test_the_tracker_setting_reaches_facemesh():
+    from dfec.tracking.config import TrackConfig
+    from dfec.tracking.pipeline import _default_models
+
+    for on in (True, False):
+        stack = _default_models(TrackConfig(mesh_flip_average=on)).mesh_stack
+        assert stack.mesh.flip_average is on
 
 
 def _mirror_error(stack, image) -> tuple[float, float]:

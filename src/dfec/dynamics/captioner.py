@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import DfecError
 from ..schema import Event, TrackingResult
+from ..tracking.config import TrackConfig
 from .config import effective_thresholds
 from .events import DynamicsConfig, _detail_mask, detect_events, has_signal
 from .mesh_events import jaw_confirms
@@ -192,8 +193,14 @@ def _same_video(tracking: TrackingResult, path: str | Path) -> bool:
         return False
 
 
-def _cache_problem(tr: TrackingResult, path: str | Path) -> str | None:
-    """Why a loaded ``tracks.json`` cannot be used for ``path`` (None when it can)."""
+#: the tracker's default for the flip-averaged mesh: a cached tracks.json made the other way is
+#: tracked again (its mesh signals differ by up to 15 % on the lips)
+_FLIP_DEFAULT = TrackConfig().mesh_flip_average
+
+
+def _cache_problem(tr: TrackingResult, path: str | Path, config: dict | None = None) -> str | None:
+    """Why a loaded ``tracks.json`` cannot be used for ``path`` (None when it can); ``config`` is
+    the tracker configuration the file was written with (its ``"config"``)."""
     if not _same_video(tr, path):
         return f"it was written for {tr.video or 'another video'}"
     for t in tr.tracks:
@@ -202,6 +209,11 @@ def _cache_problem(tr: TrackingResult, path: str | Path) -> str | None:
             return f"track {t.track_id} has no 68-point landmarks (older or foreign format)"
     if not tr.fps or tr.fps <= 0:
         return "it has no frame rate"
+    cfg = config if isinstance(config, dict) else {}
+    if cfg.get("detector") == "mediapipe" and bool(cfg.get("mesh_flip_average", False)) != _FLIP_DEFAULT:
+        # files written before the flip average have no such key: their meshes are one read each
+        return ("its meshes are one FaceMesh read each (mesh_flip_average off)" if _FLIP_DEFAULT
+                else "its meshes are flip-averaged (mesh_flip_average on)")
     try:  # the same path may now hold another video: compare durations when the file decodes
         from ..video.reader import probe
 
@@ -213,9 +225,19 @@ def _cache_problem(tr: TrackingResult, path: str | Path) -> str | None:
     return None
 
 
+def _written_with(tracks_json: Path) -> dict:
+    """The tracker configuration stored in a ``tracks.json`` (empty when it has none)."""
+    try:
+        cfg = json.loads(tracks_json.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return cfg if isinstance(cfg, dict) else {}
+
+
 def load_or_track(path: str | Path, out_dir: str | Path | None = None, progress: bool = False) -> TrackingResult:
     """Reuse ``out_dir/tracks.json`` when it was written for ``path`` (same path, 68-point
-    landmarks, duration matching the video); otherwise run the tracker, which overwrites it. A
+    landmarks, duration matching the video, meshes read as the tracker now reads them:
+    ``mesh_flip_average``); otherwise run the tracker, which overwrites it. A
     ``tracks.json`` that is not reused is named in a one-line note on stderr."""
     import sys
 
@@ -224,7 +246,7 @@ def load_or_track(path: str | Path, out_dir: str | Path | None = None, progress:
         if cached.is_file():
             try:
                 tr = TrackingResult.load(cached)
-                why = _cache_problem(tr, path)
+                why = _cache_problem(tr, path, _written_with(cached))
             except DfecError as exc:
                 tr, why = None, exc.reason
             if tr is not None and why is None:

@@ -269,8 +269,8 @@ class DynamicsConfig:
     #: benchmarks/caption_robustness.py (dev, six versions): 669 darkened lost its first talk's
     #: middle to two voice gaps (2.25-2.69, 3.19-4.0 s) it articulates through (0.009 and 0.014
     #: face scale at 3.44 / 3.81 s) and 669 halved one of them; the real pause (4.62-6.12 s, lips
-    #: closed) stays. 0.5: at 1.0 (no weaker ones) neither came back. ``speak_pause_lips`` False:
-    #: only ``speak_lips_fill`` below decides
+    #: closed) stays. 0.5: at 1.0 (no weaker ones) neither came back; 0 or 1 counts no weaker
+    #: articulations. ``speak_pause_lips`` False: only ``speak_lips_fill`` below decides
     speak_voice_weak: float = 0.5
     speak_pause_lips: bool = True
     #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
@@ -692,8 +692,10 @@ FRACTION_FIELDS = {"voice_band_share", "voice_flatness", "voice_voicing", "voice
 #: ratios that must stay below 1 (``head_secondary_ratio`` 1 or more: a turn and a tilt of one size
 #: would each be the other's side component, and both would be dropped)
 BELOW_ONE_FIELDS = {"head_secondary_ratio"}
-#: fractions that must be above 0 (``voice_active_score`` 0 would make every frame voiced)
-POSITIVE_FIELDS = {"voice_active_score"}
+#: settings that must be above 0 (``voice_active_score`` 0 would make every frame voiced;
+#: ``speak_bared_share`` or ``speak_bared_level`` 0 would make every speaking run a laugh:
+#: ``speak_bared_teeth`` 0 is the way to turn that guard off)
+POSITIVE_FIELDS = {"voice_active_score", "speak_bared_share", "speak_bared_level"}
 #: (lower, upper) fields of one scale: a file that sets the lower above the upper is refused
 ORDERED_FIELDS = (("speak_pause_min_s", "speak_pause_max_s"), ("blink_max_s", "closure_max_s"),
                   ("mouth_closed_below", "mouth_open_above"))
@@ -762,7 +764,7 @@ def _number_setting(key: str, value, default, path: Path):
     if top is not None and value > top:
         raise DfecError(f"'{key}' must be a {'percentile' if top == 100 else 'fraction'} from 0 to {top}", path)
     if key in POSITIVE_FIELDS and value <= 0:
-        raise DfecError(f"'{key}' must be above 0 (at most {top})", path)
+        raise DfecError(f"'{key}' must be above 0" + (f" (at most {top})" if top is not None else ""), path)
     if key in BELOW_ONE_FIELDS and value >= 1:
         raise DfecError(f"'{key}' must be below 1 (0 turns it off)", path)
     return type(default)(value)

@@ -401,7 +401,7 @@ def _detail_mask(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
     """The frames whose face is large enough for eye, brow and mouth details (``min_detail_px``):
     by the pose-free mesh size (:attr:`FaceSignals.face_px`) where the track has one, else by the
     2-D inter-ocular distance. A head turn does not make the mouth or the near eye smaller, but
-    it shrinks the 2-D distance by cos(yaw): dev clip 669 at half size (2-D 23-42 px, 3-D 36-42)
+    it shrinks the 2-D distance by cos(yaw): dev clip 669 at half size (2-D 23-42 px, 23-32 when turned; 3-D 36-42)
     lost its mouth on every turned frame, and 2422 at half size (2-D 29-32 px at 35-39 degrees
     of yaw, 3-D 35-36) on every other frame, and with them their speaking runs."""
     iod = sig.iod_px

@@ -591,7 +591,7 @@ def mesh_corner_lift(sig: "FaceSignals") -> bool:
 
 
 def _add_mesh(raw, values, noise, noise_raw, pose, first, frames, order, n, max_gap, cfg, mesh, iris, pixels,
-              fps: float = 16.0) -> np.ndarray | None:
+              fps: float = 16.0) -> tuple[np.ndarray | None, np.ndarray]:
     """Add the mesh signals (and their noise levels) to the dicts of :func:`compute_signals`;
     returns the mouth-occlusion mask on the grid (:mod:`.occlusion`), or None when the pixel cues
     were not measured or ``cfg.occlusion`` is off, and the pose-free face size on the grid

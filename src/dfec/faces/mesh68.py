@@ -77,7 +77,8 @@ def _mirror_index() -> np.ndarray:
     133 <-> 362, 61 <-> 291, 127 <-> 356, ...). Measured, not assumed: FaceMesh run on 46 frontal
     frames (RAVDESS and four dev clips) and on the same crops mirrored gives, by optimal
     assignment of the mirrored run's points to the direct run's, exactly this involution (mean
-    distance 0.03 of the outer-eye-corner span); ``tests/test_facemesh_flip.py`` checks it."""
+    distance 0.03 of the outer-eye-corner span); ``tests/test_mediapipe.py`` checks it against
+    the 68-point view's pairs and the two eyes' 71 Iris-region vertices."""
     mid = set(MESH_MIDLINE)
     side = [i for i in range(248) if i not in mid]
     idx = np.arange(468)
