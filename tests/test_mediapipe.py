@@ -228,8 +228,26 @@ def test_the_tracker_setting_reaches_facemesh():
     from dfec.tracking.pipeline import _default_models
 
     for on in (True, False):
-        stack = _default_models(TrackConfig(mesh_flip_average=on)).mesh_stack
-        assert stack.mesh.flip_average is on
+        stack = _default_models(TrackConfig(mesh_flip_average=on, mesh_flip_min_face_px=50)).mesh_stack
+        assert stack.mesh.flip_average is on and stack.mesh.flip_min_face_px == 50
+    with pytest.raises(ValueError, match="mesh_flip_min_face_px"):
+        TrackConfig(mesh_flip_min_face_px=-1)
+
+
+def test_flip_average_is_skipped_on_faces_below_the_detail_size(astronaut):
+    """A face shorter than ``flip_min_face_px`` (brows to chin) gets one read: its details are not
+    read anyway, and a crowd of small faces would double the mesh's cost."""
+    stack = MediaPipeFaces()
+    roi = stack.fit(astronaut, roi_from_detection(stack.find(astronaut)[0])).next_roi()
+    calls = stack.mesh.model.n_calls
+    face = stack.fit(astronaut, roi)
+    height = np.ptp(face.landmarks68[:, 1])
+    assert height > 64 and stack.mesh.model.n_calls - calls == 2
+    stack.mesh.flip_min_face_px = height + 1
+    calls = stack.mesh.model.n_calls
+    one = stack.fit(astronaut, roi)
+    assert stack.mesh.model.n_calls - calls == 1
+    assert np.abs(one.mesh - MediaPipeFaces(flip_average=False).fit(astronaut, roi).mesh).max() < 1e-4
 
 
 def _mirror_error(stack, image) -> tuple[float, float]:

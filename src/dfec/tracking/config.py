@@ -61,6 +61,9 @@ class TrackConfig:
     #: (flip test-time augmentation, :mod:`dfec.faces.facemesh` step 2): one read is not
     #: mirror-symmetric, and captions of mirrored dev clips differed (benchmarks/caption_robustness.py)
     mesh_flip_average: bool = True
+    #: ... on faces at least this tall (px, brows to chin; the Iris gate): smaller faces' details
+    #: are not read, and the second read costs ~1.1 ms a face
+    mesh_flip_min_face_px: int = 64
     #: with the mesh backend a face is followed by its own ROI, so identity embeddings are
     #: needed when a track is born or re-found, and then only every this many frames (S_k)
     mesh_embed_every: int = 32
@@ -184,5 +187,7 @@ class TrackConfig:
             raise ValueError("ema_alpha and mc_lambda lie in [0, 1]")
         if self.link_max_speed < 0:
             raise ValueError("link_max_speed must be 0 or more")
+        if self.mesh_flip_min_face_px < 0 or self.iris_min_face_px < 0:
+            raise ValueError("mesh_flip_min_face_px and iris_min_face_px must be 0 or more")
         if self.link_views < 1 or self.link_view_spacing < 1:
             raise ValueError("link_views and link_view_spacing must be at least 1")

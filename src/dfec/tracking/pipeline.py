@@ -85,7 +85,7 @@ def _mediapipe_or_none(cfg: TrackConfig):
 
         tflite.check_available()
         return MediaPipeFaces(cfg.detect_min_score, cfg.mesh_min_presence, cfg.with_iris,
-                              flip_average=cfg.mesh_flip_average)
+                              flip_average=cfg.mesh_flip_average, flip_min_face_px=cfg.mesh_flip_min_face_px)
     except MissingDependencyError as exc:
         print(f"dfec: warning: {exc.reason}; falling back to dlib HOG (--detector hog)", file=sys.stderr)
         return None
@@ -96,7 +96,7 @@ _MODEL_CACHE: dict[tuple, FaceModels] = {}
 
 def _default_models(cfg: TrackConfig) -> FaceModels:
     key = (cfg.detector, cfg.detect_upsample, cfg.detect_max_side, cfg.detect_min_score, cfg.mesh_min_presence,
-           cfg.with_iris, cfg.mesh_flip_average)
+           cfg.with_iris, cfg.mesh_flip_average, cfg.mesh_flip_min_face_px)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE[key] = FaceModels(config=cfg)
     return _MODEL_CACHE[key]
