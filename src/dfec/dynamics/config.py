@@ -476,6 +476,17 @@ class DynamicsConfig:
     #: raises came with at most 7.4 deg/s, the false ones of head turns and nods (669, nggyup,
     #: skarsgard) with 17-42 deg/s.
     shape_max_turn_rate: float = 12.0
+    #: a lower-lid tightening is not read when the head rotates faster than this (degrees per
+    #: second, :func:`dfec.dynamics.mesh_events.turn_rate_at`) over the half second around the
+    #: moment of its change (its half-amplitude time), in place of ``shape_max_turn_rate``'s
+    #: average over the swing, which a long still stretch dilutes and whose span moves with the
+    #: video's noise. Dev skarsgard 0.4-1.7 s: the lids' fall comes as the head starts a
+    #: 20-degree turn, 27-49 deg/s around the change on the clip and its five re-encoded copies,
+    #: 6 over the swing on the clip, 13-15 on two copies (said on four versions, not on two).
+    #: Twice ``shape_max_turn_rate``, in the gap of the dev values: the lids' changes kept there
+    #: read at most 18 around the change (WolfgangLanger's squeezed eyes 12-13 on all six
+    #: versions, its 8.8 s tightening 16), those of turns 26-49; 0 turns the test off
+    lid_change_max_turn_rate: float = 24.0
     #: a nose wrinkle needs the alae to rise at least this many times as much (relative) as the
     #: mid-cheeks: in a smile they rise together (ratio 1.0-1.4 on the dev clips facellava 1,
     #: face_noface, skarsgard, WolfgangLanger, where by eye the nose does not wrinkle)

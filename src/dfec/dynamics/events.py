@@ -680,9 +680,9 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # at the widening's end; a smile that was already there widens with little further lift)
     smiles = [e for e in events if e.kind == "smile"]
     events = [e for e in events if not (e.kind == "lips_stretch" and any(_share(e, m) >= 0.5 for m in smiles))]
-    # lower lids tightening during an eye narrowing are that narrowing (both are said "their eyes narrow")
-    narrow = [e for e in events if e.kind == "eyes_narrow"]
-    events = [e for e in events if not (e.kind == "lids_tighten" and any(_share(e, m) >= 0.5 for m in narrow))]
+    # lower lids tightening during an eye narrowing are that narrowing (both are said "their eyes
+    # narrow"): one movement, kept as the measurement that reads it more strongly
+    events = _one_narrowing(events, cfg.lid_tighten, eye_th)
     events = lids_into_closure(events, sig, cfg.closure_lid_gap_s)
     events = [e for e in events if np.isfinite(e.start) and np.isfinite(e.end)]
     events.sort(key=lambda e: (round(e.start, 4), e.end))
@@ -714,6 +714,30 @@ def _drop_secondary_axis(events: list[Event], yaw_sw: list[Swing], roll_sw: list
         return any(e.intensity <= ratio * amp and a <= at <= b for a, b, amp in spans[other])
 
     return [e for e in events if not secondary(e)]
+
+
+def _one_narrowing(events: list[Event], lid_th: float, eye_th: float) -> list[Event]:
+    """``events`` with each lower-lid tightening (``lids_tighten``) that lies at least half inside
+    an eye narrowing (``eyes_narrow``, the lid aperture) reported once: as the one of the two
+    that is the larger multiple of its own threshold (``lid_th``: ``lid_tighten``; ``eye_th``: the
+    aperture's ``eye_mesh``; ties keep the narrowing). Both say "their eyes narrow"; which one carries the movement must not turn
+    on which reading happens to pass its threshold. Dev clip skarsgard mirrored: the aperture's
+    narrowing reached exactly its threshold (1.0x, too weak to be said) and removed the lower
+    lids' 3.2x tightening of the same moment, said on the unmirrored clip."""
+    narrow = [e for e in events if e.kind == "eyes_narrow"]
+    if not narrow:
+        return events
+    drop = set()
+    for e in events:
+        if e.kind != "lids_tighten":
+            continue
+        for m in narrow:
+            if _share(e, m) < 0.5:
+                continue
+            lid = e.intensity / lid_th if lid_th > 0 else 0.0
+            ap = m.intensity / eye_th if eye_th > 0 else 0.0
+            drop.add(id(m) if lid > ap else id(e))
+    return [e for e in events if id(e) not in drop]
 
 
 #: the lid-aperture swings that take the lids towards a closure / back from it

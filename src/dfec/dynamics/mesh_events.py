@@ -151,17 +151,59 @@ def downcast(sig: FaceSignals, cfg: DynamicsConfig, idx: np.ndarray) -> bool:
 
 def lid_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink_mask: np.ndarray) -> list[Event]:
     """Lower-lid tightening: a fall of ``lower_lid`` (relative) of at least ``lid_tighten``, blinks
-    masked out, not while the head rotates faster than ``shape_max_turn_rate`` (a nod moves the
-    lower lids against the eye corners in the image: they sit in front of them). (Lid aperture swings, half-open eyes included, are read in
+    masked out, not when the head rotates faster than ``lid_change_max_turn_rate`` over the half
+    second where its change happens (:func:`turn_rate_at`; a nod or turn moves the lower lids
+    against the eye corners in the image: they sit in front of them). Not the average over the
+    swing's span (``shape_max_turn_rate``, as the other shape changes): the span's ends move
+    with the blinks masked and with the video's noise, and so did that average (dev
+    WolfgangLanger's squeezed eyes at 0-1.7 s: 7.5 deg/s on the clip, 13 on its darkened copy,
+    whose swing began later; skarsgard's fall at 0.4-1.7 s: 6 on the clip, 13 at half size),
+    while around the change it reads 12-13 and 27-49 on every version. A fall
+    that follows a rise of the lids (the way back from it) is a tightening only when it ends at
+    least ``lid_tighten`` tighter than where that rise began (:func:`_net_of_return`). (Lid
+    aperture swings, half-open eyes included, are read in
     :func:`dfec.dynamics.events.detect_events` with the other eye swings.)"""
     out: list[Event] = []
     if _has(sig, "lower_lid", detail):
         x = np.where(detail & ~blink_mask, sig.deviation("lower_lid"), np.nan)
-        sw = swings(x, sig.times, cfg.lid_tighten, "lower_lid")
-        for s, back in zip(sw, label_returns(sw, cfg.lid_tighten, cfg.return_fraction)):
-            if s.amplitude < 0 and not back and turn_rate(sig, s.t0, s.t1) <= cfg.shape_max_turn_rate:
-                out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes", change_at=s.t_half))
+        th = cfg.lid_tighten
+        sw = swings(x, sig.times, th, "lower_lid")
+        backs = label_returns(sw, th, cfg.return_fraction)
+        for k, (s, back) in enumerate(zip(sw, backs)):
+            if s.amplitude >= 0 or back or _net_of_return(sw, backs, k) > -th:
+                continue
+            if cfg.lid_change_max_turn_rate > 0 and turn_rate_at(sig, s.t_half) > cfg.lid_change_max_turn_rate:
+                continue  # the change comes with a fast turn: the lids' image moves with the head
+            out.append(Event("lids_tighten", s.t0, s.t1, abs(s.amplitude), "eyes", change_at=s.t_half))
     return out
+
+
+def _net_of_return(sw: list, backs: list[bool], k: int) -> float:
+    """The change swing ``sw[k]`` makes beyond the start of the swing before it when that one went
+    the other way and was no return itself (``backs``; as :func:`~.swings.label_returns` pairs
+    them): ``sw[k]`` is first the way back from it, and only what lies past its start is a new
+    movement. Otherwise its whole amplitude. Why: dev clip 3358 (by eye, the lower lids do not
+    move): the lower lids sink by 0.18 of their depth while she speaks, then come back up by 0.28
+    after it, past their start by 0.10 only, and "her eyes narrow" was said; on its CRF 18 copy
+    the same way back ended 0.09 from the start and was a return (not said)."""
+    s = sw[k]
+    if k == 0 or backs[k - 1]:
+        return s.amplitude
+    prev = sw[k - 1]
+    if prev.amplitude * s.amplitude >= 0:
+        return s.amplitude
+    return s.end_value - prev.start_value
+
+
+def turn_rate_at(sig: FaceSignals, t: float | None, half: float = 0.25) -> float:
+    """:func:`turn_rate` over the ``half`` s either side of ``t`` (a swing's half-amplitude time,
+    where its change happens); 0 for None. A swing's own span may hold a long still stretch
+    that dilutes a fast turn at the moment of the change (dev skarsgard 0.4-1.7 s: the lower
+    lids' fall comes at 1.5-1.7 s, as the head starts a 20-degree turn at 50 degrees a second;
+    over the whole swing 6 degrees a second, over its change 27)."""
+    if t is None:
+        return 0.0
+    return turn_rate(sig, t - half, t + half)
 
 
 def teeth_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> list[Event]:
@@ -404,9 +446,16 @@ def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray
                        frames: np.ndarray | None = None) -> list[Event]:
     """States on the first 0.3 s that the mesh measures: where the eyes look (``gaze_state``;
     "down" wherever :func:`downcast` holds) and
-    whether they are half-open (``aperture`` below ``half_open_below``) or narrowed (below
-    ``squint_aperture`` with the lower lids raised, :func:`squinting`). ``frames``: the frames
-    to read (default the first 0.3 s)."""
+    whether they are narrowed (``aperture`` below ``squint_aperture`` with the lower lids raised,
+    :func:`squinting`, and not downcast) or else half-open (below ``half_open_below``).
+    ``frames``: the frames to read (default the first 0.3 s).
+
+    A squint narrows the eye from below (the lower lids rise, FACS AU7), half-open eyes are the
+    upper lids lowered: the lower lids tell them apart, not the aperture's 0.55 line, which a
+    squint's aperture straddles (dev clips 5854 and nggyup, narrowed by eye with raised lower
+    lids: 0.545 and 0.499 on the clips, 0.56-0.67 on their re-encoded, mirrored, darkened copies,
+    said "half-open" on some and "narrowed" or "open" on others). Downcast eyes (the upper lids
+    follow the iris down, :func:`downcast`) stay half-open."""
     n = max(1, int(round(0.3 * sig.fps)))
     idx = np.arange(len(sig))[:n] if frames is None else np.asarray(frames, int)
     idx = idx[detail[idx]]
@@ -415,16 +464,17 @@ def mesh_initial_state(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray
     t0 = float(sig.times[0])
     out = []
     state = gaze_state(sig, cfg, idx)
-    if state is not None and downcast(sig, cfg, idx):
+    down = downcast(sig, cfg, idx)
+    if state is not None and down:
         state = "down"
     if state is not None:
         out.append(Event(f"gaze_is_{state}", t0, t0, 1.0, "gaze"))
     if "aperture" in sig.values and np.isfinite(sig["aperture"][idx]).any():
         ap = float(np.nanmedian(sig["aperture"][idx]))
-        if ap < cfg.half_open_below and ap >= cfg.closed_below:
-            out.append(Event("eyes_are_half_open", t0, t0, ap, "eyes"))
-        elif cfg.half_open_below <= ap < cfg.squint_aperture and squinting(sig, cfg, idx):
+        if cfg.closed_below <= ap < cfg.squint_aperture and not down and squinting(sig, cfg, idx):
             out.append(Event("eyes_are_narrowed", t0, t0, ap, "eyes"))
+        elif cfg.closed_below <= ap < cfg.half_open_below:
+            out.append(Event("eyes_are_half_open", t0, t0, ap, "eyes"))
     return out
 
 
