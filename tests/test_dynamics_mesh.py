@@ -476,3 +476,55 @@ def test_lids_coming_up_out_of_eyes_closed_at_the_clip_start_are_that_closure():
           Event("eyes_reopen", 2.6, 2.9, 0.5, "eyes")]          # a later, separate lift stays
     kept = lids_into_closure(ev, sig, 0.5)
     assert [(e.kind, e.start) for e in kept] == [("eyes_open", 1.5), ("eyes_reopen", 2.6)]
+
+
+# ------------------------------------------------------------------ gaze robustness (gazerob)
+def test_gaze_swing_of_one_eye_alone_is_not_read():
+    """The iris fitted to one eye drifts 30 degrees aside and back while the other eye holds
+    still (dev clip 3358 at CRF 40: an unresolved, smeared eye): the mean of the eyes swings 15
+    degrees, past ``gaze_deg``, but the eyes turn together, so no gaze shift; both eyes turning
+    the same 30 degrees is one."""
+    wander = lambda t: 30 * bump(t, 1.5, 2.5, 0.2)
+    moved = mesh_sequence(4.0, noise_px=0.3, gaze_h=wander)
+    still = mesh_sequence(4.0, noise_px=0.3)
+    one = mesh_sequence(4.0, noise_px=0.3)
+    tk = one.tracks[0]
+    tk.iris = np.concatenate([moved.tracks[0].iris[:, :5], still.tracks[0].iris[:, 5:]], axis=1)
+    sig = track_signals(one)
+    assert np.nanmax(np.abs(sig.deviation("gaze_h"))) > 13    # the mean of the eyes swings
+    assert np.nanmax(np.abs(sig.deviation("gaze_h_left"))) > 25 and np.nanmax(np.abs(sig.deviation("gaze_h_right"))) < 5
+    assert not [k for k in kinds(one) if k.startswith("gaze_") and not k.startswith("gaze_is")]
+    assert "gaze_left" in kinds(moved)
+    # the check off: the one-eyed drift is read as a gaze shift
+    assert [k for k in kinds(one, DynamicsConfig(gaze_eye_share=0.0)) if k in ("gaze_left", "gaze_right")]
+
+
+def test_gaze_swing_while_the_lids_narrow_and_reopen_is_not_read():
+    """A 20-degree gaze swing during which the lids, already over the iris's outline (aperture
+    ~0.72 iris diameters), narrow to ~0.58 and open again (a squint in a smile; dev clip s32 at
+    5.1-5.6 s): the lids moved over the iris during the swing, so it is not read, though the
+    aperture at the swing's two ends is about the same; the same swing with the lids still is
+    read."""
+    look = lambda t: 20 * np.clip((t - 1.6) / 0.6, 0, 1)
+    squint = lambda t: 0.85 - 0.15 * bump(t, 1.6, 2.3, 0.2)
+    assert "gaze_left" in kinds(mesh_sequence(4.0, noise_px=0.3, gaze_h=look, eyes=lambda t: 0.85 + 0 * t))
+    k = kinds(mesh_sequence(4.0, noise_px=0.3, gaze_h=look, eyes=squint))
+    assert "gaze_left" not in k and "gaze_right" not in k
+    # eyes widening above ``gaze_lids_clear`` (0.86 -> 1.0) as they look aside leave the iris's
+    # outline free: the look is read (dev WolfgangLanger 7.1-8.1 s, by eye)
+    wide = lambda t: 1.0 + 0.2 * np.clip((t - 1.6) / 0.6, 0, 1)
+    assert "gaze_left" in kinds(mesh_sequence(4.0, noise_px=0.3, gaze_h=look, eyes=wide))
+
+
+def test_turn_ending_in_a_blink_reads_the_eyes_just_after_it():
+    """A head turn to 28 degrees of yaw (short of ``eye_max_yaw``, so the eyes are read) whose last
+    frames fall in a blink, the eyes centred before and after it: "looking to the left" is read
+    on the open frames after the blink (dev clip skarsgard at CRF 40 lost it to a blink at the
+    turn's end), as without the blink; off (``gaze_after_blink_s`` 0) it is not said."""
+    turn = lambda t: 28 * np.clip((t - 1.0) / 0.8, 0, 1)
+    blink = lambda t: 1 - 0.95 * bump(t, 1.75, 1.9, 0.06)
+    tr = mesh_sequence(4.0, noise_px=0.3, yaw=turn, eyes=blink)
+    k = kinds(tr)
+    assert "blink" in k and "head_turn_left" in k and "gaze_follows_left" in k
+    assert "gaze_follows_left" in kinds(mesh_sequence(4.0, noise_px=0.3, yaw=turn))
+    assert "gaze_follows_left" not in kinds(tr, DynamicsConfig(gaze_after_blink_s=0.0))

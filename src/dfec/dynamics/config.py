@@ -389,8 +389,24 @@ class DynamicsConfig:
     #: a gaze swing over which the lid aperture changes by this much (iris diameters) or more is
     #: not read: lids narrowing over the iris shift its fitted centre (dev clip s32: the only two
     #: gaze swings said there moved the aperture by 0.14 and 0.20, as the eyes narrowed in a smile,
-    #: and were not seen by eye; the four other dev gaze swings moved it by 0.01-0.09)
+    #: and were not seen by eye; the four other dev gaze swings moved it by 0.01-0.09). Since
+    #: branch gazerob the aperture's range over the swing (below ``gaze_lids_clear``), not the
+    #: change between its ends (:func:`~dfec.dynamics.mesh_events._lids_moved_the_iris`)
     gaze_max_lid_change: float = 0.12
+    #: the lid aperture (iris diameters) above which the lids leave the iris's outline free, so
+    #: that their movement does not shift its fitted centre: 0.8, the low end of open eyes on the
+    #: dev clips (``half_open_below`` above), set, not tuned. ``gaze_max_lid_change`` counts the
+    #: aperture's range over a swing below it (WolfgangLanger looks to her left at 7.1-8.1 s, by
+    #: eye, her eyes widening 0.78 -> 0.90 meanwhile: kept; s32's squint 0.87 -> 0.62 and back
+    #: during a swing at 5.1-5.6 s: dropped on the clip and on its CRF-40 and darker copies)
+    gaze_lids_clear: float = 0.8
+    #: a gaze swing is read only when each eye alone moves its way by at least this share of the
+    #: gaze threshold in force (:func:`~dfec.dynamics.mesh_events._both_eyes_turn`): the eyes turn
+    #: together, an iris fit drifting on one smeared eye does not. 0.5: set, not tuned (half of
+    #: the swing's minimum in each eye; the eyes of the dev clips' gaze swings moved by 13-22
+    #: degrees each, their mean by 15-33; the two swings of dev 3358 at CRF 40 moved one eye by
+    #: 45-49, the other by 3, the eye that moved showing no iris by eye; 0 turns the check off)
+    gaze_eye_share: float = 0.5
     #: the upper lid follows a vertical eye movement (looking down lowers it, up raises it): with
     #: this, a vertical gaze swing is dropped by ``gaze_max_lid_change`` only when the lids move
     #: against it or in a squint (lower lids rise by ``lid_tighten``, or cheeks by ``cheek_raise``);
@@ -402,6 +418,14 @@ class DynamicsConfig:
     #: this far to the turn's side; 20 = ``head_turned_deg``, the angle at which a head alone is
     #: said to be turned (set, not tuned: dev clip skarsgard's look to his left reads 24-28)
     gaze_world_side_deg: float = 20.0
+    #: a head turn whose last frames are all in a blink has its eyes read on the first open frames
+    #: at most this long after its end (:func:`~dfec.dynamics.events.gaze_with_head`; the head not
+    #: turned again since): the blink hides where the eyes look at the turn's end, the frames
+    #: after it show where they stayed (dev clip skarsgard at CRF 40: his turn to the right ends
+    #: at 34.7 degrees of yaw in a blink and lost "looking to the right", said on the clip, whose
+    #: turn ended at 35.2, past ``eye_max_yaw``, where the eyes are not read). 0.3 s: about a
+    #: blink's length, set, not tuned; 0 leaves such a turn's gaze unsaid
+    gaze_after_blink_s: float = 0.3
     #: a brow raise / lowering over which |yaw| changes by this much (degrees) the way that
     #: foreshortens the brows (they fall in the image as the head turns away, rise as it returns)
     #: is the turn, not the brows (dev clip 669: all five brow events rode its 21-33 degree turns;

@@ -909,6 +909,15 @@ def gaze_with_head(sig: FaceSignals, cfg: DynamicsConfig, turns: list[Event],
                 out.append(Event(f"gaze_follows_{side}", e.start, e.end, abs(yaw), "gaze"))
             continue
         if blink_mask is not None:
+            if blink_mask[idx].all() and cfg.gaze_after_blink_s > 0:
+                # a blink at the turn's end: the eyes are read on the first open frames after it
+                # (within ``gaze_after_blink_s``), the head not turned again since (by less than
+                # ``yaw_deg``, the threshold of a turn)
+                j = np.arange(idx[-1] + 1, min(idx[-1] + 1 + int(round(cfg.gaze_after_blink_s * sig.fps)), len(sig)))
+                j = j[detail[j] & ~blink_mask[j]][:3]
+                if len(j) and np.isfinite(sig["yaw"][j]).any() and \
+                        abs(float(np.nanmedian(sig["yaw"][j])) - yaw) < cfg.yaw_deg:
+                    idx = j
             idx = idx[~blink_mask[idx]]
             if not len(idx):
                 continue

@@ -52,7 +52,8 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     "looks to the left/right" / "looks up/down"; a swing back to within ``gaze_ahead_deg`` of the
     middle of the eye opening is "looks ahead again". A swing during which the lids open or
     narrow by ``gaze_max_lid_change`` or more is not read (the iris centre moves with the lids),
-    except a vertical one the upper lid follows (:func:`_lids_moved_the_iris`)."""
+    except a vertical one the upper lid follows (:func:`_lids_moved_the_iris`), nor is one that
+    each eye alone does not make (:func:`_both_eyes_turn`)."""
     out: list[Event] = []
     if not _has(sig, "gaze_h", detail):
         return out
@@ -66,6 +67,8 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
         for s in swings(x, t, th, name):
             if _lids_moved_the_iris(sig, cfg, name, s):
                 continue  # the lids moved over the iris: its fitted centre shifts with them
+            if not _both_eyes_turn(sig, cfg, name, s, th):
+                continue  # one eye's iris fit moved, not the eyes
             # "ahead again" from the absolute eye-in-head angle (0 = the middle of the eye opening),
             # not from the deviation, whose neutral frame may itself look aside
             end_total = whole[s.i1] if whole is not None else np.nan
@@ -87,11 +90,32 @@ def gaze_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray, blink
     return merged
 
 
+def _both_eyes_turn(sig: FaceSignals, cfg: DynamicsConfig, name: str, s, th: float) -> bool:
+    """Whether each eye alone (``name`` + "_left" / "_right", :mod:`.mesh_signals`) moves the way
+    of the swing ``s`` by at least ``gaze_eye_share`` of the threshold ``th`` in force between
+    its pivots. The eyes turn together (conjugate movement; vergence is small at a camera's
+    distance), so a real swing shows in both; an iris fitted to a smeared or half-hidden eye
+    drifts in that eye alone (dev clip 3358 at CRF 40: the image-left eye's iris, unresolved by
+    eye, swung +45 and back -49 degrees while the other eye moved -3 and +3). True where the
+    per-eye signals are missing (an old track) or an eye was not read at both pivots."""
+    if cfg.gaze_eye_share <= 0:
+        return True
+    need = cfg.gaze_eye_share * th
+    for side in ("left", "right"):
+        x = sig.values.get(f"{name}_{side}")
+        if x is None or not (np.isfinite(x[s.i0]) and np.isfinite(x[s.i1])):
+            continue
+        if float(x[s.i1] - x[s.i0]) * np.sign(s.amplitude) < need:
+            return False
+    return True
+
+
 def _lids_moved_the_iris(sig: FaceSignals, cfg: DynamicsConfig, name: str, s) -> bool:
     """Whether the gaze swing ``s`` of ``name`` ("gaze_h" / "gaze_v") is the lids moving over the
-    iris rather than the eye turning: the lid aperture changes by ``gaze_max_lid_change`` (iris
-    diameters) or more over it. A horizontal eye movement does not move the lids, so there any
-    such change counts (dev clip s32: both swings it drops are a smile's squint, checked by eye).
+    iris rather than the eye turning: the lid aperture moves by ``gaze_max_lid_change`` (iris
+    diameters) or more during it (its range between the swing's pivots, counted below
+    ``gaze_lids_clear``, where the lids cover part of the iris). A horizontal eye movement does
+    not move the lids, so there any such change counts (dev clip s32: both swings it drops are a smile's squint, checked by eye).
     The upper lid follows a vertical one (looking down lowers it, looking up raises it), so with
     ``gaze_lid_follows_vertical`` a vertical swing counts only when the lids move against it (they
     narrow as the iris rises, or open as it falls) or it is a squint: the lower lids rise by
@@ -101,10 +125,21 @@ def _lids_moved_the_iris(sig: FaceSignals, cfg: DynamicsConfig, name: str, s) ->
     if ap is None or cfg.gaze_max_lid_change <= 0 or not (np.isfinite(ap[s.i0]) and np.isfinite(ap[s.i1])):
         return False
     change = float(ap[s.i1] - ap[s.i0])
-    if abs(change) < cfg.gaze_max_lid_change:
+    # how far the lids moved over the iris at any time during the swing, not only between its
+    # ends: lids that narrow over the iris and open again shift its fitted centre while they move
+    # (dev clip s32 at 5.1-5.6 s, a smile's squint: the aperture fell 0.87 -> 0.62 and rose again;
+    # read between the pivots it changed by 0.20 on the clip, by 0.11 and 0.03 re-encoded darker
+    # or at CRF 40, where the same squint became "looks to the left"). Lids above
+    # ``gaze_lids_clear`` leave the iris's outline uncovered: their movement there does not move
+    # its fit (WolfgangLanger's eyes widening 0.78 -> 0.90 as she looks to her left, by eye)
+    span = np.minimum(ap[s.i0: s.i1 + 1], cfg.gaze_lids_clear)
+    moved = float(np.nanmax(span) - np.nanmin(span))
+    if moved < cfg.gaze_max_lid_change:
         return False
     if name != "gaze_v" or not cfg.gaze_lid_follows_vertical:
         return True
+    if abs(change) < cfg.gaze_max_lid_change:
+        return True  # the lids moved and came back: not following one monotonic eye movement
     if change * s.amplitude < 0:
         return True  # the lids move against the eye: not the upper lid following it
     for signal, rise in (("lower_lid", cfg.lid_tighten), ("cheek", cfg.cheek_raise)):

@@ -35,6 +35,10 @@ signal            measurement                                                   
                   (eyeball radius ~ 0.42 of the eye width), mean of both eyes; NaN where
                   either eye's aperture is below ``EYE_CLOSED_APERTURE`` (iris guessed)
 ``gaze_v``        eye-in-head vertical angle, > 0 up (iris centre above the corner line)      degrees
+``gaze_h_left``   ``gaze_h`` of the image-left eye alone (``gaze_h_right``, ``gaze_v_left``,  degrees
+                  ``gaze_v_right`` likewise; NaN where ``gaze_h`` is): a real eye movement
+                  turns both eyes together, an iris fit drifting on one smeared or hidden
+                  eye moves one (see :func:`~dfec.dynamics.mesh_events.gaze_events`)
 ``lip_gap``       inner-lip distance |13-14| / face scale                                     face scale
 ``lip_thick``     red-lip height |0-13| + |14-17| / face scale (pressed lips thin it)         relative
 ``mouth_w``       lip-corner distance |61-291| / face scale (3-D)                             relative
@@ -93,18 +97,20 @@ IRIS_FRACTION = 0.40
 EYE_CLOSED_APERTURE = 0.30
 
 MESH_SIGNAL_NAMES = (
-    "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "lip_gap", "lip_thick",
-    "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark", "corner_lift", "forehead", "forehead_v",
+    "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "gaze_h_left", "gaze_h_right",
+    "gaze_v_left", "gaze_v_right", "lip_gap", "lip_thick", "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark", "corner_lift", "forehead", "forehead_v",
 )
 MESH_NORMALISATION = {
     "aperture_left": "difference", "aperture_right": "difference", "aperture": "difference",
-    "lower_lid": "relative", "gaze_h": "difference", "gaze_v": "difference", "lip_gap": "difference",
+    "lower_lid": "relative", "gaze_h": "difference", "gaze_v": "difference", "gaze_h_left": "difference",
+    "gaze_h_right": "difference", "gaze_v_left": "difference", "gaze_v_right": "difference", "lip_gap": "difference",
     "lip_thick": "relative", "mouth_w": "relative", "jaw": "relative", "chin": "relative",
     "cheek": "relative", "nose": "relative", "teeth": "difference", "iris_dark": "difference",
     "corner_lift": "difference", "forehead": "difference", "forehead_v": "difference",
 }
 #: signals smoothed with the short (eye) window
-FAST = {"aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "teeth", "iris_dark"}
+FAST = {"aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "gaze_h_left", "gaze_h_right",
+        "gaze_v_left", "gaze_v_right", "teeth", "iris_dark"}
 
 
 def _n(a: np.ndarray) -> np.ndarray:
@@ -238,6 +244,10 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
         gy = np.where(closed, np.nan, np.nanmean(np.stack([dy_r, dy_l]), axis=0))
         gaze_h = np.degrees(np.arcsin(np.clip(gx / EYEBALL_RADIUS, -1, 1)))
         gaze_v = -np.degrees(np.arcsin(np.clip(gy / EYEBALL_RADIUS, -1, 1)))
+        # each eye alone (image-left eye = the subject's right), on the frames ``gaze_h`` reads
+        one = {f"gaze_{axis}_{side}": sign * np.degrees(np.arcsin(np.clip(np.where(closed, np.nan, d) / EYEBALL_RADIUS, -1, 1)))
+               for axis, sign, pair in (("h", 1.0, (dx_r, dx_l)), ("v", -1.0, (dy_r, dy_l)))
+               for side, d in zip(("left", "right"), pair)}
     eye_line = (m[:, RIGHT_EYE[0]] + m[:, LEFT_EYE[0]]) / 2.0
     inner = (m[:, RIGHT_EYE[1]] + m[:, LEFT_EYE[1]]) / 2.0
     down3 = face_down_axis(m)
@@ -255,7 +265,7 @@ def mesh_raw_signals(mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[s
         # the subject's right eye is on the image's left (an unmirrored view)
         "aperture_left": ap_r, "aperture_right": ap_l, "aperture": (ap_r + ap_l) / 2.0,
         "lower_lid": lower_lid,
-        "gaze_h": gaze_h, "gaze_v": gaze_v,
+        "gaze_h": gaze_h, "gaze_v": gaze_v, **one,
         "lip_gap": _dist(m, *LIP_INNER) / scale,
         "lip_thick": (_dist(m, LIP_OUTER[0], LIP_INNER[0]) + _dist(m, LIP_INNER[1], LIP_OUTER[1])) / scale,
         "mouth_w": _dist(m, *LIP_CORNERS) / scale,
