@@ -15,6 +15,7 @@ from dfec.dynamics.events import DynamicsConfig, detect_events, load_config
 from dfec.dynamics.signals import landmark_jitter, smooth, track_signals
 from dfec.errors import DfecError
 from dfec.schema import TrackingResult
+from dfec.tracking.config import TrackConfig
 
 
 def kinds(tr, cfg=None):
@@ -104,7 +105,7 @@ def _write_video(path, n=16, size=64):
             c.mux(p)
 
 
-@pytest.mark.parametrize("problem", ["old_format", "other_duration", "one_mesh_read", "usable"])
+@pytest.mark.parametrize("problem", ["old_format", "other_duration", "one_mesh_read", "other_flip_size", "usable"])
 def test_unusable_tracks_json_is_tracked_again(tmp_path, monkeypatch, capsys, problem):
     video = tmp_path / "clip.mp4"
     _write_video(video, n=16)  # 1 s
@@ -118,8 +119,11 @@ def test_unusable_tracks_json_is_tracked_again(tmp_path, monkeypatch, capsys, pr
             t["landmarks"] = [[0.0, 0.0]] * len(t["frames"])  # e.g. box centres only
     if problem == "one_mesh_read":  # written before the flip-averaged mesh (no such key)
         d["config"] = {"detector": "mediapipe", "with_iris": True}
-    if problem == "usable":
+    if problem == "other_flip_size":  # flip-averaged on every face (before the size gate)
         d["config"] = {"detector": "mediapipe", "with_iris": True, "mesh_flip_average": True}
+    if problem == "usable":
+        d["config"] = {"detector": "mediapipe", "with_iris": True, "mesh_flip_average": True,
+                       "mesh_flip_min_face_px": TrackConfig().mesh_flip_min_face_px}
     (out / "tracks.json").write_text(json.dumps(d))
     calls = []
 

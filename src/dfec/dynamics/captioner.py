@@ -193,9 +193,9 @@ def _same_video(tracking: TrackingResult, path: str | Path) -> bool:
         return False
 
 
-#: the tracker's default for the flip-averaged mesh: a cached tracks.json made the other way is
+#: the tracker's defaults, for the flip-averaged mesh: a cached tracks.json made the other way is
 #: tracked again (its mesh signals differ by up to 15 % on the lips)
-_FLIP_DEFAULT = TrackConfig().mesh_flip_average
+_FLIP_DEFAULT = TrackConfig()
 
 
 def _cache_problem(tr: TrackingResult, path: str | Path, config: dict | None = None) -> str | None:
@@ -210,10 +210,15 @@ def _cache_problem(tr: TrackingResult, path: str | Path, config: dict | None = N
     if not tr.fps or tr.fps <= 0:
         return "it has no frame rate"
     cfg = config if isinstance(config, dict) else {}
-    if cfg.get("detector") == "mediapipe" and bool(cfg.get("mesh_flip_average", False)) != _FLIP_DEFAULT:
+    if cfg.get("detector") == "mediapipe":
         # files written before the flip average have no such key: their meshes are one read each
-        return ("its meshes are one FaceMesh read each (mesh_flip_average off)" if _FLIP_DEFAULT
-                else "its meshes are flip-averaged (mesh_flip_average on)")
+        flip = bool(cfg.get("mesh_flip_average", False))
+        if flip != _FLIP_DEFAULT.mesh_flip_average:
+            return ("its meshes are one FaceMesh read each (mesh_flip_average off)" if not flip
+                    else "its meshes are flip-averaged (mesh_flip_average on)")
+        if flip and cfg.get("mesh_flip_min_face_px", 0) != _FLIP_DEFAULT.mesh_flip_min_face_px:
+            return f"its meshes are flip-averaged from another face size (mesh_flip_min_face_px " \
+                   f"{cfg.get('mesh_flip_min_face_px', 0)})"
     try:  # the same path may now hold another video: compare durations when the file decodes
         from ..video.reader import probe
 

@@ -17,9 +17,9 @@ How MediaPipe's face landmark graph runs, and what :class:`MediaPipeFaces` does:
    mirror image, and steadier: the captions of the dev clips re-encoded at CRF 18 agree with the
    originals' at TEM 0.973 (one read: 0.946). Cost: one more FaceMesh run per face and frame
    (~1.1 ms; RAVDESS 6.5 -> 5.3x real time on one core), so it runs only on faces at least
-   ``flip_min_face_px`` (64) tall, the Iris gate: a smaller face's eyes, brows and mouth are not
-   read (``min_detail_px``), and a crowd of small faces (Hamilton's audience) would double the
-   mesh's cost for nothing.
+   ``flip_min_face_px`` (44) tall: a smaller face's eyes, brows and mouth are not read
+   (``DynamicsConfig.min_detail_px``), and a crowd of small faces (Hamilton's audience) would
+   double the mesh's cost for nothing.
 3. The mesh of frame t gives the ROI of frame t+1: the box of its points in the frame rotated
    so the outer eye corners (33, 263) are level, times 1.5. No detector runs while the
    presence score stays above ``min_presence``.
@@ -94,7 +94,7 @@ def roi_from_box(box: np.ndarray) -> Roi:
 
 
 class FaceMesh:
-    def __init__(self, num_threads: int = 1, flip_average: bool = True, flip_min_face_px: float = 64.0):
+    def __init__(self, num_threads: int = 1, flip_average: bool = True, flip_min_face_px: float = 44.0):
         self.model = TfliteModel("face_mesh", num_threads)
         self.flip_average = bool(flip_average)
         self.flip_min_face_px = float(flip_min_face_px)
@@ -111,7 +111,7 @@ class FaceMesh:
     def fit(self, rgb: np.ndarray, roi: Roi) -> MeshFace:
         mesh, score = self._read(rgb, roi, flip=False)
         # step 2, flip average (vertex i of the mirrored read is MESH_MIRROR[i]), on faces tall
-        # enough for their details to be read (brows to chin, as the Iris gate measures them)
+        # enough for their details to be read (brows to chin)
         if self.flip_average and np.ptp(mesh[MESH_TO_68, 1]) >= self.flip_min_face_px:
             mirrored, score2 = self._read(rgb, roi, flip=True)
             mesh = (mesh + mirrored[MESH_MIRROR]) * np.float32(0.5)
@@ -156,7 +156,7 @@ class MediaPipeFaces:
     n_points = 68
 
     def __init__(self, min_score: float = 0.5, min_presence: float = 0.5, with_iris: bool = True,
-                 num_threads: int = 1, flip_average: bool = True, flip_min_face_px: float = 64.0):
+                 num_threads: int = 1, flip_average: bool = True, flip_min_face_px: float = 44.0):
         self.detector = BlazeFaceDetector(min_score, num_threads=num_threads)
         self.mesh = FaceMesh(num_threads, flip_average, flip_min_face_px)
         self._iris = Iris(num_threads) if with_iris else None

@@ -61,9 +61,12 @@ class TrackConfig:
     #: (flip test-time augmentation, :mod:`dfec.faces.facemesh` step 2): one read is not
     #: mirror-symmetric, and captions of mirrored dev clips differed (benchmarks/caption_robustness.py)
     mesh_flip_average: bool = True
-    #: ... on faces at least this tall (px, brows to chin; the Iris gate): smaller faces' details
-    #: are not read, and the second read costs ~1.1 ms a face
-    mesh_flip_min_face_px: int = 64
+    #: ... on faces at least this tall (px, brows to chin): below it a face's details are not read
+    #: (``DynamicsConfig.min_detail_px`` 30 px between the outer eye corners; that distance is
+    #: 0.61-0.69 of this height on dev 167, 338, 2422, nggyup, so 30 px is 43-49 px tall), and the
+    #: second read costs ~1.1 ms a face (a crowd of small faces, Hamilton's audience). 64 (the Iris
+    #: gate) left dev 338 (52 px, its details read) with one read, and its mirrored caption apart
+    mesh_flip_min_face_px: int = 44
     #: with the mesh backend a face is followed by its own ROI, so identity embeddings are
     #: needed when a track is born or re-found, and then only every this many frames (S_k)
     mesh_embed_every: int = 32
