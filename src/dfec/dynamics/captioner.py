@@ -193,9 +193,10 @@ def _same_video(tracking: TrackingResult, path: str | Path) -> bool:
         return False
 
 
-#: the tracker's defaults, for the flip-averaged mesh: a cached tracks.json made the other way is
-#: tracked again (its mesh signals differ by up to 15 % on the lips)
-_FLIP_DEFAULT = TrackConfig()
+#: the tracker's defaults: a cached tracks.json whose meshes were read another way (one read, or
+#: flip-averaged from another face size) is tracked again (mesh signals differ by up to 15 % on
+#: the lips)
+_TRACKER_DEFAULT = TrackConfig()
 
 
 def _cache_problem(tr: TrackingResult, path: str | Path, config: dict | None = None) -> str | None:
@@ -213,10 +214,10 @@ def _cache_problem(tr: TrackingResult, path: str | Path, config: dict | None = N
     if cfg.get("detector") == "mediapipe":
         # files written before the flip average have no such key: their meshes are one read each
         flip = bool(cfg.get("mesh_flip_average", False))
-        if flip != _FLIP_DEFAULT.mesh_flip_average:
+        if flip != _TRACKER_DEFAULT.mesh_flip_average:
             return ("its meshes are one FaceMesh read each (mesh_flip_average off)" if not flip
                     else "its meshes are flip-averaged (mesh_flip_average on)")
-        if flip and cfg.get("mesh_flip_min_face_px", 0) != _FLIP_DEFAULT.mesh_flip_min_face_px:
+        if flip and cfg.get("mesh_flip_min_face_px", 0) != _TRACKER_DEFAULT.mesh_flip_min_face_px:
             return f"its meshes are flip-averaged from another face size (mesh_flip_min_face_px " \
                    f"{cfg.get('mesh_flip_min_face_px', 0)})"
     try:  # the same path may now hold another video: compare durations when the file decodes
@@ -242,7 +243,7 @@ def _written_with(tracks_json: Path) -> dict:
 def load_or_track(path: str | Path, out_dir: str | Path | None = None, progress: bool = False) -> TrackingResult:
     """Reuse ``out_dir/tracks.json`` when it was written for ``path`` (same path, 68-point
     landmarks, duration matching the video, meshes read as the tracker now reads them:
-    ``mesh_flip_average``); otherwise run the tracker, which overwrites it. A
+    ``mesh_flip_average``, ``mesh_flip_min_face_px``); otherwise run the tracker, which overwrites it. A
     ``tracks.json`` that is not reused is named in a one-line note on stderr."""
     import sys
 
