@@ -408,9 +408,8 @@ def _detail_mask(sig: FaceSignals, cfg: DynamicsConfig) -> np.ndarray:
     if iod is None:
         return np.ones(len(sig), bool)
     size = np.asarray(iod, dtype=float)
-    face = getattr(sig, "face_px", None)
-    if face is not None and len(face) == len(size):
-        size = np.where(np.isfinite(face), face, size)
+    if sig.face_px is not None and len(sig.face_px) == len(size):
+        size = np.where(np.isfinite(sig.face_px), sig.face_px, size)
     return np.nan_to_num(size, nan=0.0) >= cfg.min_detail_px
 
 

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blazeface import BlazeFaceDetector, FaceBox
-from .mesh68 import (LEFT_EYE_CORNERS, LEFT_EYE_OUTER, LEFT_EYE_REGION, MESH_MIRROR, MESH_TO_68,
-                     RIGHT_EYE_CORNERS, RIGHT_EYE_OUTER, RIGHT_EYE_REGION, mesh_to_68)
+from .mesh68 import (LEFT_EYE_CORNERS, LEFT_EYE_OUTER, LEFT_EYE_REGION, MESH_MIRROR, RIGHT_EYE_CORNERS,
+                     RIGHT_EYE_OUTER, RIGHT_EYE_REGION, mesh_to_68)
 from .roi import Roi, level_angle, roi_around
 from .tflite import TfliteModel
 
@@ -109,14 +109,14 @@ class FaceMesh:
         return roi.to_frame(np.asarray(pts, dtype=np.float32).reshape(468, 3), MESH_INPUT, flip=flip), score
 
     def fit(self, rgb: np.ndarray, roi: Roi) -> MeshFace:
-        mesh, score = self._read(rgb, roi, flip=False)
+        face = MeshFace(*self._read(rgb, roi, flip=False), roi)
         # step 2, flip average (vertex i of the mirrored read is MESH_MIRROR[i]), on faces tall
-        # enough for their details to be read (brows to chin)
-        if self.flip_average and np.ptp(mesh[MESH_TO_68, 1]) >= self.flip_min_face_px:
-            mirrored, score2 = self._read(rgb, roi, flip=True)
-            mesh = (mesh + mirrored[MESH_MIRROR]) * np.float32(0.5)
-            score = 0.5 * (score + score2)
-        return MeshFace(mesh, score, roi)
+        # enough for their details to be read (brows to chin, as the Iris gate measures them)
+        if self.flip_average and face.box[3] - face.box[1] >= self.flip_min_face_px:
+            mirrored, score = self._read(rgb, roi, flip=True)
+            face.mesh = (face.mesh + mirrored[MESH_MIRROR]) * np.float32(0.5)
+            face.score = 0.5 * (face.score + score)
+        return face
 
 
 class Iris:
