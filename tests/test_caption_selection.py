@@ -184,3 +184,29 @@ def test_speech_on_a_mesh_track_is_rated_against_the_mesh_threshold():
     lifts = FaceSignals(t, 16.0, {"corner_lift": np.full(16, 0.01)}, raw={CORNER_LIFT_2D: np.full(16, 0.01)})
     assert strength(smile, ranking_config(lifts, cfg)) == pytest.approx(0.06 / cfg.smile_lift_mesh)
     assert strength(smile, ranking_config(plain, cfg)) == pytest.approx(0.06 / cfg.smile_lift)
+
+
+def test_changes_on_a_noisy_track_are_rated_against_the_noise_raised_thresholds():
+    # a jittery signal (a small, blocky face: dev clips re-encoded at CRF 40) raises its detection
+    # threshold to noise_k times its noise (effective_thresholds); the rating read the configured
+    # threshold, so a change found just over the raised floor read as several times its threshold
+    # and outranked real ones under the clause cap (consistency crf40 0.750 -> 0.757, dev unchanged)
+    import numpy as np
+
+    from dfec.dynamics.captioner import ranking_config
+    from dfec.dynamics.config import effective_thresholds
+    from dfec.dynamics.ranking import strength
+    from dfec.dynamics.signals import FaceSignals
+
+    cfg = DynamicsConfig()
+    t = np.arange(64) / 16.0
+    # aperture is relative to its neutral (0.9): a noise std of 0.1 is 0.11 of it
+    lids = FaceSignals(t, 16.0, {"aperture": np.full(64, 0.9), "eye_open": np.full(64, 0.3)},
+                       noise={"aperture": 0.1})
+    raised = effective_thresholds(lids, cfg).eye_mesh
+    assert raised > 1.5 * cfg.eye_mesh  # the noise does raise the floor
+    narrow = Event("eyes_narrow", 1.0, 1.5, 0.6, "eyes")
+    assert strength(narrow, ranking_config(lids, cfg)) == pytest.approx(0.6 / raised)
+    # a clean track keeps the configured threshold
+    clean = FaceSignals(t, 16.0, {"aperture": np.full(64, 0.9), "eye_open": np.full(64, 0.3)})
+    assert strength(narrow, ranking_config(clean, cfg)) == pytest.approx(0.6 / cfg.eye_mesh)
