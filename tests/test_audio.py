@@ -763,3 +763,41 @@ def test_a_voice_gap_the_lips_articulate_through_is_no_pause():
     still = [(c, h) for c, h in talk if not 1.5 < c < 2.3]
     assert len(heard_runs(gap_signals(4.5, 0.10, still, voice))) == 2
     assert len(heard_runs(gap_signals(4.5, 0.10, talk, voice), DynamicsConfig(speak_pause_lips=False))) == 2
+
+
+def test_a_muted_track_is_named_as_such_in_the_signals_and_the_speech_panel(tmp_path):
+    # WolfgangLanger (dev) carries a silent audio stream: its timeline said "no audio track"
+    from dfec.dynamics.panels import NO_AUDIO, speech_lane
+
+    import av
+
+    assert au.silence_reason(tmp_path / "absent.mp4") == au.NO_TRACK == NO_AUDIO
+    write_media(tmp_path / "muted.mp4", np.zeros(RATE), 1.0)
+    assert au.silence_reason(tmp_path / "muted.mp4") == au.MUTED
+    write_media(tmp_path / "quiet.mp4", noise(1.0, -40.0), 1.0)
+    assert au.silence_reason(tmp_path / "quiet.mp4") == ""
+    silent = tmp_path / "silent.mp4"
+    with av.open(str(silent), "w") as c:  # video only
+        vs = c.add_stream("mpeg4", rate=16)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        for pk in vs.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")):
+            c.mux(pk)
+        for pk in vs.encode():
+            c.mux(pk)
+    assert au.silence_reason(silent) == au.NO_TRACK
+    # through the captioner to the plot's speech panel and events.json
+    tr, _ = talking_clip(tmp_path)
+    muted = tmp_path / "talk_muted.mp4"
+    write_media(muted, np.zeros(int(5.0 * RATE)), 5.0)
+    tr.video = str(muted)
+    res = caption_video(muted, tracking=tr, out_dir=tmp_path / "muted_out")
+    assert res.signals.voice is None and res.signals.sound_note == "muted audio track"
+    assert speech_lane(res.signals, res.timeline, DynamicsConfig()).note == "muted audio track"
+    sig = json.loads((tmp_path / "muted_out" / "events.json").read_text())["signals"]
+    assert sig["sound_note"] == "muted audio track"
+    tr.video = str(silent)
+    res = caption_video(silent, tracking=tr)
+    assert speech_lane(res.signals, res.timeline, DynamicsConfig()).note == NO_AUDIO
+    # with sound there is no note
+    tr, p = talking_clip(tmp_path)
+    assert caption_video(p, tracking=tr).signals.sound_note is None

@@ -288,6 +288,10 @@ def measure(path: Path, tracking: TrackingResult, cfg: DynamicsConfig
     sig = track_signals(tracking, cfg.signals)
     if sig is not None:
         sig.voice = hear(path, sig, cfg)
+        if sig.voice is None and cfg.speak_audio and "lip_gap" in sig.values and len(sig) and path.is_file():
+            from ..video.audio import silence_reason  # a muted track is not "no audio track"
+
+            sig.sound_note = silence_reason(path, -cfg.voice_silence_db) or None
     duration = tracking.duration or (float(sig.times[-1]) + 1.0 / sig.fps if sig is not None and len(sig) else 0.0)
     present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
     fps = tracking.fps or 16.0

@@ -84,7 +84,8 @@ def speech_lane(signals, timeline, config=None) -> SpeechLane | None:
     events (the runs :mod:`dfec.dynamics.speech` gives the caption, after fusing the voice), the
     pauses its ``speaking_pause`` events, the voiced stretches and score the ``signals.voice``
     track (see :func:`dfec.dynamics.captioner.hear`). Without a voice track ``note`` says why:
-    ``"no audio track"`` (the video has no sound, a muted one or none that decodes), or that the
+    ``"no audio track"``, or what :func:`dfec.video.audio.silence_reason` found when the video was
+    heard (``signals.sound_note``: ``"muted audio track"``, ``"audio track not decodable"``), or that the
     sound is not used (``speak_audio`` off, or a 68-point track without the 3-D lip gap)."""
     if signals is None:
         return None
@@ -108,5 +109,5 @@ def speech_lane(signals, timeline, config=None) -> SpeechLane | None:
     elif "lip_gap" not in values:
         lane.note = "sound not used (no 3-D lip gap)"
     else:
-        lane.note = NO_AUDIO
+        lane.note = getattr(signals, "sound_note", None) or NO_AUDIO
     return lane

@@ -152,6 +152,9 @@ class FaceSignals:
     #: voice activity of the video's sound on ``times`` (a :class:`dfec.video.audio.VoiceTrack`;
     #: None without sound, or when the signals were made without the video): see :mod:`.speech`
     voice: object | None = None
+    #: why ``voice`` is None for a video whose sound was read (:func:`dfec.video.audio.silence_reason`:
+    #: "no audio track", "muted audio track", "audio track not decodable"); None otherwise
+    sound_note: str | None = None
     #: shot changes the tracker found (:attr:`dfec.schema.TrackingResult.shot_changes`) as time
     #: spans (s, s) on ``times``: a hard cut's two frames, a dissolve's blended frames; used by
     #: :func:`~dfec.dynamics.headpose.shot_cuts` with its own scale-jump test
@@ -214,6 +217,7 @@ class FaceSignals:
             "voice": None if self.voice is None else {
                 "score": plain(np.asarray(self.voice.score, dtype=float)),
                 "floor_db": round(float(self.voice.floor_db), 2)},
+            "sound_note": self.sound_note,
         }
 
 

@@ -394,6 +394,35 @@ def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 
     return voice_on_grid(x, rate, times, fps, spans=spans, **thresholds)
 
 
+#: why a video has no voice track (:func:`silence_reason`)
+NO_TRACK = "no audio track"
+MUTED = "muted audio track"
+UNDECODABLE = "audio track not decodable"
+
+
+def silence_reason(path: str | Path, min_db: float = -55.0) -> str:
+    """Why :func:`voice_activity` hears nothing in ``path``: :data:`NO_TRACK` (no audio stream,
+    or a file that does not open), :data:`UNDECODABLE` (a stream that does not decode),
+    :data:`MUTED` (a stream never louder than ``min_db`` dBFS: stock footage often carries a
+    silent one), or ``""`` when there is sound. Decodes the sound again: call it only when
+    :func:`voice_activity` gave None."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return NO_TRACK
+    except Exception:
+        return NO_TRACK
+    got = decode_placed(path)
+    if got is None:
+        return UNDECODABLE
+    x = got[0]
+    if not len(x) or float(np.max(np.abs(x))) < 10 ** (min_db / 20):
+        return MUTED
+    return ""
+
+
 def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float,
                   spans: list[tuple[int, int]] | None = None, active_score: float = 0.5,
                   block_s: float = BLOCK_S, **thresholds) -> VoiceTrack:
