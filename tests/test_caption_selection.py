@@ -210,3 +210,12 @@ def test_changes_on_a_noisy_track_are_rated_against_the_noise_raised_thresholds(
     # a clean track keeps the configured threshold
     clean = FaceSignals(t, 16.0, {"aperture": np.full(64, 0.9), "eye_open": np.full(64, 0.3)})
     assert strength(narrow, ranking_config(clean, cfg)) == pytest.approx(0.6 / cfg.eye_mesh)
+    # the head-frame 3-D corner lift of a mesh track: smile_lift_mesh, noise-raised too
+    from dfec.dynamics.signals import CORNER_LIFT_2D
+
+    smile = Event("smile", 1.0, 1.5, 0.2, "mouth")
+    lifts = FaceSignals(t, 16.0, {"corner_lift": np.full(64, 0.01)}, raw={CORNER_LIFT_2D: np.full(64, 0.01)},
+                        noise={"corner_lift": 0.02})
+    lifted = effective_thresholds(lifts, cfg).smile_lift
+    assert lifted > 1.5 * cfg.smile_lift_mesh
+    assert strength(smile, ranking_config(lifts, cfg)) == pytest.approx(0.2 / lifted)

@@ -29,7 +29,7 @@ from .config import effective_thresholds
 from .events import DynamicsConfig, _detail_mask, detect_events, has_signal
 from .mesh_events import jaw_confirms
 from .states import final_state, initial_state
-from .signals import FaceSignals, mesh_corner_lift, track_signals
+from .signals import FaceSignals, track_signals
 from .wording import (  # noqa: F401  (re-exported: the captioner's wording lives in .wording)
     CLAUSES, INTRO, NO_CHANGE, NO_FACE, NO_MEASURE, SEGMENT_PHRASES, clause, compose, compose_clauses, group_events, segment_of,
     strength,
@@ -165,8 +165,8 @@ def ranking_config(sig: FaceSignals, cfg: DynamicsConfig) -> DynamicsConfig:
         kw["eye_deg"] = cfg.eye_mesh
     if has_signal(sig, "iris_dark", detail):
         kw["blink_depth"] = cfg.blink_dark
-    if mesh_corner_lift(sig):  # the mouth corners' lift in the head's own 3-D frame
-        kw["smile_lift"] = cfg.smile_lift_mesh
+    # smile_lift: effective_thresholds already holds smile_lift_mesh (noise-raised) for a mesh
+    # track's head-frame corner lift
     return replace(cfg, **kw) if kw else cfg
 
 
