@@ -801,3 +801,47 @@ def test_a_muted_track_is_named_as_such_in_the_signals_and_the_speech_panel(tmp_
     # with sound there is no note
     tr, p = talking_clip(tmp_path)
     assert caption_video(p, tracking=tr).signals.sound_note is None
+
+
+# ------------------------------------ robustness of the fused runs (caption_robustness.py, speech2)
+def test_weak_articulations_below_the_noise_do_not_bridge_a_pause():
+    """Two heard talks (0.3-1.5, 3.0-4.2 s) and a 1.5-s voice gap in which the lips wobble by
+    0.010 face scale every 0.45 s: above ``speak_voice_weak`` x the floor (0.0075), but at CRF 40
+    that is the lip gap's jitter (dev 669: noise 0.0048, its real pause 4.62-6.12 s merged the two
+    talks into one). With the noise at 0.0045 the wobble is no articulation and the pause stays;
+    on a clean track (noise 0.001) the same wobble carries the talk across, as before."""
+    talk = [(c, 0.03) for c in (0.4, 0.75, 1.1, 1.45)] + [(c, 0.03) for c in (3.1, 3.45, 3.8, 4.15)]
+    wobble = [(c, 0.010) for c in (1.85, 2.3, 2.75)]
+    counts = []
+    for noise in (0.0045, 0.001):
+        sig = gap_signals(4.8, 0.06, talk + wobble, [(0.3, 1.5), (3.0, 4.2)])
+        sig.values["mouth_open"] = sig.values["lip_gap"].copy()
+        sig.noise_raw["mouth_open"] = noise
+        counts.append(len(heard_runs(sig)))
+    assert counts == [2, 1], counts
+    sig = gap_signals(4.8, 0.06, talk + wobble, [(0.3, 1.5), (3.0, 4.2)])
+    sig.values["mouth_open"] = sig.values["lip_gap"].copy()
+    sig.noise_raw["mouth_open"] = 0.0045
+    assert len(heard_runs(sig, DynamicsConfig(speak_weak_noise_k=0.0))) == 1  # the rule off
+
+
+def test_a_talk_starts_with_the_opening_of_its_first_syllable_just_before_the_voice():
+    """The voice starts at 1.3 s, the first syllable peaks at 1.2 s (within the slack, so no lead
+    articulation): the talk starts where that syllable's opening starts (~1.1 s), not with the
+    voice (dev 2422 darkened: syllable at 1.19 s opening from 0.81 s, voice from 1.31 s, by eye
+    0.88 s; found 1.31 s before)."""
+    sig = gap_signals(2.5, 0.06, [(1.2, 0.03), (1.55, 0.03)], [(1.3, 2.0)])
+    runs = heard_runs(sig)
+    assert len(runs) == 1 and 1.0 <= runs[0][0] <= 1.15 and abs(runs[0][1] - 2.0) < 0.02, runs
+    assert abs(heard_runs(sig, DynamicsConfig(speak_onset_lips=False))[0][0] - 1.3) < 0.02  # the rule off
+
+
+def test_a_lip_run_cut_by_another_voice_starts_with_its_own_syllable():
+    """Lip speech (full-depth syllables at 0.5, 1.2, 1.5, 1.8 s) and someone else's voice at
+    0.2-0.8 s over the first one only: the run is cut at the other voice, and the piece after it
+    starts where its first syllable opens (~1.1 s), not where the other voice stops (dev 2422
+    mirrored: 0.69 s, its syllable opening at 0.75 s, by eye 0.88 s)."""
+    sig = gap_signals(2.5, 0.04, [(0.5, 0.04), (1.2, 0.04), (1.5, 0.04), (1.8, 0.04)], [(0.2, 0.8)])
+    runs = heard_runs(sig)
+    assert len(runs) == 1 and 1.0 <= runs[0][0] <= 1.15, runs
+    assert abs(heard_runs(sig, DynamicsConfig(speak_still_trim=False))[0][0] - 0.8) < 0.02  # the rule off

@@ -273,6 +273,23 @@ class DynamicsConfig:
     #: articulations. ``speak_pause_lips`` False: only ``speak_lips_fill`` below decides
     speak_voice_weak: float = 0.5
     speak_pause_lips: bool = True
+    #: ... and at least this many times the per-video noise of the unsmoothed mouth gap (the
+    #: noise ``speak_prominence_mesh`` is raised by, same multiple as ``noise_k_speech``; 0: off).
+    #: Measured with benchmarks/caption_robustness.py --counts (dev, six versions): dev 669 at
+    #: CRF 40 (noise 0.0048; 0.0015-0.0039 on the other versions of the speaking clips) had
+    #: jitter articulations of 0.010-0.013 bridge its real pause (4.62-6.12 s, lips closed) into
+    #: one 0-7.4 s talk; at 3 the pause is back (runs 0-4.9, 6.1-7.4 s) and no other run moves
+    speak_weak_noise_k: float = 3.0
+    #: at a talk's onset the talk starts at the opening of its first articulation, also one within
+    #: ``speak_voice_slack_s`` before the voice (not only at a lead one): the lips lead the sound.
+    #: Dev 2422 darkened: its syllable at 1.19 s opens from 0.81 s, the voice starts at 1.31 s
+    #: (speech IoU 0.41 -> 0.86, by eye 0.88-1.64 s); 167 mirrored starts at 0.0 s instead
+    #: of 0.12 s (by eye 0.0); skarsgard moves 2.75 -> 2.62 s (IoU -0.003)
+    speak_onset_lips: bool = True
+    #: the piece of a lip-only run left after someone else's voice cut it
+    #: (``speak_voice_still_veto``) starts where its first articulation opens, not where the other
+    #: voice stops (as every lip-only run starts): dev 2422 mirrored 0.69 -> 0.75 s (by eye 0.88)
+    speak_still_trim: bool = True
     #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
     #: goes on at least ``speak_voice_min_s`` past the run's end and holds at least this many such
     #: articulations continues that run's talk (0 turns it off; dev clip 2422: the voice goes on

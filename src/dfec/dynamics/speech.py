@@ -40,7 +40,8 @@ instead of three with two of depth 0.25. Voice alone never makes speech (an off-
 music), and a still mouth under voice is not speaking. The voice times the talk: a confirmed
 stretch replaces the lip-only runs it overlaps, and its silences of ``speak_pause_min_s`` or more
 are pauses unless lip-only runs fill half of one or the lips articulate through it (hysteresis:
-articulations down to ``speak_voice_weak`` of the voice floor, none more than
+articulations down to ``speak_voice_weak`` of the voice floor, and at least
+``speak_weak_noise_k`` times the video's lip-gap noise, none more than
 ``speak_peak_gap_s`` after the last, from the talk before to the talk after; a weak articulation
 carries a talk already heard on, it never starts one). The parts of lip-only runs outside the confirmed
 stretches stay where they still hold ``speak_min_peaks`` articulations (singing over music is not
@@ -54,10 +55,12 @@ that talk going on (the lips have already shown that this face speaks). At a tal
 talk heard within ``speak_pause_max_s`` before, no lip-only run going on where the voice starts)
 the lips lead the sound (the mouth opens 0.1-0.3 s
 before the voice starts): articulations whose closing ends at most ``speak_voice_lead_s`` before
-a voiced stretch count with those in it, and the talk starts with them. A voiced stretch under
+a voiced stretch count with those in it, and the talk starts with them (with the opening of its
+first articulation, also of one just inside the voice's slack: ``speak_onset_lips``). A voiced stretch under
 which the lips do not articulate is someone else speaking (``speak_voice_still_veto``): the
 lip-only runs reaching into it are cut there (2422: one articulation under another voice began the
-run 0.8 s before the speech); a stretch that a lip-only run goes on through, with the lips
+run 0.8 s before the speech), and the piece after it starts with its own first opening
+(``speak_still_trim``); a stretch that a lip-only run goes on through, with the lips
 articulating in it, is that run's talk and cuts nothing. Without sound, or with ``speak_audio`` off, the runs
 are the lip-only ones, unchanged.
 
@@ -268,6 +271,11 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     g = np.where(detail, raw, np.nan)
     floor = cfg.speak_voice_floor * cfg.speak_prominence_mesh
     low = floor * (cfg.speak_voice_weak if 0 < cfg.speak_voice_weak < 1 else 1.0)
+    # ... but not down into the lip gap's own jitter (``speak_weak_noise_k`` x the per-video noise
+    # of the unsmoothed mouth gap, the noise ``speak_prominence_mesh`` is raised by): at CRF 40
+    # (dev 669, noise 0.0048) 0.5 x the floor is 1.6 x the noise, and jitter "articulations" of
+    # 0.010-0.013 chained through the real pause (4.62-6.12 s) and merged the two talks
+    low = min(floor, max(low, cfg.speak_weak_noise_k * sig.noise_level("mouth_open", True)))
     # weaker articulations (prominence from speak_voice_weak of the floor up to it) are no
     # evidence of speech of their own; they only carry a talk already heard across a voice gap
     # (lips_fill below: hysteresis, the bar to go on is lower than the bar to start)
@@ -288,7 +296,10 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
                  and not any(r.start < s <= r.end for r in runs))
         lead = [a for a in arts if a.t < s - slack and t[a.right] >= s - cfg.speak_voice_lead_s] if inside and onset else []
         if _longest_chain(lead + inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
-            first = lead[0] if lead else None
+            # at an onset the talk starts where the lips start: the opening of the first
+            # articulation, a lead one or one within the slack before the voice (2422 darkened:
+            # the syllable at 1.19 s opens from 0.81 s, the voice starts at 1.31 s, by eye 0.88 s)
+            first = (lead + inside)[0] if onset and cfg.speak_onset_lips else lead[0] if lead else None
             heard.append(SpeechRun(min(s, float(t[first.left])) if first else s, e, lead + inside))
         elif (cfg.speak_voice_continue > 0 and len(inside) >= cfg.speak_voice_continue
               and any(r.start <= e and s - r.end < cfg.speak_pause_min_s
@@ -322,7 +333,8 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     merged = _join(heard, lambda a, b: lips_fill(a.end, b.start))
     out = list(merged)
     for r in runs:
-        for part in _outside(r, merged + still, cfg.speak_min_peaks, merged, cfg.speak_voice_continue):
+        for part in _outside(r, merged + still, cfg.speak_min_peaks, merged, cfg.speak_voice_continue,
+                             still if cfg.speak_still_trim else (), t):
             on = (t >= part.start) & (t < part.end)
             if cfg.speak_silent_veto > 0 and on.any() and float(np.mean(score[on])) < cfg.speak_silent_veto:
                 continue
@@ -332,7 +344,8 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
 
 
 def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[SpeechRun] = (),
-             continue_peaks: int = 0) -> list[SpeechRun]:
+             continue_peaks: int = 0, others: list[SpeechRun] = (), times: np.ndarray | None = None
+             ) -> list[SpeechRun]:
     """The pieces of a lip-only ``run`` outside the ``cuts`` stretches that still hold
     ``min_peaks`` of its articulations (the whole run when it meets none); a piece that goes on
     after one of the heard ``talks`` (it starts where the talk ends) or leads into one (it ends
@@ -356,6 +369,14 @@ def _outside(run: SpeechRun, cuts: list[SpeechRun], min_peaks: int, talks: list[
         peaks = [p for p in run.peaks if a <= p.t <= b]
         goes_on = continue_peaks > 0 and any(a == h.end or b == h.start for h in talks)
         if len(peaks) >= (continue_peaks if goes_on else max(1, min_peaks)):
+            if times is not None and peaks:
+                # a piece cut by someone else's voice (``others``) starts where its own first
+                # opening starts and ends where its last closing ends, as a lip-only run does
+                # (2422 mirrored: cut at 0.69 s, its first syllable opens at 0.75 s, by eye 0.88 s)
+                if any(a == h.end for h in others):
+                    a = max(a, float(times[peaks[0].left]))
+                if any(b == h.start for h in others):
+                    b = min(b, float(times[peaks[-1].right]))
             out.append(SpeechRun(a, b, peaks))
     return out
 
