@@ -643,6 +643,19 @@ class DynamicsConfig:
     #: noise multiple for the mesh, iris and pixel thresholds (their noise is measured on the
     #: signal itself, :func:`~dfec.dynamics.mesh_signals.signal_noise`, not by simulation)
     noise_k_mesh: float = 7.0
+    #: noise multiple for the face-shape thresholds of :data:`OWN_NOISE_OF` on mesh tracks, taken
+    #: on the signal's own *unsmoothed* frame-to-frame noise (:meth:`FaceSignals.own_noise`, robust
+    #: second differences), with no 1/sqrt(window) credit for smoothing. A blurred or blocky face
+    #: (CRF 40, a small emollama clip) loses the brow, cheek and nose texture first, and FaceMesh
+    #: then guesses those points: they jitter 1.5-3x more than on the clean clip (dev crf40 brow
+    #: height 0.0092 -> 0.0165 (s32), 0.0046 -> 0.0199 (4251)) while the rigid points the
+    #: simulated floor (``noise_k``) propagates jitter only 1.2-2x, and the guess also drifts for
+    #: several frames (a P-frame copies its blocks), which smoothing does not average out. On the
+    #: 13 dev clips x 6 robustness versions (benchmarks/caption_robustness.py) brow events found
+    #: only at CRF 40 / half size stood 2.4-12.9 of this noise high (17 of 24 under 8), cheek and
+    #: nose ones 3.4-6.6; the untouched clips' said brow / cheek events 12.5-42 (unsaid ones down
+    #: to 6.5: nggyup's singing brows). 0 switches it off.
+    noise_k_own: float = 8.0
     turn_masks_horizontal: bool = True
     # general
     min_event_s: float = 0.1
@@ -848,6 +861,12 @@ NOISE_OF = {
 }
 
 
+#: thresholds also floored at ``noise_k_own`` x their signal's own unsmoothed noise on mesh tracks
+#: (:meth:`FaceSignals.own_noise`; see ``DynamicsConfig.noise_k_own``)
+OWN_NOISE_OF = {"brow_raise": "brow_height", "brow_furrow": "brow_inner", "cheek_raise": "cheek",
+                "nose_wrinkle": "nose"}
+
+
 #: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
 MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "gaze_v_deg", "lid_droop", "lid_tighten", "teeth_show",
                    "lip_press", "lips_stretch", "chin_raise", "cheek_raise", "nose_wrinkle", "forehead_wrinkle", "jaw_drop"}
@@ -871,6 +890,8 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
         k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if (
             attr in MESH_THRESHOLDS or attr == "smile_lift" and mesh_lift) else cfg.noise_k
         floor = k * sig.noise_level(name, raw)
+        if attr in OWN_NOISE_OF and sig.face_px is not None and cfg.noise_k_own > 0:
+            floor = max(floor, cfg.noise_k_own * sig.own_noise(OWN_NOISE_OF[attr]))
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)
     return replace(cfg, **kw) if kw else cfg
