@@ -451,6 +451,16 @@ class DynamicsConfig:
     closure_open_aperture: float = 0.55
     lid_droop: float = 0.15
     half_open_below: float = 0.55
+    #: on a mesh track, say the eyes' start state from the eye aspect ratio ("their eyes are
+    #: open / closed") only where the Iris model ran (faces at least ``TrackConfig.
+    #: iris_min_face_px`` tall): Iris's eyelid contours replace FaceMesh's own, which barely close
+    #: (see :mod:`dfec.faces`), so without them downcast or half-open eyes read as open. Dev 338
+    #: (36 px, no Iris; lids lowered over downcast eyes by eye) said "their eyes are open" on every
+    #: version; dev 2422 at half size (36 px) said "open" where its untouched copy, with Iris,
+    #: reads "half-open" (lid gap 0.62 -> 0.74 iris diameters without Iris). Robustness benchmark
+    #: (13 dev clips x 6 versions): dev TEM 0.707 -> 0.715, half consistency 0.889 -> 0.898 (167 at
+    #: half size also loses its true "open"), crf40 0.782 -> 0.774 (338 shares one clause fewer)
+    eye_state_needs_iris: bool = True
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most
     #: ``gaze_down_deg`` above the eye-corner line (eyes looking ahead read +6 to +14 on the dev
     #: clips, downcast ones -1.3 to -0.3: the iris barely moves, the upper lids come down with it),
@@ -484,6 +494,16 @@ class DynamicsConfig:
     #: eye (brows raised during a nod, 26-28 deg/s) rose 1.5 and 2.0; dev skarsgard's smooth
     #: forehead in a turn (26 deg/s, none by eye) 1.07. Set from these few clips: a guard, not a fit
     forehead_turning: float = 1.3
+    #: ... and the cheeks' skin texture (``skin``, :func:`~dfec.dynamics.mesh_signals.skin_texture`,
+    #: the same line contrast on skin that does not wrinkle) may rise over the change by at most
+    #: this share of the forehead's rise: a codec that sharpens the whole face (x264 CRF 40 varies
+    #: its quantisation with motion) raises both. Measured on the forehead rises that pass the
+    #: gates above: wrinkles by eye 0.06 / 1.09 (RAVDESS), 0.21 / 1.50 and -0.19 / 2.15
+    #: (Hamilton), -0.01 and 0.12 on their half-size and CRF-40 copies: at most 0.14; no wrinkle
+    #: by eye: dev s32 at CRF 40 0.34 / 1.12 (0.30, said "their forehead wrinkles"), skarsgard at
+    #: CRF 40 1.19 / 1.42, WolfgangLanger at half size 0.41 / 0.71. Dev 167 and nggyup at CRF 40
+    #: (skin flat) are not caught. None where ``skin`` was not measured
+    forehead_skin_share: float = 0.2
     #: say the forehead's wrinkling in the caption (it is detected and on the timeline either way;
     #: False leaves it out). On the 13 dev clips no forehead wrinkles by eye and none is detected:
     #: dev TEM 0.705 either way; FEC-Bench's references name the forehead in 304 of 800 captions
