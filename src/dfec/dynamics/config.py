@@ -468,6 +468,16 @@ class DynamicsConfig:
     closure_open_aperture: float = 0.55
     lid_droop: float = 0.15
     half_open_below: float = 0.55
+    #: on a mesh track, say the eyes' start state from the eye aspect ratio ("their eyes are
+    #: open / closed") only where the Iris model ran (faces at least ``TrackConfig.
+    #: iris_min_face_px`` tall): Iris's eyelid contours replace FaceMesh's own, which barely close
+    #: (see :mod:`dfec.faces`), so without them downcast or half-open eyes read as open. Dev 338
+    #: (36 px, no Iris; lids lowered over downcast eyes by eye) said "their eyes are open" on every
+    #: version; dev 2422 at half size (36 px) said "open" where its untouched copy, with Iris,
+    #: reads "half-open" (lid gap 0.62 -> 0.74 iris diameters without Iris). Robustness benchmark
+    #: (13 dev clips x 6 versions): dev TEM 0.707 -> 0.715, half consistency 0.889 -> 0.898 (167 at
+    #: half size also loses its true "open"), crf40 0.782 -> 0.774 (338 shares one clause fewer)
+    eye_state_needs_iris: bool = True
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most
     #: ``gaze_down_deg`` above the eye-corner line (eyes looking ahead read +6 to +14 on the dev
     #: clips, downcast ones -1.3 to -0.3: the iris barely moves, the upper lids come down with it),
@@ -501,6 +511,16 @@ class DynamicsConfig:
     #: eye (brows raised during a nod, 26-28 deg/s) rose 1.5 and 2.0; dev skarsgard's smooth
     #: forehead in a turn (26 deg/s, none by eye) 1.07. Set from these few clips: a guard, not a fit
     forehead_turning: float = 1.3
+    #: ... and the cheeks' skin texture (``skin``, :func:`~dfec.dynamics.mesh_signals.skin_texture`,
+    #: the same line contrast on skin that does not wrinkle) may rise over the change by at most
+    #: this share of the forehead's rise: a codec that sharpens the whole face (x264 CRF 40 varies
+    #: its quantisation with motion) raises both. Measured on the forehead rises that pass the
+    #: gates above: wrinkles by eye 0.06 / 1.09 (RAVDESS), 0.21 / 1.50 and -0.19 / 2.15
+    #: (Hamilton), -0.01 and 0.12 on their half-size and CRF-40 copies: at most 0.14; no wrinkle
+    #: by eye: dev s32 at CRF 40 0.34 / 1.12 (0.30, said "their forehead wrinkles"), skarsgard at
+    #: CRF 40 1.19 / 1.42, WolfgangLanger at half size 0.41 / 0.71. Dev 167 and nggyup at CRF 40
+    #: (skin flat) are not caught. None where ``skin`` was not measured
+    forehead_skin_share: float = 0.2
     #: say the forehead's wrinkling in the caption (it is detected and on the timeline either way;
     #: False leaves it out). On the 13 dev clips no forehead wrinkles by eye and none is detected:
     #: dev TEM 0.705 either way; FEC-Bench's references name the forehead in 304 of 800 captions
@@ -660,6 +680,19 @@ class DynamicsConfig:
     #: noise multiple for the mesh, iris and pixel thresholds (their noise is measured on the
     #: signal itself, :func:`~dfec.dynamics.mesh_signals.signal_noise`, not by simulation)
     noise_k_mesh: float = 7.0
+    #: noise multiple for the face-shape thresholds of :data:`OWN_NOISE_OF` on mesh tracks, taken
+    #: on the signal's own *unsmoothed* frame-to-frame noise (:meth:`FaceSignals.own_noise`, robust
+    #: second differences), with no 1/sqrt(window) credit for smoothing. A blurred or blocky face
+    #: (CRF 40, a small emollama clip) loses the brow, cheek and nose texture first, and FaceMesh
+    #: then guesses those points: they jitter 1.5-3x more than on the clean clip (dev crf40 brow
+    #: height 0.0092 -> 0.0165 (s32), 0.0046 -> 0.0199 (4251)) while the rigid points the
+    #: simulated floor (``noise_k``) propagates jitter only 1.2-2x, and the guess also drifts for
+    #: several frames (a P-frame copies its blocks), which smoothing does not average out. On the
+    #: 13 dev clips x 6 robustness versions (benchmarks/caption_robustness.py) brow events found
+    #: only at CRF 40 / half size stood 2.4-12.9 of this noise high (17 of 24 under 8), cheek and
+    #: nose ones 3.4-6.6; the untouched clips' said brow / cheek events 12.5-42 (unsaid ones down
+    #: to 6.5: nggyup's singing brows). 0 switches it off.
+    noise_k_own: float = 8.0
     turn_masks_horizontal: bool = True
     # general
     min_event_s: float = 0.1
@@ -865,6 +898,12 @@ NOISE_OF = {
 }
 
 
+#: thresholds also floored at ``noise_k_own`` x their signal's own unsmoothed noise on mesh tracks
+#: (:meth:`FaceSignals.own_noise`; see ``DynamicsConfig.noise_k_own``)
+OWN_NOISE_OF = {"brow_raise": "brow_height", "brow_furrow": "brow_inner", "cheek_raise": "cheek",
+                "nose_wrinkle": "nose"}
+
+
 #: thresholds of the mesh, iris and pixel signals (noise multiple ``noise_k_mesh``)
 MESH_THRESHOLDS = {"blink_dark", "eye_mesh", "gaze_deg", "gaze_v_deg", "lid_droop", "lid_tighten", "teeth_show",
                    "lip_press", "lips_stretch", "chin_raise", "cheek_raise", "nose_wrinkle", "forehead_wrinkle", "jaw_drop"}
@@ -888,6 +927,8 @@ def effective_thresholds(sig: FaceSignals | None, cfg: DynamicsConfig) -> Dynami
         k = cfg.noise_k_speech if attr.startswith("speak_prominence") else cfg.noise_k_mesh if (
             attr in MESH_THRESHOLDS or attr == "smile_lift" and mesh_lift) else cfg.noise_k
         floor = k * sig.noise_level(name, raw)
+        if attr in OWN_NOISE_OF and sig.face_px is not None and cfg.noise_k_own > 0:
+            floor = max(floor, cfg.noise_k_own * sig.own_noise(OWN_NOISE_OF[attr]))
         if floor > getattr(cfg, attr):
             kw[attr] = float(floor)
     return replace(cfg, **kw) if kw else cfg

@@ -537,8 +537,9 @@ def forehead_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -
     ``forehead_wrinkle`` over which the horizontal lines rise by at least ``forehead_orient`` more
     than the vertical ones (``forehead_v``: a sharper frame, hair or background entering the
     patch raise both), at least ``forehead_turning`` while the head rotates faster than
-    ``shape_max_turn_rate`` (the light on the forehead changes with its angle), and not back to
-    neutral (the smoothing of a wrinkle
+    ``shape_max_turn_rate`` (the light on the forehead changes with its angle), with the cheeks'
+    skin texture (``skin``) rising by at most ``forehead_skin_share`` of it (a codec that
+    sharpens the whole face), and not back to neutral (the smoothing of a wrinkle
     already there). The mesh's points do not fold with the skin: the wrinkles are read from the
     frames (measured only where the patch is at least ``FOREHEAD_MIN_PX`` high, in the frame and
     free of the codec's blocks)."""
@@ -547,6 +548,7 @@ def forehead_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -
     out: list[Event] = []
     x = np.where(detail, sig.deviation("forehead"), np.nan)
     orient = sig["forehead"] - sig["forehead_v"]
+    skin = sig["skin"] if "skin" in sig.values and np.isfinite(sig["skin"]).any() else None
     sw = swings(x, sig.times, cfg.forehead_wrinkle, "forehead")
     for s, back in zip(sw, label_returns(sw, cfg.forehead_wrinkle, cfg.return_fraction)):
         if s.amplitude <= 0 or back:
@@ -554,6 +556,8 @@ def forehead_events(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -
         if not orient[s.i1] - orient[s.i0] >= cfg.forehead_orient:
             continue
         if turn_rate(sig, s.t0, s.t1) > cfg.shape_max_turn_rate and s.amplitude < cfg.forehead_turning:
+            continue
+        if skin is not None and skin[s.i1] - skin[s.i0] > cfg.forehead_skin_share * s.amplitude:
             continue
         out.append(Event("forehead_wrinkle", s.t0, s.t1, abs(s.amplitude), "forehead", change_at=s.t_half))
     return out

@@ -60,8 +60,11 @@ signal            measurement                                                   
                   gradient's RMS over the mean brightness, in the forehead patch warped to a
                   face-aligned rectangle (:func:`forehead_lines`); wrinkling raises it
 ``forehead_v``    same for vertical lines (horizontal gradient): hair strands, shading edges   log
+``skin``          the same band-passed line contrast (both orientations) on two mid-cheek      log
+                  patches (:func:`skin_texture`): skin that does not wrinkle with the brows,
+                  the control for a codec that sharpens or smears the whole face
 
-``teeth``, ``iris_dark``, ``forehead`` and ``forehead_v`` need the video frames
+``teeth``, ``iris_dark``, ``forehead``, ``forehead_v`` and ``skin`` need the video frames
 (:func:`pixel_signals`); the others only the arrays.
 Noise: each signal's noise std is measured on the signal itself, from the second differences of
 consecutive frames (robust MAD; see :func:`signal_noise`), which white jitter of the points
@@ -99,6 +102,7 @@ EYE_CLOSED_APERTURE = 0.30
 MESH_SIGNAL_NAMES = (
     "aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "gaze_h_left", "gaze_h_right",
     "gaze_v_left", "gaze_v_right", "lip_gap", "lip_thick", "mouth_w", "jaw", "chin", "cheek", "nose", "teeth", "iris_dark", "corner_lift", "forehead", "forehead_v",
+    "skin",
 )
 MESH_NORMALISATION = {
     "aperture_left": "difference", "aperture_right": "difference", "aperture": "difference",
@@ -106,7 +110,7 @@ MESH_NORMALISATION = {
     "gaze_h_right": "difference", "gaze_v_left": "difference", "gaze_v_right": "difference", "lip_gap": "difference",
     "lip_thick": "relative", "mouth_w": "relative", "jaw": "relative", "chin": "relative",
     "cheek": "relative", "nose": "relative", "teeth": "difference", "iris_dark": "difference",
-    "corner_lift": "difference", "forehead": "difference", "forehead_v": "difference",
+    "corner_lift": "difference", "forehead": "difference", "forehead_v": "difference", "skin": "difference",
 }
 #: signals smoothed with the short (eye) window
 FAST = {"aperture_left", "aperture_right", "aperture", "lower_lid", "gaze_h", "gaze_v", "gaze_h_left", "gaze_h_right",
@@ -476,6 +480,44 @@ def forehead_lines(rgb: np.ndarray, mesh2d: np.ndarray, min_px: float = FOREHEAD
     return line_contrast(p)
 
 
+#: :func:`skin_texture`: half-side of each mid-cheek patch, as a fraction of the 2-D outer-eye-corner
+#: distance (0.15: the patch stays on the cheek between the nose's side and the face's edge in the
+#: dev clips' frontal and 3/4 views), the patch's side in samples, and the smallest half-side in
+#: frame pixels that is read (a smaller patch holds no skin texture)
+SKIN_HALF, SKIN_SIZE, SKIN_MIN_PX = 0.15, 32, 3.0
+
+
+def skin_texture(rgb: np.ndarray, mesh2d: np.ndarray) -> float:
+    """The fine texture of skin that does not wrinkle with the brows: :func:`line_contrast` (the
+    mean of its two orientations, log) of a square patch around each mid-cheek point
+    (:data:`CHEEKS`), resampled to ``SKIN_SIZE`` samples, averaged over the patches inside the
+    frame; NaN when none is. The forehead's line contrast also moves when the codec sharpens or
+    smears the whole face (x264 at CRF 40: quantisation varies from frame to frame with motion,
+    dev s32 forehead +0.9 and this +0.5 together at 0.3-4 s, no wrinkle by eye); a wrinkle raises
+    the forehead alone (RAVDESS 0.06-1.06 s: forehead +1.1, this within 0.05; Hamilton 3.6-4.1 s,
+    4.9-5.3 s: this flat or falling)."""
+    import cv2
+
+    m = np.asarray(mesh2d, dtype=np.float64)[:, :2]
+    iod = float(np.linalg.norm(m[RIGHT_EYE[0]] - m[LEFT_EYE[0]]))
+    r = SKIN_HALF * iod
+    if not np.isfinite(r) or r < SKIN_MIN_PX:
+        return float("nan")
+    h, w = rgb.shape[:2]
+    vals = []
+    for v in CHEEKS:
+        c = m[v]
+        x0, y0, x1, y1 = int(c[0] - r), int(c[1] - r), int(np.ceil(c[0] + r)), int(np.ceil(c[1] + r))
+        if not np.isfinite(c).all() or x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            continue
+        grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        patch = cv2.resize(grey, (SKIN_SIZE, SKIN_SIZE), interpolation=cv2.INTER_AREA)
+        hz, vt = line_contrast(patch, strips=2)
+        if np.isfinite(hz) and np.isfinite(vt):
+            vals.append(0.5 * (hz + vt))
+    return float(np.mean(vals)) if vals else float("nan")
+
+
 def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """``teeth`` and ``iris_dark`` for each row of ``mesh`` (T, 468, 3), given an iterable of the
     matching RGB frames (None for a frame not decoded); NaN where a frame has no mesh.
@@ -484,7 +526,7 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
     ``iris_dark``: :func:`iris_darkness`, the blink cue (FaceMesh's own eyelid points barely close
     on a blink; the iris stays the place where an open eye is dark).
     ``forehead``, ``forehead_v``: :func:`forehead_lines` (the forehead wrinkle cue: FaceMesh's
-    points do not move with the skin's folds).
+    points do not move with the skin's folds); ``skin``: :func:`skin_texture` (its control).
     Also the per-frame cues of :func:`.occlusion.mouth_cues` (is the mouth hidden by a hand?),
     under the names :data:`.occlusion.CUES`: not signals themselves, they make the mouth-occlusion
     mask of :func:`~.signals.compute_signals`."""
@@ -496,6 +538,7 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
     teeth = np.full(len(m), np.nan)
     dark = np.full(len(m), np.nan)
     fh = np.full((len(m), 2), np.nan)
+    skin = np.full(len(m), np.nan)
     cues = np.full((len(m), len(CUES)), np.nan)
     for t, rgb in enumerate(frames_rgb):
         if t >= len(m):
@@ -509,7 +552,8 @@ def pixel_signals(frames_rgb, mesh: np.ndarray, iris: np.ndarray | None = None) 
         if np.isfinite(m[t, :, :2]).all():
             cues[t] = mouth_cues(rgb, m[t])
             fh[t] = forehead_lines(rgb, m[t])
-    return {"teeth": teeth, "iris_dark": dark, "forehead": fh[:, 0], "forehead_v": fh[:, 1],
+            skin[t] = skin_texture(rgb, m[t])
+    return {"teeth": teeth, "iris_dark": dark, "forehead": fh[:, 0], "forehead_v": fh[:, 1], "skin": skin,
             **{name: cues[:, k] for k, name in enumerate(CUES)}}
 
 
@@ -521,7 +565,7 @@ def pixel_signals_from_video(path, frames, mesh: np.ndarray, iris: np.ndarray | 
     from .occlusion import CUES
 
     pos = {int(f): i for i, f in enumerate(frames)}
-    out = {name: np.full(len(pos), np.nan) for name in ("teeth", "iris_dark", "forehead", "forehead_v", *CUES)}
+    out = {name: np.full(len(pos), np.nan) for name in ("teeth", "iris_dark", "forehead", "forehead_v", "skin", *CUES)}
     last = max(pos) if pos else -1
     m = np.asarray(mesh, dtype=np.float64).reshape(-1, 468, 3)
     ir = None if iris is None else np.asarray(iris, dtype=np.float64).reshape(-1, 10, 3)

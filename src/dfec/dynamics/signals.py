@@ -197,6 +197,21 @@ class FaceSignals:
             return float(sd / max(abs(m), 1e-6)) if np.isfinite(m) else 0.0
         return float(sd)
 
+    def own_noise(self, name: str) -> float:
+        """Noise std of a signal measured on its own unsmoothed samples (``raw``, else the
+        smoothed values) by robust second differences (:func:`~.mesh_signals.signal_noise`), in
+        the units of :meth:`deviation`; 0 when the track has no such signal. Unlike
+        :meth:`noise_level` it is not propagated from the rigid points' jitter: a point that
+        jitters more than the rigid ones (a brow on a blurred face) shows it here."""
+        if name not in self.values:
+            return 0.0
+        x = self.raw.get(name, self.values[name])
+        sd = signal_noise(np.asarray(x, dtype=float))
+        if NORMALISATION[name] == "relative":
+            m = self.neutral(name)
+            return float(sd / max(abs(m), 1e-6)) if np.isfinite(m) else 0.0
+        return float(sd)
+
     def to_json(self) -> dict:
         def plain(a):
             return [None if not np.isfinite(x) else round(float(x), 5) for x in a]

@@ -77,10 +77,22 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
         if np.isfinite(ap).any() and np.nanmedian(ap) >= cfg.half_open_below:
             out = [Event("eyes_are_open", e.start, e.end, e.intensity, e.region) if e.kind == "eyes_are_closed" else e
                    for e in out]
+    if cfg.eye_state_needs_iris and _no_iris(sig, first):
+        out = [e for e in out if e.kind not in ("eyes_are_open", "eyes_are_closed")]
     # closed eyes look nowhere (the iris is guessed behind the lids)
     closed = any(e.kind == "eyes_are_closed" for e in out)
     gaze = [_world_gaze(e, head) for e in mesh if not (closed and e.region == "gaze")]
     return pose + brow_state(sig, cfg, first) + out + gaze
+
+
+def _no_iris(sig: FaceSignals, idx: np.ndarray) -> bool:
+    """Whether a mesh track's frames ``idx`` were read without the Iris model (the tracker runs
+    it on faces at least ``TrackConfig.iris_min_face_px`` tall): its darkness cue, measured
+    wherever the iris points and the frames are, is missing on all of them. False for a track
+    without a mesh or whose pixels were not read (no ``iris_dark`` at all)."""
+    if sig.face_px is None or "iris_dark" not in sig.values or not len(idx):
+        return False
+    return not np.isfinite(sig["iris_dark"][idx]).any()
 
 
 def _main_pose(head: list[Event], cfg: DynamicsConfig) -> list[Event]:
