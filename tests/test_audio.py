@@ -765,18 +765,23 @@ def test_a_voice_gap_the_lips_articulate_through_is_no_pause():
     assert len(heard_runs(gap_signals(4.5, 0.10, talk, voice), DynamicsConfig(speak_pause_lips=False))) == 2
 
 
-def test_a_muted_track_is_named_as_such_in_the_signals_and_the_speech_panel(tmp_path):
+def test_a_muted_track_is_named_as_such_in_the_signals_and_the_speech_panel(tmp_path, monkeypatch):
     # WolfgangLanger (dev) carries a silent audio stream: its timeline said "no audio track"
+    from dfec.dynamics.captioner import measure
     from dfec.dynamics.panels import NO_AUDIO, speech_lane
 
     import av
 
-    assert au.silence_reason(tmp_path / "absent.mp4") == au.NO_TRACK == NO_AUDIO
+    def why(p, d=1.0):
+        return au.heard(p, grid(d), 16.0)[1]
+
+    assert why(tmp_path / "absent.mp4") == au.NO_TRACK == NO_AUDIO
     write_media(tmp_path / "muted.mp4", np.zeros(RATE), 1.0)
-    assert au.silence_reason(tmp_path / "muted.mp4") == au.MUTED
+    assert why(tmp_path / "muted.mp4") == au.SILENT
     write_media(tmp_path / "quiet.mp4", noise(1.0, -40.0), 1.0)
-    assert au.silence_reason(tmp_path / "quiet.mp4") == ""
-    silent = tmp_path / "silent.mp4"
+    track, reason = au.heard(tmp_path / "quiet.mp4", grid(1.0), 16.0)
+    assert track is not None and reason == ""
+    silent = tmp_path / "video_only.mp4"
     with av.open(str(silent), "w") as c:  # video only
         vs = c.add_stream("mpeg4", rate=16)
         vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
@@ -784,20 +789,42 @@ def test_a_muted_track_is_named_as_such_in_the_signals_and_the_speech_panel(tmp_
             c.mux(pk)
         for pk in vs.encode():
             c.mux(pk)
-    assert au.silence_reason(silent) == au.NO_TRACK
+    assert why(silent) == au.NO_TRACK
     # through the captioner to the plot's speech panel and events.json
     tr, _ = talking_clip(tmp_path)
     muted = tmp_path / "talk_muted.mp4"
     write_media(muted, np.zeros(int(5.0 * RATE)), 5.0)
     tr.video = str(muted)
     res = caption_video(muted, tracking=tr, out_dir=tmp_path / "muted_out")
-    assert res.signals.voice is None and res.signals.sound_note == "muted audio track"
-    assert speech_lane(res.signals, res.timeline, DynamicsConfig()).note == "muted audio track"
+    assert res.signals.voice is None and res.signals.sound_note == "silent audio track"
+    assert speech_lane(res.signals, res.timeline, DynamicsConfig()).note == "silent audio track"
     sig = json.loads((tmp_path / "muted_out" / "events.json").read_text())["signals"]
-    assert sig["sound_note"] == "muted audio track"
+    assert sig["sound_note"] == "silent audio track"
     tr.video = str(silent)
     res = caption_video(silent, tracking=tr)
     assert speech_lane(res.signals, res.timeline, DynamicsConfig()).note == NO_AUDIO
+    # sound only after the face is gone (tracked 0-2 s of a 6-s video, loud from 4 s): the window
+    # the voice is read over is silent, and the file does have a track (review 16)
+    d = 6.0
+    x = np.zeros(int(d * RATE))
+    x[int(4.0 * RATE):] = noise(d - 4.0, -30.0)
+    late = tmp_path / "late_sound.mp4"
+    write_media(late, x, d)
+    face = mesh_sequence(2.0, noise_px=0.3, seed=0)
+    face.video = str(late)
+    sig, _, _ = measure(late, face, DynamicsConfig())
+    assert sig.voice is None and sig.sound_note == au.SILENT
+    # a stream that does not decode
+    q = tmp_path / "clip.mp4"
+    write_media(q, voiced(0.2, 0.8, 1.0), 1.0)
+
+    class Broken:
+        def __init__(self, *a, **k):
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(av, "AudioResampler", Broken)
+    assert why(q) == au.UNDECODABLE
+    monkeypatch.undo()
     # with sound there is no note
     tr, p = talking_clip(tmp_path)
     assert caption_video(p, tracking=tr).signals.sound_note is None

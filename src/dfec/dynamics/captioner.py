@@ -268,16 +268,19 @@ def load_or_track(path: str | Path, out_dir: str | Path | None = None, progress:
     return track(path, out_dir=out_dir, progress=progress)
 
 
-def hear(path: Path, sig: FaceSignals, cfg: DynamicsConfig):
+def hear(path: Path, sig: FaceSignals, cfg: DynamicsConfig) -> tuple[object | None, str | None]:
     """The voice track of ``path``'s sound on ``sig``'s frame times (:mod:`dfec.video.audio`), for
-    the audio-visual speech of :mod:`.speech`; None when audio is off (``speak_audio``), the track
-    has no lip gap to fuse it with, or the file is absent or has no (decodable) sound."""
+    the audio-visual speech of :mod:`.speech`, and why there is none where the sound was read
+    (:func:`dfec.video.audio.heard`: "no audio track", "silent audio track", "audio track not
+    decodable"). ``(None, None)`` when audio is off (``speak_audio``), the track has no lip gap to
+    fuse it with, or the file is absent."""
     if not cfg.speak_audio or "lip_gap" not in sig.values or len(sig) == 0 or not path.is_file():
-        return None
-    from ..video.audio import voice_activity
+        return None, None
+    from ..video.audio import heard
     from .speech import vad_settings
 
-    return voice_activity(path, sig.times, sig.fps, **vad_settings(cfg))
+    voice, why = heard(path, sig.times, sig.fps, **vad_settings(cfg))
+    return voice, (why or None)
 
 
 def measure(path: Path, tracking: TrackingResult, cfg: DynamicsConfig
@@ -287,11 +290,7 @@ def measure(path: Path, tracking: TrackingResult, cfg: DynamicsConfig
     time its face was detected (None without signals)."""
     sig = track_signals(tracking, cfg.signals)
     if sig is not None:
-        sig.voice = hear(path, sig, cfg)
-        if sig.voice is None and cfg.speak_audio and "lip_gap" in sig.values and len(sig) and path.is_file():
-            from ..video.audio import silence_reason  # a muted track is not "no audio track"
-
-            sig.sound_note = silence_reason(path, -cfg.voice_silence_db) or None
+        sig.voice, sig.sound_note = hear(path, sig, cfg)
     duration = tracking.duration or (float(sig.times[-1]) + 1.0 / sig.fps if sig is not None and len(sig) else 0.0)
     present = sorted(f for t in tracking.main_tracks for f, interp in zip(t.frames, t.interpolated) if not interp)
     fps = tracking.fps or 16.0

@@ -84,8 +84,8 @@ def speech_lane(signals, timeline, config=None) -> SpeechLane | None:
     events (the runs :mod:`dfec.dynamics.speech` gives the caption, after fusing the voice), the
     pauses its ``speaking_pause`` events, the voiced stretches and score the ``signals.voice``
     track (see :func:`dfec.dynamics.captioner.hear`). Without a voice track ``note`` says why:
-    ``"no audio track"``, or what :func:`dfec.video.audio.silence_reason` found when the video was
-    heard (``signals.sound_note``: ``"muted audio track"``, ``"audio track not decodable"``), or that the
+    ``"no audio track"``, or what :func:`dfec.video.audio.heard` found when the video was heard
+    (``signals.sound_note``: ``"silent audio track"``, ``"audio track not decodable"``), or that the
     sound is not used (``speak_audio`` off, or a 68-point track without the 3-D lip gap)."""
     if signals is None:
         return None

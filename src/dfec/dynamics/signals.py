@@ -152,8 +152,8 @@ class FaceSignals:
     #: voice activity of the video's sound on ``times`` (a :class:`dfec.video.audio.VoiceTrack`;
     #: None without sound, or when the signals were made without the video): see :mod:`.speech`
     voice: object | None = None
-    #: why ``voice`` is None for a video whose sound was read (:func:`dfec.video.audio.silence_reason`:
-    #: "no audio track", "muted audio track", "audio track not decodable"); None otherwise
+    #: why ``voice`` is None for a video whose sound was read (:func:`dfec.video.audio.heard`:
+    #: "no audio track", "silent audio track", "audio track not decodable"); None otherwise
     sound_note: str | None = None
     #: shot changes the tracker found (:attr:`dfec.schema.TrackingResult.shot_changes`) as time
     #: spans (s, s) on ``times``: a hard cut's two frames, a dissolve's blended frames; used by

@@ -377,50 +377,50 @@ def voiced_frames(feat: dict[str, np.ndarray], hop_s: float = 0.010, floor_pct: 
     return v, floor
 
 
-def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 16000,
-                   **thresholds) -> VoiceTrack | None:
-    """The :class:`VoiceTrack` of ``path``'s sound on the video frame times ``times`` (s, at
-    ``fps``), or None without a (decodable) audio stream or when it is muted (never louder than
-    ``min_db``); ``thresholds`` are the keyword
-    arguments of :func:`voiced_frames` (see the module doc). Sound stamped more than
-    ``AFTER_VIDEO_S`` after the last frame time is dropped (:func:`place_chunks`)."""
-    times = np.asarray(times, float)
-    got = decode_placed(path, rate, max_s=float(times[-1]) + AFTER_VIDEO_S if len(times) else None)
-    if got is None:
-        return None
-    x, spans = got
-    if not len(x) or float(np.max(np.abs(x))) < 10 ** (thresholds.get("min_db", -55.0) / 20):
-        return None  # a muted track (stock footage often has one) says nothing about speech
-    return voice_on_grid(x, rate, times, fps, spans=spans, **thresholds)
-
-
-#: why a video has no voice track (:func:`silence_reason`)
+#: why a video has no voice track (:func:`heard`)
 NO_TRACK = "no audio track"
-MUTED = "muted audio track"
+SILENT = "silent audio track"
 UNDECODABLE = "audio track not decodable"
 
 
-def silence_reason(path: str | Path, min_db: float = -55.0) -> str:
-    """Why :func:`voice_activity` hears nothing in ``path``: :data:`NO_TRACK` (no audio stream,
-    or a file that does not open), :data:`UNDECODABLE` (a stream that does not decode),
-    :data:`MUTED` (a stream never louder than ``min_db`` dBFS: stock footage often carries a
-    silent one), or ``""`` when there is sound. Decodes the sound again: call it only when
-    :func:`voice_activity` gave None."""
+def voice_activity(path: str | Path, times: np.ndarray, fps: float, rate: int = 16000,
+                   **thresholds) -> VoiceTrack | None:
+    """The :class:`VoiceTrack` of ``path``'s sound on the video frame times ``times`` (s, at
+    ``fps``), or None without a (decodable) audio stream or when it is silent over ``times``
+    (never louder than ``min_db``: a muted track); ``thresholds`` are the keyword
+    arguments of :func:`voiced_frames` (see the module doc). Sound stamped more than
+    ``AFTER_VIDEO_S`` after the last frame time is dropped (:func:`place_chunks`). :func:`heard`
+    also says why there is none."""
+    return heard(path, times, fps, rate, **thresholds)[0]
+
+
+def heard(path: str | Path, times: np.ndarray, fps: float, rate: int = 16000,
+          **thresholds) -> tuple[VoiceTrack | None, str]:
+    """:func:`voice_activity` and, when it is None, why, from the same decoding: :data:`NO_TRACK`
+    (no audio stream, or a file that does not open), :data:`UNDECODABLE` (a stream that does not
+    decode) or :data:`SILENT` (never louder than ``min_db`` dBFS over ``times``, up to
+    ``AFTER_VIDEO_S`` after them: a muted stream, as stock footage often carries, or sound only
+    after the face is gone); ``""`` with a voice track."""
+    times = np.asarray(times, float)
+    got = decode_placed(path, rate, max_s=float(times[-1]) + AFTER_VIDEO_S if len(times) else None)
+    if got is None:
+        return None, _why_not_decoded(path)
+    x, spans = got
+    if not len(x) or float(np.max(np.abs(x))) < 10 ** (thresholds.get("min_db", -55.0) / 20):
+        return None, SILENT  # a muted track (stock footage often has one) says nothing about speech
+    return voice_on_grid(x, rate, times, fps, spans=spans, **thresholds), ""
+
+
+def _why_not_decoded(path: str | Path) -> str:
+    """Why :func:`decode_placed` gave None: no audio stream (or no file) or one that does not
+    decode (reads the container's header only)."""
     import av
 
     try:
         with av.open(str(path)) as container:
-            if not container.streams.audio:
-                return NO_TRACK
+            return UNDECODABLE if container.streams.audio else NO_TRACK
     except Exception:
         return NO_TRACK
-    got = decode_placed(path)
-    if got is None:
-        return UNDECODABLE
-    x = got[0]
-    if not len(x) or float(np.max(np.abs(x))) < 10 ** (min_db / 20):
-        return MUTED
-    return ""
 
 
 def voice_on_grid(x: np.ndarray, rate: int, times: np.ndarray, fps: float,
