@@ -200,7 +200,7 @@ def test_changes_on_a_noisy_track_are_rated_against_the_noise_raised_thresholds(
 
     cfg = DynamicsConfig()
     t = np.arange(64) / 16.0
-    # aperture is relative to its neutral (0.9): a noise std of 0.1 is 0.11 of it
+    # aperture is a "difference" signal: its noise std of 0.1 is in the threshold's own units
     lids = FaceSignals(t, 16.0, {"aperture": np.full(64, 0.9), "eye_open": np.full(64, 0.3)},
                        noise={"aperture": 0.1})
     raised = effective_thresholds(lids, cfg).eye_mesh

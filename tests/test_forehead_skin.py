@@ -74,3 +74,27 @@ def test_skin_texture_follows_the_skins_fine_contrast_and_needs_the_patch_in_the
     off = m.copy()
     off[list(CHEEKS), 0] = -50.0
     assert np.isnan(skin_texture(sharp, off))
+
+
+def test_one_skin_sample_on_a_local_peak_does_not_veto_a_wrinkle():
+    # review 16: the control read one smoothed skin sample at each end of the forehead's rise; a
+    # sample on a local peak of the skin (frame-to-frame texture noise) vetoed a real wrinkle
+    t = np.arange(48)
+    ramp = np.where(t < 16, 0.0, np.where(t < 28, (t - 16) / 12.0, 1.0))
+    cfg = DynamicsConfig()
+
+    def sig(skin):
+        vals = {"forehead": -5.5 + ramp, "forehead_v": np.full(48, -5.0), "skin": skin}
+        return FaceSignals(times=t / 16.0, fps=16.0, values=vals, valid=np.ones(48, bool), raw=dict(vals))
+
+    from dfec.dynamics.swings import swings
+
+    flat = np.full(48, -4.6)
+    assert len(forehead_events(sig(flat), cfg, np.ones(48, bool))) == 1
+    (s,) = swings(sig(flat).deviation("forehead"), t / 16.0, cfg.forehead_wrinkle, "forehead")
+    i1 = s.i1  # the sample the control read at the swing's end
+    peak = flat.copy()
+    peak[i1] += 0.5  # one sample, half the forehead's rise
+    assert [x.kind for x in forehead_events(sig(peak), cfg, np.ones(48, bool))] == ["forehead_wrinkle"]
+    held = flat + 0.5 * ramp  # the skin rising with it: the codec
+    assert forehead_events(sig(held), cfg, np.ones(48, bool)) == []

@@ -288,7 +288,9 @@ class DynamicsConfig:
     speak_onset_lips: bool = True
     #: the piece of a lip-only run left after someone else's voice cut it
     #: (``speak_voice_still_veto``) starts where its first articulation opens, not where the other
-    #: voice stops (as every lip-only run starts): dev 2422 mirrored 0.69 -> 0.75 s (by eye 0.88)
+    #: voice stops (as every lip-only run starts), and a piece that ends where another voice starts
+    #: ends where its last articulation closes: dev 2422 mirrored 0.69 -> 0.75 s (by eye 0.88).
+    #: One clip's evidence (review 16), kept because it only moves a cut piece's edges inwards
     speak_still_trim: bool = True
     #: a voiced stretch that a lip-only run ends in or less than ``speak_pause_min_s`` before, that
     #: goes on at least ``speak_voice_min_s`` past the run's end and holds at least this many such
@@ -476,7 +478,8 @@ class DynamicsConfig:
     #: version; dev 2422 at half size (36 px) said "open" where its untouched copy, with Iris,
     #: reads "half-open" (lid gap 0.62 -> 0.74 iris diameters without Iris). Robustness benchmark
     #: (13 dev clips x 6 versions): dev TEM 0.707 -> 0.715, half consistency 0.889 -> 0.898 (167 at
-    #: half size also loses its true "open"), crf40 0.782 -> 0.774 (338 shares one clause fewer)
+    #: half size also loses its true "open"), crf40 0.782 -> 0.774 (338 shares one clause fewer).
+    #: The end's "their eyes stay closed / half-open", read from the same aspect ratio, likewise
     eye_state_needs_iris: bool = True
     #: downcast eyes at the start (:func:`~dfec.dynamics.mesh_events.downcast`): the iris sits at most
     #: ``gaze_down_deg`` above the eye-corner line (eyes looking ahead read +6 to +14 on the dev
@@ -691,7 +694,14 @@ class DynamicsConfig:
     #: 13 dev clips x 6 robustness versions (benchmarks/caption_robustness.py) brow events found
     #: only at CRF 40 / half size stood 2.4-12.9 of this noise high (17 of 24 under 8), cheek and
     #: nose ones 3.4-6.6; the untouched clips' said brow / cheek events 12.5-42 (unsaid ones down
-    #: to 6.5: nggyup's singing brows). 0 switches it off.
+    #: to 6.5: nggyup's singing brows). 0 switches it off (so does ``noise_k`` 0, which turns off
+    #: every per-video floor). Risk (review 16): on plain white jitter, with no drift, it costs
+    #: faint real changes that the smoothed floor keeps (synthetic 94-px mesh face, 6 seeds, found
+    #: with / without it: at 0.6 px jitter, nggyup's level, a 2-mm furrow 0 / 6, a 2.5-mm cheek
+    #: raise 0 / 6, a 2-mm nose wrinkle 0 / 6, a 3-mm brow raise 4 / 6; at 0.3 px a 2-mm nose
+    #: wrinkle 2 / 4; no false event either way on still faces). The dev clips' own brow noise is
+    #: 0.8-3.4x the rigid-point propagation even untouched, so the drift cannot be told from white
+    #: jitter by that ratio; kept for the dev precision it buys (dev TEM 0.702 -> 0.711)
     noise_k_own: float = 8.0
     turn_masks_horizontal: bool = True
     # general

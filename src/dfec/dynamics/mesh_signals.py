@@ -507,8 +507,11 @@ def skin_texture(rgb: np.ndarray, mesh2d: np.ndarray) -> float:
     vals = []
     for v in CHEEKS:
         c = m[v]
-        x0, y0, x1, y1 = int(c[0] - r), int(c[1] - r), int(np.ceil(c[0] + r)), int(np.ceil(c[1] + r))
-        if not np.isfinite(c).all() or x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+        if not np.isfinite(c).all():
+            continue
+        x0, y0 = int(np.floor(c[0] - r)), int(np.floor(c[1] - r))
+        x1, y1 = int(np.ceil(c[0] + r)), int(np.ceil(c[1] + r))
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
             continue
         grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
         patch = cv2.resize(grey, (SKIN_SIZE, SKIN_SIZE), interpolation=cv2.INTER_AREA)

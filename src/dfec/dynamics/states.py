@@ -219,9 +219,10 @@ def final_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
     eye, eye_th = (level("aperture"), cfg.eye_mesh) if mesh else (level("eye_open"), cfg.eye_deg)
     if eye >= eye_th and _open_eye_deviation(sig, cfg, "aperture" if mesh else "eye_open", last) >= eye_th:
         out.append(Event("eyes_stay_wide", t1, t1, eye, "eyes"))
-    elif level("eye_open", dev=False) < cfg.eyes_closed_below:
+    elif level("eye_open", dev=False) < cfg.eyes_closed_below and not (
+            cfg.eye_state_needs_iris and _no_iris(sig, last)):
         # a low eye aspect ratio with the lids still apart on the mesh is a downcast or
-        # half-open eye, not a closed one
+        # half-open eye, not a closed one; without Iris's eyelids, as at the start, not said
         apart = "aperture" in sig.values and level("aperture", dev=False) >= cfg.closed_below
         out.append(Event("eyes_stay_half_open" if apart else "eyes_stay_closed", t1, t1, abs(eye), "eyes"))
     elif eye <= -eye_th:
