@@ -273,7 +273,8 @@ def main(argv=None) -> int:
     ap.add_argument("--media", default=str(cq.DEFAULT_MEDIA))
     ap.add_argument("--work", required=True, help="folder for transformed videos and outputs (reused)")
     ap.add_argument("--splits", default="dev", help="clips of these splits (default dev only)")
-    ap.add_argument("--transforms", default=",".join(TRANSFORMS))
+    ap.add_argument("--transforms", default=",".join(TRANSFORMS),
+                    help=f"versions to make (default: {','.join(TRANSFORMS)}; opt-in: {','.join(OPT_IN)})")
     ap.add_argument("--judge", default="offline")
     ap.add_argument("--counts", action="store_true", help="blink / speaking counts per transform")
     ap.add_argument("--out", default=None, help="write captions and scores here (JSON)")
