@@ -123,3 +123,153 @@ def test_unknown_transform_is_refused(rob, tmp_path):
     assert rob.main(["--work", str(tmp_path), "--transforms", "mirror", "--media", str(tmp_path / "none")]) == 1
     with pytest.raises(SystemExit):
         rob.main(["--work", str(tmp_path), "--transforms", "blur"])
+
+
+def _ramp_clip(path: Path, n: int = 24, fps: int = 12) -> None:
+    """A 96x64 clip whose frame i is grey level 8 * i (so a decoded frame names its source frame),
+    with a 440 Hz tone."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        a = c.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        for i in range(n):
+            img = np.full((64, 96, 3), 8 * i, np.uint8)
+            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in vs.encode():
+            c.mux(p)
+        t = np.arange(int(16000 * n / fps)) / 16000
+        pcm = (0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        for k in range(0, len(pcm), 1024):
+            fr = av.AudioFrame.from_ndarray(pcm[None, k:k + 1024], format="s16", layout="mono")
+            fr.sample_rate, fr.pts = 16000, k
+            for p in a.encode(fr):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+
+
+def _audio_packets(path: Path) -> list[tuple]:
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        return [(float(p.pts * s.time_base), bytes(p)) for p in c.demux(s) if p.dts is not None]
+
+
+def test_phase_starts_half_a_16fps_frame_later_with_the_sound_aligned(rob, tmp_path):
+    from dfec.video.audio import video_t0
+    from dfec.video.reader import iter_frames
+
+    src = tmp_path / "src.mp4"
+    _ramp_clip(src, fps=30, n=30)                       # frames every 33 ms: the first is dropped
+    dst = rob.make_video(src, tmp_path / "phase.mp4", "phase")
+    before = [(t, rgb) for _, t, rgb in iter_frames(src, fps=None)]
+    after = [(t, rgb) for _, t, rgb in iter_frames(dst, fps=None)]
+    shift = rob.time_shift("phase", src, dst)
+    assert rob.PHASE_S <= shift < 2 * rob.PHASE_S and abs(shift - before[1][0]) < 1e-3
+    assert len(after) == len(before) - 1                             # only the frame at 0 s is gone
+    assert np.allclose([t + shift for t, _ in after], [t for t, _ in before[1:]], atol=1e-3)
+    assert abs(after[0][1].mean() - 8) < 3                          # the first frame now is source frame 1
+    # the sound is copied as it was, so on the container clock it keeps its place against the pictures
+    assert _audio_packets(dst) == _audio_packets(src)
+    assert abs((video_t0(dst) - video_t0(src)) - shift) < 1e-6
+    # and the 16-fps samples fall on other source frames than on the untouched clip
+    s16 = [round(t, 2) for _, t, _ in iter_frames(src)]
+    d16 = [round(t + shift, 2) for _, t, _ in iter_frames(dst)]
+    assert len(set(s16) ^ set(d16)) > len(s16) // 2
+    assert rob.time_shift("mirror", src, dst) == 0.0
+    assert not list(tmp_path.glob("*.part*"))
+
+
+@pytest.mark.parametrize("name,rate", [("fps25", 25), ("fps30", 30)])
+def test_retimed_video_has_the_new_rate_the_same_duration_and_the_nearest_frames(rob, tmp_path, name, rate):
+    import av
+
+    from dfec.video.reader import iter_frames, probe
+
+    src = tmp_path / "src.mp4"
+    _ramp_clip(src, fps=12, n=24)                                   # 2 s at 12 fps
+    dst = rob.make_video(src, tmp_path / f"{name}.mp4", name)
+    after = [(t, rgb) for _, t, rgb in iter_frames(dst, fps=None)]
+    assert len(after) == 2 * rate and abs(probe(dst).fps - rate) < 0.01
+    assert [round(t, 3) for t, _ in after] == [round(k / rate, 3) for k in range(2 * rate)]
+    for t, rgb in after:                         # each frame is the source frame nearest to it
+        nearest = min(range(24), key=lambda i: (abs(i / 12 - t), i))
+        assert abs(rgb.mean() - 8 * nearest) < 3, (t, rgb.mean(), nearest)
+    assert _audio_packets(dst) == _audio_packets(src)
+    assert rob.time_shift(name, src, dst) == 0.0
+    with av.open(str(dst)) as c:
+        assert c.streams.audio
+
+
+def test_retime_passes_other_transforms_through(rob):
+    frames = [(0.0, "a"), (0.1, "b"), (0.2, "c")]
+    assert list(rob.retime("mirror", iter(frames))) == frames
+    assert list(rob.retime("phase", iter(frames))) == frames[1:]
+
+
+def test_zoom_enlarges_the_crop_around_the_face_and_keeps_the_size(rob, tmp_path):
+    import json
+
+    src = tmp_path / "src.mp4"
+    _clip(src)                                                        # 96x64, horizontal gradients
+    dst = rob.make_video(src, tmp_path / "zoom.mp4", "zoom")
+    from dfec.video.reader import iter_frames
+
+    img = next(iter_frames(src, fps=None))[2].astype(float)
+    out = next(iter_frames(dst, fps=None))[2].astype(float)
+    assert out.shape == img.shape
+    # the centre crop: output column x shows source column 9.6 + 0.8 x (bright half now 60 px wide)
+    row_in, row_out = img[32, :, 0], out[32, :, 0]
+    assert abs(row_out[10] - row_in[int(round(9.6 + 8))]) < 6
+    assert (row_out > 100).sum() == pytest.approx((48 - 9.6) / 0.8, abs=3)
+    # with a track, the crop is centred on the face and grown until the face (plus margin) fits
+    lm = np.zeros((3, 68, 2))
+    lm[..., 0] = np.linspace(60, 90, 68)                              # a face at the right edge
+    lm[..., 1] = np.linspace(10, 40, 68)
+    tracks = tmp_path / "tracks.json"
+    tracks.write_text(json.dumps({"frame_size": [96, 64], "tracks": [
+        {"is_main": False, "landmarks": np.zeros((3, 68, 2)).tolist()},
+        {"is_main": True, "landmarks": lm.tolist()}]}))
+    x0, y0, x1, y1 = rob.zoom_crop(tracks)
+    assert x1 == pytest.approx(1.0) and x1 - x0 == pytest.approx(y1 - y0) == pytest.approx(rob.ZOOM)
+    assert x0 * 96 <= 60 - 3 and y0 * 64 <= 10 - 3 and y1 * 64 >= 40 + 3
+    big = lm.copy()
+    big[..., 0] = np.linspace(2, 94, 68)                              # a close-up wider than 80 %
+    tracks.write_text(json.dumps({"frame_size": [96, 64], "tracks": [{"is_main": True, "landmarks": big.tolist()}]}))
+    assert rob.zoom_crop(tracks) == pytest.approx((0.0, 0.0, 1.0, 1.0))
+    assert rob.zoom_crop(None) == pytest.approx((0.1, 0.1, 0.9, 0.9))
+
+
+def test_shifted_counts_move_the_by_eye_times(rob):
+    doc = {"counts_by_eye": {"clips": {"a": {"blinks": [0.02, 1.0], "speaking": [[0.0, 2.0]], "window": [0.5, 3.0]},
+                                       "b": {"blinks": [1.0], "speaking": []}}}}
+    out = rob.shift_counts(doc, {"a": 0.04})
+    a = out["counts_by_eye"]["clips"]["a"]
+    assert a["blinks"] == pytest.approx([0.0, 0.96]) and a["speaking"][0] == pytest.approx([0.0, 1.96])
+    assert a["window"] == pytest.approx([0.46, 2.96])
+    assert out["counts_by_eye"]["clips"]["b"] == doc["counts_by_eye"]["clips"]["b"]
+    assert doc["counts_by_eye"]["clips"]["a"]["blinks"] == [0.02, 1.0]          # the input is left as it was
+
+
+@pytest.mark.parametrize("name", ["phase", "fps30", "zoom"])
+def test_a_failed_time_or_framing_write_leaves_no_part_file(rob, tmp_path, monkeypatch, name):
+    src = tmp_path / "src.mp4"
+    _clip(src)
+
+    def broken(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(rob, "transform_frame", broken)
+    with pytest.raises(RuntimeError):
+        rob.make_video(src, tmp_path / "out" / "x.mp4", name)
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_time_and_framing_versions_are_opt_in(rob):
+    assert set(rob.OPT_IN).isdisjoint(rob.TRANSFORMS)
+    assert rob.TRANSFORMS == ("reencode", "mirror", "half", "crf40", "dark")   # the published table
