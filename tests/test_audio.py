@@ -166,6 +166,17 @@ def test_decoded_from_files_aligned_to_the_video_frames(tmp_path):
         assert len(got) == 1 and abs(got[0][0] - 1.5) <= 0.15 and abs(got[0][1] - 3.5) <= 0.2, (name, got)
 
 
+def break_audio_decoding(monkeypatch) -> None:
+    """Make every audio stream fail to decode (PyAV's resampler raises as on corrupt data)."""
+    import av
+
+    class Broken:
+        def __init__(self, *a, **k):
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(av, "AudioResampler", Broken)
+
+
 def test_no_audio_stream_is_none_and_a_corrupt_one_warns(tmp_path, monkeypatch, caplog):
     import av
 
@@ -187,12 +198,7 @@ def test_no_audio_stream_is_none_and_a_corrupt_one_warns(tmp_path, monkeypatch, 
     assert au.voice_activity(tmp_path / "quiet.mp4", grid(1.0), 16.0) is not None
     q = tmp_path / "clip.mp4"
     write_media(q, voiced(0.2, 0.8, 1.0), 1.0)
-
-    class Broken:
-        def __init__(self, *a, **k):
-            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
-
-    monkeypatch.setattr(av, "AudioResampler", Broken)
+    break_audio_decoding(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="dfec.video.audio"):
         assert au.voice_activity(q, grid(1.0), 16.0) is None
     assert "not decodable" in caplog.text
@@ -817,12 +823,7 @@ def test_a_muted_track_is_named_as_such_in_the_signals_and_the_speech_panel(tmp_
     # a stream that does not decode
     q = tmp_path / "clip.mp4"
     write_media(q, voiced(0.2, 0.8, 1.0), 1.0)
-
-    class Broken:
-        def __init__(self, *a, **k):
-            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
-
-    monkeypatch.setattr(av, "AudioResampler", Broken)
+    break_audio_decoding(monkeypatch)
     assert why(q) == au.UNDECODABLE
     monkeypatch.undo()
     # with sound there is no note

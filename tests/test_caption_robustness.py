@@ -29,14 +29,11 @@ def test_swap_sides_exchanges_whole_words_only(rob):
     assert rob.reference_for("half", "looks left") == "looks left"
 
 
-def _clip(path: Path, n: int = 24, fps: int = 12, audio: bool = True) -> np.ndarray:
-    """A 96x64 clip whose left half is bright and right half dark (a gradient inside each), with
-    a 440 Hz tone; returns the first frame."""
+def _write(path: Path, frames, fps: int, audio: bool = True) -> None:
+    """A 96x64 H.264 clip of ``frames`` (RGB uint8 arrays) at ``fps``, with a 440 Hz tone."""
     import av
 
-    x = np.linspace(0, 1, 96)[None, :, None]
-    img = np.where(np.arange(96)[None, :, None] < 48, 200 - 60 * x, 40 + 20 * x) * np.ones((64, 96, 3))
-    img = img.astype(np.uint8)
+    frames = list(frames)
     with av.open(str(path), "w") as c:
         vs = c.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
@@ -44,13 +41,13 @@ def _clip(path: Path, n: int = 24, fps: int = 12, audio: bool = True) -> np.ndar
         if audio:
             a = c.add_stream("aac", rate=16000)
             a.layout = "mono"
-        for i in range(n):
+        for img in frames:
             for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 c.mux(p)
         for p in vs.encode():
             c.mux(p)
         if a is not None:
-            t = np.arange(int(16000 * n / fps)) / 16000
+            t = np.arange(int(16000 * len(frames) / fps)) / 16000
             pcm = (0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
             for k in range(0, len(pcm), 1024):
                 fr = av.AudioFrame.from_ndarray(pcm[None, k:k + 1024], format="s16", layout="mono")
@@ -59,6 +56,15 @@ def _clip(path: Path, n: int = 24, fps: int = 12, audio: bool = True) -> np.ndar
                     c.mux(p)
             for p in a.encode():
                 c.mux(p)
+
+
+def _clip(path: Path, n: int = 24, fps: int = 12, audio: bool = True) -> np.ndarray:
+    """A 96x64 clip whose left half is bright and right half dark (a gradient inside each), with
+    a 440 Hz tone; returns the first frame."""
+    x = np.linspace(0, 1, 96)[None, :, None]
+    img = np.where(np.arange(96)[None, :, None] < 48, 200 - 60 * x, 40 + 20 * x) * np.ones((64, 96, 3))
+    img = img.astype(np.uint8)
+    _write(path, [img] * n, fps, audio)
     return img
 
 
@@ -128,28 +134,7 @@ def test_unknown_transform_is_refused(rob, tmp_path):
 def _ramp_clip(path: Path, n: int = 24, fps: int = 12) -> None:
     """A 96x64 clip whose frame i is grey level 8 * i (so a decoded frame names its source frame),
     with a 440 Hz tone."""
-    import av
-
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
-        a = c.add_stream("aac", rate=16000)
-        a.layout = "mono"
-        for i in range(n):
-            img = np.full((64, 96, 3), 8 * i, np.uint8)
-            for p in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
-        t = np.arange(int(16000 * n / fps)) / 16000
-        pcm = (0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
-        for k in range(0, len(pcm), 1024):
-            fr = av.AudioFrame.from_ndarray(pcm[None, k:k + 1024], format="s16", layout="mono")
-            fr.sample_rate, fr.pts = 16000, k
-            for p in a.encode(fr):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
+    _write(path, [np.full((64, 96, 3), 8 * i, np.uint8) for i in range(n)], fps)
 
 
 def _audio_packets(path: Path) -> list[tuple]:
