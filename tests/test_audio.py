@@ -873,3 +873,38 @@ def test_a_lip_run_cut_by_another_voice_starts_with_its_own_syllable():
     runs = heard_runs(sig)
     assert len(runs) == 1 and 1.0 <= runs[0][0] <= 1.15, runs
     assert abs(heard_runs(sig, DynamicsConfig(speak_still_trim=False))[0][0] - 0.8) < 0.02  # the rule off
+
+
+# ------------------------------------ speaking runs at any sampling phase (issue 11, branch phase)
+def test_a_syllable_just_under_the_floor_links_two_full_ones_under_voice():
+    """Dev 167 started 1/32 s later (caption_robustness.py --transforms phase): its middle syllable
+    read 0.013 face scale (floor 0.015) and the full ones around it were 1.0 s apart: the talk was
+    lost. Under the voice a syllable of at least ``speak_voice_link`` x the floor links them (it
+    never counts as one); a smaller one (0.010: jitter-sized), one clear of the noise only by 4 x
+    (CRF 40 jitter, dev 3358: 0.013 at noise 0.0032) or the rule off do not."""
+    voice = [(0.3, 1.8)]
+    bumps = [(0.5, 0.03), (1.0, 0.013), (1.5, 0.03)]
+    runs = heard_runs(gap_signals(2.5, 0.06, bumps, voice))
+    assert len(runs) == 1 and runs[0][0] <= 0.5 and runs[0][1] >= 1.5, runs
+    assert heard_runs(gap_signals(2.5, 0.06, bumps, voice), DynamicsConfig(speak_voice_link=0.0)) == []
+    assert heard_runs(gap_signals(2.5, 0.06, [bumps[0], (1.0, 0.010), bumps[2]], voice)) == []
+    # a link never counts as a syllable: one full one and links is no talk
+    assert heard_runs(gap_signals(2.5, 0.06, [(0.5, 0.03), (0.9, 0.013), (1.3, 0.013)], voice)) == []
+    noisy = gap_signals(2.5, 0.06, bumps, voice)
+    noisy.values["mouth_open"] = noisy.values["lip_gap"].copy()
+    noisy.noise_raw["mouth_open"] = 0.0032
+    assert heard_runs(noisy) == []
+    assert len(heard_runs(noisy, DynamicsConfig(speak_link_noise_k=0.0))) == 1
+
+
+def test_a_syllable_whose_closing_is_cut_by_the_clip_end_does_not_count_under_voice():
+    """Dev 3358 started 1/32 s later: the track's last sample read 0.045 after 0.065 (by eye the
+    lips stay parted on the clip's last frames) and that one-sample "closing" made a syllable 0.69 s
+    after a full one: a false "speaks again". A peak whose closing is only the track's last sample
+    is not counted by the voice rule; one that closes before the end is."""
+    t_last = (int(round(2.5 * 16)) - 1) / 16.0
+    end = [(1.75, 0.04), (t_last - 1 / 16, 0.04)]
+    assert heard_runs(gap_signals(2.5, 0.06, end, [(1.0, 2.5)])) == []
+    assert len(heard_runs(gap_signals(2.5, 0.06, end, [(1.0, 2.5)]), DynamicsConfig(speak_voice_edge=False))) == 1
+    inner = [(1.5, 0.04), (2.125, 0.04)]
+    assert len(heard_runs(gap_signals(2.5, 0.06, inner, [(1.0, 2.5)]))) == 1

@@ -273,6 +273,28 @@ class DynamicsConfig:
     #: articulations. ``speak_pause_lips`` False: only ``speak_lips_fill`` below decides
     speak_voice_weak: float = 0.5
     speak_pause_lips: bool = True
+    #: under voice, a syllable of at least this fraction of the voice floor (below it), inside the
+    #: voiced stretch, links two full articulations into the rule's row (it never counts as one;
+    #: 0 or 1: off), when it also stands ``speak_link_noise_k`` x the per-video noise of the
+    #: unsmoothed mouth gap clear of the jitter. Why: at 16 fps a small syllable's top falls between
+    #: two samples or on one as the sampling phase goes. Measured with caption_robustness.py
+    #: --counts --transforms phase (dev 167 started 1/32 s later: syllables 0.81 (0.034), 1.31
+    #: (0.013), 1.81 s (0.029) with voice 0.06-1.88 s, by eye talk 0-1.9 s: lost, found with the
+    #: link; speech IoU 0.425 -> 0.585 with the link alone). 0.8 (0.012: a thin margin): 0.9 (0.0135)
+    #: loses it again, 0.6 also links zoomed 3358's still second stretch (zoom runs right 7/10 ->
+    #: 6/10); at 0.8 nothing else moves on the ten versions (harness on cached tracks). The noise bar: dev 3358 at CRF 40 (noise 0.0032) has 0.013 jitter between
+    #: 2.38 and 3.12 s (lips still by eye) that linked a false talk (crf40 speech IoU 0.614 ->
+    #: 0.544) and 669 halved a third run; at 5 (and 6) both stay as before, 167 at the other
+    #: phase (noise 0.0017: 7.6 x) keeps its link. The rejected robmore bridge linked down to
+    #: ``speak_voice_weak`` (0.5) x the floor and 3 x the noise: 3358 reencoded became speech
+    speak_voice_link: float = 0.8
+    speak_link_noise_k: float = 5.0
+    #: the voice rule does not count a peak on the track's second-to-last sample whose closing is
+    #: only the last sample (not seen: dev 3358 started 1/32 s later read 0.045 on its last sample
+    #: after 0.065, lips parted on the last frames by eye, and that "syllable" at 3.75 s, 0.69 s
+    #: after a full one, made a false "speaks again"; phase speech IoU 0.585 -> 0.640, nothing else
+    #: moves on the ten versions; the same cut at the start moved dev 167 mirrored 0.87 -> 0.81)
+    speak_voice_edge: bool = True
     #: ... and at least this many times the per-video noise of the unsmoothed mouth gap (the
     #: noise ``speak_prominence_mesh`` is raised by, same multiple as ``noise_k_speech``; 0: off).
     #: Measured with benchmarks/caption_robustness.py --counts (dev, six versions): dev 669 at

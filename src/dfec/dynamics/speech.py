@@ -253,7 +253,10 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     articulations of prominence ``speak_voice_floor`` x ``speak_prominence_mesh`` and depth
     ``speak_voice_depth`` (lower than the lip-only rule) lie within ``speak_voice_slack_s`` of the
     stretch, in a row at most ``speak_peak_gap_s`` apart (the syllable rhythm; slower single
-    openings while someone else speaks are no speech). Such a stretch replaces the lip-only runs
+    openings while someone else speaks are no speech); a syllable just under the floor inside the
+    voice (``speak_voice_link``) links two of them into the row without counting as one, and a peak
+    whose closing is only the track's last sample does not count (``speak_voice_edge``): both keep
+    the rule from flipping with where the 16-fps samples fall. Such a stretch replaces the lip-only runs
     it overlaps (the sound times the talk); a silence between two of them that lip-only runs fill
     for at least half its length, or that the lips articulate through (``speak_pause_lips``,
     articulations down to ``speak_voice_weak`` of the floor), is no pause. The parts of lip-only
@@ -280,7 +283,12 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
     # evidence of speech of their own; they only carry a talk already heard across a voice gap
     # (lips_fill below: hysteresis, the bar to go on is lower than the bar to start)
     every = _parted(articulations(g, t, sig.fps, low, cfg.speak_voice_depth, cfg.speak_window_s), g, cfg)
-    arts = [a for a in every if a.prominence >= floor]
+    # a peak whose closing is only the track's last sample is no syllable seen (``speak_voice_edge``)
+    arts = [a for a in every if a.prominence >= floor and not (cfg.speak_voice_edge and _cut_at_end(a, len(t)))]
+    # a link stands clear of the lip gap's jitter (``speak_link_noise_k`` x its noise): at CRF 40
+    # jitter of 4 x the noise reads like a small syllable
+    link = (max(low, floor * cfg.speak_voice_link, cfg.speak_link_noise_k * sig.noise_level("mouth_open", True))
+            if 0 < cfg.speak_voice_link < 1 else floor)
     heard: list[SpeechRun] = []
     still: list[SpeechRun] = []
     slack = cfg.speak_voice_slack_s
@@ -295,7 +303,11 @@ def fuse_voice(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig, det
         onset = ((not heard or s - heard[-1].end > cfg.speak_pause_max_s)
                  and not any(r.start < s <= r.end for r in runs))
         lead = [a for a in arts if a.t < s - slack and t[a.right] >= s - cfg.speak_voice_lead_s] if inside and onset else []
-        if _longest_chain(lead + inside, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
+        # a syllable just under the floor, inside the voice, links two full ones into a row
+        # (``speak_voice_link``; it never counts as one): at 16 fps a small syllable's top falls
+        # between two samples or on one as the sampling phase goes
+        links = [a for a in every if link <= a.prominence < floor and s <= a.t <= e] if inside else []
+        if _strongest_chain(lead + inside, links, cfg.speak_peak_gap_s) >= max(1, cfg.speak_voice_min_peaks):
             # at an onset the talk starts where the lips start: the opening of the first
             # articulation, a lead one or one within the slack before the voice (2422 darkened:
             # the syllable at 1.19 s opens from 0.81 s, the voice starts at 1.31 s, by eye 0.88 s)
@@ -403,9 +415,19 @@ def _join(runs: list[SpeechRun], close) -> list[SpeechRun]:
     return out
 
 
-def _longest_chain(arts: list[Articulation], gap_s: float) -> int:
-    """The most articulations in a row at most ``gap_s`` apart."""
-    return max(map(len, _chains(arts, gap_s)), default=0)
+def _cut_at_end(a: Articulation, n: int) -> bool:
+    """The articulation peaks on the track's second-to-last sample and its closing is only the
+    last one: the closing is not seen (a one-sample drop at the clip's end may be the tracker's
+    last frame, not the lips: dev 3358 started 1/32 s later, lips parted by eye)."""
+    return a.right == n - 1 and a.right - a.i <= 1
+
+
+def _strongest_chain(strong: list[Articulation], links: list[Articulation], gap_s: float) -> int:
+    """The most ``strong`` articulations in one row of ``strong`` and ``links`` (in time order),
+    none more than ``gap_s`` after the last: a link joins two strong ones, it is not counted."""
+    ids = {id(a) for a in strong}
+    arts = sorted(strong + [a for a in links if id(a) not in ids], key=lambda a: a.t)
+    return max((sum(id(a) in ids for a in c) for c in _chains(arts, gap_s)), default=0)
 
 
 def _parted(arts: list[Articulation], gap: np.ndarray, cfg: DynamicsConfig) -> list[Articulation]:
