@@ -99,10 +99,12 @@ def zoom_crop(tracks_json: Path | None, margin: float = 0.1) -> tuple[float, flo
         return ((1 - ZOOM) / 2, (1 - ZOOM) / 2, (1 + ZOOM) / 2, (1 + ZOOM) / 2)
     d = json.loads(Path(tracks_json).read_text())
     w, h = d["frame_size"]
-    main = [t for t in d["tracks"] if t.get("is_main")]
-    if not main or not w or not h:
+    # the longest main track (as TrackingResult.main_track), its finite landmark points
+    main = max((t for t in d["tracks"] if t.get("is_main")), key=lambda t: len(t.get("frames") or []), default=None)
+    lm = np.asarray(main.get("landmarks") or [] if main else [], float).reshape(-1, 2)
+    lm = lm[np.isfinite(lm).all(axis=1)]
+    if not len(lm) or not w or not h:
         return zoom_crop(None)
-    lm = np.asarray(main[0]["landmarks"], float).reshape(-1, 2)
     (ax, ay), (bx, by) = np.percentile(lm, 2, axis=0), np.percentile(lm, 98, axis=0)
     mx, my = margin * (bx - ax), margin * (by - ay)
     ax, bx, ay, by = (ax - mx) / w, (bx + mx) / w, (ay - my) / h, (by + my) / h
@@ -253,6 +255,8 @@ def _write(src: Path, tmp: Path, name: str, rng, tb, t0: float, crop=None) -> No
             last_pts = pts
             for pkt in v_out.encode(frame):
                 out.mux(pkt)
+        if v_out is None:  # every frame fell before the phase cut (or the clip has none)
+            raise ValueError(f"{src}: no video frame left for version {name!r}")
         for pkt in v_out.encode():
             out.mux(pkt)
         if a_in is not None:

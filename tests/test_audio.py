@@ -908,3 +908,29 @@ def test_a_syllable_whose_closing_is_cut_by_the_clip_end_does_not_count_under_vo
     assert len(heard_runs(gap_signals(2.5, 0.06, end, [(1.0, 2.5)]), DynamicsConfig(speak_voice_edge=False))) == 1
     inner = [(1.5, 0.04), (2.125, 0.04)]
     assert len(heard_runs(gap_signals(2.5, 0.06, inner, [(1.0, 2.5)]))) == 1
+
+
+def test_links_alone_do_not_bridge_a_long_gap_between_full_syllables():
+    # review 16b: full syllables at 0.5 and 2.5 s with three just-under-floor links between them
+    # chained into one talk (0.31-3.31 s): two links in a row break the row; one link still joins
+    voice = [(0.3, 3.3)]
+    many = [(0.5, 0.03), (1.0, 0.013), (1.5, 0.013), (2.0, 0.013), (2.5, 0.03)]
+    assert heard_runs(gap_signals(3.5, 0.06, many, voice)) == []
+    assert heard_runs(gap_signals(3.5, 0.06, many[:3] + [(2.0, 0.03)], voice)) == []  # two links
+    one = [(0.5, 0.03), (1.0, 0.013), (1.5, 0.03)]
+    assert len(heard_runs(gap_signals(3.5, 0.06, one, voice))) == 1
+
+
+def test_the_end_rule_reads_the_last_sample_the_face_was_read_on():
+    # review 16b: a face lost on the last frames (no detail there) ends its lip gap early; a peak
+    # whose closing is only that last read sample was still counted (closing on filled samples)
+    t_last = (int(round(2.5 * 16)) - 1) / 16.0
+    for lost in (1, 2, 3):
+        end = [(1.75, 0.04), (t_last - lost / 16 - 1 / 16, 0.04)]
+        sig = gap_signals(2.5, 0.06, end, [(1.0, 2.5)])
+        detail = np.ones(len(sig), bool)
+        detail[-lost:] = False
+        cfg = DynamicsConfig()
+        assert [(r.start, r.end) for r in speech_runs(sig, cfg, detail)] == [], lost
+        off = replace(cfg, speak_voice_edge=False)
+        assert len(speech_runs(sig, off, detail)) == 1, lost

@@ -228,6 +228,25 @@ def test_zoom_enlarges_the_crop_around_the_face_and_keeps_the_size(rob, tmp_path
     tracks.write_text(json.dumps({"frame_size": [96, 64], "tracks": [{"is_main": True, "landmarks": big.tolist()}]}))
     assert rob.zoom_crop(tracks) == pytest.approx((0.0, 0.0, 1.0, 1.0))
     assert rob.zoom_crop(None) == pytest.approx((0.1, 0.1, 0.9, 0.9))
+    # the longest main track decides (TrackingResult.main_track), its missing points ignored
+    short = np.zeros((1, 68, 2))
+    short[..., 0], short[..., 1] = np.linspace(2, 30, 68), np.linspace(10, 40, 68)
+    holed = lm.copy()
+    holed[0, :5] = np.nan
+    tracks.write_text(json.dumps({"frame_size": [96, 64], "tracks": [
+        {"is_main": True, "frames": [0], "landmarks": short.tolist()},
+        {"is_main": True, "frames": [0, 1, 2], "landmarks": np.where(np.isnan(holed), None, holed).tolist()}]}))
+    assert rob.zoom_crop(tracks) == pytest.approx((x0, y0, x1, y1))
+    tracks.write_text(json.dumps({"frame_size": [96, 64], "tracks": [{"is_main": True, "frames": [], "landmarks": []}]}))
+    assert rob.zoom_crop(tracks) == pytest.approx((0.1, 0.1, 0.9, 0.9))
+
+
+def test_a_clip_with_no_frame_after_the_phase_cut_is_refused_and_leaves_nothing(rob, tmp_path):
+    src = tmp_path / "one.mp4"
+    _clip(src, n=1, fps=40)                                           # one frame, at t = 0 < 1/32 s
+    with pytest.raises(ValueError, match="no video frame left"):
+        rob.make_video(src, tmp_path / "phase.mp4", "phase")
+    assert not list(tmp_path.glob("phase*"))
 
 
 def test_shifted_counts_move_the_by_eye_times(rob):
