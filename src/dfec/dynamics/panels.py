@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..video.audio import NO_TRACK
 from .config import DynamicsConfig
 
 PANELS = (
@@ -48,7 +49,7 @@ SPEECH_KINDS = SPEECH_RUN_KINDS + ("speaking_pause", "speaking_stop")
 #: the default voice score at or above which a video frame is voiced (``voice_active_score`` of
 #: :class:`dfec.dynamics.config.DynamicsConfig`, :class:`dfec.video.audio.VoiceTrack`)
 VOICE_ACTIVE = DynamicsConfig.voice_active_score
-NO_AUDIO = "no audio track"
+NO_AUDIO = NO_TRACK  # the note when a video has no sound (one wording: dfec.video.audio)
 
 
 @dataclass

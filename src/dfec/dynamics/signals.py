@@ -190,12 +190,7 @@ class FaceSignals:
         if name not in self.values:
             return 0.0
         sd = (self.noise_raw if raw else self.noise).get(name, 0.0)
-        if not np.isfinite(sd):
-            return 0.0
-        if NORMALISATION[name] == "relative":
-            m = self.neutral(name)
-            return float(sd / max(abs(m), 1e-6)) if np.isfinite(m) else 0.0
-        return float(sd)
+        return self._in_deviation_units(name, sd) if np.isfinite(sd) else 0.0
 
     def own_noise(self, name: str) -> float:
         """Noise std of a signal measured on its own unsmoothed samples (``raw``, else the
@@ -206,7 +201,11 @@ class FaceSignals:
         if name not in self.values:
             return 0.0
         x = self.raw.get(name, self.values[name])
-        sd = signal_noise(np.asarray(x, dtype=float))
+        return self._in_deviation_units(name, signal_noise(np.asarray(x, dtype=float)))
+
+    def _in_deviation_units(self, name: str, sd: float) -> float:
+        """A noise std ``sd`` of signal ``name`` in the units of :meth:`deviation` (relative
+        signals: over their neutral level; 0 without one)."""
         if NORMALISATION[name] == "relative":
             m = self.neutral(name)
             return float(sd / max(abs(m), 1e-6)) if np.isfinite(m) else 0.0
