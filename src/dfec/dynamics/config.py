@@ -605,6 +605,18 @@ class DynamicsConfig:
     #: Dev clip 167 (by eye, inner brows up and together at 0.6-1.6 s): furrow 1.21, raise 1.22;
     #: set equal to ``companion_min_strength``, not tuned. >= ``min_strength`` turns it off
     brow_pair_strength: float = 1.0
+    #: a brow raise that a forehead wrinkle overlaps in time (0.3 s slack) is corroborated by it:
+    #: the forehead's lines are read on the frame's pixels (``forehead_lines``), not from
+    #: FaceMesh's brow points, so they are independent evidence of the frontalis lifting the brows
+    #: (AU1+2), which codec-guessed brow points never get (the forehead is not read on blocky
+    #: frames or patches under 12 px, and a rise the cheeks' skin shares is dropped). Such a raise
+    #: is said from ``brow_pair_strength`` and ranks as the wrinkle would, which is then said right
+    #: after it (``forehead_with_brows``) instead of in its place
+    #: (:func:`dfec.dynamics.ranking.forehead_raises`). No-split Hamilton 4.9-5.7 s: a wrinkle of 3.1x
+    #: and a raise of 1.45x the own-noise floor (brows up with forehead lines by eye at 5.07-5.7 s);
+    #: the caption said only the wrinkle. No dev clip has a forehead wrinkle next to a brow raise
+    #: (dev captions unchanged by it): it rests on one clip and on FACS, not on a tuned number
+    brow_forehead_pair: bool = True
     # jaw
     #: the jaw drops with a mouth opening when the nose-tip-to-chin 3-D length of the mesh (``jaw``,
     #: relative) grows by at least this over it (FACS AU26: the jaw lowers, not only the lips
@@ -725,6 +737,20 @@ class DynamicsConfig:
     #: 0.8-3.4x the rigid-point propagation even untouched, so the drift cannot be told from white
     #: jitter by that ratio; kept for the dev precision it buys (dev TEM 0.702 -> 0.711)
     noise_k_own: float = 8.0
+    #: brow swings are cut where ``brow_height`` / ``brow_inner`` turn by the configured threshold
+    #: raised by the per-video noise floors but *not* by the own-noise floor (``noise_k_own``), and
+    #: only then must each swing reach the own-noise-floored threshold: the floor says which
+    #: movements are believed, not where the signal turns. Cut at the own floor, a dip smaller than
+    #: it was no turning point, so a real raise merged with the creep before it into one swing that
+    #: the turn rule (``brow_turn_deg``) or a shot cut then dropped whole: no-split Hamilton 2.9-5.7 s
+    #: (|yaw| 28 -> 8 degrees, the brows' image creeping up as the head turns back, a 0.13 dip at
+    #: 4.9-5.3 s, then the raise seen by eye at 5.1-5.7 s: 0.32, 11.5x its own noise, over the 0.22
+    #: floor) and dev nggyup 0.6-1.5 s (across the 0.69 s cut; the raise at 1.25-1.5 s, 0.39, 17x,
+    #: brows up as the eyes close, by eye likely). Never more brow events than before on a still
+    #: face: every kept swing still stands the own floor high, and a split swing is shorter. On the
+    #: 13 dev clips x 4 versions (untouched, CRF 18, mirrored, half, CRF 40) only nggyup's brow
+    #: timeline changed (no CRF-40 one). False: the old cut (brow_split_thresholds)
+    brow_own_splits: bool = True
     turn_masks_horizontal: bool = True
     # general
     min_event_s: float = 0.1

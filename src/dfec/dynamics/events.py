@@ -445,6 +445,7 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     cfg = config or DynamicsConfig()
     if sig is None or len(sig) < 2:
         return []
+    split = brow_split_thresholds(sig, cfg)
     cfg = effective_thresholds(sig, cfg)
     t = sig.times
     detail = _detail_mask(sig, cfg)
@@ -574,7 +575,11 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
     # brows: read where the eyes are (in a near-profile view the far brow is guessed and the
     # near one foreshortened: dev clip 669's brows "lowered" with every turn past 35 degrees)
     brow = np.where(eye_detail, sig.deviation("brow_height"), np.nan)
-    brow_sw = _no_cut(swings(brow, t, cfg.brow_raise, "brow_height"), cuts, sig)
+    # cut where the brows turn by the configured / simulated-noise threshold, then keep the swings
+    # that stand the own-noise floor high (``brow_own_splits``): the floor decides what is believed,
+    # not where a real raise ends a creep before it
+    brow_sw = _no_cut(swings(brow, t, split[0], "brow_height"), cuts, sig)
+    brow_sw = [s for s in brow_sw if abs(s.amplitude) >= cfg.brow_raise]
     for s, back in zip(brow_sw, label_returns(brow_sw, cfg.brow_raise, ret)):
         if _brow_follows_turn(sig, cfg, s) or _brow_follows_pitch(sig, cfg, s):
             continue
@@ -584,7 +589,8 @@ def detect_events(sig: FaceSignals | None, config: DynamicsConfig | None = None)
             kind = "brows_raise" if s.amplitude > 0 else "brows_lower"
         events.append(Event(kind, s.t0, s.t1, abs(s.amplitude), "brows", change_at=s.t_half))
     inner = np.where(eye_detail, sig.deviation("brow_inner"), np.nan)
-    inner_sw = _no_cut(swings(inner, t, cfg.brow_furrow, "brow_inner"), cuts, sig)
+    inner_sw = _no_cut(swings(inner, t, split[1], "brow_inner"), cuts, sig)
+    inner_sw = [s for s in inner_sw if abs(s.amplitude) >= cfg.brow_furrow]
     for k, (s, back) in enumerate(zip(inner_sw, label_returns(inner_sw, cfg.brow_furrow, ret))):
         prev = inner_sw[k - 1] if k else None
         if s.amplitude < 0 and not back and (prev is None or s.end_value < prev.start_value - ret * cfg.brow_furrow):
@@ -798,6 +804,17 @@ def lids_into_closure(events: list[Event], sig: FaceSignals, gap: float) -> list
 def _no_cut(sw: list[Swing], cuts: np.ndarray, sig: FaceSignals) -> list[Swing]:
     """The swings that span no shot cut (:func:`~dfec.dynamics.headpose.spans_cut`)."""
     return [s for s in sw if not spans_cut(s.t0, s.t1, cuts, sig)] if len(cuts) else sw
+
+
+def brow_split_thresholds(sig: FaceSignals, cfg: DynamicsConfig) -> tuple[float, float]:
+    """The zigzag thresholds that cut ``brow_height`` and ``brow_inner`` into swings: the
+    configured ones raised by the per-video noise floors but not by the own-noise floor
+    (``noise_k_own``) when ``brow_own_splits`` is on; the full effective thresholds otherwise."""
+    from dataclasses import replace
+
+    base = replace(cfg, noise_k_own=0.0) if cfg.brow_own_splits else cfg
+    e = effective_thresholds(sig, base)
+    return e.brow_raise, e.brow_furrow
 
 
 def _brow_follows_turn(sig: FaceSignals, cfg: DynamicsConfig, s: Swing) -> bool:

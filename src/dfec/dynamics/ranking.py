@@ -110,6 +110,37 @@ def brow_pairs(changes: list[list[Event]], groups: list[dict[int, list[Event]]],
         for n, h in found[BROW_PAIR[1]]:
             if g.start < h.end and h.start < g.end:
                 out.update((id(m), id(n)))
+    out.update(forehead_raises(changes, groups, config))
+    return out
+
+
+def forehead_raises(changes: list[list[Event]], groups: list[dict[int, list[Event]]],
+                    config: DynamicsConfig) -> dict[int, float]:
+    """The ids of the phase changes that are a brow raise at least ``brow_pair_strength`` times its
+    threshold overlapping in time (0.3 s slack, as :func:`forehead_companions`) a forehead wrinkle
+    of at least ``companion_min_strength``, each with the largest :func:`weight` of those wrinkles
+    (``brow_forehead_pair``). The forehead's lines are read on the frame's pixels
+    (:func:`dfec.dynamics.mesh_signals.forehead_lines`), not from FaceMesh's brow points, so they
+    corroborate a raise whose points jitter (the frontalis lifts the brows and folds the skin
+    above them, AU1+2): the raise is said from ``brow_pair_strength`` and ranks as the wrinkle
+    would, which is then said right after it as its companion. Codec-guessed brows get no such
+    support: the forehead is not read on blocky frames or patches under 12 px, and a wrinkle the
+    cheeks' skin shares is dropped (``forehead_skin_share``)."""
+    if not config.brow_forehead_pair or config.brow_pair_strength >= config.min_strength or config.min_strength <= 0:
+        return {}
+    wrinkles = [(x, weight(m, config)) for k, ch in enumerate(changes) for m in ch if m.kind == "forehead_wrinkle"
+                for x in groups[k].get(id(m), [m]) if strength(x, config) >= config.companion_min_strength]
+    out: dict[int, float] = {}
+    for k, ch in enumerate(changes):
+        for m in ch:
+            if m.kind != "brows_raise":
+                continue
+            for g in groups[k].get(id(m), [m]):
+                if strength(g, config) < config.brow_pair_strength:
+                    continue
+                w = [wt for x, wt in wrinkles if g.start - 0.3 <= x.end and x.start <= g.end + 0.3]
+                if w:
+                    out[id(m)] = max(out.get(id(m), 0.0), *w)
     return out
 
 
@@ -161,8 +192,15 @@ def select_changes(changes: list[list[Event]], groups: list[dict[int, list[Event
     ids of the events it confirms) have their own floor."""
     most = config.max_phases_per_kind
     paired = brow_pairs(changes, groups, config) | jaw_pairs(changes, groups, config, trusted)
+    lifted = forehead_raises(changes, groups, config)
+
+    def key(m: Event) -> tuple:
+        r = rank(m, config)
+        # just ahead of its wrinkle, which is then said with it, not in its place
+        return (r[0], r[1], min(r[2], -lifted[id(m)] * (1 + 1e-6))) if id(m) in lifted else r
+
     ranked = [sorted((m for m in ch if (strong_enough(m, config) or id(m) in paired) and not_rare(m, config)),
-                     key=lambda m: rank(m, config))
+                     key=key)
               for ch in changes]
     banned: list[set] = [set() for _ in changes]
     while True:
