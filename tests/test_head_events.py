@@ -387,7 +387,7 @@ def test_a_bowed_head_turned_further_is_said_lowered_and_turned():
     towards the image left; its reference: "his head is lowered and turned slightly to the right"):
     yaw -37, pitch -20 / mesh pitch -21. The one-pose rule kept the turn, the larger angle, and
     the bow was never said. A synthetic mesh turned 35 degrees and bowed 28 (mesh pitch -22) is said with both, in
-    one clause; with ``head_lowered_with_pose`` off only the turn."""
+    one sentence ("lowered, turned to the left"); with ``head_lowered_with_pose`` off only the turn."""
     from dfec.dynamics.captioner import describe
     from dfec.dynamics.states import initial_state
     from dfec.dynamics.synthetic_mesh import mesh_sequence
@@ -400,7 +400,7 @@ def test_a_bowed_head_turned_further_is_said_lowered_and_turned():
     kinds = [e.kind for e in initial_state(sig) if e.kind.startswith("head_is_")]
     assert sorted(kinds) == sorted(["head_is_lowered", turn[0]])
     side = turn[0].rsplit("_", 1)[1]
-    assert f"their head is lowered and turned to the {side}," in describe(sig, 2.0)[0]
+    assert f"their head is lowered, turned to the {side}," in describe(sig, 2.0)[0]
     off = DynamicsConfig(head_lowered_with_pose=False)
     assert [e.kind for e in initial_state(sig, off) if e.kind.startswith("head_is_")] == turn
-    assert "lowered and" not in describe(sig, 2.0, off)[0]
+    assert "lowered, turned" not in describe(sig, 2.0, off)[0]

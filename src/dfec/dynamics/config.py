@@ -646,7 +646,7 @@ class DynamicsConfig:
     #: mesh. The earlier rule for both (pitch -29 written "lowered", -22 not; dev clips, by eye)
     head_pitch_alone_deg: float = 25.0
     #: a lowered starting head is said together with the starting pose chosen on another axis
-    #: ("their head is lowered and turned to the right"), not dropped for it: the one-pose rule
+    #: ("their head is lowered, turned to the right"), not dropped for it: the one-pose rule
     #: (:func:`dfec.dynamics.states._main_pose`) compares degrees across axes, and a turn of the
     #: same or more degrees hides the bow even where both are plain by eye. Dev clip 2422 (by eye,
     #: frames 0-0.9 s: chin down, top of the head towards the camera, face towards the image

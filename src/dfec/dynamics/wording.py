@@ -337,19 +337,20 @@ _SECOND_POSE = ("head_is_turned_left", "head_is_turned_right", "head_is_tilted_l
 
 
 def _one_head_pose_clause(states: list[Event]) -> list[Event]:
-    """A lowered starting head said with a turn or tilt (``head_lowered_with_pose``) in one clause,
-    as the references write it ("his head is lowered and turned slightly to the right"): the turn /
-    tilt keeps its kind (a later return is anchored on it) and takes the clause "their head is
-    lowered and turned to the right"; the lowered state's own clause goes."""
+    """A lowered starting head said with a turn or tilt (``head_lowered_with_pose``) as the
+    references write it ("his head is lowered and turned slightly to the right"): the bow first,
+    the turn / tilt right after it without its subject, "their head is lowered, turned to the
+    right". Two clauses, one per event (the TEM extractor reads two events either way); the turn /
+    tilt keeps its kind, so a later return is anchored on it."""
     low = [e for e in states if e.kind == "head_is_lowered"]
     other = [e for e in states if e.kind in _SECOND_POSE]
-    if not low or not other:
-        return states
     prefix = "their head is "
-    if other[0].text.startswith(prefix):
-        other[0].text = f"their head is lowered and {other[0].text[len(prefix):]}"
-        return [e for e in states if e is not low[0]]
-    return states
+    if not low or not other or not other[0].text.startswith(prefix):
+        return states
+    other[0].text = other[0].text[len(prefix):]
+    rest = [e for e in states if e is not low[0] and e is not other[0]]
+    at = states.index(low[0])
+    return rest[:at] + [low[0], other[0]] + rest[at:]
 
 
 #: a return ("turns back to the center", "straightens", "look straight ahead again") -> the
