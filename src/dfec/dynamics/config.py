@@ -654,7 +654,11 @@ class DynamicsConfig:
     #: turned slightly to the right" and says "his head stays lowered" (2 missed reference events).
     #: Where the bow is the largest angle it is said alone, as before (dev clip 4251: lowered
     #: -30 / -37, turned 25, tilted 14; its reference names only the bow). On the 13 dev clips
-    #: only 2422 changes. False: one pose (the largest angle)
+    #: only 2422 changes (dev TEM 0.711 -> 0.715). It rests on that one clip, and its bow sits on
+    #: the ``head_lowered_deg`` knife edge: first-0.2-s PnP pitch -19.5 / -19.6 / -15.9 / -19.5 on
+    #: the re-encoded, darkened, half-size and 25-fps copies (not lowered there: consistency
+    #: -0.002 to -0.003), -20.1 to -20.9 on the others (mesh pitch -20.7 to -21.6 on all).
+    #: False: one pose (the largest angle)
     head_lowered_with_pose: bool = True
     #: a head lift / lower (pitch swing of the PnP fit) on a mesh track is kept only when the
     #: mesh's own 3-D pitch (``pitch3d``, which a turn does not move) changes the same way by at
