@@ -380,3 +380,27 @@ def test_a_head_that_turns_and_stays_turned_while_rocking_has_turned():
     # rocking alone: its tilts are the sway's
     got = [e.kind for e in head_events(syn.sequence(6.0, noise_px=0.2, roll=rock(15, 0.45, 0.8, 5.3)), cfg)]
     assert "head_sway" in got and not [k for k in got if k.startswith(("head_tilt", "head_turn"))], got
+
+
+def test_a_bowed_head_turned_further_is_said_lowered_and_turned():
+    """Dev clip 2422 (by eye, 0-0.9 s: chin down, the top of the head towards the camera, the face
+    towards the image left; its reference: "his head is lowered and turned slightly to the right"):
+    yaw -37, pitch -20 / mesh pitch -21. The one-pose rule kept the turn, the larger angle, and
+    the bow was never said. A synthetic mesh turned 35 degrees and bowed 28 (mesh pitch -22) is said with both, in
+    one sentence ("lowered, turned to the left"); with ``head_lowered_with_pose`` off only the turn."""
+    from dfec.dynamics.captioner import describe
+    from dfec.dynamics.states import initial_state
+    from dfec.dynamics.synthetic_mesh import mesh_sequence
+
+    sig = track_signals(mesh_sequence(2.0, noise_px=0.2, yaw=lambda t: 35 + 0 * t, pitch=lambda t: -28 + 0 * t),
+                        CFG.signals)
+    assert np.nanmedian(sig["pitch"][:3]) <= -20 and np.nanmedian(sig["pitch3d"][:3]) <= -20
+    turn = [k for k in _start(sig) if k.startswith("head_is_turned")]
+    assert len(turn) == 1 and "head_is_lowered" in _start(sig)
+    kinds = [e.kind for e in initial_state(sig) if e.kind.startswith("head_is_")]
+    assert sorted(kinds) == sorted(["head_is_lowered", turn[0]])
+    side = turn[0].rsplit("_", 1)[1]
+    assert f"their head is lowered, turned to the {side}," in describe(sig, 2.0)[0]
+    off = DynamicsConfig(head_lowered_with_pose=False)
+    assert [e.kind for e in initial_state(sig, off) if e.kind.startswith("head_is_")] == turn
+    assert "lowered, turned" not in describe(sig, 2.0, off)[0]

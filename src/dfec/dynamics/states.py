@@ -44,6 +44,9 @@ def initial_state(sig: FaceSignals | None, config: DynamicsConfig | None = None,
     # small to read, so a later "turns back to the center" has its starting turn
     head = head_state(sig, cfg, first)
     pose = _main_pose(head, cfg)
+    if cfg.head_lowered_with_pose and pose and pose[0].kind != "head_is_lowered":
+        # a bow is said with the turn / tilt, not dropped for it (``head_lowered_with_pose``)
+        pose = [e for e in head if e.kind == "head_is_lowered"] + pose
     first = outside_blinks(sig, n, blinks)
     first = first[detail[first]]
     if not len(first):

@@ -322,6 +322,7 @@ def arrange(phases: list[list[Event]], events: list[Event], duration: float, con
       ~20 % of later phases, so it is not said where other changes are)."""
     phases = [list(p) for p in phases]
     phases[0] = sorted(phases[0], key=lambda e: (_STATE_RANK.get(e.kind, 99) if e.kind in _STATE_KINDS else 50))
+    phases[0] = _one_head_pose_clause(phases[0])
     _anchored_returns(phases)
     _continued_speech(phases, events, duration, config, sources)
     _mouth_context(phases)
@@ -329,6 +330,27 @@ def arrange(phases: list[list[Event]], events: list[Event], duration: float, con
     for k, evs in enumerate(phases):
         phases[k] = _hang_teeth(_hang_gaze(evs), config)
     return phases
+
+
+#: the starting head poses that can follow a lowered head in one clause
+_SECOND_POSE = ("head_is_turned_left", "head_is_turned_right", "head_is_tilted_left", "head_is_tilted_right")
+
+
+def _one_head_pose_clause(states: list[Event]) -> list[Event]:
+    """A lowered starting head said with a turn or tilt (``head_lowered_with_pose``) as the
+    references write it ("his head is lowered and turned slightly to the right"): the bow first,
+    the turn / tilt right after it without its subject, "their head is lowered, turned to the
+    right". Two clauses, one per event (the TEM extractor reads two events either way); the turn /
+    tilt keeps its kind, so a later return is anchored on it."""
+    low = [e for e in states if e.kind == "head_is_lowered"]
+    other = [e for e in states if e.kind in _SECOND_POSE]
+    prefix = "their head is "
+    if not low or not other or not other[0].text.startswith(prefix):
+        return states
+    other[0].text = other[0].text[len(prefix):]
+    rest = [e for e in states if e is not low[0] and e is not other[0]]
+    at = states.index(low[0])
+    return rest[:at] + [low[0], other[0]] + rest[at:]
 
 
 #: a return ("turns back to the center", "straightens", "look straight ahead again") -> the
