@@ -19,14 +19,20 @@ For every dev clip, every reference event the caption does not match (offline ju
   of the threshold in force (:func:`dfec.dynamics.captioner.ranking_config`), is the ratio printed
   (below 1: the signal moved but stayed under its threshold).
 * **(c) nothing measurable**: a hand ("hand" in the phrase), no kind of the captioner can say it
-  ("unmeasured"), a held state the start / end states did not read ("held state"), or a change whose
-  signal did not move even to ``--scale`` of its threshold ("no signal").
+  ("unmeasured"), a held state the start / end states did not read ("held state"), a mouth or
+  speech change in a phase a detected speaking run covers ("inside a speaking run": the speech
+  detector's run edges own it), or a change whose signal did not move even to ``--scale`` of its
+  threshold ("no signal").
 
 Dev only (held-out references must stay unread while tuning):
 
     python benchmarks/recall_causes.py --splits dev --work DIR [--out causes.json]
 
-``--work`` as ``caption_quality.py --work`` (``DIR/new/<clip>/tracks.json`` reused).
+``--work`` as ``caption_quality.py --work`` (``DIR/new/<clip>/tracks.json`` reused). With
+``--versions crf40,half,...`` the dev clips' robustness copies written by
+``caption_robustness.py --work DIR`` (``DIR/robust/<version>/video`` and ``.../new``; mirror
+against the reference with left and right swapped) are attributed too, and the table pools them:
+a rule that drops matched events on one clip only shows as such.
 """
 from __future__ import annotations
 
@@ -177,6 +183,16 @@ def under_threshold(inp: ClipInputs, kinds: list[str], phase: int | None, f: flo
     return best
 
 
+def in_speech(inp: ClipInputs, timeline: list, phase: int | None) -> bool:
+    """Whether a detected speaking run covers part of caption phase ``phase`` (any phase when
+    None): the speech detector then owns the mouth there (openings and closings inside a run, or
+    within ``speak_merge_s`` of its edges, restate the talk and are dropped), so a mouth change
+    the reference names there is lost to the run's edges, not to a silent signal."""
+    edges = [0.0, *(b * inp.duration for b in inp.config.segments), inp.duration]
+    a, b = (edges[phase], edges[phase + 1]) if phase is not None else (0.0, inp.duration)
+    return any(e.kind in ("speaking", "speaking_resume") and e.start < b and e.end > a for e in timeline)
+
+
 def same_cell(a, b) -> bool:
     """Whether two vocabulary cells name one change: the same region and action, and no two stated
     directions that differ ("turns to the left" is no rewording of "is turned to the right")."""
@@ -231,6 +247,8 @@ def attribute(judge, inp: ClipInputs, reference: str, scale: float = 0.3) -> tup
                     m.cause, m.detail, m.ratio = "a", f"detection rule ({low[1]} at {r:.2f}, found only at lower floors)", r
                 elif "[state" in parsed:
                     m.cause, m.detail = "c", "held state"
+                elif m.region in ("mouth", "speech") and in_speech(inp, timeline, ph):
+                    m.cause, m.detail = "c", "inside a speaking run"
                 else:
                     m.cause, m.detail = "c", "no signal"
         misses.append(m)
@@ -259,6 +277,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", required=True)
     ap.add_argument("--splits", default="dev")
     ap.add_argument("--scale", type=float, default=0.3, help="threshold scale for the under-threshold search")
+    ap.add_argument("--versions", default="", help="also the robustness copies (comma-separated), pooled")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     want = {s.strip() for s in args.splits.split(",") if s.strip()}
@@ -276,20 +295,28 @@ def main(argv=None) -> int:
     table: dict[tuple[str, str], int] = Counter()
     detail = defaultdict(Counter)
     out, n_ref, n_pred, n_miss = {}, 0, 0, 0
-    for c in clips:
-        inp = clip_inputs(media / c["video"], Path(args.work) / "new" / c["id"])
-        caption, misses, nr, npred = attribute(judge, inp, c["caption"], args.scale)
+    from caption_robustness import reference_for
+
+    runs = [("", c, media / c["video"], Path(args.work) / "new" / c["id"], c["caption"]) for c in clips]
+    for v in (v.strip() for v in args.versions.split(",") if v.strip()):
+        base = Path(args.work) / "robust" / v
+        runs += [(v, c, base / "video" / Path(c["video"]).name, base / "new" / c["id"], reference_for(v, c["caption"]))
+                 for c in clips if (base / "video" / Path(c["video"]).name).is_file()]
+    for v, c, video, work, reference in runs:
+        inp = clip_inputs(video, work)
+        caption, misses, nr, npred = attribute(judge, inp, reference, args.scale)
         n_ref, n_pred, n_miss = n_ref + nr, n_pred + npred, n_miss + len(misses)
-        print(f"\n## {c['id']}: {nr - len(misses)}/{nr} reference events matched, {npred} caption events")
+        print(f"\n## {c['id']}{' [' + v + ']' if v else ''}: {nr - len(misses)}/{nr} reference events matched, "
+              f"{npred} caption events")
         print(caption)
         for m in misses:
             table[(m.region, m.cause)] += 1
-            detail[m.cause][m.detail.split(":")[0] if m.cause != "b" else "under threshold"] += 1
+            detail[m.cause][m.detail.split(":")[0].split(" (")[0] if m.cause != "b" else "under threshold"] += 1
             ph = "?" if m.phase is None else m.phase
             print(f"  ({m.cause}) phase {ph}  {m.event}   <{m.parsed}>   {m.detail}")
-        out[c["id"]] = {"caption": caption, "n_ref": nr, "n_pred": npred,
+        out[c["id"] + (f"@{v}" if v else "")] = {"caption": caption, "n_ref": nr, "n_pred": npred,
                         "missed": [m.__dict__ for m in misses]}
-    print(f"\n## missed reference events by region and cause ({len(clips)} clips, {n_ref} reference events, "
+    print(f"\n## missed reference events by region and cause ({len(runs)} captions, {n_ref} reference events, "
           f"{n_miss} missed, {n_pred} caption events)\n")
     causes = sorted(CAUSE_NAMES)
     print("| region | " + " | ".join(CAUSE_NAMES[k] for k in causes) + " | all |")

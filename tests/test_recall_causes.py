@@ -104,3 +104,27 @@ def test_reference_phases():
 
     ev = OfflineJudge().reference_events(ref)
     assert mod.reference_phases(ref, ev) == [0, 1, 1, 2, 3]
+
+
+def test_mouth_change_under_a_speaking_run_is_the_runs():
+    """A lip press the reference names: in a phase a detected talk covers, the speech detector owns
+    the mouth ("inside a speaking run"); in the last phase, after the talk has ended, nothing
+    moved ("no signal")."""
+    from dfec.dynamics.events import DynamicsConfig, detect_events
+    from dfec.dynamics.signals import track_signals
+    from dfec.dynamics.synthetic import sequence
+    from dfec.metrics.judge import OfflineJudge
+
+    mod = _module()
+    cfg = DynamicsConfig()
+    # talking from the first frame to 4.6 s (phases 0-2 of 8 s), the mouth still after it
+    talk = sequence(8.0, mouth=lambda t: np.where(t < 4.6, 5 + 5 * np.sin(2 * np.pi * 4 * t), 0))
+    sig = track_signals(talk, cfg.signals)
+    inp = mod.ClipInputs(sig, 8.0, None, detect_events(sig, cfg), cfg)
+    caption, _, _, _ = mod.attribute(OfflineJudge(), inp, "At the beginning of the video, he speaks.")
+    assert "speaking" in caption and "closes" not in caption and "press" not in caption
+    for phrase, cause in (("As the video progresses", "inside a speaking run"),
+                          ("Towards the end of the video", "no signal")):
+        ref = f"At the beginning of the video, he speaks. {phrase}, his lips press together."
+        _, misses, _, _ = mod.attribute(OfflineJudge(), inp, ref)
+        assert [(m.event, m.cause, m.detail) for m in misses] == [("his lips press together", "c", cause)], caption
