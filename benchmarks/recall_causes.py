@@ -10,9 +10,11 @@ For every dev clip, every reference event the caption does not match (offline ju
   named ("several" when only all of them together do). A timeline event whose own clause the judge
   matches, that no relaxation brings into the caption, is "arrangement" (an unanchored return, a
   merge, a state rewording).
-* **(d) worded**: the caption says a change of the event's vocabulary cell
-  (:func:`dfec.dynamics.vocabulary.classify`, the captioner's own reading of reference phrases)
-  and the judge matches neither way: said, but in words the judge does not take for it.
+* **(d) worded**: the caption says a change (or a state, for a state) of the event's vocabulary
+  cell (:func:`dfec.dynamics.vocabulary.classify`, the captioner's own reading of reference
+  phrases; no two stated directions that differ) and the judge does not match them: said, but in
+  words the judge does not take for it. A starting state ("their head is turned to the right") is
+  no rewording of a change of its cell ("turns a little towards the front").
 * **(b) under threshold**: the captioner's kinds that can say the event (a clause of theirs the
   judge matches with it) are detected again with every threshold and noise multiple scaled by
   ``--scale`` (default 0.3); the strongest such event in the reference event's phase, as a multiple
@@ -193,6 +195,11 @@ def in_speech(inp: ClipInputs, timeline: list, phase: int | None) -> bool:
     return any(e.kind in ("speaking", "speaking_resume") and e.start < b and e.end > a for e in timeline)
 
 
+def is_state(judge, text: str) -> bool:
+    """Whether the judge's parser reads ``text`` as a state ("is turned to the right"), not a change."""
+    return "[state" in judge.explain_events([text])[0]
+
+
 def same_cell(a, b) -> bool:
     """Whether two vocabulary cells name one change: the same region and action, and no two stated
     directions that differ ("turns to the left" is no rewording of "is turned to the right")."""
@@ -230,8 +237,9 @@ def attribute(judge, inp: ClipInputs, reference: str, scale: float = 0.3) -> tup
             m.cause, m.detail = "a", "several rules"
         elif any(_entails(judge, clause(e, inp.config), ev) for e in timeline if e.text not in said_texts):
             m.cause, m.detail = "a", "arrangement"
-        elif cell.region != "none" and any(same_cell(cell, classify(t)) for t in said_texts):
-            m.cause, m.detail = "d", "said as: " + "; ".join(t for t in said_texts if same_cell(cell, classify(t)))
+        elif cell.region != "none" and (alike := [t for t in said_texts if same_cell(cell, classify(t))
+                                                  and is_state(judge, t) == is_state(judge, ev)]):
+            m.cause, m.detail = "d", "said as: " + "; ".join(alike)
         else:
             kinds = kinds_saying(judge, ev)
             if _HAND_RE.search(ev):

@@ -128,3 +128,23 @@ def test_mouth_change_under_a_speaking_run_is_the_runs():
         ref = f"At the beginning of the video, he speaks. {phrase}, his lips press together."
         _, misses, _, _ = mod.attribute(OfflineJudge(), inp, ref)
         assert [(m.event, m.cause, m.detail) for m in misses] == [("his lips press together", "c", cause)], caption
+
+
+def test_a_state_is_no_rewording_of_a_change(turn):
+    """The caption states the held turn ("their head is turned to the left" after a turn at the
+    start); the reference's return towards the front is a change of the same cell that nothing
+    measured: not (d)."""
+    from dfec.dynamics.events import DynamicsConfig, detect_events
+    from dfec.dynamics.signals import track_signals
+    from dfec.dynamics.synthetic import sequence
+    from dfec.metrics.judge import OfflineJudge
+
+    mod = _module()
+    cfg = DynamicsConfig()
+    held = sequence(8.0, yaw=lambda t: 25 + 0 * t)
+    sig = track_signals(held, cfg.signals)
+    inp = mod.ClipInputs(sig, 8.0, None, detect_events(sig, cfg), cfg)
+    ref = "At the beginning of the video, his head is turned to the left. As the video progresses, he turns a little towards the front."
+    caption, misses, _, _ = mod.attribute(OfflineJudge(), inp, ref)
+    assert "their head is turned to the left" in caption
+    assert [(m.event, m.cause) for m in misses] == [("he turns a little towards the front", "c")]
