@@ -127,6 +127,22 @@ class SignalConfig:
     occl_max_yaw: float = 30.0
     occl_far_yaw: float = 15.0
     occl_min_s: float = 0.18
+    #: on a mesh track where the Iris model ran on some frames and not on others (the tracker runs
+    #: it only on faces at least ``TrackConfig.iris_min_face_px`` tall, so a face near that size
+    #: flickers across it), the eyelid and gaze signals (:data:`LID_SIGNALS`) are missing on the
+    #: meshed frames without Iris, as for a frame without a mesh (bridged over at most
+    #: ``max_gap_s``): FaceMesh's own lids barely move, so the two readings of one eye differ by
+    #: a step that no lid made. Measured on the same frames read both ways (dev 2422, 338, 167
+    #: re-tracked with Iris forced on / off): lid aperture without Iris 0.69-0.76 iris diameters
+    #: whatever the lids do (with Iris: 2422 lowered lids 0.40-0.63, 338 downcast median 0.46,
+    #: 167 open 0.76), eye aspect ratio medians 0.27-0.29 (with Iris 0.18, 0.19, 0.27); Iris's
+    #: own readings agree across sizes (same frames at 0.5x / 1.25x: median |aperture change|
+    #: <= 0.03, gaze <= 2.3 degrees, down to a 33-px eye-corner distance). Dev 338 zoomed (box
+    #: 63-66 px, Iris on 45 of 73 frames, not at 2.19-2.25 s nor after 2.94 s) read "their upper
+    #: eyelids droop" out of those steps (lids held low on every frame by eye): robustness
+    #: benchmark zoom TEM 0.672 -> 0.674, consistency 0.879 -> 0.884, every other version and
+    #: dev unchanged. False keeps both readings in one signal
+    lids_need_iris: bool = True
 
 
 @dataclass
@@ -552,9 +568,17 @@ def compute_signals(
                              mesh, iris, pixels, fps)
     if occluded is not None and occluded.any():
         _drop_mouth(raw, values, occluded, max_gap, cfg)
+    if cfg.lids_need_iris and mesh is not None and iris is not None and np.size(iris):
+        _drop_lids(raw, values, np.asarray(mesh, dtype=np.float64), np.asarray(iris, dtype=np.float64),
+                   frames[0], frames, order, len(grid), max_gap, cfg)
     return FaceSignals(times=grid / float(fps), fps=float(fps), values=values, valid=valid, raw=raw, iod_px=iod,
                        face_px=face_px, jitter_px=jit, noise=noise, noise_raw=noise_raw, mouth_occluded=occluded)
 
+
+#: the signals that measure the eyelids and gaze (68-point and mesh): missing on the meshed frames
+#: without Iris where Iris ran elsewhere (``SignalConfig.lids_need_iris``)
+LID_SIGNALS = ("ear_left", "ear_right", "eye_open", "aperture_left", "aperture_right", "aperture", "gaze_h", "gaze_v",
+               "gaze_h_left", "gaze_h_right", "gaze_v_left", "gaze_v_right", "gaze_yaw", "gaze_pitch")
 
 #: the signals that measure the mouth (68-point and mesh): missing where it is hidden
 MOUTH_SIGNALS = ("mouth_open", "mouth_width", "corner_lift", "corner_lift_2d", "lip_gap", "lip_thick", "mouth_w",
@@ -572,6 +596,37 @@ def _drop_mouth(raw, values, occluded: np.ndarray, max_gap: int, cfg: SignalConf
         x = np.asarray(raw[name], dtype=np.float64).copy()
         x[occluded] = np.nan
         x = fill_gaps(x, max_gap)
+        raw[name] = x
+        if name in values:
+            values[name] = smooth(x, _window(name, cfg))
+
+
+def iris_gaps(mesh: np.ndarray, iris: np.ndarray) -> np.ndarray:
+    """Per track row: meshed without Iris points, on a track whose Iris ran on some row (all
+    False when it ran on none or on every meshed row)."""
+    m = np.asarray(mesh, dtype=np.float64).reshape(len(mesh), -1)
+    ir = np.asarray(iris, dtype=np.float64).reshape(len(iris), -1)
+    if len(ir) != len(m):
+        return np.zeros(len(m), bool)
+    has = np.isfinite(ir).all(axis=1)
+    gap = np.isfinite(m).all(axis=1) & ~has
+    return gap if has.any() else np.zeros(len(m), bool)
+
+
+def _drop_lids(raw, values, mesh, iris, first, frames, order, n, max_gap: int, cfg: SignalConfig) -> None:
+    """The :data:`LID_SIGNALS` missing on the grid frames :func:`iris_gaps` marks, bridged there
+    like a missing mesh row (:func:`fill_gaps`, runs of at most ``max_gap`` frames) and smoothed
+    again."""
+    gap = iris_gaps(mesh, iris)
+    if not gap.any():
+        return
+    on = _on_grid(gap.astype(np.float64), frames, order, first, n, 0, ()) == 1.0
+    for name in LID_SIGNALS:
+        if name not in raw:
+            continue
+        x = np.asarray(raw[name], dtype=np.float64).copy()
+        x[on] = np.nan
+        x[on] = fill_gaps(x, max_gap)[on]  # the signal's own gaps (gaze in a blink) stay as they were
         raw[name] = x
         if name in values:
             values[name] = smooth(x, _window(name, cfg))
