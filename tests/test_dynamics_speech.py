@@ -355,3 +355,24 @@ def test_voice_heard_over_the_closing_keeps_the_talk_to_its_end():
     score[30:35] = [1.0] * 5                            # the voice goes on to 2.19 s
     runs = speech_runs(_sig_167(score), DynamicsConfig(), np.ones(len(_T167_GAP), bool))
     assert runs[-1].end >= 2.1875
+
+
+# the same clip re-encoded (benchmarks/caption_robustness.py ``reencode``, CRF 18): the closed lips
+# read 0.0545 at 2.0 s, just above the half-way mark (0.0534), then 0.0585
+_T167_REENCODE_GAP = [0.0975, 0.1056, 0.0788, 0.0751, 0.0703, 0.0697, 0.0696, 0.0672, 0.0626, 0.0323, 0.0215,
+                      0.0315, 0.0418, 0.0682, 0.0882, 0.0913, 0.0667, 0.0522, 0.0612, 0.055, 0.0512, 0.0614,
+                      0.0638, 0.0741, 0.0541, 0.0552, 0.0502, 0.0385, 0.0594, 0.0577, 0.0605, 0.0658, 0.0545,
+                      0.0585, 0.0486, 0.0355, 0.0442, 0.0427]
+
+
+def test_a_closing_that_stops_falling_once_a_quarter_down_ends_the_talk_there():
+    from dfec.dynamics.signals import FaceSignals
+    from dfec.video.audio import VoiceTrack
+
+    t = np.arange(len(_T167_REENCODE_GAP)) / 16.0
+    v = {"lip_gap": np.array(_T167_REENCODE_GAP)}
+    sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
+    score = np.array(_T167_VOICE)
+    sig.voice = VoiceTrack(times=t, score=score, active=score >= 0.5, floor_db=-33.6)
+    runs = speech_runs(sig, DynamicsConfig(), np.ones(len(t), bool))
+    assert len(runs) == 1 and runs[0].end == pytest.approx(2.0)      # as on the original (2.125 without it)
