@@ -211,6 +211,12 @@ def small_talk(start, end, seed=0):
     return syllables(start, end, open_mm=(11.2, 12.2), rest_mm=10.0, seed=seed)
 
 
+#: the lip-only runs' ends as they are (where the last closing comes within a fifth of the rest
+#: level): the tests of the fusion rules compare with them; ``speak_end_level`` (a talk the lips
+#: end ends where the closing is half-way) is tested in test_dynamics_speech.py
+END_AT_REST = DynamicsConfig(speak_end_level=0.0)
+
+
 def fused(tr, voice_spans, cfg=None):
     cfg = cfg or DynamicsConfig()
     sig = track_signals(tr, cfg.signals)
@@ -249,10 +255,15 @@ def test_voice_with_a_still_mouth_is_not_speech(seed):
 def test_without_audio_the_lip_rule_is_unchanged():
     for seed in range(3):
         tr = mesh_sequence(5.0, noise_px=0.3, seed=seed, mouth=syllables(1.0, 3.5, seed=seed))
-        runs, lips = fused(tr, None)
+        bare = DynamicsConfig(speak_end_level=0.0)
+        runs, lips = fused(tr, None, bare)
         assert runs == lips and len(runs) == 1
+        # the lips' own end: the run ends where its last closing is half-way (speak_end_level),
+        # inside the lip-only run
+        trimmed = fused(tr, None)[0]
+        assert len(trimmed) == 1 and trimmed[0][0] == lips[0][0] and lips[0][0] < trimmed[0][1] <= lips[0][1]
         # silence everywhere: the lip-only run stays (voice never removes speech by default) ...
-        assert fused(tr, [])[0] == lips
+        assert fused(tr, [], bare)[0] == lips and fused(tr, [])[0] == trimmed
         # ... unless the silent veto is on
         assert fused(tr, [], DynamicsConfig(speak_silent_veto=0.1))[0] == []
 
@@ -388,15 +399,16 @@ def test_voice_going_on_after_a_lip_run_continues_the_talk():
     runs, lips = fused(tr, [(1.9, 3.3)])
     assert len(lips) == 1 and lips[0][1] < 2.2
     assert len(runs) == 1 and abs(runs[0][0] - lips[0][0]) <= 0.01 and abs(runs[0][1] - 3.3) <= 0.1, (runs, lips)
-    assert fused(tr, [(1.9, 3.3)], DynamicsConfig(speak_voice_continue=0))[0] == lips  # the rule off
+    assert fused(tr, [(1.9, 3.3)], replace(END_AT_REST, speak_voice_continue=0))[0] == lips  # the rule off
     # a still mouth under the later voice (someone answering): the talk ends with the lips
+    # (the lips' run at its own ends: speak_end_level off, the half-way end is tested elsewhere)
     still = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=talk)
-    runs, lips = fused(still, [(1.9, 3.3)])
+    runs, lips = fused(still, [(1.9, 3.3)], END_AT_REST)
     assert runs == lips
     # voice starting after a pause with one articulation: no speech there
     late = lambda t: 0.5 + 2.5 * np.exp(-((t - 3.6) / 0.08) ** 2)
     far = mesh_sequence(4.5, noise_px=0.3, seed=0, mouth=lambda t: np.maximum(talk(t), late(t)))
-    runs, lips = fused(far, [(3.2, 4.2)])
+    runs, lips = fused(far, [(3.2, 4.2)], END_AT_REST)
     assert runs == lips
 
 
@@ -431,10 +443,10 @@ def test_voice_over_still_lips_cuts_the_lip_run_reaching_into_it(seed):
     # one early articulation at 0.6 s under someone else's voice (0.2-0.9 s), then lip speech
     # 1.2-2.1 s without voice (2422: the lip run started under the other voice)
     tr = mesh_sequence(3.0, noise_px=0.3, seed=seed, mouth=_pulses([0.6, 1.2, 1.5, 1.8, 2.1], 6.0, 0.5))
-    runs, lips = fused(tr, [(0.2, 0.9)])
+    runs, lips = fused(tr, [(0.2, 0.9)], END_AT_REST)
     assert len(lips) == 1 and lips[0][0] < 0.6
     assert len(runs) == 1 and 0.85 <= runs[0][0] <= 1.1 and runs[0][1] == lips[0][1], (runs, lips)
-    assert fused(tr, [(0.2, 0.9)], DynamicsConfig(speak_voice_still_veto=False))[0] == lips  # the rule off
+    assert fused(tr, [(0.2, 0.9)], replace(END_AT_REST, speak_voice_still_veto=False))[0] == lips  # the rule off
 
 
 @pytest.mark.parametrize("lead", [0.3, 0.0])
@@ -470,7 +482,7 @@ def test_lips_going_on_after_the_voice_stops_continue_the_talk(seed):
     lips = fused(tr, None)[1]
     assert len(lips) == 1
     end = lips[0][1] - 0.35
-    runs, _ = fused(tr, [(0.5, end)])
+    runs, _ = fused(tr, [(0.5, end)], END_AT_REST)
     assert len(runs) == 1 and runs[0][1] == lips[0][1], (runs, lips)
     # the rule off: the voice times the end (the piece after it holds too few articulations)
     off = fused(tr, [(0.5, end)], DynamicsConfig(speak_voice_continue=0))[0]

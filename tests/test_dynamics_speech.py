@@ -44,7 +44,10 @@ def test_speech_at_syllable_rate_is_one_run_where_it_happens(seed):
     tr = mesh_sequence(5.0, noise_px=0.3, seed=seed, mouth=syllables(1.0, 3.5, seed=seed))
     runs = runs_of(tr)
     assert len(runs) == 1
-    assert abs(runs[0].start - 1.0) <= 0.3 and abs(runs[0].end - 3.5) <= 0.35
+    # the generator's last syllable closes 0.18-0.3 s before 3.5 s (seed 2: 3.32 s; its peak falls
+    # between two 16-fps samples and may be missed); the run ends where the last closing found is
+    # half-way (``speak_end_level``)
+    assert abs(runs[0].start - 1.0) <= 0.3 and -0.4 <= runs[0].end - 3.5 <= 0.35
     assert 2.0 <= runs[0].rate_hz <= 5.0
     k = kinds(tr)
     assert k.count("speaking") == 1 and "speaking_stop" in k and "speaking_pause" not in k
@@ -307,3 +310,69 @@ def test_a_laugh_whose_teeth_the_codec_greys_out_on_a_few_frames_is_still_not_sp
     assert runs(_LAUGH_TEETH, DynamicsConfig(teeth_show=1.2)) == []  # a noise-raised event threshold
     # the old every-frame rule (share 1.0) keeps the greyed-out laugh as speech
     assert len(runs(greyed, DynamicsConfig(speak_bared_share=1.0))) == 1
+
+
+# dev clip emollama__sample_00000167 (16 fps from 0 s): the mesh's unsmoothed 3-D lip gap and the
+# sound's voice score (derived numbers, no media). By eye the talk ends at 1.9 s and the lips are
+# closed from 2.0 s; the voice stops at 1.88 s. The last syllable peaks at 1.94 s (0.067) and the
+# closed lips read 0.050-0.058 on 2.0-2.12 s, above the fifth-of-the-prominence level (0.046) at
+# which the closing was said to end (2.19 s).
+_T167_GAP = [0.0976, 0.1044, 0.0823, 0.0734, 0.0746, 0.0705, 0.0686, 0.0664, 0.0633, 0.0275, 0.0177, 0.0277,
+             0.0381, 0.0594, 0.0766, 0.0733, 0.0639, 0.0517, 0.0653, 0.0545, 0.0524, 0.0639, 0.062, 0.069,
+             0.0482, 0.0494, 0.0474, 0.0374, 0.0634, 0.0532, 0.0595, 0.0674, 0.0506, 0.0582, 0.0501, 0.041,
+             0.0494, 0.0429]
+_T167_VOICE = [0.0, 0.14, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.71, 0.0, 0.0, 0.0, 0.71, 1.0,
+               1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.33, 1.0, 1.0, 1.0, 0.17, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def _sig_167(voice_score):
+    from dfec.dynamics.signals import FaceSignals
+    from dfec.video.audio import VoiceTrack
+
+    t = np.arange(len(_T167_GAP)) / 16.0
+    v = {"lip_gap": np.array(_T167_GAP)}
+    sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
+    if voice_score is not None:
+        score = np.array(voice_score, dtype=float)
+        sig.voice = VoiceTrack(times=t, score=score, active=score >= 0.5, floor_db=-33.6)
+    return sig
+
+
+def test_a_talk_whose_lips_end_it_ends_where_the_last_closing_is_half_way():
+    sig = _sig_167(_T167_VOICE)
+    detail = np.ones(len(sig.times), bool)
+    runs = speech_runs(sig, DynamicsConfig(), detail)
+    assert len(runs) == 1 and runs[0].start <= 0.125
+    assert runs[0].end == pytest.approx(2.0)            # by eye 1.9 s; the closing's end was 2.19 s
+    old = speech_runs(sig, DynamicsConfig(speak_end_level=0.0), detail)
+    assert old[0].end == pytest.approx(2.1875)
+    # the same lips without sound: the lip-only run ends there too
+    assert speech_runs(_sig_167(None), DynamicsConfig(), detail)[-1].end == pytest.approx(2.0)
+
+
+def test_voice_heard_over_the_closing_keeps_the_talk_to_its_end():
+    score = list(_T167_VOICE)
+    score[30:35] = [1.0] * 5                            # the voice goes on to 2.19 s
+    runs = speech_runs(_sig_167(score), DynamicsConfig(), np.ones(len(_T167_GAP), bool))
+    assert runs[-1].end >= 2.1875
+
+
+# the same clip re-encoded (benchmarks/caption_robustness.py ``reencode``, CRF 18): the closed lips
+# read 0.0545 at 2.0 s, just above the half-way mark (0.0534), then 0.0585
+_T167_REENCODE_GAP = [0.0975, 0.1056, 0.0788, 0.0751, 0.0703, 0.0697, 0.0696, 0.0672, 0.0626, 0.0323, 0.0215,
+                      0.0315, 0.0418, 0.0682, 0.0882, 0.0913, 0.0667, 0.0522, 0.0612, 0.055, 0.0512, 0.0614,
+                      0.0638, 0.0741, 0.0541, 0.0552, 0.0502, 0.0385, 0.0594, 0.0577, 0.0605, 0.0658, 0.0545,
+                      0.0585, 0.0486, 0.0355, 0.0442, 0.0427]
+
+
+def test_a_closing_that_stops_falling_once_a_quarter_down_ends_the_talk_there():
+    from dfec.dynamics.signals import FaceSignals
+    from dfec.video.audio import VoiceTrack
+
+    t = np.arange(len(_T167_REENCODE_GAP)) / 16.0
+    v = {"lip_gap": np.array(_T167_REENCODE_GAP)}
+    sig = FaceSignals(times=t, fps=16.0, values=dict(v), raw=dict(v))
+    score = np.array(_T167_VOICE)
+    sig.voice = VoiceTrack(times=t, score=score, active=score >= 0.5, floor_db=-33.6)
+    runs = speech_runs(sig, DynamicsConfig(), np.ones(len(t), bool))
+    assert len(runs) == 1 and runs[0].end == pytest.approx(2.0)      # as on the original (2.125 without it)

@@ -25,7 +25,11 @@ jitters around it; one slow opening or closing is a single change. So the segmen
    articulation's opening starts and ends where the last one's closing ends: where the gap comes
    within a fifth of the prominence of the peak's reference level (its higher base), so a slow
    parting or closing of the lips around the cycle is not part of it (2422: the lips drift apart
-   over 0.3 s before the first articulation).
+   over 0.3 s before the first articulation). A talk that ends there, with no voice heard over
+   the rest of that closing, ends where the closing is half-way (``speak_end_level``; or where
+   it stops falling once a quarter down): the tail of the closing is the mouth coming to rest
+   (dev 167: closed lips reading 0.050-0.058 above the fifth-level 0.046 stretched the end from
+   2.0 to 2.19 s, by eye the talk ends at 1.9 s).
 3. **Pauses**: two runs whose silence between them is shorter than ``speak_pause_min_s`` are one
    run (no pause is said); a silence of ``speak_pause_min_s`` up to ``speak_pause_max_s`` is a
    pause in one talk ("pauses, ... speaks again"); a longer one ends the talk ("stops
@@ -202,10 +206,46 @@ def speech_runs(sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> li
     ``speak_pause_min_s`` are merged away), fused with the voice track when the signals carry one
     (:func:`fuse_voice`). Empty without a ``lip_gap`` signal."""
     runs = lip_runs(sig, cfg, detail)
+    # where a lip-only run ends, the half-way point of its last closing (``speak_end_level``)
+    shut = {r.end: _shut_time(r, sig, cfg, detail) for r in runs}
     voice = getattr(sig, "voice", None)
+    heard = None
     if voice is not None and cfg.speak_audio and "lip_gap" in sig.values:
         runs = fuse_voice(runs, sig, cfg, detail, voice)
+        if len(voice.active) == len(sig.times):
+            heard = np.asarray(voice.active, bool)
+    # a run that ends where a lip-only run ends, with no voice heard over the rest of that last
+    # closing, ends where the lips are half-way closed: the rest is the mouth coming to rest
+    out = []
+    for r in runs:
+        end = shut.get(r.end, r.end)
+        if r.start < end < r.end and not (heard is not None and heard[(sig.times >= end) & (sig.times < r.end)].any()):
+            r = SpeechRun(r.start, end, r.peaks)
+        out.append(r)
+    runs = out
     return drop_bared_teeth(runs, sig, cfg, detail)
+
+
+def _shut_time(run: SpeechRun, sig: FaceSignals, cfg: DynamicsConfig, detail: np.ndarray) -> float:
+    """The time of the first sample after ``run``'s last articulation peak at which the lip gap
+    has come down ``speak_end_level`` of that articulation's prominence, or stops falling once
+    down a quarter of it (a lip-only run ends at ``right``, where the closing has come down four
+    fifths; 0 or >= 0.8: ``run.end``)."""
+    a = run.peaks[-1]
+    if not 0 < cfg.speak_end_level < 0.8:
+        return run.end
+    g = np.where(detail, sig.raw.get("lip_gap", sig.values["lip_gap"]), np.nan)
+    bar = g[a.i] - cfg.speak_end_level * a.prominence
+    # ... or where it stops falling (a local minimum) once down a quarter of the prominence: the
+    # closed lips' mesh jitter around a level just above the half-way mark is no closing
+    quarter = g[a.i] - 0.25 * a.prominence
+    for k in range(a.i + 1, a.right):
+        if not np.isfinite(g[k]):
+            continue
+        stops = k + 1 < len(g) and np.isfinite(g[k + 1]) and g[k + 1] >= g[k] and g[k] <= quarter
+        if g[k] <= bar or stops:
+            return float(sig.times[k])
+    return run.end
 
 
 def drop_bared_teeth(runs: list[SpeechRun], sig: FaceSignals, cfg: DynamicsConfig,
